@@ -1,0 +1,68 @@
+/* dae-private.h: internals shared across core/ (names dae__*). */
+#ifndef DAE_PRIVATE_H
+#define DAE_PRIVATE_H
+
+#include "dae.h"
+
+G_BEGIN_DECLS
+
+/* Hard limits checked by the loader before anything is allocated. */
+#define DAE__MAX_LAYERS 256
+#define DAE__MAX_CHANNELS 4096
+#define DAE__MAX_PATCH 4096
+#define DAE__MAX_PARAMS (1u << 28)
+#define DAE__MAX_META 1024
+#define DAE__MAX_KEY 255
+#define DAE__MAX_VALUE (1u << 20)
+
+typedef struct {
+  DaeLayerKind kind;
+  DaeActivation act;
+  guint out_c;     /* as stored: conv/convt only, 0 otherwise */
+  int source;      /* add/concat; DAE_SOURCE_INPUT or a layer index */
+  guint in_c;      /* derived: channels of its (first) input */
+  guint c;         /* derived: channels of its output */
+  size_t n_weight; /* derived */
+  size_t n_bias;   /* derived */
+  size_t offset;   /* of its weights in DaeModel.params */
+} DaeLayer;
+
+struct _DaeModel {
+  guint in_c, patch_h, patch_w;
+  guint n_layers;
+  DaeLayer *layers;
+  float *params; /* n_params floats, layer by layer: weights then bias */
+  size_t n_params;
+  GPtrArray *meta_keys;   /* char*, in insertion order */
+  GPtrArray *meta_values; /* char*, parallel to meta_keys */
+};
+
+typedef struct {
+  guint c, h, w;
+} DaeShape;
+
+/* Shape of every layer's output for an input of h x w; shapes[n_layers]. */
+gboolean dae__model_infer_shapes (const DaeModel *model, guint h, guint w,
+                                  DaeShape *shapes, GError **error);
+
+/* Derives in_c, c, n_weight, n_bias, offset of layer i from the layers
+ * before it; FALSE (with error) if the layer is inconsistent. */
+gboolean dae__model_derive_layer (DaeModel *model, guint i, GError **error);
+
+const char *dae__layer_kind_name (DaeLayerKind kind);
+
+static inline const float *
+dae__layer_weight (const DaeModel *m, const DaeLayer *l)
+{
+  return m->params + l->offset;
+}
+
+static inline const float *
+dae__layer_bias (const DaeModel *m, const DaeLayer *l)
+{
+  return m->params + l->offset + l->n_weight;
+}
+
+G_END_DECLS
+
+#endif

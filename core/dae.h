@@ -1,0 +1,390 @@
+/* dae.h: the one public header of the dae engine (denoising autoencoders).
+ *
+ * Conventions: every fallible function takes a trailing `GError **error`
+ * (domain DAE_ERROR) and reports failure through its return value (FALSE or
+ * NULL); the library never prints and never exits.  Objects are opaque and
+ * freed with their own `*_free` function.  Tensors are float32, NCHW.
+ */
+#ifndef DAE_H
+#define DAE_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define DAE_VERSION_MAJOR 0
+#define DAE_VERSION_MINOR 1
+#define DAE_VERSION_MICRO 0
+#define DAE_VERSION_STRING "0.1.0"
+
+/**
+ * dae_version:
+ *
+ * Returns: the library's version string, e.g. "0.1.0".
+ */
+const char *dae_version (void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define DAE_ERROR (dae_error_quark ())
+
+typedef enum {
+  DAE_ERROR_IO,          /* a read or write failed (errno-style problem) */
+  DAE_ERROR_FORMAT,      /* malformed, truncated or corrupt data */
+  DAE_ERROR_UNSUPPORTED, /* well-formed but not supported (version, kind) */
+  DAE_ERROR_LIMIT,       /* a size exceeds a limit or would overflow */
+  DAE_ERROR_SHAPE,       /* tensor shapes do not chain or do not match */
+  DAE_ERROR_INVALID,     /* an argument or option value is invalid */
+  DAE_ERROR_CANCELLED    /* the caller asked to stop */
+} DaeError;
+
+/**
+ * dae_error_quark:
+ *
+ * Returns: the GQuark of the DAE_ERROR domain.
+ */
+GQuark dae_error_quark (void);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Layer kinds; the numeric values are those of the .dae file (dae-model(5)). */
+typedef enum {
+  DAE_LAYER_CONV3X3 = 1,  /* 3x3 convolution, 'same' zero padding, + bias */
+  DAE_LAYER_MAXPOOL2 = 2, /* 2x2 max-pool, stride 2, Keras 'same' (ceil) */
+  DAE_LAYER_UPSAMPLE2 = 3,/* 2x nearest-neighbour upsampling */
+  DAE_LAYER_CONVT2X2 = 4, /* 2x2 stride-2 transposed convolution, + bias */
+  DAE_LAYER_ADD = 5,      /* previous output + output of layer `source` */
+  DAE_LAYER_CONCAT = 6    /* channels of previous output, then of `source` */
+} DaeLayerKind;
+
+typedef enum {
+  DAE_ACT_NONE = 0,
+  DAE_ACT_RELU = 1,
+  DAE_ACT_SIGMOID = 2
+} DaeActivation;
+
+/* The index used as `source` to refer to the network's input. */
+#define DAE_SOURCE_INPUT (-1)
+
+typedef struct _DaeModel DaeModel;
+
+/**
+ * dae_model_new:
+ * @channels: channels of the input and of the output (1 for grayscale)
+ * @patch_height: height of the patches the model is meant for (e.g. 28)
+ * @patch_width: width of those patches
+ * @error: return location for an error
+ *
+ * Creates an empty model, to which layers are added with
+ * dae_model_add_layer().  Parameters start at zero.
+ *
+ * Returns: (transfer full): a new model, or NULL if a size is out of range.
+ */
+DaeModel *dae_model_new (guint channels, guint patch_height,
+                         guint patch_width, GError **error);
+
+/**
+ * dae_model_add_layer:
+ * @model: a model
+ * @kind: the kind of layer
+ * @activation: activation applied to its output (conv, convt and add only)
+ * @out_channels: output channels (conv and convt only; 0 otherwise)
+ * @source: for add/concat, the index of an earlier layer or DAE_SOURCE_INPUT;
+ *   ignored otherwise
+ * @error: return location for an error
+ *
+ * Appends a layer; its input is the output of the previous layer.  Shapes
+ * are checked at the model's patch size.
+ *
+ * Returns: TRUE on success, FALSE if the layer does not fit the network.
+ */
+gboolean dae_model_add_layer (DaeModel *model, DaeLayerKind kind,
+                              DaeActivation activation, guint out_channels,
+                              int source, GError **error);
+
+/**
+ * dae_model_load_file:
+ * @path: a .dae file
+ * @error: return location for an error
+ *
+ * Reads and fully validates a model file (see dae-model(5)).
+ *
+ * Returns: (transfer full): the model, or NULL with @error set naming the
+ * problem (I/O, truncation, CRC, version, inconsistent shapes, sizes).
+ */
+DaeModel *dae_model_load_file (const char *path, GError **error);
+
+/**
+ * dae_model_load_memory:
+ * @data: the bytes of a .dae file
+ * @size: their number
+ * @error: return location for an error
+ *
+ * Like dae_model_load_file(), from memory.  @data is not retained.
+ *
+ * Returns: (transfer full): the model, or NULL with @error set.
+ */
+DaeModel *dae_model_load_memory (const void *data, size_t size,
+                                 GError **error);
+
+/**
+ * dae_model_save_memory:
+ * @model: a model
+ * @size: (out): the number of bytes returned
+ *
+ * Serialises the model to the .dae format.
+ *
+ * Returns: (transfer full): the bytes, to be freed with g_free().
+ */
+guint8 *dae_model_save_memory (const DaeModel *model, size_t *size);
+
+/**
+ * dae_model_save_file:
+ * @model: a model
+ * @path: where to write it
+ * @error: return location for an error
+ *
+ * Writes the model atomically (temporary file, then rename), so @path holds
+ * either its old content or the complete new model.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_model_save_file (const DaeModel *model, const char *path,
+                              GError **error);
+
+/**
+ * dae_model_copy:
+ * @model: a model
+ *
+ * Returns: (transfer full): a deep copy of @model.
+ */
+DaeModel *dae_model_copy (const DaeModel *model);
+
+/**
+ * dae_model_free:
+ * @model: (nullable): a model
+ *
+ * Frees a model.  Returns: nothing.
+ */
+void dae_model_free (DaeModel *model);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeModel, dae_model_free)
+
+/**
+ * dae_model_describe:
+ * @model: a model
+ *
+ * A Keras-summary()-like table: one row per layer with its kind,
+ * output shape and parameter count, then the total.
+ *
+ * Returns: (transfer full): the text, to be freed with g_free().
+ */
+char *dae_model_describe (const DaeModel *model);
+
+/**
+ * dae_model_get_channels:
+ * @model: a model
+ *
+ * Returns: the number of input (and output) channels.
+ */
+guint dae_model_get_channels (const DaeModel *model);
+
+/**
+ * dae_model_get_patch_size:
+ * @model: a model
+ * @height: (out) (optional): patch height
+ * @width: (out) (optional): patch width
+ *
+ * Returns: nothing; stores the patch size the model was made for.
+ */
+void dae_model_get_patch_size (const DaeModel *model, guint *height,
+                               guint *width);
+
+/**
+ * dae_model_get_n_layers:
+ * @model: a model
+ *
+ * Returns: the number of layers.
+ */
+guint dae_model_get_n_layers (const DaeModel *model);
+
+/**
+ * dae_model_get_layer:
+ * @model: a model
+ * @index: a layer index, below dae_model_get_n_layers()
+ * @kind: (out) (optional): its kind
+ * @activation: (out) (optional): its activation
+ * @out_channels: (out) (optional): its output channels
+ * @source: (out) (optional): its skip source (add/concat), else -1
+ *
+ * Returns: FALSE if @index is out of range, else TRUE.
+ */
+gboolean dae_model_get_layer (const DaeModel *model, guint index,
+                              DaeLayerKind *kind, DaeActivation *activation,
+                              guint *out_channels, int *source);
+
+/**
+ * dae_model_get_n_params:
+ * @model: a model
+ *
+ * Returns: the total number of trainable parameters (weights and biases).
+ */
+size_t dae_model_get_n_params (const DaeModel *model);
+
+/**
+ * dae_model_layer_params:
+ * @model: a model
+ * @index: a layer index
+ * @n_weights: (out) (optional): number of weights
+ * @bias: (out) (optional): its biases (out_channels of them), or NULL
+ *
+ * Weights are laid out [out][in][3][3] for conv3x3 and [in][out][2][2]
+ * (PyTorch's ConvTranspose2d layout) for convt2x2.
+ *
+ * Returns: (transfer none): the layer's weights (writable), or NULL for a
+ * layer without parameters or an index out of range.
+ */
+float *dae_model_layer_params (DaeModel *model, guint index,
+                               size_t *n_weights, float **bias);
+
+/**
+ * dae_model_get_metadata:
+ * @model: a model
+ * @key: a metadata key
+ *
+ * Returns: (transfer none) (nullable): the value stored under @key.
+ */
+const char *dae_model_get_metadata (const DaeModel *model, const char *key);
+
+/**
+ * dae_model_set_metadata:
+ * @model: a model
+ * @key: a key (1..255 bytes of UTF-8)
+ * @value: (nullable): its value (UTF-8), NULL to remove it
+ *
+ * Returns: nothing; keys keep their first insertion order.
+ */
+void dae_model_set_metadata (DaeModel *model, const char *key,
+                             const char *value);
+
+/**
+ * dae_model_get_metadata_keys:
+ * @model: a model
+ *
+ * Returns: (transfer full): a NULL-terminated array of the keys in file
+ * order, to be freed with g_strfreev().
+ */
+char **dae_model_get_metadata_keys (const DaeModel *model);
+
+/* ------------------------------------------------------------------------ */
+/* Forward pass                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Which implementation runs the convolutions. */
+typedef enum {
+  DAE_CONV_AUTO = 0,   /* the fastest measured for each layer */
+  DAE_CONV_DIRECT = 1, /* direct kernels (scalar reference or SIMD) */
+  DAE_CONV_GEMM = 2    /* im2col + BLAS sgemm over the batch */
+} DaeConvPath;
+
+/* A runner holds the scratch memory to run one model on tiles of one size.
+ * It is not thread-safe: use one per thread (they share the model). */
+typedef struct _DaeRunner DaeRunner;
+
+/**
+ * dae_runner_new:
+ * @model: a model; it must outlive the runner
+ * @height: tile height
+ * @width: tile width
+ * @error: return location for an error
+ *
+ * Plans the network for tiles of @height x @width: every layer's shape is
+ * checked (skip connections must meet equal shapes).
+ *
+ * Returns: (transfer full): a runner, or NULL with @error set.
+ */
+DaeRunner *dae_runner_new (const DaeModel *model, guint height, guint width,
+                           GError **error);
+
+/**
+ * dae_runner_free:
+ * @runner: (nullable): a runner
+ *
+ * Returns: nothing.
+ */
+void dae_runner_free (DaeRunner *runner);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeRunner, dae_runner_free)
+
+/**
+ * dae_runner_set_conv_path:
+ * @runner: a runner
+ * @path: the convolution implementation to use
+ *
+ * Returns: nothing.
+ */
+void dae_runner_set_conv_path (DaeRunner *runner, DaeConvPath path);
+
+/**
+ * dae_runner_get_output_shape:
+ * @runner: a runner
+ * @layer: a layer index
+ * @channels: (out) (optional): channels of its output
+ * @height: (out) (optional): height of its output
+ * @width: (out) (optional): width of its output
+ *
+ * Returns: FALSE if @layer is out of range, else TRUE.
+ */
+gboolean dae_runner_get_output_shape (const DaeRunner *runner, guint layer,
+                                      guint *channels, guint *height,
+                                      guint *width);
+
+/**
+ * dae_runner_forward:
+ * @runner: a runner
+ * @n: number of tiles
+ * @input: n x channels x height x width floats in [0,1]
+ * @output: room for as many floats: the denoised tiles
+ * @error: return location for an error
+ *
+ * Runs the network on a batch.  Results depend only on each tile, not on
+ * @n or on how the batch is split.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_runner_forward (DaeRunner *runner, size_t n, const float *input,
+                             float *output, GError **error);
+
+/**
+ * dae_runner_forward_to:
+ * @runner: a runner
+ * @n: number of tiles
+ * @input: n x channels x height x width floats
+ * @last_layer: the layer whose output is wanted
+ * @output: room for n x its output shape (dae_runner_get_output_shape())
+ * @error: return location for an error
+ *
+ * Runs layers 0..@last_layer and returns that layer's output: the
+ * intermediate activations, for tests and inspection.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_runner_forward_to (DaeRunner *runner, size_t n,
+                                const float *input, guint last_layer,
+                                float *output, GError **error);
+
+/* ==== Image I/O (core/io) ================================================ */
+
+/* ==== Tiling and denoising images (core/tiler.c) ========================= */
+
+/* ==== Training (core/train.c) ============================================ */
+
+G_END_DECLS
+
+#endif /* DAE_H */
