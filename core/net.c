@@ -1,0 +1,259 @@
+/* net.c: DaeRunner, the forward pass over a batch of tiles.
+ *
+ * The batch is cut into fixed-size chunks so that the activations of one
+ * chunk stay in cache; layer outputs share a few buffers, each freed after
+ * its last reader (skip connections keep theirs alive).  Every kernel works
+ * per tile, so results do not depend on the batch size or its split. */
+#include "dae-private.h"
+#include "kernels/kernels.h"
+#include "dae-config.h"
+
+#include <string.h>
+
+/* Tiles per chunk: 28x28x32 floats are 100 KiB a tile, and a chunk of a
+ * few tiles keeps the live activations and im2col within L2. */
+#define CHUNK_BYTES (512u * 1024u)
+#define MAX_CHUNK 16u
+
+struct _DaeRunner {
+  const DaeModel *model;
+  guint h, w;
+  DaeShape *shapes;   /* per layer */
+  DaeConvPath path;
+  size_t chunk;       /* tiles per step */
+  int *slot_of;       /* layer -> buffer index */
+  guint n_slots;
+  float **slots;      /* each chunk x largest tensor it holds */
+  float *scratch;     /* im2col for the GEMM path */
+  size_t scratch_floats;
+};
+
+static size_t
+shape_floats (DaeShape s)
+{
+  return (size_t) s.c * s.h * s.w;
+}
+
+/* Assigns each layer's output to a buffer, reusing a buffer once every
+ * reader of its previous owner has run. */
+static void
+plan_buffers (DaeRunner *r)
+{
+  const DaeModel *m = r->model;
+  const guint n = m->n_layers;
+  g_autofree int *last_use = g_new (int, n);
+  for (guint i = 0; i < n; i++)
+    last_use[i] = i + 1 < n ? (int) i + 1 : (int) n; /* the last is read out */
+  for (guint i = 0; i < n; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      if ((l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT) && l->source >= 0)
+        last_use[l->source] = MAX (last_use[l->source], (int) i);
+    }
+
+  g_autofree int *owner = g_new (int, n); /* slot -> layer, -1 = free */
+  g_autofree size_t *size = g_new0 (size_t, n);
+  r->slot_of = g_new (int, n);
+  r->n_slots = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      int slot = -1;
+      for (guint s = 0; s < r->n_slots && slot < 0; s++)
+        if (owner[s] < 0 || last_use[owner[s]] < (int) i)
+          slot = s;
+      if (slot < 0)
+        slot = r->n_slots++;
+      owner[slot] = i;
+      r->slot_of[i] = slot;
+      size[slot] = MAX (size[slot], shape_floats (r->shapes[i]));
+    }
+
+  size_t per_tile = 0;
+  for (guint s = 0; s < r->n_slots; s++)
+    per_tile += size[s];
+  r->chunk = CLAMP (CHUNK_BYTES / (per_tile * sizeof (float) + 1), 1, MAX_CHUNK);
+  r->slots = g_new0 (float *, r->n_slots);
+  for (guint s = 0; s < r->n_slots; s++)
+    r->slots[s] = g_new (float, size[s] * r->chunk);
+
+  r->scratch_floats = 0;
+  for (guint i = 0; i < n; i++)
+    if (m->layers[i].kind == DAE_LAYER_CONV3X3)
+      {
+        DaeShape in = i == 0 ? (DaeShape){ m->in_c, r->h, r->w } : r->shapes[i - 1];
+        DaeConvArgs a = { .n = r->chunk, .in_c = in.c, .out_c = r->shapes[i].c,
+                          .h = in.h, .w = in.w };
+        r->scratch_floats = MAX (r->scratch_floats, dae_conv3x3_gemm_scratch (&a));
+      }
+}
+
+DaeRunner *
+dae_runner_new (const DaeModel *model, guint height, guint width, GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (height == 0 || width == 0 || height > DAE__MAX_PATCH || width > DAE__MAX_PATCH)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "tile size %ux%u out of range 1..%u", width, height, DAE__MAX_PATCH);
+      return NULL;
+    }
+  g_autofree DaeShape *shapes = g_new (DaeShape, model->n_layers);
+  if (!dae__model_infer_shapes (model, height, width, shapes, error))
+    return NULL;
+  DaeShape o = shapes[model->n_layers - 1];
+  if (o.c != model->in_c || o.h != height || o.w != width)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_SHAPE,
+                   "for %ux%u tiles the model's output is %ux%ux%u, not %ux%ux%u",
+                   width, height, o.h, o.w, o.c, height, width, model->in_c);
+      return NULL;
+    }
+  DaeRunner *r = g_new0 (DaeRunner, 1);
+  r->model = model;
+  r->h = height;
+  r->w = width;
+  r->shapes = g_steal_pointer (&shapes);
+  r->path = DAE_CONV_AUTO;
+  plan_buffers (r);
+  return r;
+}
+
+void
+dae_runner_free (DaeRunner *r)
+{
+  if (r == NULL)
+    return;
+  for (guint s = 0; s < r->n_slots; s++)
+    g_free (r->slots[s]);
+  g_free (r->slots);
+  g_free (r->slot_of);
+  g_free (r->shapes);
+  g_free (r->scratch);
+  g_free (r);
+}
+
+void
+dae_runner_set_conv_path (DaeRunner *runner, DaeConvPath path)
+{
+  runner->path = path;
+}
+
+gboolean
+dae_runner_get_output_shape (const DaeRunner *r, guint layer, guint *channels,
+                             guint *height, guint *width)
+{
+  if (layer >= r->model->n_layers)
+    return FALSE;
+  if (channels)
+    *channels = r->shapes[layer].c;
+  if (height)
+    *height = r->shapes[layer].h;
+  if (width)
+    *width = r->shapes[layer].w;
+  return TRUE;
+}
+
+/* Skinny convolutions (one input or one output channel) are GEMMs that BLAS
+ * runs badly; direct kernels vectorise over pixels instead. */
+static gboolean
+use_gemm (const DaeRunner *r, const DaeConvArgs *a)
+{
+  switch (r->path)
+    {
+    case DAE_CONV_GEMM:
+      return TRUE;
+    case DAE_CONV_DIRECT:
+      return FALSE;
+    case DAE_CONV_AUTO:
+      break;
+    }
+  return DAE_HAVE_BLAS && a->in_c >= 8 && a->out_c >= 8;
+}
+
+/* Runs layers 0..last on n <= chunk tiles. */
+static void
+forward_chunk (DaeRunner *r, size_t n, const float *input, guint last)
+{
+  const DaeModel *m = r->model;
+  const DaeShape in_shape = { m->in_c, r->h, r->w };
+  for (guint i = 0; i <= last; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      const DaeShape is = i == 0 ? in_shape : r->shapes[i - 1];
+      const DaeShape os = r->shapes[i];
+      const float *x = i == 0 ? input : r->slots[r->slot_of[i - 1]];
+      float *y = r->slots[r->slot_of[i]];
+      DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
+                        .weight = dae__layer_weight (m, l),
+                        .bias = dae__layer_bias (m, l), .act = l->act };
+      switch (l->kind)
+        {
+        case DAE_LAYER_CONV3X3:
+          if (use_gemm (r, &a))
+            {
+              if (r->scratch == NULL)
+                r->scratch = g_new (float, r->scratch_floats);
+              dae_conv3x3_gemm (&a, x, y, r->scratch);
+            }
+          else
+            dae_conv3x3_ref (&a, x, y);
+          break;
+        case DAE_LAYER_CONVT2X2:
+          dae_convt2x2_ref (&a, x, y);
+          break;
+        case DAE_LAYER_MAXPOOL2:
+          dae_maxpool2_ref (n, is.c, is.h, is.w, x, y);
+          break;
+        case DAE_LAYER_UPSAMPLE2:
+          dae_upsample2_ref (n, is.c, is.h, is.w, x, y);
+          break;
+        case DAE_LAYER_ADD:
+        case DAE_LAYER_CONCAT:
+          {
+            const float *s = l->source < 0 ? input : r->slots[r->slot_of[l->source]];
+            const DaeShape ss = l->source < 0 ? in_shape : r->shapes[l->source];
+            if (l->kind == DAE_LAYER_ADD)
+              dae_add_ref (n * shape_floats (os), x, s, l->act, y);
+            else
+              for (size_t t = 0; t < n; t++)
+                {
+                  float *yt = y + t * shape_floats (os);
+                  memcpy (yt, x + t * shape_floats (is), shape_floats (is) * sizeof (float));
+                  memcpy (yt + shape_floats (is), s + t * shape_floats (ss),
+                          shape_floats (ss) * sizeof (float));
+                }
+          }
+          break;
+        }
+    }
+}
+
+gboolean
+dae_runner_forward_to (DaeRunner *r, size_t n, const float *input,
+                       guint last_layer, float *output, GError **error)
+{
+  if (last_layer >= r->model->n_layers)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "layer %u out of range (the model has %u)", last_layer,
+                   r->model->n_layers);
+      return FALSE;
+    }
+  const size_t in_floats = (size_t) r->model->in_c * r->h * r->w;
+  const size_t out_floats = shape_floats (r->shapes[last_layer]);
+  for (size_t t = 0; t < n; t += r->chunk)
+    {
+      const size_t k = MIN (r->chunk, n - t);
+      forward_chunk (r, k, input + t * in_floats, last_layer);
+      memcpy (output + t * out_floats, r->slots[r->slot_of[last_layer]],
+              k * out_floats * sizeof (float));
+    }
+  return TRUE;
+}
+
+gboolean
+dae_runner_forward (DaeRunner *r, size_t n, const float *input, float *output,
+                    GError **error)
+{
+  return dae_runner_forward_to (r, n, input, r->model->n_layers - 1, output, error);
+}
