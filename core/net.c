@@ -155,10 +155,10 @@ dae_runner_get_output_shape (const DaeRunner *r, guint layer, guint *channels,
 
 /* Skinny convolutions (one input or one output channel) are GEMMs that BLAS
  * runs badly; direct kernels vectorise over pixels instead. */
-static gboolean
-use_gemm (const DaeRunner *r, const DaeConvArgs *a)
+gboolean
+dae__conv_use_gemm (DaeConvPath path, guint in_c, guint out_c)
 {
-  switch (r->path)
+  switch (path)
     {
     case DAE_CONV_GEMM:
       return TRUE;
@@ -167,7 +167,53 @@ use_gemm (const DaeRunner *r, const DaeConvArgs *a)
     case DAE_CONV_AUTO:
       break;
     }
-  return DAE_HAVE_BLAS && a->in_c >= 8 && a->out_c >= 8;
+  return DAE_HAVE_BLAS && in_c >= 8 && out_c >= 8;
+}
+
+void
+dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
+                    const DaeShape *shapes, size_t n, const float *x,
+                    const float *src, float *y, DaeConvPath path,
+                    float *scratch)
+{
+  const DaeLayer *l = &m->layers[i];
+  const DaeShape is = i == 0 ? input : shapes[i - 1];
+  const DaeShape os = shapes[i];
+  DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
+                    .weight = dae__layer_weight (m, l),
+                    .bias = dae__layer_bias (m, l), .act = l->act };
+  switch (l->kind)
+    {
+    case DAE_LAYER_CONV3X3:
+      if (dae__conv_use_gemm (path, a.in_c, a.out_c))
+        dae_conv3x3_gemm (&a, x, y, scratch);
+      else
+        dae_conv3x3_ref (&a, x, y);
+      break;
+    case DAE_LAYER_CONVT2X2:
+      dae_convt2x2_ref (&a, x, y);
+      break;
+    case DAE_LAYER_MAXPOOL2:
+      dae_maxpool2_ref (n, is.c, is.h, is.w, x, y);
+      break;
+    case DAE_LAYER_UPSAMPLE2:
+      dae_upsample2_ref (n, is.c, is.h, is.w, x, y);
+      break;
+    case DAE_LAYER_ADD:
+      dae_add_ref (n * shape_floats (os), x, src, l->act, y);
+      break;
+    case DAE_LAYER_CONCAT:
+      {
+        const size_t sf = (size_t) (os.c - is.c) * os.h * os.w;
+        for (size_t t = 0; t < n; t++)
+          {
+            float *yt = y + t * shape_floats (os);
+            memcpy (yt, x + t * shape_floats (is), shape_floats (is) * sizeof (float));
+            memcpy (yt + shape_floats (is), src + t * sf, sf * sizeof (float));
+          }
+      }
+      break;
+    }
 }
 
 /* Runs layers 0..last on n <= chunk tiles. */
@@ -175,56 +221,18 @@ static void
 forward_chunk (DaeRunner *r, size_t n, const float *input, guint last)
 {
   const DaeModel *m = r->model;
-  const DaeShape in_shape = { m->in_c, r->h, r->w };
   for (guint i = 0; i <= last; i++)
     {
       const DaeLayer *l = &m->layers[i];
-      const DaeShape is = i == 0 ? in_shape : r->shapes[i - 1];
-      const DaeShape os = r->shapes[i];
       const float *x = i == 0 ? input : r->slots[r->slot_of[i - 1]];
-      float *y = r->slots[r->slot_of[i]];
-      DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
-                        .weight = dae__layer_weight (m, l),
-                        .bias = dae__layer_bias (m, l), .act = l->act };
-      switch (l->kind)
-        {
-        case DAE_LAYER_CONV3X3:
-          if (use_gemm (r, &a))
-            {
-              if (r->scratch == NULL)
-                r->scratch = g_new (float, r->scratch_floats);
-              dae_conv3x3_gemm (&a, x, y, r->scratch);
-            }
-          else
-            dae_conv3x3_ref (&a, x, y);
-          break;
-        case DAE_LAYER_CONVT2X2:
-          dae_convt2x2_ref (&a, x, y);
-          break;
-        case DAE_LAYER_MAXPOOL2:
-          dae_maxpool2_ref (n, is.c, is.h, is.w, x, y);
-          break;
-        case DAE_LAYER_UPSAMPLE2:
-          dae_upsample2_ref (n, is.c, is.h, is.w, x, y);
-          break;
-        case DAE_LAYER_ADD:
-        case DAE_LAYER_CONCAT:
-          {
-            const float *s = l->source < 0 ? input : r->slots[r->slot_of[l->source]];
-            const DaeShape ss = l->source < 0 ? in_shape : r->shapes[l->source];
-            if (l->kind == DAE_LAYER_ADD)
-              dae_add_ref (n * shape_floats (os), x, s, l->act, y);
-            else
-              for (size_t t = 0; t < n; t++)
-                {
-                  float *yt = y + t * shape_floats (os);
-                  memcpy (yt, x + t * shape_floats (is), shape_floats (is) * sizeof (float));
-                  memcpy (yt + shape_floats (is), s + t * shape_floats (ss),
-                          shape_floats (ss) * sizeof (float));
-                }
-          }
-          break;
-        }
+      const float *src = NULL;
+      if (l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT)
+        src = l->source < 0 ? input : r->slots[r->slot_of[l->source]];
+      if (l->kind == DAE_LAYER_CONV3X3 && r->scratch == NULL
+          && dae__conv_use_gemm (r->path, l->in_c, l->c))
+        r->scratch = g_new (float, r->scratch_floats);
+      dae__layer_forward (m, i, (DaeShape){ m->in_c, r->h, r->w }, r->shapes, n, x, src,
+                          r->slots[r->slot_of[i]], r->path, r->scratch);
     }
 }
 
