@@ -76,12 +76,23 @@ worker_main (gpointer data)
   return NULL;
 }
 
+void
+dae__blas_pin_single_thread (void)
+{
+#if DAE_HAVE_BLAS
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      openblas_set_num_threads (1);
+      g_once_init_leave (&once, 1);
+    }
+#endif
+}
+
 DaeThreadPool *
 dae__pool_new (guint n_threads)
 {
-#if DAE_HAVE_BLAS
-  openblas_set_num_threads (1);
-#endif
+  dae__blas_pin_single_thread ();
   DaeThreadPool *p = g_new0 (DaeThreadPool, 1);
   p->n_workers = n_threads == 0 ? dae__n_cpus () : MIN (n_threads, 256u);
   g_mutex_init (&p->lock);

@@ -23,6 +23,10 @@ void dae__pool_run (DaeThreadPool *pool, size_t n_items, DaePoolFunc func,
                     gpointer user_data);
 void dae__pool_free (DaeThreadPool *pool);
 
+/* BLAS's own threads round results differently with their count, and
+ * would fight ours for the cores: dae runs BLAS on one thread per caller. */
+void dae__blas_pin_single_thread (void);
+
 /* Number of online CPUs (at least 1). */
 guint dae__n_cpus (void);
 
