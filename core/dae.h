@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 G_BEGIN_DECLS
 
@@ -380,6 +381,302 @@ gboolean dae_runner_forward_to (DaeRunner *runner, size_t n,
                                 float *output, GError **error);
 
 /* ==== Image I/O (core/io) ================================================ */
+
+/* Streaming codecs for netpbm (PBM/PGM/PPM plain and raw, PAM) and PNG
+ * images, row by row so that memory grows with the width, never the
+ * height; and MNIST's IDX files.
+ *
+ * Samples are guint16, row-major with channels interleaved, at their native
+ * range 0..maxval.  Alpha, if any, is the last channel.  Bilevel images
+ * (PBM, PAM BLACKANDWHITE, 1-bit gray PNG) read as maxval 1 with 1 = WHITE,
+ * like a PGM (note that inside a PBM file a 1 bit is black: the codec
+ * inverts).  PNG palettes are expanded to RGB, or to gray when every
+ * palette entry is gray; tRNS becomes an alpha channel; 1/2/4-bit gray
+ * keeps maxval 1/3/15; no gamma or sBIT conversion is made. */
+
+typedef enum {
+  DAE_IMAGE_FORMAT_PBM_PLAIN = 1, /* P1 */
+  DAE_IMAGE_FORMAT_PGM_PLAIN = 2, /* P2 */
+  DAE_IMAGE_FORMAT_PPM_PLAIN = 3, /* P3 */
+  DAE_IMAGE_FORMAT_PBM = 4,       /* P4 */
+  DAE_IMAGE_FORMAT_PGM = 5,       /* P5 */
+  DAE_IMAGE_FORMAT_PPM = 6,       /* P6 */
+  DAE_IMAGE_FORMAT_PAM = 7,       /* P7 */
+  DAE_IMAGE_FORMAT_PNG = 8
+} DaeImageFormat;
+
+/* What the samples are, PAM's TUPLTYPE, set for every format. */
+typedef enum {
+  DAE_TUPLE_TYPE_BLACKANDWHITE = 1,
+  DAE_TUPLE_TYPE_GRAYSCALE,
+  DAE_TUPLE_TYPE_RGB,
+  DAE_TUPLE_TYPE_BLACKANDWHITE_ALPHA,
+  DAE_TUPLE_TYPE_GRAYSCALE_ALPHA,
+  DAE_TUPLE_TYPE_RGB_ALPHA
+} DaeTupleType;
+
+/* A PNG's color type as stored in its file. */
+typedef enum {
+  DAE_PNG_COLOR_NONE = 0, /* not a PNG */
+  DAE_PNG_COLOR_GRAY,
+  DAE_PNG_COLOR_GRAY_ALPHA,
+  DAE_PNG_COLOR_RGB,
+  DAE_PNG_COLOR_RGB_ALPHA,
+  DAE_PNG_COLOR_PALETTE
+} DaePngColorType;
+
+typedef struct {
+  DaeImageFormat format;
+  guint width, height;    /* both >= 1 */
+  guint channels;         /* samples per pixel, 1..4 */
+  guint maxval;           /* 1..65535 */
+  gboolean has_alpha;     /* channels 2 and 4 */
+  DaeTupleType tuple_type;
+  DaePngColorType png_color_type; /* PNG input only, informative */
+  guint png_bit_depth;    /* PNG input only: 1, 2, 4, 8 or 16; else 0 */
+} DaeImageInfo;
+
+/* Default limit on width x height: 2^30 pixels. */
+#define DAE_IMAGE_DEFAULT_MAX_PIXELS (G_GUINT64_CONSTANT (1) << 30)
+
+/**
+ * dae_image_format_name:
+ * @format: a format
+ *
+ * Returns: its usual name ("PGM", "plain PGM", "PAM", "PNG"...).
+ */
+const char *dae_image_format_name (DaeImageFormat format);
+
+/**
+ * dae_tuple_type_name:
+ * @tuple_type: a tuple type
+ *
+ * Returns: its PAM name ("GRAYSCALE", "RGB_ALPHA"...).
+ */
+const char *dae_tuple_type_name (DaeTupleType tuple_type);
+
+/**
+ * dae_image_info_set_format:
+ * @info: a description of an image: size, channels and maxval set
+ * @format: the format it is to be written in
+ * @error: return location for an error
+ *
+ * Makes @info describe the same samples in @format: sets format,
+ * has_alpha and the tuple type (kept if it fits the channels, so PAM
+ * BLACKANDWHITE stays so).  PBM needs 1 channel of maxval 1, PGM 1 channel,
+ * PPM 3; PAM and PNG take 1..4 channels.  PNG stores maxval 1, 3, 15 (gray),
+ * 255 and 65535 exactly, and rescales other maxvals to 8 or 16 bits.
+ *
+ * Returns: TRUE if @format can hold such an image; else FALSE with
+ * @error set (DAE_ERROR_INVALID) and @info unchanged.
+ */
+gboolean dae_image_info_set_format (DaeImageInfo *info, DaeImageFormat format,
+                                    GError **error);
+
+typedef struct _DaeImageReader DaeImageReader;
+
+/**
+ * dae_image_reader_new:
+ * @fp: a stream open for reading (a file, stdin, a pipe: no seeking)
+ *
+ * Reads the images of @fp in turn.  @fp is not closed, must outlive the
+ * reader and must not be read by anyone else meanwhile.
+ *
+ * Returns: (transfer full): a reader.
+ */
+DaeImageReader *dae_image_reader_new (FILE *fp);
+
+/**
+ * dae_image_reader_new_path:
+ * @path: a file name
+ * @error: return location for an error
+ *
+ * Like dae_image_reader_new() on a file it opens and closes itself.
+ *
+ * Returns: (transfer full): a reader, or NULL if @path cannot be opened.
+ */
+DaeImageReader *dae_image_reader_new_path (const char *path, GError **error);
+
+/**
+ * dae_image_reader_new_memory:
+ * @data: the bytes of an image stream; not copied, must outlive the reader
+ * @size: their number
+ *
+ * Returns: (transfer full): a reader over memory (tests, fuzzers).
+ */
+DaeImageReader *dae_image_reader_new_memory (const void *data, size_t size);
+
+/**
+ * dae_image_reader_set_max_pixels:
+ * @reader: a reader
+ * @max_pixels: the largest width x height accepted (>= 1)
+ *
+ * Images larger than this are refused (DAE_ERROR_LIMIT) when their header
+ * is read, before anything is allocated for them.  Default:
+ * DAE_IMAGE_DEFAULT_MAX_PIXELS.  Returns: nothing.
+ */
+void dae_image_reader_set_max_pixels (DaeImageReader *reader,
+                                      guint64 max_pixels);
+
+/**
+ * dae_image_reader_next:
+ * @reader: a reader
+ * @info: (out): the next image's description
+ * @error: return location for an error
+ *
+ * Reads and validates the header of the next image of the stream (PNM,
+ * PAM or PNG, told apart by their magic numbers), skipping the rows of
+ * the current image that were not read.  Whitespace after an image is
+ * allowed; anything else that is not another image is an error, as
+ * `pamfile -allimages` has it.  An empty stream is an error.  Messages
+ * about a second or later image begin with "image N: ".
+ *
+ * Returns: TRUE with @info set; FALSE with @error unset at the clean end
+ * of the stream (after at least one image); FALSE with @error set on bad
+ * input, after which the reader can only be freed.
+ */
+gboolean dae_image_reader_next (DaeImageReader *reader, DaeImageInfo *info,
+                                GError **error);
+
+/**
+ * dae_image_reader_read_rows:
+ * @reader: a reader on which dae_image_reader_next() returned TRUE
+ * @n_rows: rows wanted, no more than those left in the image
+ * @samples: room for @n_rows x width x channels samples
+ * @error: return location for an error
+ *
+ * Reads the next rows of the current image.  Truncated data, malformed
+ * plain-format samples and samples above maxval are errors, naming the
+ * row.  After the last row of a PNG its trailing chunks are read and
+ * checked too.
+ *
+ * Returns: TRUE on success, else FALSE with @error set.
+ */
+gboolean dae_image_reader_read_rows (DaeImageReader *reader, guint n_rows,
+                                     guint16 *samples, GError **error);
+
+/**
+ * dae_image_reader_get_index:
+ * @reader: a reader
+ *
+ * Returns: the 1-based index of the current image in the stream (0 before
+ * the first).
+ */
+guint dae_image_reader_get_index (const DaeImageReader *reader);
+
+/**
+ * dae_image_reader_free:
+ * @reader: (nullable): a reader
+ *
+ * Returns: nothing.
+ */
+void dae_image_reader_free (DaeImageReader *reader);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeImageReader, dae_image_reader_free)
+
+typedef struct _DaeImageWriter DaeImageWriter;
+
+/**
+ * dae_image_writer_new:
+ * @fp: a stream open for writing; not closed by the writer
+ * @info: the image: format, size, channels, maxval (and the tuple type
+ *   for PAM); see dae_image_info_set_format()
+ * @error: return location for an error
+ *
+ * Checks @info and writes the image's header.  Several images written one
+ * after the other to @fp make a multi-image stream.
+ *
+ * Returns: (transfer full): a writer, or NULL with @error set.
+ */
+DaeImageWriter *dae_image_writer_new (FILE *fp, const DaeImageInfo *info,
+                                      GError **error);
+
+/**
+ * dae_image_writer_write_rows:
+ * @writer: a writer
+ * @n_rows: rows given, no more than those left
+ * @samples: @n_rows x width x channels samples, each 0..maxval
+ * @error: return location for an error
+ *
+ * Returns: TRUE on success; FALSE on a write error or a sample above
+ * maxval.
+ */
+gboolean dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
+                                      const guint16 *samples, GError **error);
+
+/**
+ * dae_image_writer_finish:
+ * @writer: a writer to which every row was written
+ * @error: return location for an error
+ *
+ * Ends the image (PNG: the IEND chunk) and flushes the stream.
+ *
+ * Returns: TRUE if the whole image reached the stream.
+ */
+gboolean dae_image_writer_finish (DaeImageWriter *writer, GError **error);
+
+/**
+ * dae_image_writer_free:
+ * @writer: (nullable): a writer, finished or not
+ *
+ * Returns: nothing.
+ */
+void dae_image_writer_free (DaeImageWriter *writer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeImageWriter, dae_image_writer_free)
+
+/* IDX files (MNIST): unsigned bytes, 1 to 3 dimensions, plain or gzip'd. */
+
+/* Largest IDX payload accepted: 1 GiB. */
+#define DAE_IDX_MAX_BYTES (G_GUINT64_CONSTANT (1) << 30)
+
+/**
+ * dae_idx_load:
+ * @path: an IDX file, plain or gzip'd (told by its magic)
+ * @n_dims: (out): its number of dimensions, 1..3
+ * @dims: (out): its dimensions (e.g. N, H, W); those beyond @n_dims are 1
+ * @error: return location for an error
+ *
+ * Reads an unsigned-byte IDX file, checking its magic, its dimensions and
+ * that its length is exactly what they imply.
+ *
+ * Returns: (transfer full): dims[0] x dims[1] x dims[2] bytes, to be freed
+ * with g_free(); NULL with @error set on failure.
+ */
+guint8 *dae_idx_load (const char *path, guint *n_dims, guint dims[3],
+                      GError **error);
+
+/**
+ * dae_idx_load_memory:
+ * @data: the bytes of an IDX file, plain or gzip'd
+ * @size: their number
+ * @n_dims: (out): its number of dimensions
+ * @dims: (out): its dimensions
+ * @error: return location for an error
+ *
+ * Like dae_idx_load(), from memory.
+ *
+ * Returns: (transfer full): the elements, or NULL with @error set.
+ */
+guint8 *dae_idx_load_memory (const void *data, size_t size, guint *n_dims,
+                             guint dims[3], GError **error);
+
+/**
+ * dae_idx_save:
+ * @path: the file to write
+ * @n_dims: 1..3
+ * @dims: the dimensions (each >= 1)
+ * @data: their product of bytes
+ * @gzip: whether to gzip the file
+ * @error: return location for an error
+ *
+ * Writes an unsigned-byte IDX file atomically (temporary file + rename).
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_idx_save (const char *path, guint n_dims, const guint dims[3],
+                       const guint8 *data, gboolean gzip, GError **error);
+
 
 /* ==== Tiling and denoising images (core/tiler.c) ========================= */
 

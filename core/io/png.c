@@ -1,0 +1,517 @@
+/* png.c: PNG through libpng, row by row.  libpng reports errors by
+ * longjmp: each entry point below does its libpng calls inside one small
+ * "guarded" function that owns the setjmp (and no automatic cleanups), and
+ * turns the recorded message into a GError. */
+#include "io-private.h"
+
+#include <png.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define CHUNK_MALLOC_MAX (8u << 20) /* ancillary chunks, decompressed */
+#define CHUNK_CACHE_MAX 1000u       /* ancillary chunks kept */
+
+typedef struct {
+  char msg[256];
+  DaeError code;
+  gboolean set;
+  const char *prefix; /* for libpng's own messages */
+} PngError;
+
+static void
+png_error_set (PngError *e, DaeError code, const char *fmt, ...)
+{
+  if (e->set)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_vsnprintf (e->msg, sizeof e->msg, fmt, ap);
+  va_end (ap);
+  e->code = code;
+  e->set = TRUE;
+}
+
+static void
+error_cb (png_structp png, png_const_charp msg)
+{
+  PngError *e = png_get_error_ptr (png);
+  png_error_set (e, strstr (msg, "user limit") ? DAE_ERROR_LIMIT : DAE_ERROR_FORMAT,
+                 "%s%s", e->prefix, msg);
+  png_longjmp (png, 1);
+}
+
+static void
+warning_cb (png_structp png, png_const_charp msg)
+{
+  /* The library never prints; what matters is an error. */
+}
+
+static gboolean
+png_failed (PngError *e, GError **error)
+{
+  g_set_error_literal (error, DAE_ERROR, e->set ? e->code : DAE_ERROR_FORMAT,
+                       e->set ? e->msg : "bad PNG");
+  return FALSE;
+}
+
+guint
+dae__png_bit_depth_for (guint channels, guint maxval)
+{
+  if (channels == 1 && (maxval == 1 || maxval == 3 || maxval == 15))
+    return maxval == 1 ? 1 : maxval == 3 ? 2 : 4;
+  return maxval <= 255 ? 8 : 16;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct _DaePngReader {
+  PngError err; /* first: libpng's error pointer */
+  png_structp png;
+  png_infop info;
+  DaeSource *src;
+  const char *stage;    /* what a short read truncates */
+  guint width, height;
+  guint row_now;        /* row being read, for messages */
+  guint in_channels;    /* per pixel in libpng's rows, after transforms */
+  guint out_channels;
+  guint bps;            /* bytes per sample in libpng's rows: 1 or 2 */
+  guint bit_depth;      /* as stored */
+  gboolean gray_palette;/* expanded to RGB(A), keep R (and A) */
+  gboolean gray_trns;   /* gray + tRNS: make alpha from trns_gray */
+  guint trns_gray;
+  size_t rowbytes;
+  guint8 *row;
+  gboolean interlaced;
+  guint8 *image;        /* interlaced only: the whole image */
+  gboolean image_read;
+};
+
+static void
+read_cb (png_structp png, png_bytep data, size_t length)
+{
+  DaePngReader *p = png_get_io_ptr (png);
+  if (dae__source_read (p->src, data, length) == length)
+    return;
+  if (p->src->io_errno)
+    png_error_set (&p->err, DAE_ERROR_IO, "read error: %s",
+                   g_strerror (p->src->io_errno));
+  else if (p->stage == NULL)
+    png_error_set (&p->err, DAE_ERROR_FORMAT,
+                   "truncated image data at row %u of %u", p->row_now + 1,
+                   p->height);
+  else
+    png_error_set (&p->err, DAE_ERROR_FORMAT, "truncated PNG %s", p->stage);
+  png_error (png, p->err.msg);
+}
+
+static gboolean
+start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
+               GError **error)
+{
+  png_structp png = p->png;
+  if (setjmp (png_jmpbuf (png)))
+    return png_failed (&p->err, error);
+
+  png_set_read_fn (png, p, read_cb);
+  png_set_sig_bytes (png, 8);
+  /* A bad CRC is an error, in any chunk. */
+  png_set_crc_action (png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+  png_uint_32 lim = (png_uint_32) MIN (max_pixels, PNG_UINT_31_MAX);
+  png_set_user_limits (png, lim, lim);
+  png_set_chunk_cache_max (png, CHUNK_CACHE_MAX);
+  png_set_chunk_malloc_max (png, CHUNK_MALLOC_MAX);
+
+  p->stage = "header";
+  png_read_info (png, p->info);
+  png_uint_32 w, h;
+  int bd, ct, il;
+  png_get_IHDR (png, p->info, &w, &h, &bd, &ct, &il, NULL, NULL);
+  if (!dae__image_check_size (w, h, max_pixels, error))
+    return FALSE;
+  p->width = w;
+  p->height = h;
+  p->bit_depth = (guint) bd;
+
+  gboolean trns = png_get_valid (png, p->info, PNG_INFO_tRNS) != 0;
+  guint maxval = bd == 16 ? 65535 : 255, channels;
+  DaePngColorType type;
+  switch (ct)
+    {
+    case PNG_COLOR_TYPE_GRAY:
+      type = DAE_PNG_COLOR_GRAY;
+      /* tRNS makes an alpha channel here, not in libpng: libpng's
+       * would expand 1/2/4 bits to 8, netpbm keeps maxval 1/3/15. */
+      if (trns)
+        {
+          png_color_16p tc = NULL;
+          png_get_tRNS (png, p->info, NULL, NULL, &tc);
+          p->gray_trns = TRUE;
+          p->trns_gray = tc ? tc->gray : 0;
+        }
+      if (bd < 8)
+        png_set_packing (png);
+      maxval = (1u << bd) - 1;
+      channels = trns ? 2 : 1;
+      break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+      type = DAE_PNG_COLOR_GRAY_ALPHA;
+      channels = 2;
+      break;
+    case PNG_COLOR_TYPE_RGB:
+      type = DAE_PNG_COLOR_RGB;
+      channels = trns ? 4 : 3;
+      if (trns)
+        png_set_tRNS_to_alpha (png);
+      break;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+      type = DAE_PNG_COLOR_RGB_ALPHA;
+      channels = 4;
+      break;
+    case PNG_COLOR_TYPE_PALETTE:
+      {
+        type = DAE_PNG_COLOR_PALETTE;
+        png_set_palette_to_rgb (png);
+        if (trns)
+          png_set_tRNS_to_alpha (png);
+        png_colorp pal;
+        int n_pal = 0;
+        gboolean gray = png_get_PLTE (png, p->info, &pal, &n_pal) != 0;
+        for (int i = 0; gray && i < n_pal; i++)
+          gray = pal[i].red == pal[i].green && pal[i].red == pal[i].blue;
+        p->gray_palette = gray;
+        maxval = 255;
+        channels = (gray ? 1 : 3) + (trns ? 1 : 0);
+        break;
+      }
+    default:
+      g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                   "bad PNG: color type %d", ct);
+      return FALSE;
+    }
+  p->interlaced = il != PNG_INTERLACE_NONE;
+  (void) png_set_interlace_handling (png);
+  png_read_update_info (png, p->info);
+
+  p->in_channels = png_get_channels (png, p->info);
+  p->bps = png_get_bit_depth (png, p->info) == 16 ? 2 : 1;
+  p->out_channels = channels;
+  p->rowbytes = png_get_rowbytes (png, p->info);
+  if (p->rowbytes != (size_t) w * p->in_channels * p->bps
+      || p->in_channels < channels - (p->gray_trns ? 1 : 0))
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
+                           "PNG layout not understood");
+      return FALSE;
+    }
+  if (p->interlaced)
+    {
+      /* Adam7 rows arrive in seven passes: buffer the image. */
+      p->image = g_try_malloc ((size_t) p->rowbytes * h);
+      if (p->image == NULL)
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                       "interlaced PNG of %ux%u too large to buffer", w, h);
+          return FALSE;
+        }
+    }
+  else
+    p->row = g_malloc (p->rowbytes);
+
+  static const DaeTupleType tuple[] = {
+    0, DAE_TUPLE_TYPE_GRAYSCALE, DAE_TUPLE_TYPE_GRAYSCALE_ALPHA,
+    DAE_TUPLE_TYPE_RGB, DAE_TUPLE_TYPE_RGB_ALPHA
+  };
+  memset (info, 0, sizeof *info);
+  info->format = DAE_IMAGE_FORMAT_PNG;
+  info->width = w;
+  info->height = h;
+  info->channels = channels;
+  info->maxval = maxval;
+  info->has_alpha = channels == 2 || channels == 4;
+  info->tuple_type = tuple[channels];
+  info->png_color_type = type;
+  info->png_bit_depth = (guint) bd;
+  p->stage = NULL;
+  return TRUE;
+}
+
+DaePngReader *
+dae__png_reader_start (DaeSource *src, guint64 max_pixels, DaeImageInfo *info,
+                       GError **error)
+{
+  DaePngReader *p = g_new0 (DaePngReader, 1);
+  p->src = src;
+  p->err.prefix = "bad PNG: ";
+  p->png = png_create_read_struct (PNG_LIBPNG_VER_STRING, &p->err, error_cb,
+                                   warning_cb);
+  if (p->png)
+    p->info = png_create_info_struct (p->png);
+  if (p->info == NULL)
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                           "cannot create a PNG reader (out of memory)");
+      dae__png_reader_free (p);
+      return NULL;
+    }
+  if (!start_guarded (p, max_pixels, info, error))
+    {
+      dae__png_reader_free (p);
+      return NULL;
+    }
+  return p;
+}
+
+static void
+convert_row (const DaePngReader *p, const guint8 *in, guint16 *out)
+{
+  size_t w = p->width, ic = p->in_channels, oc = p->out_channels;
+  if (p->gray_palette)
+    {
+      for (size_t x = 0; x < w; x++)
+        {
+          out[x * oc] = in[x * ic];
+          if (oc == 2)
+            out[x * oc + 1] = in[x * ic + 3];
+        }
+    }
+  else if (p->gray_trns)
+    {
+      guint maxval = p->bps == 2 ? 65535 : (1u << p->bit_depth) - 1;
+      for (size_t x = 0; x < w; x++)
+        {
+          guint v = p->bps == 2 ? (guint) (in[2 * x] << 8 | in[2 * x + 1]) : in[x];
+          out[2 * x] = (guint16) v;
+          out[2 * x + 1] = (guint16) (v == p->trns_gray ? 0 : maxval);
+        }
+    }
+  else if (p->bps == 2)
+    {
+      for (size_t i = 0; i < w * ic; i++)
+        out[i] = (guint16) (in[2 * i] << 8 | in[2 * i + 1]);
+    }
+  else
+    {
+      for (size_t i = 0; i < w * ic; i++)
+        out[i] = in[i];
+    }
+}
+
+static gboolean
+read_rows_guarded (DaePngReader *p, guint first_row, guint n_rows,
+                   guint16 *samples, png_bytepp rows, GError **error)
+{
+  if (setjmp (png_jmpbuf (p->png)))
+    return png_failed (&p->err, error);
+  size_t n = (size_t) p->width * p->out_channels;
+  if (p->interlaced)
+    {
+      if (!p->image_read)
+        {
+          p->stage = "image data";
+          png_read_image (p->png, rows);
+          p->stage = NULL;
+          p->image_read = TRUE;
+        }
+      for (guint y = 0; y < n_rows; y++)
+        convert_row (p, p->image + (size_t) (first_row + y) * p->rowbytes,
+                     samples + y * n);
+      return TRUE;
+    }
+  for (guint y = 0; y < n_rows; y++)
+    {
+      p->row_now = first_row + y;
+      png_read_row (p->png, p->row, NULL);
+      convert_row (p, p->row, samples + y * n);
+    }
+  return TRUE;
+}
+
+gboolean
+dae__png_read_rows (DaePngReader *p, guint first_row, guint n_rows,
+                    guint16 *samples, GError **error)
+{
+  png_bytepp rows = NULL;
+  if (p->interlaced && !p->image_read)
+    {
+      rows = g_new (png_bytep, p->height);
+      for (guint y = 0; y < p->height; y++)
+        rows[y] = p->image + (size_t) y * p->rowbytes;
+    }
+  gboolean ok = read_rows_guarded (p, first_row, n_rows, samples, rows, error);
+  g_free (rows);
+  return ok;
+}
+
+static gboolean
+read_end_guarded (DaePngReader *p, GError **error)
+{
+  if (setjmp (png_jmpbuf (p->png)))
+    return png_failed (&p->err, error);
+  p->stage = "data after the last row";
+  png_read_end (p->png, NULL);
+  return TRUE;
+}
+
+gboolean
+dae__png_read_end (DaePngReader *p, GError **error)
+{
+  return read_end_guarded (p, error);
+}
+
+void
+dae__png_reader_free (DaePngReader *p)
+{
+  if (p == NULL)
+    return;
+  if (p->png)
+    png_destroy_read_struct (&p->png, p->info ? &p->info : NULL, NULL);
+  g_free (p->row);
+  g_free (p->image);
+  g_free (p);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct _DaePngWriter {
+  PngError err; /* first: libpng's error pointer */
+  png_structp png;
+  png_infop info;
+  FILE *fp;
+  guint width, channels, maxval;
+  guint bit_depth;
+  guint stored_max;  /* maxval as stored: 2^bit_depth - 1 */
+  guint8 *row;
+};
+
+static void
+write_cb (png_structp png, png_bytep data, size_t length)
+{
+  DaePngWriter *w = png_get_io_ptr (png);
+  if (fwrite (data, 1, length, w->fp) != length)
+    {
+      int e = errno;
+      png_error_set (&w->err, DAE_ERROR_IO, "write error: %s",
+                     g_strerror (e ? e : EIO));
+      png_error (png, w->err.msg);
+    }
+}
+
+static void
+flush_cb (png_structp png)
+{
+  DaePngWriter *w = png_get_io_ptr (png);
+  fflush (w->fp); /* errors show in ferror() at the end */
+}
+
+static gboolean
+writer_start_guarded (DaePngWriter *w, const DaeImageInfo *in, GError **error)
+{
+  if (setjmp (png_jmpbuf (w->png)))
+    return png_failed (&w->err, error);
+  static const int types[] = {
+    0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+    PNG_COLOR_TYPE_RGB_ALPHA
+  };
+  png_set_write_fn (w->png, w, write_cb, flush_cb);
+  png_set_IHDR (w->png, w->info, in->width, in->height, (int) w->bit_depth,
+                types[in->channels], PNG_INTERLACE_NONE,
+                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info (w->png, w->info);
+  if (w->bit_depth < 8)
+    png_set_packing (w->png);
+  return TRUE;
+}
+
+DaePngWriter *
+dae__png_writer_new (FILE *fp, const DaeImageInfo *in, GError **error)
+{
+  DaePngWriter *w = g_new0 (DaePngWriter, 1);
+  w->fp = fp;
+  w->width = in->width;
+  w->channels = in->channels;
+  w->maxval = in->maxval;
+  w->bit_depth = dae__png_bit_depth_for (in->channels, in->maxval);
+  w->stored_max = (1u << w->bit_depth) - 1;
+  w->err.prefix = "cannot write PNG: ";
+  w->png = png_create_write_struct (PNG_LIBPNG_VER_STRING, &w->err, error_cb,
+                                    warning_cb);
+  if (w->png)
+    w->info = png_create_info_struct (w->png);
+  if (w->info == NULL)
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                           "cannot create a PNG writer (out of memory)");
+      dae__png_writer_free (w);
+      return NULL;
+    }
+  /* libpng's default limits (10^6) also apply to writing: lift them. */
+  png_set_user_limits (w->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+  w->row = g_malloc ((size_t) in->width * in->channels * (w->bit_depth == 16 ? 2 : 1));
+  if (!writer_start_guarded (w, in, error))
+    {
+      dae__png_writer_free (w);
+      return NULL;
+    }
+  return w;
+}
+
+static gboolean
+write_rows_guarded (DaePngWriter *w, guint n_rows, const guint16 *samples,
+                    GError **error)
+{
+  if (setjmp (png_jmpbuf (w->png)))
+    return png_failed (&w->err, error);
+  size_t n = (size_t) w->width * w->channels;
+  guint m = w->maxval, sm = w->stored_max;
+  for (guint y = 0; y < n_rows; y++)
+    {
+      const guint16 *in = samples + y * n;
+      for (size_t i = 0; i < n; i++)
+        {
+          /* Other maxvals are rescaled to the stored depth, rounding. */
+          guint v = m == sm ? in[i] : (guint) (((guint64) in[i] * sm + m / 2) / m);
+          if (w->bit_depth == 16)
+            {
+              w->row[2 * i] = (guint8) (v >> 8);
+              w->row[2 * i + 1] = (guint8) v;
+            }
+          else
+            w->row[i] = (guint8) v;
+        }
+      png_write_row (w->png, w->row);
+    }
+  return TRUE;
+}
+
+gboolean
+dae__png_write_rows (DaePngWriter *w, guint n_rows, const guint16 *samples,
+                     GError **error)
+{
+  return write_rows_guarded (w, n_rows, samples, error);
+}
+
+static gboolean
+finish_guarded (DaePngWriter *w, GError **error)
+{
+  if (setjmp (png_jmpbuf (w->png)))
+    return png_failed (&w->err, error);
+  png_write_end (w->png, NULL);
+  return TRUE;
+}
+
+gboolean
+dae__png_writer_finish (DaePngWriter *w, GError **error)
+{
+  return finish_guarded (w, error);
+}
+
+void
+dae__png_writer_free (DaePngWriter *w)
+{
+  if (w == NULL)
+    return;
+  if (w->png)
+    png_destroy_write_struct (&w->png, w->info ? &w->info : NULL);
+  g_free (w->row);
+  g_free (w);
+}
