@@ -380,6 +380,33 @@ gboolean dae_runner_forward_to (DaeRunner *runner, size_t n,
                                 const float *input, guint last_layer,
                                 float *output, GError **error);
 
+/* ==== Kernels (core/dispatch.c) ========================================= */
+
+/* Kernels: the convolutions run on the best instruction set the CPU and its
+ * OS support (AVX-512, AVX2 + FMA, or portable C), chosen once per process;
+ * the environment variable DAE_ISA=ref|avx2|avx512 forces one.  The
+ * variants agree to about 1e-5 (they round differently); a given variant
+ * gives the same bits whatever the batch, its split or the thread count.
+ * With DAE_CONV_AUTO the SIMD direct kernels run every convolution (fused
+ * with a following max-pool or preceding upsample), which measured faster
+ * than im2col + BLAS on every layer of the shipped networks. */
+
+/**
+ * dae_kernels_describe:
+ *
+ * Returns: the instruction set of the kernels in use: "avx512", "avx2" or
+ * "ref" (for -v output).
+ */
+const char *dae_kernels_describe (void);
+
+/**
+ * dae_kernels_get_note:
+ *
+ * Returns: (nullable): why DAE_ISA was not followed (an unknown value, or
+ * an instruction set this CPU or OS lacks), or NULL.
+ */
+const char *dae_kernels_get_note (void);
+
 /* ==== Image I/O (core/io) ================================================ */
 
 /* Streaming codecs for netpbm (PBM/PGM/PPM plain and raw, PAM) and PNG
@@ -680,6 +707,172 @@ gboolean dae_idx_save (const char *path, guint n_dims, const guint dims[3],
 
 /* ==== Tiling and denoising images (core/tiler.c) ========================= */
 
+/* How --invert treats polarity: the digit models see light strokes on dark.
+ * A model names the background it was trained on in its metadata key
+ * "background": "dark" (the default when absent), "light" or "any" (never
+ * inverted by auto). */
+typedef enum {
+  DAE_INVERT_AUTO = 0, /* invert when the median luminance of the first band
+                        * (> 0.5: a light page) is not the model's background */
+  DAE_INVERT_ON = 1,
+  DAE_INVERT_OFF = 2
+} DaeInvert;
+
+/* Colour images: denoise the luminance only, or every channel. */
+typedef enum {
+  DAE_COLOR_LUMA = 0,
+  DAE_COLOR_RGB = 1
+} DaeColorMode;
+
+typedef struct {
+  guint stride;        /* tile step in pixels, 1..patch; 0 = half a patch */
+  double strength;     /* 0..1: blend of the denoised image over the input */
+  DaeInvert invert;
+  DaeColorMode color;
+  guint threads;       /* 0 = all cores; results do not depend on it */
+  DaeConvPath conv_path;
+} DaeDenoiseOptions;
+
+/**
+ * dae_denoise_options_init:
+ * @options: options to fill with the defaults (stride = half a patch,
+ *   strength 1, invert auto, luma, all cores, automatic conv path)
+ *
+ * Returns: nothing.
+ */
+void dae_denoise_options_init (DaeDenoiseOptions *options);
+
+/* A streaming denoiser for one image: rows go in, denoised rows come out a
+ * band later; memory grows with the width, not the height, as long as the
+ * caller pulls the finished rows after each push (rows not pulled wait in a
+ * queue).  Samples are floats in [0,1]; outputs are clamped to [0,1], and
+ * alpha is copied.  Colour (3 colour channels, DAE_COLOR_LUMA): the BT.601
+ * luma Y = 0.299 R + 0.587 G + 0.114 B is denoised and the change of Y added
+ * to each of R, G, B (Cb and Cr kept); otherwise each channel on its own.
+ * Tiles are blended with a sin^2 window normalised by the sum of the windows,
+ * borders are mirrored (reflect-101); an image of exactly the patch size is
+ * one tile, so at strength 1 with invert off its output is bit for bit
+ * dae_runner_forward()'s.  Results do not depend on the thread count. */
+typedef struct _DaeDenoiser DaeDenoiser;
+
+/**
+ * dae_denoiser_new:
+ * @model: the model; it must outlive the denoiser
+ * @options: (nullable): options, NULL for the defaults
+ * @width: image width
+ * @height: image height
+ * @channels: samples per pixel, 1..4 (alpha last, if any)
+ * @has_alpha: whether the last channel is alpha (passed through untouched)
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a denoiser, or NULL with @error set (bad
+ * options or sizes).
+ */
+DaeDenoiser *dae_denoiser_new (const DaeModel *model,
+                               const DaeDenoiseOptions *options, guint width,
+                               guint height, guint channels,
+                               gboolean has_alpha, GError **error);
+
+/**
+ * dae_denoiser_push_rows:
+ * @denoiser: a denoiser
+ * @rows: n_rows x width x channels floats in [0,1], channels interleaved
+ * @n_rows: number of rows (the total over all calls is the image height)
+ * @error: return location for an error
+ *
+ * Returns: TRUE on success, FALSE if more rows than the height are pushed.
+ */
+gboolean dae_denoiser_push_rows (DaeDenoiser *denoiser, const float *rows,
+                                 guint n_rows, GError **error);
+
+/**
+ * dae_denoiser_pull_rows:
+ * @denoiser: a denoiser
+ * @rows: room for max_rows x width x channels floats
+ * @max_rows: the most rows wanted
+ *
+ * Takes the denoised rows that are ready, in order.
+ *
+ * Returns: the number of rows written to @rows (0 when none is ready yet).
+ */
+guint dae_denoiser_pull_rows (DaeDenoiser *denoiser, float *rows,
+                              guint max_rows);
+
+/**
+ * dae_denoiser_get_inverted:
+ * @denoiser: a denoiser
+ *
+ * Returns: 1 if the image is inverted around the model, 0 if not, -1 while
+ * --invert auto has not decided yet (before the first band is complete).
+ */
+int dae_denoiser_get_inverted (const DaeDenoiser *denoiser);
+
+/**
+ * dae_denoiser_describe:
+ * @denoiser: a denoiser
+ *
+ * One line on how the image is processed (tiles, threads, convolution
+ * paths, inversion), for verbose output.
+ *
+ * Returns: (transfer full): the text, to be freed with g_free().
+ */
+char *dae_denoiser_describe (const DaeDenoiser *denoiser);
+
+/**
+ * dae_denoiser_free:
+ * @denoiser: (nullable): a denoiser
+ *
+ * Returns: nothing.
+ */
+void dae_denoiser_free (DaeDenoiser *denoiser);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeDenoiser, dae_denoiser_free)
+
+/**
+ * dae_denoise_image:
+ * @model: the model
+ * @options: (nullable): options
+ * @width: image width
+ * @height: image height
+ * @channels: samples per pixel (1..4)
+ * @has_alpha: whether the last channel is alpha
+ * @input: height x width x channels floats in [0,1]
+ * @output: room for as many
+ * @error: return location for an error
+ *
+ * Denoises a whole image held in memory (the streaming denoiser underneath).
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_denoise_image (const DaeModel *model,
+                            const DaeDenoiseOptions *options, guint width,
+                            guint height, guint channels, gboolean has_alpha,
+                            const float *input, float *output, GError **error);
+
+/**
+ * dae_model_find:
+ * @name: a model name ("document", "mnist") or a path to a .dae file
+ * @error: return location for an error
+ *
+ * Looks NAME.dae up in the directories of $DAE_MODEL_PATH (colon-separated),
+ * the installed weights directory, then the source tree's weights/ (for
+ * uninstalled use).  A name containing '/' or ending in ".dae", or not
+ * found but naming a file, is a path.  NULL or "" means the default: the
+ * first of "document", "mnist" and "seed" that is found.
+ *
+ * Returns: (transfer full): the path of the model file, or NULL with @error.
+ */
+char *dae_model_find (const char *name, GError **error);
+
+/**
+ * dae_model_list:
+ *
+ * Returns: (transfer full): the names of the models found in the
+ * directories dae_model_find() searches, sorted, a NULL-terminated array to
+ * free with g_strfreev().
+ */
+char **dae_model_list (void);
+
 /* ==== Metrics (core/metrics.c) ============================================ */
 
 /* Quality of denoised images against clean ones, samples in [0,1] (peak 1).
@@ -811,6 +1004,323 @@ void dae_median3x3 (size_t n, guint height, guint width, const float *src,
                     float *dst);
 
 /* ==== Training (core/train.c) ============================================ */
+
+/* Training runs forward through the same layer code as inference, then
+ * backward, batch by batch.  A batch is cut into fixed shards of a few
+ * images; the pool's workers take shards, each shard's gradients go to its
+ * own buffer, and the buffers are summed in shard order: the bytes of a
+ * trained model depend on the seed and the data, not on the number of
+ * threads. */
+
+typedef enum {
+  DAE_LOSS_BCE = 0, /* binary cross-entropy, mean over every output sample */
+  DAE_LOSS_MSE = 1  /* mean squared error */
+} DaeLoss;
+
+/* Where Adam's epsilon goes; they differ only for gradients near epsilon. */
+typedef enum {
+  DAE_ADAM_KERAS = 0,  /* p -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps) */
+  DAE_ADAM_PYTORCH = 1 /* p -= lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps) */
+} DaeAdamFormula;
+
+typedef struct {
+  DaeLoss loss;
+  double learning_rate;   /* Adam: 1e-3 */
+  double beta1, beta2;    /* 0.9, 0.999 */
+  double epsilon;         /* 1e-7 (Keras) */
+  DaeAdamFormula adam_formula;
+  guint batch_size;       /* 128 */
+  guint threads;          /* 0 = all cores; results do not depend on it */
+  guint64 seed;           /* batch order and fresh noise */
+  DaeConvPath conv_path;
+} DaeTrainOptions;
+
+/* Largest batch size accepted. */
+#define DAE_TRAIN_MAX_BATCH 65536u
+
+/**
+ * dae_train_options_init:
+ * @options: options to fill with the defaults: BCE, Adam with Keras'
+ *   defaults (lr 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-7), batch 128,
+ *   all cores, seed 0, automatic convolution path
+ *
+ * Returns: nothing.
+ */
+void dae_train_options_init (DaeTrainOptions *options);
+
+/**
+ * dae_model_init_glorot:
+ * @model: a model
+ * @seed: the seed of the draw
+ *
+ * Keras' defaults: weights Glorot-uniform, U(+-sqrt(6 / (fan_in +
+ * fan_out))) with fan_in = in_channels x kernel area and fan_out =
+ * out_channels x kernel area; biases zero.
+ *
+ * Returns: nothing.
+ */
+void dae_model_init_glorot (DaeModel *model, guint64 seed);
+
+/* Architectures from a short text (see dae-train(1), ARCHITECTURES):
+ * comma-separated layers `cN[:act]` (3x3 conv, default relu), `tN[:act]`
+ * (2x2 stride-2 transposed conv, default relu), `p` (2x2 max-pool), `u`
+ * (2x upsampling), `add:REF[:act]` and `cat:REF` (skip connections to REF:
+ * `in`, a layer number from 0 or a name given by suffixing a layer with
+ * `=NAME`); act is relu, sigmoid or none.  Or a preset name. */
+
+/**
+ * dae_arch_presets:
+ *
+ * Returns: (transfer none): the NULL-terminated names of the presets
+ * ("tutorial" first: the default).
+ */
+const char *const *dae_arch_presets (void);
+
+/**
+ * dae_arch_preset_spec:
+ * @name: a preset name
+ *
+ * Returns: (transfer none) (nullable): its layer list, NULL if @name is
+ * not a preset.
+ */
+const char *dae_arch_preset_spec (const char *name);
+
+/**
+ * dae_model_new_from_arch:
+ * @spec: a preset name or a layer list (NULL or "" = "tutorial")
+ * @channels: input and output channels
+ * @patch_height: the training patch height
+ * @patch_width: the training patch width
+ * @error: return location for an error
+ *
+ * Builds the model (parameters zero; see dae_model_init_glorot()) and
+ * records the expanded layer list as metadata "arch".
+ *
+ * Returns: (transfer full): the model, or NULL with @error set
+ * (DAE_ERROR_INVALID for a syntax error, naming the offending token;
+ * DAE_ERROR_SHAPE if the layers do not map the patch onto itself).
+ */
+DaeModel *dae_model_new_from_arch (const char *spec, guint channels,
+                                   guint patch_height, guint patch_width,
+                                   GError **error);
+
+/* Noise models (see dae-train(1), NOISE): `gaussian:SIGMA`
+ * (clip(x + SIGMA N(0,1), 0, 1)), `saltpepper:P` (a fraction P of the
+ * samples set to 0 or 1, half each), `speckle:S` (clip(x + S x N(0,1))),
+ * `none`; every value may be a range LO-HI, drawn per image.  `a+b`
+ * applies a, then b, to each image; `a,b` picks one of a or b per image
+ * (uniformly). */
+typedef struct _DaeNoise DaeNoise;
+
+/**
+ * dae_noise_new:
+ * @spec: a noise specification
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the noise model, or NULL with @error set
+ * (DAE_ERROR_INVALID) naming what is wrong in @spec.
+ */
+DaeNoise *dae_noise_new (const char *spec, GError **error);
+
+/**
+ * dae_noise_to_string:
+ * @noise: a noise model
+ *
+ * Returns: (transfer full): its canonical specification, to free with
+ * g_free().
+ */
+char *dae_noise_to_string (const DaeNoise *noise);
+
+/**
+ * dae_noise_apply:
+ * @noise: a noise model
+ * @seed: the seed
+ * @first_index: index of the first image in its data set
+ * @n: number of images
+ * @image_floats: floats per image
+ * @clean: n x image_floats samples in [0,1]
+ * @noisy: room for as many (may be @clean)
+ *
+ * Image k gets noise drawn from (@seed, @first_index + k) alone, so any
+ * split of a data set into calls gives the same result.
+ *
+ * Returns: nothing.
+ */
+void dae_noise_apply (const DaeNoise *noise, guint64 seed, size_t first_index,
+                      size_t n, size_t image_floats, const float *clean,
+                      float *noisy);
+
+/**
+ * dae_noise_free:
+ * @noise: (nullable): a noise model
+ *
+ * Returns: nothing.
+ */
+void dae_noise_free (DaeNoise *noise);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeNoise, dae_noise_free)
+
+/**
+ * dae_random_crops:
+ * @n_images: number of source images
+ * @images: their samples, each height x width floats (one channel)
+ * @widths: their widths
+ * @heights: their heights
+ * @n_patches: crops wanted
+ * @patch_height: crop height
+ * @patch_width: crop width
+ * @seed: the seed
+ * @error: return location for an error
+ *
+ * Cuts @n_patches crops at random positions; each crop picks its image
+ * with probability proportional to the number of positions it offers.
+ *
+ * Returns: (transfer full): n_patches x patch_height x patch_width floats
+ * (g_free()), or NULL with @error set if no image is large enough.
+ */
+float *dae_random_crops (guint n_images, const float *const *images,
+                         const guint *widths, const guint *heights,
+                         size_t n_patches, guint patch_height,
+                         guint patch_width, guint64 seed, GError **error);
+
+/* A data set for one epoch: n images of the model's patch shape. */
+typedef struct {
+  size_t n;
+  const float *clean;    /* n x channels x height x width: the targets */
+  const float *noisy;    /* nullable: fixed inputs (noise drawn once) */
+  const DaeNoise *noise; /* when noisy is NULL: fresh noise each epoch */
+} DaeTrainData;
+
+/* Called after each batch; return FALSE to stop (DAE_ERROR_CANCELLED). */
+typedef gboolean (*DaeTrainProgressFunc) (size_t done, size_t total,
+                                          gpointer user_data);
+
+typedef struct _DaeTrainer DaeTrainer;
+
+/**
+ * dae_trainer_new:
+ * @model: the model to train, in place; it must outlive the trainer
+ * @options: (nullable): options, NULL for the defaults
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a trainer (fresh Adam state), or NULL with
+ * @error set if an option is out of range or the model cannot be trained
+ * on its own patch size.
+ */
+DaeTrainer *dae_trainer_new (DaeModel *model, const DaeTrainOptions *options,
+                             GError **error);
+
+/**
+ * dae_trainer_free:
+ * @trainer: (nullable): a trainer
+ *
+ * Returns: nothing.
+ */
+void dae_trainer_free (DaeTrainer *trainer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeTrainer, dae_trainer_free)
+
+/**
+ * dae_trainer_get_n_threads:
+ * @trainer: a trainer
+ *
+ * Returns: the number of threads it computes with.
+ */
+guint dae_trainer_get_n_threads (const DaeTrainer *trainer);
+
+/**
+ * dae_trainer_gradients:
+ * @trainer: a trainer
+ * @n: number of images (1..DAE_TRAIN_MAX_BATCH)
+ * @input: n patches: the network's input
+ * @target: n patches: what it should output
+ * @loss: (out) (optional): the mean loss
+ * @grad_params: (nullable): room for dae_model_get_n_params() floats: the
+ *   gradient of the loss with respect to each parameter, in .dae order
+ * @grad_input: (nullable): room for n patches: the gradient with respect
+ *   to @input
+ * @error: return location for an error
+ *
+ * Forward and backward on one batch, without changing the model.  With
+ * BCE after a sigmoid the two are differentiated together (dL/dz = p - t,
+ * as Keras does), which differs from the clamped BCE only where p rounds
+ * to exactly 0 or 1.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_trainer_gradients (DaeTrainer *trainer, size_t n,
+                                const float *input, const float *target,
+                                double *loss, float *grad_params,
+                                float *grad_input, GError **error);
+
+/**
+ * dae_trainer_step:
+ * @trainer: a trainer
+ * @n: number of images in the batch (1..DAE_TRAIN_MAX_BATCH)
+ * @input: n patches
+ * @target: n patches
+ * @loss: (out) (optional): the batch's mean loss before the step
+ * @error: return location for an error
+ *
+ * One Adam step on one batch.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_trainer_step (DaeTrainer *trainer, size_t n, const float *input,
+                           const float *target, double *loss, GError **error);
+
+/**
+ * dae_trainer_apply_gradients:
+ * @trainer: a trainer
+ * @grad: dae_model_get_n_params() floats, in .dae order
+ *
+ * One Adam step with a given gradient (what dae_trainer_step() does after
+ * computing it).
+ *
+ * Returns: nothing.
+ */
+void dae_trainer_apply_gradients (DaeTrainer *trainer, const float *grad);
+
+/**
+ * dae_trainer_train_epoch:
+ * @trainer: a trainer
+ * @data: the training data
+ * @epoch: the epoch number (0 first): with the seed, it selects the batch
+ *   order and the fresh noise
+ * @progress: (nullable): called after each batch
+ * @user_data: for @progress
+ * @loss: (out) (optional): mean training loss over the epoch's images
+ * @error: return location for an error
+ *
+ * One pass over @data in shuffled batches of the batch size (the last one
+ * smaller), one Adam step each.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_trainer_train_epoch (DaeTrainer *trainer,
+                                  const DaeTrainData *data, guint epoch,
+                                  DaeTrainProgressFunc progress,
+                                  gpointer user_data, double *loss,
+                                  GError **error);
+
+/**
+ * dae_trainer_evaluate:
+ * @trainer: a trainer
+ * @n: number of images
+ * @input: n patches
+ * @target: (nullable): n patches, for @loss
+ * @loss: (out) (optional): the mean loss against @target
+ * @output: (nullable): room for n patches: the model's output
+ * @error: return location for an error
+ *
+ * Runs the model (forward only) on all threads.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean dae_trainer_evaluate (DaeTrainer *trainer, size_t n,
+                               const float *input, const float *target,
+                               double *loss, float *output, GError **error);
+
 
 G_END_DECLS
 

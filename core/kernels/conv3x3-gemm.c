@@ -1,4 +1,4 @@
-/* conv3x3-gemm.c: 3x3 convolution as im2col + one sgemm over the batch:
+/* conv3x3-gemm.c: 3x3 convolution as im2col over the batch + sgemm:
  * C[out_c][n*h*w] = W[out_c][in_c*9] x col[in_c*9][n*h*w]. */
 #include "kernels.h"
 #include "dae-config.h"
@@ -17,8 +17,8 @@ dae_conv3x3_gemm_scratch (const DaeConvArgs *a)
 
 /* Row (ic, ky, kx) of col holds, for every pixel of every image, the input
  * sample under that tap (zero outside the image). */
-static void
-im2col3x3 (const DaeConvArgs *a, const float *in, float *col)
+void
+dae_im2col3x3 (const DaeConvArgs *a, const float *in, float *col)
 {
   const guint h = a->h, w = a->w;
   const size_t plane = (size_t) h * w, cols = a->n * plane;
@@ -61,10 +61,14 @@ dae_conv3x3_gemm (const DaeConvArgs *a, const float *in, float *out,
   const size_t plane = (size_t) a->h * a->w, cols = a->n * plane;
   const size_t k = (size_t) a->in_c * 9;
   float *col = scratch, *c = scratch + k * cols;
-  im2col3x3 (a, in, col);
+  dae_im2col3x3 (a, in, col);
 #if DAE_HAVE_BLAS
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->out_c, cols, k,
-               1.0f, a->weight, k, col, cols, 0.0f, c, cols);
+  /* One sgemm per tile over the batch's im2col: OpenBLAS rounds an element
+   * differently with N, so a fixed N keeps each tile's result independent of
+   * the batch it came in (and BLAS runs single-threaded, see threads.c). */
+  for (size_t t = 0; t < a->n; t++)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->out_c, plane, k,
+                 1.0f, a->weight, k, col + t * plane, cols, 0.0f, c + t * plane, cols);
 #else
   for (guint oc = 0; oc < a->out_c; oc++)
     {

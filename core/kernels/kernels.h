@@ -39,11 +39,76 @@ void dae_add_ref (size_t count, const float *a, const float *b,
 /* Applies act in place. */
 void dae_activate_ref (size_t count, DaeActivation act, float *x);
 
+/* ==== Direct and fused conv3x3 variants (simd; dispatch in core/dispatch.c) ====
+ * conv3x3_maxpool2: a conv3x3 (h, w are its input's and output's size),
+ * then dae_maxpool2_ref: out is [n][out_c][ceil(h/2)][ceil(w/2)].
+ * upsample2_conv3x3: dae_upsample2_ref of the [n][in_c][h][w] input, then a
+ * conv3x3 at 2h x 2w: out is [n][out_c][2h][2w].
+ * SIMD variants match the references within 1e-5 relative to the sum of
+ * |terms| (FMA rounding, and the fused upsample adds the weights that meet
+ * the same input sample first); each gives the same bits whatever the batch
+ * or its split. */
+void dae_conv3x3_maxpool2_ref (const DaeConvArgs *args, const float *in,
+                               float *out);
+void dae_upsample2_conv3x3_ref (const DaeConvArgs *args, const float *in,
+                                float *out);
+void dae_conv3x3_avx2 (const DaeConvArgs *args, const float *in, float *out);
+void dae_conv3x3_maxpool2_avx2 (const DaeConvArgs *args, const float *in,
+                                float *out);
+void dae_upsample2_conv3x3_avx2 (const DaeConvArgs *args, const float *in,
+                                 float *out);
+void dae_conv3x3_avx512 (const DaeConvArgs *args, const float *in, float *out);
+void dae_conv3x3_maxpool2_avx512 (const DaeConvArgs *args, const float *in,
+                                  float *out);
+void dae_upsample2_conv3x3_avx512 (const DaeConvArgs *args, const float *in,
+                                   float *out);
+/* ==== end simd ==== */
+
 /* im2col + sgemm over the whole batch.  scratch holds
  * dae_conv3x3_gemm_scratch(args) floats. */
 size_t dae_conv3x3_gemm_scratch (const DaeConvArgs *args);
 void dae_conv3x3_gemm (const DaeConvArgs *args, const float *in, float *out,
                        float *scratch);
+/* col[in_c*9][n*h*w]: row (ic, ky, kx) holds the input under that tap for
+ * every pixel of every image (zero outside). */
+void dae_im2col3x3 (const DaeConvArgs *args, const float *in, float *col);
+
+/* Backward passes (training).  `dz` is the gradient with respect to a
+ * layer's output before its activation (dae_activation_backward_ref makes
+ * it); `in` is the layer's input.  Every result is overwritten, not
+ * accumulated: dweight and dbias in the layout of weight and bias, din
+ * (nullable: skipped) like `in`.  args->weight is read for din, args->bias
+ * and args->act are not used. */
+typedef void (*DaeConvBackwardFn) (const DaeConvArgs *args, const float *in,
+                                   const float *dz, float *dweight,
+                                   float *dbias, float *din);
+
+/* dy *= act'(.), given the activation's output y: gradient with respect to
+ * the output becomes gradient with respect to the pre-activation. */
+void dae_activation_backward_ref (size_t count, DaeActivation act,
+                                  const float *y, float *dy);
+void dae_conv3x3_backward_ref (const DaeConvArgs *args, const float *in,
+                               const float *dz, float *dweight, float *dbias,
+                               float *din);
+/* din = dout routed to the first maximum (row-major order) of each window,
+ * as PyTorch does; in is the pool's input. */
+void dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
+                                const float *in, const float *dout,
+                                float *din);
+/* din[h][w] = sum of dout over each 2x2 copy. */
+void dae_upsample2_backward_ref (size_t n, guint c, guint h, guint w,
+                                 const float *dout, float *din);
+void dae_convt2x2_backward_ref (const DaeConvArgs *args, const float *in,
+                                const float *dz, float *dweight, float *dbias,
+                                float *din);
+
+/* The same as dae_conv3x3_backward_ref through im2col + sgemm:
+ * dW = dz x col^T, dcol = W^T x dz, din = col2im (dcol).  scratch holds
+ * dae_conv3x3_gemm_backward_scratch(args) floats. */
+size_t dae_conv3x3_gemm_backward_scratch (const DaeConvArgs *args);
+void dae_conv3x3_gemm_backward (const DaeConvArgs *args, const float *in,
+                                const float *dz, float *dweight, float *dbias,
+                                float *din, float *scratch);
 
 G_END_DECLS
 

@@ -1,0 +1,1177 @@
+/* test-train.c: the training engine.
+ *
+ * Every layer's backward pass against finite differences of a float64
+ * forward written here from the layers' definitions (so the differences
+ * are exact to ~1e-9 and the tolerance can be tight); the whole network's
+ * gradients the same way; gradients, losses and Adam steps against PyTorch
+ * (tests/data/ref, written by tools/make-reference); thread-count
+ * independence; noise models, architecture texts and initialisation. */
+#include "dae.h"
+#include "dae-private.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- float64 definitions ------------------------------------------------ */
+
+static double
+act_d (DaeActivation a, double v)
+{
+  if (a == DAE_ACT_RELU)
+    return v > 0 ? v : 0;
+  if (a == DAE_ACT_SIGMOID)
+    return 1.0 / (1.0 + exp (-v));
+  return v;
+}
+
+static void
+conv3x3_d (size_t n, guint ic_n, guint oc_n, guint h, guint w, const double *wt,
+           const double *b, DaeActivation a, const double *x, double *y)
+{
+  for (size_t t = 0; t < n; t++)
+    for (guint oc = 0; oc < oc_n; oc++)
+      for (int yy = 0; yy < (int) h; yy++)
+        for (int xx = 0; xx < (int) w; xx++)
+          {
+            double s = b[oc];
+            for (guint ic = 0; ic < ic_n; ic++)
+              for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                  {
+                    int sy = yy + ky - 1, sx = xx + kx - 1;
+                    if (sy < 0 || sx < 0 || sy >= (int) h || sx >= (int) w)
+                      continue;
+                    s += wt[((oc * ic_n + ic) * 3 + ky) * 3 + kx]
+                         * x[((t * ic_n + ic) * h + sy) * w + sx];
+                  }
+            y[((t * oc_n + oc) * h + yy) * w + xx] = act_d (a, s);
+          }
+}
+
+static void
+convt2x2_d (size_t n, guint ic_n, guint oc_n, guint h, guint w, const double *wt,
+            const double *b, DaeActivation a, const double *x, double *y)
+{
+  const guint oh = 2 * h, ow = 2 * w;
+  for (size_t t = 0; t < n; t++)
+    for (guint oc = 0; oc < oc_n; oc++)
+      for (guint yy = 0; yy < oh; yy++)
+        for (guint xx = 0; xx < ow; xx++)
+          {
+            double s = b[oc];
+            for (guint ic = 0; ic < ic_n; ic++)
+              s += x[((t * ic_n + ic) * h + yy / 2) * w + xx / 2]
+                   * wt[((ic * oc_n + oc) * 2 + yy % 2) * 2 + xx % 2];
+            y[((t * oc_n + oc) * oh + yy) * ow + xx] = act_d (a, s);
+          }
+}
+
+static void
+maxpool2_d (size_t n, guint c, guint h, guint w, const double *x, double *y)
+{
+  const guint oh = (h + 1) / 2, ow = (w + 1) / 2;
+  for (size_t p = 0; p < n * c; p++)
+    for (guint yy = 0; yy < oh; yy++)
+      for (guint xx = 0; xx < ow; xx++)
+        {
+          double m = -INFINITY;
+          for (guint dy = 0; dy < 2; dy++)
+            for (guint dx = 0; dx < 2; dx++)
+              if (2 * yy + dy < h && 2 * xx + dx < w)
+                m = MAX (m, x[(p * h + 2 * yy + dy) * w + 2 * xx + dx]);
+          y[(p * oh + yy) * ow + xx] = m;
+        }
+}
+
+static void
+upsample2_d (size_t n, guint c, guint h, guint w, const double *x, double *y)
+{
+  for (size_t p = 0; p < n * c; p++)
+    for (guint yy = 0; yy < 2 * h; yy++)
+      for (guint xx = 0; xx < 2 * w; xx++)
+        y[(p * 2 * h + yy) * 2 * w + xx] = x[(p * h + yy / 2) * w + xx / 2];
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void
+fill (GRand *rng, float *x, size_t n, double lo, double hi)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rng, lo, hi);
+}
+
+static double *
+to_double (const float *x, size_t n)
+{
+  double *d = g_new (double, n);
+  for (size_t i = 0; i < n; i++)
+    d[i] = x[i];
+  return d;
+}
+
+/* max |a - b| / max |b|: errors relative to the gradient's scale. */
+static double
+rel_err (const float *a, const double *b, size_t n)
+{
+  double e = 0, s = 1e-30;
+  for (size_t i = 0; i < n; i++)
+    {
+      e = MAX (e, fabs (a[i] - b[i]));
+      s = MAX (s, fabs (b[i]));
+    }
+  return e / s;
+}
+
+static double
+rel_err_f (const float *a, const float *b, size_t n)
+{
+  double e = 0, s = 1e-30;
+  for (size_t i = 0; i < n; i++)
+    {
+      e = MAX (e, fabs ((double) a[i] - b[i]));
+      s = MAX (s, fabs ((double) b[i]));
+    }
+  return e / s;
+}
+
+/* A layer under test: y = f(x, params), double. */
+typedef void (*LayerFn) (gpointer ctx, const double *x, const double *p, double *y);
+
+/* Central differences of sum(r * f) with respect to every element of v
+ * (the input or the parameters, both double). */
+static void
+finite_diff (LayerFn f, gpointer ctx, double *x, double *p, double *v, size_t nv,
+             const double *r, size_t ny, double *out)
+{
+  const double h = 1e-6;
+  double *y = g_new (double, ny);
+  for (size_t i = 0; i < nv; i++)
+    {
+      const double keep = v[i];
+      double s[2];
+      for (int k = 0; k < 2; k++)
+        {
+          v[i] = keep + (k ? -h : h);
+          f (ctx, x, p, y);
+          s[k] = 0;
+          for (size_t j = 0; j < ny; j++)
+            s[k] += r[j] * y[j];
+        }
+      v[i] = keep;
+      out[i] = (s[0] - s[1]) / (2 * h);
+    }
+  g_free (y);
+}
+
+/* ---- layer backward vs finite differences ------------------------------- */
+
+typedef struct {
+  DaeConvArgs a;
+  gboolean transposed;
+} ConvCtx;
+
+static void
+conv_fn (gpointer ctx, const double *x, const double *p, double *y)
+{
+  ConvCtx *c = ctx;
+  const DaeConvArgs *a = &c->a;
+  const size_t nw = (size_t) a->in_c * a->out_c * (c->transposed ? 4 : 9);
+  if (c->transposed)
+    convt2x2_d (a->n, a->in_c, a->out_c, a->h, a->w, p, p + nw, a->act, x, y);
+  else
+    conv3x3_d (a->n, a->in_c, a->out_c, a->h, a->w, p, p + nw, a->act, x, y);
+}
+
+/* Checks one convolution's backward (ref, and the GEMM path for conv3x3)
+ * against finite differences for every input, weight and bias. */
+static void
+check_conv (GRand *rng, DaeConvArgs a, gboolean transposed)
+{
+  const guint oh = transposed ? 2 * a.h : a.h, ow = transposed ? 2 * a.w : a.w;
+  const size_t nx = a.n * a.in_c * a.h * a.w, ny = a.n * a.out_c * oh * ow;
+  const size_t nw = (size_t) a.in_c * a.out_c * (transposed ? 4 : 9), np = nw + a.out_c;
+  float *x = g_new (float, nx), *p = g_new (float, np), *y = g_new (float, ny);
+  float *r = g_new (float, ny), *dz = g_new (float, ny);
+  fill (rng, x, nx, -1, 1);
+  fill (rng, p, np, -0.6, 0.6);
+  fill (rng, r, ny, -1, 1);
+  a.weight = p;
+  a.bias = p + nw;
+  if (transposed)
+    dae_convt2x2_ref (&a, x, y);
+  else
+    dae_conv3x3_ref (&a, x, y);
+  memcpy (dz, r, ny * sizeof (float));
+  dae_activation_backward_ref (ny, a.act, y, dz);
+
+  g_autofree double *xd = to_double (x, nx), *pd = to_double (p, np), *rd = to_double (r, ny);
+  g_autofree double *fdx = g_new (double, nx), *fdp = g_new (double, np);
+  ConvCtx ctx = { a, transposed };
+  finite_diff (conv_fn, &ctx, xd, pd, xd, nx, rd, ny, fdx);
+  finite_diff (conv_fn, &ctx, xd, pd, pd, np, rd, ny, fdp);
+
+  float *dx = g_new (float, nx), *dp = g_new (float, np);
+  if (transposed)
+    dae_convt2x2_backward_ref (&a, x, dz, dp, dp + nw, dx);
+  else
+    dae_conv3x3_backward_ref (&a, x, dz, dp, dp + nw, dx);
+  const double ex = rel_err (dx, fdx, nx), ep = rel_err (dp, fdp, np);
+  g_test_message ("%s %ux%u in %u out %u n %zu act %d: ref max rel err dx %.2g dparams %.2g",
+                  transposed ? "convt2x2" : "conv3x3", a.h, a.w, a.in_c, a.out_c, a.n,
+                  a.act, ex, ep);
+  g_assert_cmpfloat (ex, <=, 1e-5);
+  g_assert_cmpfloat (ep, <=, 1e-5);
+
+  if (!transposed)
+    {
+      float *scratch = g_new (float, dae_conv3x3_gemm_backward_scratch (&a));
+      float *gx = g_new (float, nx), *gp = g_new (float, np);
+      dae_conv3x3_gemm_backward (&a, x, dz, gp, gp + nw, gx, scratch);
+      const double gex = rel_err (gx, fdx, nx), gep = rel_err (gp, fdp, np);
+      g_test_message ("  gemm: max rel err dx %.2g dparams %.2g", gex, gep);
+      g_assert_cmpfloat (gex, <=, 1e-5);
+      g_assert_cmpfloat (gep, <=, 1e-5);
+      /* din may be skipped (the first layer) without changing dW. */
+      float *gp2 = g_new (float, np);
+      dae_conv3x3_gemm_backward (&a, x, dz, gp2, gp2 + nw, NULL, scratch);
+      g_assert_cmpmem (gp2, np * sizeof (float), gp, np * sizeof (float));
+      g_free (gp2);
+      g_free (scratch);
+      g_free (gx);
+      g_free (gp);
+    }
+  g_free (x); g_free (p); g_free (y); g_free (r); g_free (dz); g_free (dx); g_free (dp);
+}
+
+static void
+test_conv3x3_backward (void)
+{
+  GRand *rng = g_rand_new_with_seed (11);
+  const guint sizes[][2] = { { 1, 1 }, { 1, 4 }, { 5, 1 }, { 3, 3 }, { 4, 7 }, { 6, 5 } };
+  const guint chans[][2] = { { 1, 1 }, { 1, 4 }, { 3, 2 }, { 4, 1 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (guint ci = 0; ci < G_N_ELEMENTS (chans); ci++)
+      for (int ac = DAE_ACT_NONE; ac <= DAE_ACT_SIGMOID; ac++)
+        check_conv (rng, (DaeConvArgs){ .n = 1 + (si + ci) % 3, .in_c = chans[ci][0],
+                                        .out_c = chans[ci][1], .h = sizes[si][0],
+                                        .w = sizes[si][1], .act = ac }, FALSE);
+  g_rand_free (rng);
+}
+
+static void
+test_convt2x2_backward (void)
+{
+  GRand *rng = g_rand_new_with_seed (12);
+  const guint sizes[][2] = { { 1, 1 }, { 2, 3 }, { 3, 1 }, { 4, 4 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (int ac = DAE_ACT_NONE; ac <= DAE_ACT_SIGMOID; ac++)
+      check_conv (rng, (DaeConvArgs){ .n = 2, .in_c = 3, .out_c = 2, .h = sizes[si][0],
+                                      .w = sizes[si][1], .act = ac }, TRUE);
+  g_rand_free (rng);
+}
+
+typedef struct {
+  guint c, h, w;
+  size_t n;
+} PlaneCtx;
+
+static void
+pool_fn (gpointer ctx, const double *x, const double *p, double *y)
+{
+  PlaneCtx *c = ctx;
+  maxpool2_d (c->n, c->c, c->h, c->w, x, y);
+}
+
+static void
+up_fn (gpointer ctx, const double *x, const double *p, double *y)
+{
+  PlaneCtx *c = ctx;
+  upsample2_d (c->n, c->c, c->h, c->w, x, y);
+}
+
+static void
+test_pool_upsample_backward (void)
+{
+  GRand *rng = g_rand_new_with_seed (13);
+  const guint sizes[][2] = { { 1, 1 }, { 1, 4 }, { 3, 1 }, { 3, 3 }, { 5, 6 }, { 7, 7 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (int up = 0; up < 2; up++)
+      {
+        PlaneCtx ctx = { 3, sizes[si][0], sizes[si][1], 2 };
+        const guint oh = up ? 2 * ctx.h : (ctx.h + 1) / 2;
+        const guint ow = up ? 2 * ctx.w : (ctx.w + 1) / 2;
+        const size_t nx = ctx.n * ctx.c * ctx.h * ctx.w, ny = ctx.n * ctx.c * oh * ow;
+        float *x = g_new (float, nx), *r = g_new (float, ny), *dx = g_new (float, nx);
+        /* Distinct values: no ties, so the max is differentiable. */
+        fill (rng, x, nx, -1, 1);
+        fill (rng, r, ny, -1, 1);
+        g_autofree double *xd = to_double (x, nx), *rd = to_double (r, ny);
+        g_autofree double *fd = g_new (double, nx);
+        finite_diff (up ? up_fn : pool_fn, &ctx, xd, NULL, xd, nx, rd, ny, fd);
+        if (up)
+          dae_upsample2_backward_ref (ctx.n, ctx.c, ctx.h, ctx.w, r, dx);
+        else
+          {
+            /* dx starts as garbage: the kernel must overwrite it. */
+            memset (dx, 0x7f, nx * sizeof (float));
+            dae_maxpool2_backward_ref (ctx.n, ctx.c, ctx.h, ctx.w, x, r, dx);
+          }
+        const double e = rel_err (dx, fd, nx);
+        g_test_message ("%s %ux%u: max rel err %.2g", up ? "upsample2" : "maxpool2", ctx.h,
+                        ctx.w, e);
+        g_assert_cmpfloat (e, <=, 1e-6);
+        g_free (x);
+        g_free (r);
+        g_free (dx);
+      }
+  g_rand_free (rng);
+}
+
+/* Ties go to the first maximum in row-major order, as in PyTorch (its CPU
+ * kernel takes a new maximum only when strictly greater). */
+static void
+test_maxpool2_ties (void)
+{
+  const float x[16] = { 1, 1, 0, 2,
+                        1, 1, 2, 2,
+                        0, 3, 5, 5,
+                        3, 3, 5, 5 };
+  const float g[4] = { 10, 20, 30, 40 };
+  float d[16];
+  dae_maxpool2_backward_ref (1, 1, 4, 4, x, g, d);
+  const float want[16] = { 10, 0, 0, 20,
+                           0, 0, 0, 0,
+                           0, 30, 40, 0,
+                           0, 0, 0, 0 };
+  g_assert_cmpmem (d, sizeof d, want, sizeof want);
+  /* Odd sizes: the edge windows of one row or column. */
+  const float x3[9] = { 0, 0, 1, 0, 0, 1, 2, 2, 2 };
+  const float g3[4] = { 1, 2, 3, 4 };
+  float d3[9];
+  dae_maxpool2_backward_ref (1, 1, 3, 3, x3, g3, d3);
+  const float want3[9] = { 1, 0, 2, 0, 0, 0, 3, 0, 4 };
+  g_assert_cmpmem (d3, sizeof d3, want3, sizeof want3);
+}
+
+static void
+test_activation_backward (void)
+{
+  const float y[5] = { 0.0f, 0.5f, 2.0f, 0.25f, 1.0f };
+  float d[5];
+  for (int a = DAE_ACT_NONE; a <= DAE_ACT_SIGMOID; a++)
+    {
+      for (int i = 0; i < 5; i++)
+        d[i] = (float) (i + 1);
+      dae_activation_backward_ref (5, a, y, d);
+      for (int i = 0; i < 5; i++)
+        {
+          double want = i + 1;
+          if (a == DAE_ACT_RELU)
+            want = y[i] > 0 ? want : 0; /* no gradient at exactly 0, as PyTorch */
+          else if (a == DAE_ACT_SIGMOID)
+            want *= (double) y[i] * (1 - y[i]);
+          g_assert_cmpfloat_with_epsilon (d[i], want, 1e-6);
+        }
+    }
+}
+
+/* The GEMM backward equals the reference on the tutorial's shapes. */
+static void
+test_gemm_backward_shapes (void)
+{
+  GRand *rng = g_rand_new_with_seed (14);
+  const guint shapes[][4] = { { 1, 32, 28, 28 }, { 32, 32, 14, 14 }, { 32, 32, 7, 7 },
+                              { 32, 1, 28, 28 }, { 5, 7, 9, 11 } };
+  for (guint si = 0; si < G_N_ELEMENTS (shapes); si++)
+    {
+      DaeConvArgs a = { .n = 3, .in_c = shapes[si][0], .out_c = shapes[si][1],
+                        .h = shapes[si][2], .w = shapes[si][3] };
+      const size_t nx = a.n * a.in_c * a.h * a.w, ny = a.n * a.out_c * a.h * a.w;
+      const size_t nw = (size_t) a.in_c * a.out_c * 9, np = nw + a.out_c;
+      float *x = g_new (float, nx), *p = g_new (float, np), *dz = g_new (float, ny);
+      float *rx = g_new (float, nx), *rp = g_new (float, np);
+      float *gx = g_new (float, nx), *gp = g_new (float, np);
+      fill (rng, x, nx, 0, 1);
+      fill (rng, p, np, -0.3, 0.3);
+      fill (rng, dz, ny, -1, 1);
+      a.weight = p;
+      a.bias = p + nw;
+      float *scratch = g_new (float, dae_conv3x3_gemm_backward_scratch (&a));
+      dae_conv3x3_backward_ref (&a, x, dz, rp, rp + nw, rx);
+      dae_conv3x3_gemm_backward (&a, x, dz, gp, gp + nw, gx, scratch);
+      const double ex = rel_err_f (gx, rx, nx), ep = rel_err_f (gp, rp, np);
+      g_test_message ("gemm vs ref %u->%u %ux%u: dx %.2g dparams %.2g", a.in_c, a.out_c,
+                      a.h, a.w, ex, ep);
+      g_assert_cmpfloat (ex, <=, 1e-5);
+      g_assert_cmpfloat (ep, <=, 1e-5);
+      g_free (x); g_free (p); g_free (dz); g_free (rx); g_free (rp); g_free (gx);
+      g_free (gp); g_free (scratch);
+    }
+  g_rand_free (rng);
+}
+
+/* ---- whole network vs finite differences -------------------------------- */
+
+typedef struct {
+  DaeModel *model;
+  DaeLoss loss;
+  const double *target;
+  size_t n;
+} NetCtx;
+
+/* The network in float64 from the layers' definitions; returns the mean
+ * loss (PyTorch's BCE with logs clamped at -100, or MSE). */
+static double
+net_loss_d (NetCtx *c, const double *x, const double *p)
+{
+  DaeModel *m = c->model;
+  const guint L = m->n_layers;
+  g_autofree DaeShape *s = g_new (DaeShape, L);
+  g_assert_true (dae__model_infer_shapes (m, m->patch_h, m->patch_w, s, NULL));
+  DaeShape in = { m->in_c, m->patch_h, m->patch_w };
+  double **out = g_new0 (double *, L);
+  for (guint i = 0; i < L; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      const DaeShape is = i == 0 ? in : s[i - 1], os = s[i];
+      const double *xi = i == 0 ? x : out[i - 1];
+      const double *src = l->source < 0 ? x : out[l->source];
+      const size_t of = (size_t) os.c * os.h * os.w, xf = (size_t) is.c * is.h * is.w;
+      out[i] = g_new (double, c->n * of);
+      const double *w = p + l->offset, *b = w + l->n_weight;
+      switch (l->kind)
+        {
+        case DAE_LAYER_CONV3X3:
+          conv3x3_d (c->n, is.c, os.c, is.h, is.w, w, b, l->act, xi, out[i]);
+          break;
+        case DAE_LAYER_CONVT2X2:
+          convt2x2_d (c->n, is.c, os.c, is.h, is.w, w, b, l->act, xi, out[i]);
+          break;
+        case DAE_LAYER_MAXPOOL2:
+          maxpool2_d (c->n, is.c, is.h, is.w, xi, out[i]);
+          break;
+        case DAE_LAYER_UPSAMPLE2:
+          upsample2_d (c->n, is.c, is.h, is.w, xi, out[i]);
+          break;
+        case DAE_LAYER_ADD:
+          for (size_t k = 0; k < c->n * of; k++)
+            out[i][k] = act_d (l->act, xi[k] + src[k]);
+          break;
+        case DAE_LAYER_CONCAT:
+          for (size_t t = 0; t < c->n; t++)
+            {
+              memcpy (out[i] + t * of, xi + t * xf, xf * sizeof (double));
+              memcpy (out[i] + t * of + xf, src + t * (of - xf), (of - xf) * sizeof (double));
+            }
+          break;
+        }
+    }
+  const size_t count = c->n * (size_t) in.c * in.h * in.w;
+  double loss = 0;
+  for (size_t k = 0; k < count; k++)
+    {
+      const double y = out[L - 1][k], t = c->target[k];
+      if (c->loss == DAE_LOSS_MSE)
+        loss += (y - t) * (y - t);
+      else
+        loss -= t * MAX (log (y), -100.0) + (1 - t) * MAX (log (1 - y), -100.0);
+    }
+  for (guint i = 0; i < L; i++)
+    g_free (out[i]);
+  g_free (out);
+  return loss / count;
+}
+
+static void
+check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch (arch, 1, h, w, &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, seed);
+  /* Non-zero biases, so a lost bias gradient shows. */
+  GRand *rng = g_rand_new_with_seed ((guint32) seed);
+  for (guint i = 0; i < m->n_layers; i++)
+    for (size_t k = 0; k < m->layers[i].n_bias; k++)
+      m->params[m->layers[i].offset + m->layers[i].n_weight + k]
+        = (float) g_rand_double_range (rng, -0.2, 0.2);
+  const size_t n = 3, nx = n * h * w, np = m->n_params;
+  float *x = g_new (float, nx), *t = g_new (float, nx);
+  fill (rng, x, nx, 0, 1);
+  fill (rng, t, nx, 0, 1);
+
+  DaeTrainOptions opt;
+  dae_train_options_init (&opt);
+  opt.loss = loss;
+  opt.threads = 2;
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+  g_assert_no_error (error);
+  float *gp = g_new (float, np), *gx = g_new (float, nx);
+  double lv = 0;
+  g_assert_true (dae_trainer_gradients (tr, n, x, t, &lv, gp, gx, &error));
+  g_assert_no_error (error);
+
+  g_autofree double *xd = to_double (x, nx), *td = to_double (t, nx);
+  g_autofree double *pd = to_double (m->params, np);
+  NetCtx ctx = { m, loss, td, n };
+  const double l64 = net_loss_d (&ctx, xd, pd);
+  g_assert_cmpfloat (fabs (lv - l64), <=, 1e-6 * MAX (1.0, fabs (l64)));
+
+  const double hstep = 1e-6;
+  g_autofree double *fdp = g_new (double, np), *fdx = g_new (double, nx);
+  for (int which = 0; which < 2; which++)
+    {
+      double *v = which ? xd : pd, *out = which ? fdx : fdp;
+      const size_t nv = which ? nx : np;
+      for (size_t i = 0; i < nv; i++)
+        {
+          const double keep = v[i];
+          v[i] = keep + hstep;
+          const double a = net_loss_d (&ctx, xd, pd);
+          v[i] = keep - hstep;
+          const double b = net_loss_d (&ctx, xd, pd);
+          v[i] = keep;
+          out[i] = (a - b) / (2 * hstep);
+        }
+    }
+  const double ep = rel_err (gp, fdp, np), ex = rel_err (gx, fdx, nx);
+  g_test_message ("network '%s' %ux%u %s: loss %.6f (f64 %.6f); max rel err dparams %.2g, "
+                  "dinput %.2g", arch, h, w, loss == DAE_LOSS_BCE ? "bce" : "mse", lv, l64,
+                  ep, ex);
+  g_assert_cmpfloat (ep, <=, 1e-4);
+  g_assert_cmpfloat (ex, <=, 1e-4);
+  g_free (x); g_free (t); g_free (gp); g_free (gx);
+  g_rand_free (rng);
+}
+
+static void
+test_network_gradients (void)
+{
+  check_network ("c4,p,c4,p,c4,u,c4,u,c1:sigmoid", 8, 12, DAE_LOSS_BCE, 1);
+  check_network ("c4,p,c4,p,c4,u,c4,u,c1:sigmoid", 8, 12, DAE_LOSS_MSE, 2);
+  check_network ("c3:none,c3=a,add:0:relu,p,c4,t3:sigmoid,cat:a,c2,t4,p,c1:none,"
+                 "add:in:sigmoid", 6, 10, DAE_LOSS_BCE, 3);
+  /* A source read twice (x + x) and a join on the input. */
+  check_network ("c2,add:0,cat:in,c1:sigmoid", 5, 7, DAE_LOSS_MSE, 4);
+  /* GEMM path layers (8+ channels) at odd sizes. */
+  check_network ("c8,c8:sigmoid,c9:none,c1:sigmoid", 7, 9, DAE_LOSS_BCE, 5);
+  check_network ("c8,p,c9,u,c8,c1:sigmoid", 6, 10, DAE_LOSS_BCE, 6);
+}
+
+/* ---- PyTorch reference --------------------------------------------------- */
+
+static float *
+load_array (GKeyFile *kf, const char *group, size_t *count)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = g_key_file_get_string (kf, group, "file", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "ref", file, NULL);
+  gchar *data;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &data, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len % 4, ==, 0);
+  *count = len / 4;
+  return (float *) data;
+}
+
+static GKeyFile *
+load_manifest (const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = g_strconcat (name, ".txt", NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "ref", file, NULL);
+  GKeyFile *kf = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error));
+  g_assert_no_error (error);
+  return kf;
+}
+
+static DaeModel *
+load_ref_model (const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = g_strconcat (name, ".dae", NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "ref", file, NULL);
+  DaeModel *m = dae_model_load_file (path, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+static void
+test_reference (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr (GKeyFile) kf = load_manifest (name);
+  g_autoptr (GError) error = NULL;
+  size_t nx, nt, ngp, ngx, nout;
+  g_autofree float *x = load_array (kf, "grad.input", &nx);
+  g_autofree float *t = load_array (kf, "grad.target", &nt);
+  g_autofree float *want_gp = load_array (kf, "grad.params", &ngp);
+  g_autofree float *want_gx = load_array (kf, "grad.wrt_input", &ngx);
+  g_autofree float *want_out = load_array (kf, "grad.output", &nout);
+  const double want_bce = g_key_file_get_double (kf, "loss", "bce", &error);
+  g_assert_no_error (error);
+  const double want_mse = g_key_file_get_double (kf, "loss", "mse", &error);
+  g_assert_no_error (error);
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      g_autoptr (DaeModel) m = load_ref_model (name);
+      const size_t tile = (size_t) m->in_c * m->patch_h * m->patch_w, n = nx / tile;
+      g_assert_cmpuint (nt, ==, nx);
+      g_assert_cmpuint (ngp, ==, m->n_params);
+      g_assert_cmpuint (ngx, ==, nx);
+      DaeTrainOptions opt;
+      dae_train_options_init (&opt);
+      opt.threads = threads;
+      g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+      g_assert_no_error (error);
+      g_autofree float *gp = g_new (float, ngp);
+      g_autofree float *gx = g_new (float, nx);
+      g_autofree float *out = g_new (float, nx);
+      double bce, mse;
+      g_assert_true (dae_trainer_gradients (tr, n, x, t, &bce, gp, gx, &error));
+      g_assert_true (dae_trainer_evaluate (tr, n, x, t, NULL, out, &error));
+      g_assert_no_error (error);
+      const double eo = rel_err_f (out, want_out, nx);
+      const double ep = rel_err_f (gp, want_gp, ngp), ex = rel_err_f (gx, want_gx, nx);
+      g_test_message ("%s vs PyTorch (%d threads): bce %.8f (torch %.8f), max rel err "
+                      "output %.2g, dparams %.2g, dinput %.2g", name, threads, bce, want_bce,
+                      eo, ep, ex);
+      g_assert_cmpfloat (fabs (bce - want_bce), <=, 1e-6 * want_bce);
+      g_assert_cmpfloat (eo, <=, 1e-5);
+      g_assert_cmpfloat (ep, <=, 1e-4);
+      g_assert_cmpfloat (ex, <=, 1e-4);
+
+      /* The MSE loss value (its gradient is checked by finite differences). */
+      DaeTrainOptions o2 = opt;
+      o2.loss = DAE_LOSS_MSE;
+      g_autoptr (DaeTrainer) tr2 = dae_trainer_new (m, &o2, &error);
+      g_assert_true (dae_trainer_evaluate (tr2, n, x, t, &mse, NULL, &error));
+      g_assert_cmpfloat (fabs (mse - want_mse), <=, 1e-6 * want_mse);
+    }
+}
+
+/* Adam against PyTorch: whole steps (gradient recomputed after each, so
+ * this follows PyTorch's trajectory) with PyTorch's formula; and Keras'
+ * formula applied to the recorded gradients, as the reference script
+ * computes it (recomputing them would follow another trajectory, on which
+ * a ReLU may flip). */
+static void
+test_reference_adam (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr (GKeyFile) kf = load_manifest (name);
+  g_autoptr (GError) error = NULL;
+  size_t nx, nt, np_torch, np_keras = 0, n_grads = 0;
+  g_autofree float *x = load_array (kf, "grad.input", &nx);
+  g_autofree float *t = load_array (kf, "grad.target", &nt);
+  g_autofree float *want = load_array (kf, "adam.params", &np_torch);
+  const gboolean keras = g_key_file_has_group (kf, "adam.params_keras");
+  g_autofree float *want_keras = keras ? load_array (kf, "adam.params_keras", &np_keras) : NULL;
+  g_autofree float *grads = keras ? load_array (kf, "adam.grads", &n_grads) : NULL;
+  const int steps = g_key_file_get_integer (kf, "adam.params", "steps", &error);
+  g_assert_no_error (error);
+
+  for (int formula = DAE_ADAM_KERAS; formula <= DAE_ADAM_PYTORCH; formula++)
+    {
+      const float *ref = formula == DAE_ADAM_PYTORCH ? want : want_keras;
+      if (ref == NULL)
+        continue;
+      g_autoptr (DaeModel) m = load_ref_model (name);
+      g_autoptr (DaeModel) m0 = dae_model_copy (m);
+      const size_t np = m->n_params, n = nx / ((size_t) m->in_c * m->patch_h * m->patch_w);
+      g_assert_cmpuint (np * steps, ==, formula == DAE_ADAM_PYTORCH ? np_torch : np_keras);
+      DaeTrainOptions opt;
+      dae_train_options_init (&opt);
+      opt.adam_formula = formula;
+      g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+      g_assert_no_error (error);
+      for (int s = 0; s < steps; s++)
+        {
+          if (formula == DAE_ADAM_KERAS)
+            {
+              g_assert_cmpuint (n_grads, ==, np * steps);
+              dae_trainer_apply_gradients (tr, grads + (size_t) s * np);
+            }
+          else
+            g_assert_true (dae_trainer_step (tr, n, x, t, NULL, &error));
+          /* Compare the step taken (p - p0), not p: its scale is lr. */
+          const float *r = ref + (size_t) s * np;
+          double e = 0, scale = 0;
+          for (size_t i = 0; i < np; i++)
+            {
+              const double d = (double) m->params[i] - m0->params[i];
+              const double dr = (double) r[i] - m0->params[i];
+              e = MAX (e, fabs (d - dr));
+              scale = MAX (scale, fabs (dr));
+            }
+          g_test_message ("%s adam (%s) step %d: max |dp - dp_ref| %.3g (max |dp| %.3g)",
+                          name, formula == DAE_ADAM_KERAS ? "keras" : "pytorch", s + 1, e,
+                          scale);
+          g_assert_cmpfloat (e, <=, 1e-3 * scale);
+        }
+    }
+}
+
+/* ---- determinism and training ------------------------------------------ */
+
+/* A toy data set: bars and blobs on 12x12. */
+static float *
+toy_images (size_t n, guint h, guint w, guint32 seed)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  float *x = g_new0 (float, n * h * w);
+  for (size_t k = 0; k < n; k++)
+    {
+      float *im = x + k * h * w;
+      const guint y0 = g_rand_int_range (rng, 1, h - 3), x0 = g_rand_int_range (rng, 1, w - 3);
+      const gboolean vertical = g_rand_boolean (rng);
+      for (guint i = 0; i < (vertical ? h - 2 : 3); i++)
+        for (guint j = 0; j < (vertical ? 3 : w - 2); j++)
+          {
+            const guint yy = vertical ? i + 1 : y0 + i, xx = vertical ? x0 + j : j + 1;
+            im[yy * w + xx] = 1.0f;
+          }
+    }
+  g_rand_free (rng);
+  return x;
+}
+
+static guint8 *
+train_bytes (guint threads, guint64 seed, gboolean fresh, size_t *size)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("c8,p,c9,u,c8,c1:sigmoid", 1, 12, 12,
+                                                    &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, seed);
+  const size_t n = 100;
+  g_autofree float *clean = toy_images (n, 12, 12, 5);
+  g_autofree float *noisy = g_new (float, n * 144);
+  g_autoptr (DaeNoise) noise = dae_noise_new ("gaussian:0.3", &error);
+  dae_noise_apply (noise, seed, 0, n, 144, clean, noisy);
+  DaeTrainOptions opt;
+  dae_train_options_init (&opt);
+  opt.threads = threads;
+  opt.seed = seed;
+  opt.batch_size = 37; /* shards of different sizes, a short last batch */
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dae_trainer_get_n_threads (tr), ==, threads);
+  DaeTrainData d = { .n = n, .clean = clean, .noisy = fresh ? NULL : noisy, .noise = noise };
+  for (guint e = 0; e < 3; e++)
+    g_assert_true (dae_trainer_train_epoch (tr, &d, e, NULL, NULL, NULL, &error));
+  return dae_model_save_memory (m, size);
+}
+
+static void
+test_thread_independence (void)
+{
+  for (int fresh = 0; fresh < 2; fresh++)
+    {
+      size_t s1, s2, s3, s4;
+      g_autofree guint8 *a = train_bytes (1, 7, fresh, &s1);
+      g_autofree guint8 *b = train_bytes (2, 7, fresh, &s2);
+      g_autofree guint8 *c = train_bytes (3, 7, fresh, &s3);
+      g_autofree guint8 *d = train_bytes (2, 8, fresh, &s4);
+      g_assert_cmpmem (a, s1, b, s2);
+      g_assert_cmpmem (a, s1, c, s3);
+      g_assert_false (s1 == s4 && memcmp (a, d, s1) == 0);
+    }
+}
+
+static gboolean
+count_progress (size_t done, size_t total, gpointer user_data)
+{
+  guint *calls = user_data;
+  ++*calls;
+  g_assert_cmpuint (done, <=, total);
+  return *calls < 2;
+}
+
+/* Training lowers the loss, held-out included; progress can cancel. */
+static void
+test_training_learns (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("c8,p,c8,u,c1:sigmoid", 1, 12, 12, &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, 1);
+  const size_t n = 256, nv = 64;
+  g_autofree float *clean = toy_images (n, 12, 12, 1);
+  g_autofree float *vclean = toy_images (nv, 12, 12, 2);
+  g_autofree float *vnoisy = g_new (float, nv * 144);
+  g_autoptr (DaeNoise) noise = dae_noise_new ("gaussian:0.3", &error);
+  dae_noise_apply (noise, 99, 0, nv, 144, vclean, vnoisy);
+  DaeTrainOptions opt;
+  dae_train_options_init (&opt);
+  opt.batch_size = 32;
+  opt.learning_rate = 3e-3;
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+  DaeTrainData d = { .n = n, .clean = clean, .noise = noise };
+  double v0, v1, l0 = 0, l1 = 0;
+  g_assert_true (dae_trainer_evaluate (tr, nv, vnoisy, vclean, &v0, NULL, &error));
+  for (guint e = 0; e < 30; e++)
+    {
+      double l;
+      g_assert_true (dae_trainer_train_epoch (tr, &d, e, NULL, NULL, &l, &error));
+      if (e == 0)
+        l0 = l;
+      l1 = l;
+    }
+  g_assert_true (dae_trainer_evaluate (tr, nv, vnoisy, vclean, &v1, NULL, &error));
+  g_test_message ("toy training: train loss %.4f -> %.4f, validation %.4f -> %.4f", l0, l1,
+                  v0, v1);
+  g_assert_cmpfloat (l1, <, 0.6 * l0);
+  g_assert_cmpfloat (v1, <, 0.5 * v0);
+
+  guint calls = 0;
+  g_assert_false (dae_trainer_train_epoch (tr, &d, 99, count_progress, &calls, NULL, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_CANCELLED);
+  g_assert_cmpuint (calls, ==, 2);
+}
+
+/* evaluate() runs the same forward as inference. */
+static void
+test_evaluate_matches_runner (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("tutorial", 1, 28, 28, &error);
+  dae_model_init_glorot (m, 3);
+  const size_t n = 37;
+  g_autofree float *x = g_new (float, n * 784);
+  GRand *rng = g_rand_new_with_seed (3);
+  fill (rng, x, n * 784, 0, 1);
+  g_rand_free (rng);
+  g_autofree float *a = g_new (float, n * 784), *b = g_new (float, n * 784);
+  g_autoptr (DaeRunner) r = dae_runner_new (m, 28, 28, &error);
+  g_assert_true (dae_runner_forward (r, n, x, a, &error));
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (m, NULL, &error);
+  double loss;
+  g_assert_true (dae_trainer_evaluate (tr, n, x, NULL, &loss, b, &error));
+  g_assert_true (isnan (loss));
+  const double e = rel_err_f (b, a, n * 784);
+  g_test_message ("evaluate vs runner: max rel diff %.2g", e);
+  g_assert_cmpfloat (e, <=, 1e-6);
+}
+
+static void
+test_trainer_errors (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("c2,c1:sigmoid", 1, 4, 4, &error);
+  DaeTrainOptions opt;
+  dae_train_options_init (&opt);
+  opt.batch_size = 0;
+  g_assert_null (dae_trainer_new (m, &opt, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  dae_train_options_init (&opt);
+  opt.learning_rate = -1;
+  g_assert_null (dae_trainer_new (m, &opt, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  dae_train_options_init (&opt);
+  opt.beta2 = 1;
+  g_assert_null (dae_trainer_new (m, &opt, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  /* A model that does not map its patch onto itself cannot be trained. */
+  g_autoptr (DaeModel) bad = dae_model_new (1, 4, 4, &error);
+  g_assert_true (dae_model_add_layer (bad, DAE_LAYER_CONV3X3, DAE_ACT_RELU, 2, 0, &error));
+  g_assert_null (dae_trainer_new (bad, NULL, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_SHAPE);
+  g_clear_error (&error);
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (m, NULL, &error);
+  float x[16] = { 0 };
+  g_assert_false (dae_trainer_step (tr, 0, x, x, NULL, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+}
+
+/* ---- init, architectures, noise ----------------------------------------- */
+
+static void
+test_glorot (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("c32,p,c32,t16,c1:sigmoid", 1, 28, 28,
+                                                    &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, 42);
+  for (guint i = 0; i < m->n_layers; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      if (l->n_weight == 0)
+        continue;
+      const double area = l->kind == DAE_LAYER_CONV3X3 ? 9 : 4;
+      const double limit = sqrt (6.0 / ((l->in_c + l->out_c) * area));
+      const float *w = m->params + l->offset;
+      double mx = 0, sum = 0, sq = 0;
+      for (size_t k = 0; k < l->n_weight; k++)
+        {
+          mx = MAX (mx, fabs (w[k]));
+          sum += w[k];
+          sq += (double) w[k] * w[k];
+        }
+      const double mean = sum / l->n_weight, var = sq / l->n_weight - mean * mean;
+      g_test_message ("layer %u: limit %.4f max %.4f var %.3g (want %.3g)", i, limit, mx,
+                      var, limit * limit / 3);
+      g_assert_cmpfloat (mx, <=, limit);
+      g_assert_cmpfloat (mx, >=, 0.95 * limit);
+      g_assert_cmpfloat (fabs (var / (limit * limit / 3) - 1), <=, 0.25);
+      for (size_t k = 0; k < l->n_bias; k++)
+        g_assert_cmpfloat (w[l->n_weight + k], ==, 0.0f);
+    }
+  /* Same seed, same weights; another seed, others. */
+  g_autoptr (DaeModel) m2 = dae_model_copy (m), m3 = dae_model_copy (m);
+  dae_model_init_glorot (m2, 42);
+  dae_model_init_glorot (m3, 43);
+  g_assert_cmpmem (m->params, m->n_params * 4, m2->params, m2->n_params * 4);
+  g_assert_false (memcmp (m->params, m3->params, m->n_params * 4) == 0);
+}
+
+static void
+test_arch (void)
+{
+  g_autoptr (GError) error = NULL;
+  for (const char *const *p = dae_arch_presets (); *p; p++)
+    {
+      g_autoptr (DaeModel) m = dae_model_new_from_arch (*p, 1, 28, 28, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (dae_model_get_metadata (m, "arch"), ==, dae_arch_preset_spec (*p));
+    }
+  g_assert_cmpstr (dae_arch_presets ()[0], ==, "tutorial");
+
+  /* The tutorial: 28,353 parameters as in Keras' summary. */
+  g_autoptr (DaeModel) t = dae_model_new_from_arch (NULL, 1, 28, 28, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dae_model_get_n_params (t), ==, 28353);
+  g_assert_cmpuint (dae_model_get_n_layers (t), ==, 9);
+  DaeLayerKind kind;
+  DaeActivation act;
+  guint oc;
+  int src;
+  g_assert_true (dae_model_get_layer (t, 8, &kind, &act, &oc, &src));
+  g_assert_cmpint (kind, ==, DAE_LAYER_CONV3X3);
+  g_assert_cmpint (act, ==, DAE_ACT_SIGMOID);
+  g_assert_cmpuint (oc, ==, 1);
+
+  /* Names, numbers and 'in' as skip sources. */
+  g_autoptr (DaeModel) u = dae_model_new_from_arch ("c4=a, c4:none ,add:a:relu,cat:1,c1:none,"
+                                                    "add:in:sigmoid", 1, 6, 6, &error);
+  g_assert_no_error (error);
+  g_assert_true (dae_model_get_layer (u, 2, &kind, &act, &oc, &src));
+  g_assert_cmpint (kind, ==, DAE_LAYER_ADD);
+  g_assert_cmpint (act, ==, DAE_ACT_RELU);
+  g_assert_cmpint (src, ==, 0);
+  g_assert_true (dae_model_get_layer (u, 3, &kind, &act, &oc, &src));
+  g_assert_cmpint (kind, ==, DAE_LAYER_CONCAT);
+  g_assert_cmpint (src, ==, 1);
+  g_assert_cmpuint (oc, ==, 8);
+  g_assert_true (dae_model_get_layer (u, 1, &kind, &act, NULL, NULL));
+  g_assert_cmpint (act, ==, DAE_ACT_NONE);
+  g_assert_true (dae_model_get_layer (u, 5, &kind, &act, NULL, &src));
+  g_assert_cmpint (src, ==, DAE_SOURCE_INPUT);
+
+  const struct {
+    const char *spec;
+    int code;
+    const char *needle;
+  } bad[] = {
+    { "c32,x,c1", DAE_ERROR_INVALID, "'x'" },
+    { "c0,c1:sigmoid", DAE_ERROR_INVALID, "channels" },
+    { "c32:tanh,c1", DAE_ERROR_INVALID, "tanh" },
+    { "c32,,c1", DAE_ERROR_INVALID, "empty" },
+    { "c4,add:b,c1", DAE_ERROR_INVALID, "'b'" },
+    { "c4,add:7,c1", DAE_ERROR_INVALID, "'7'" },
+    { "c4=a,c4=a,c1", DAE_ERROR_INVALID, "twice" },
+    { "c4,cat:in:relu,c1", DAE_ERROR_INVALID, "too many" },
+    { "c32,p,c1:sigmoid", DAE_ERROR_SHAPE, NULL },
+    { "c32,c2", DAE_ERROR_SHAPE, NULL },
+    { "c3,p,add:0", DAE_ERROR_SHAPE, NULL },
+    { "c4,add", DAE_ERROR_INVALID, "source" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (DaeModel) b = dae_model_new_from_arch (bad[i].spec, 1, 28, 28, &error);
+      g_assert_null (b);
+      g_assert_nonnull (error);
+      g_test_message ("'%s': %s", bad[i].spec, error->message);
+      g_assert_cmpint (error->code, ==, bad[i].code);
+      if (bad[i].needle)
+        g_assert_nonnull (strstr (error->message, bad[i].needle));
+      g_clear_error (&error);
+    }
+}
+
+static void
+noise_stats (const char *spec, float level, double *mean_diff, double *std_diff,
+             double *frac_changed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeNoise) noise = dae_noise_new (spec, &error);
+  g_assert_no_error (error);
+  const size_t n = 200, f = 784;
+  g_autofree float *clean = g_new (float, n * f), *noisy = g_new (float, n * f);
+  for (size_t i = 0; i < n * f; i++)
+    clean[i] = level;
+  dae_noise_apply (noise, 1, 0, n, f, clean, noisy);
+  double s = 0, s2 = 0;
+  size_t changed = 0;
+  for (size_t i = 0; i < n * f; i++)
+    {
+      const double d = noisy[i] - clean[i];
+      g_assert_cmpfloat (noisy[i], >=, 0.0f);
+      g_assert_cmpfloat (noisy[i], <=, 1.0f);
+      s += d;
+      s2 += d * d;
+      changed += d != 0;
+    }
+  *mean_diff = s / (n * f);
+  *std_diff = sqrt (s2 / (n * f) - *mean_diff * *mean_diff);
+  *frac_changed = (double) changed / (n * f);
+}
+
+static void
+test_noise (void)
+{
+  double m, sd, fr;
+  noise_stats ("gaussian:0.1", 0.5f, &m, &sd, &fr);
+  g_assert_cmpfloat (fabs (m), <=, 0.002);
+  g_assert_cmpfloat (fabs (sd - 0.1), <=, 0.003);
+  noise_stats ("saltpepper:0.2", 0.5f, &m, &sd, &fr);
+  g_assert_cmpfloat (fabs (fr - 0.2), <=, 0.01);
+  g_assert_cmpfloat (fabs (m), <=, 0.01);      /* as many 0s as 1s */
+  g_assert_cmpfloat (fabs (sd - sqrt (0.2) * 0.5), <=, 0.01);
+  noise_stats ("speckle:0.2", 0.5f, &m, &sd, &fr);
+  g_assert_cmpfloat (fabs (sd - 0.1), <=, 0.003); /* S x value x N(0,1) */
+  noise_stats ("speckle:0.2", 0.0f, &m, &sd, &fr);
+  g_assert_cmpfloat (fr, ==, 0.0);                /* black stays black */
+  noise_stats ("none", 0.3f, &m, &sd, &fr);
+  g_assert_cmpfloat (fr, ==, 0.0);
+  /* A range: sigma uniform in [0, 0.2] has E[sigma^2] = 0.04/3. */
+  noise_stats ("gaussian:0-0.2", 0.5f, &m, &sd, &fr);
+  g_assert_cmpfloat (fabs (sd - sqrt (0.04 / 3)), <=, 0.01);
+  /* In sequence: the variances add. */
+  noise_stats ("gaussian:0.06+gaussian:0.08", 0.5f, &m, &sd, &fr);
+  g_assert_cmpfloat (fabs (sd - 0.1), <=, 0.003);
+
+  /* One of the alternatives per image: some images only 0/1 hits. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeNoise) mix = dae_noise_new (" gaussian:0.1 , saltpepper:0.3 ", &error);
+  g_assert_no_error (error);
+  const size_t n = 64, f = 100;
+  g_autofree float *clean = g_new (float, n * f), *a = g_new (float, n * f);
+  g_autofree float *b = g_new (float, n * f);
+  for (size_t i = 0; i < n * f; i++)
+    clean[i] = 0.5f;
+  dae_noise_apply (mix, 5, 0, n, f, clean, a);
+  guint sp = 0;
+  for (size_t k = 0; k < n; k++)
+    {
+      gboolean only01 = TRUE;
+      for (size_t i = 0; i < f; i++)
+        only01 &= a[k * f + i] == 0.5f || a[k * f + i] == 0.0f || a[k * f + i] == 1.0f;
+      sp += only01;
+    }
+  g_assert_cmpuint (sp, >, n / 4);
+  g_assert_cmpuint (sp, <, 3 * n / 4);
+  /* Any split of the calls gives the same images; in place too. */
+  dae_noise_apply (mix, 5, 0, 10, f, clean, b);
+  dae_noise_apply (mix, 5, 10, n - 10, f, clean + 10 * f, b + 10 * f);
+  g_assert_cmpmem (a, n * f * 4, b, n * f * 4);
+  memcpy (b, clean, n * f * 4);
+  dae_noise_apply (mix, 5, 0, n, f, b, b);
+  g_assert_cmpmem (a, n * f * 4, b, n * f * 4);
+  dae_noise_apply (mix, 6, 0, n, f, clean, b);
+  g_assert_false (memcmp (a, b, n * f * 4) == 0);
+
+  g_autofree char *s = dae_noise_to_string (mix);
+  g_assert_cmpstr (s, ==, "gaussian:0.1,saltpepper:0.3");
+  g_autoptr (DaeNoise) r = dae_noise_new ("gaussian:0.1-0.5+speckle:1e-1", &error);
+  g_assert_no_error (error);
+  g_autofree char *rs = dae_noise_to_string (r);
+  g_assert_cmpstr (rs, ==, "gaussian:0.1-0.5+speckle:0.1");
+
+  const char *bad[] = { "", "gauss:0.5", "gaussian", "gaussian:", "gaussian:x",
+                        "gaussian:0.5-", "gaussian:0.5-0.1", "saltpepper:1.5",
+                        "gaussian:0.5x", "gaussian:0.5+", ",gaussian:0.1", "none:1",
+                        "gaussian:-1", "gaussian:nan", "gaussian:inf" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      DaeNoise *nz = dae_noise_new (bad[i], &error);
+      g_assert_null (nz);
+      g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+      g_test_message ("'%s': %s", bad[i], error->message);
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_random_crops (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* Pixel value = its position, so a crop shows where it came from. */
+  const guint w0 = 9, h0 = 7, w1 = 4, h1 = 4;
+  g_autofree float *a = g_new (float, w0 * h0), *b = g_new (float, w1 * h1);
+  for (guint i = 0; i < w0 * h0; i++)
+    a[i] = (float) i;
+  for (guint i = 0; i < w1 * h1; i++)
+    b[i] = -1.0f;
+  const float *ims[2] = { a, b };
+  const guint ws[2] = { w0, w1 }, hs[2] = { h0, h1 };
+  const size_t n = 500;
+  g_autofree float *c = dae_random_crops (2, ims, ws, hs, n, 5, 5, 3, &error);
+  g_assert_no_error (error);
+  g_autofree float *c2 = dae_random_crops (2, ims, ws, hs, n, 5, 5, 3, &error);
+  g_assert_cmpmem (c, n * 25 * 4, c2, n * 25 * 4);
+  gboolean seen[3][5] = { { FALSE } };
+  for (size_t k = 0; k < n; k++)
+    {
+      const float *p = c + k * 25;
+      g_assert_cmpfloat (p[0], >=, 0); /* the 4x4 image is too small */
+      const guint y0 = (guint) p[0] / w0, x0 = (guint) p[0] % w0;
+      g_assert_cmpuint (y0, <=, h0 - 5);
+      g_assert_cmpuint (x0, <=, w0 - 5);
+      seen[y0][x0] = TRUE;
+      for (guint y = 0; y < 5; y++)
+        for (guint x = 0; x < 5; x++)
+          g_assert_cmpfloat (p[y * 5 + x], ==, (float) ((y0 + y) * w0 + x0 + x));
+    }
+  for (guint y = 0; y < 3; y++)
+    for (guint x = 0; x < 5; x++)
+      g_assert_true (seen[y][x]);
+  g_assert_null (dae_random_crops (1, ims + 1, ws + 1, hs + 1, 3, 5, 5, 3, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train/backward/conv3x3", test_conv3x3_backward);
+  g_test_add_func ("/train/backward/convt2x2", test_convt2x2_backward);
+  g_test_add_func ("/train/backward/pool-upsample", test_pool_upsample_backward);
+  g_test_add_func ("/train/backward/maxpool2-ties", test_maxpool2_ties);
+  g_test_add_func ("/train/backward/activations", test_activation_backward);
+  g_test_add_func ("/train/backward/gemm-shapes", test_gemm_backward_shapes);
+  g_test_add_func ("/train/network-gradients", test_network_gradients);
+  g_test_add_data_func ("/train/reference/tutorial", "tutorial", test_reference);
+  g_test_add_data_func ("/train/reference/unet", "unet", test_reference);
+  g_test_add_data_func ("/train/reference/tutorial-adam", "tutorial", test_reference_adam);
+  g_test_add_data_func ("/train/reference/unet-adam", "unet", test_reference_adam);
+  g_test_add_func ("/train/thread-independence", test_thread_independence);
+  g_test_add_func ("/train/learns", test_training_learns);
+  g_test_add_func ("/train/evaluate", test_evaluate_matches_runner);
+  g_test_add_func ("/train/errors", test_trainer_errors);
+  g_test_add_func ("/train/glorot", test_glorot);
+  g_test_add_func ("/train/arch", test_arch);
+  g_test_add_func ("/train/noise", test_noise);
+  g_test_add_func ("/train/random-crops", test_random_crops);
+  return g_test_run ();
+}
