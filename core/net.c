@@ -6,6 +6,7 @@
  * per tile, so results do not depend on the batch size or its split. */
 #include "dae-private.h"
 #include "kernels/kernels.h"
+#include "dispatch.h"
 #include "dae-config.h"
 
 #include <string.h>
@@ -43,7 +44,9 @@ plan_buffers (DaeRunner *r)
   const guint n = m->n_layers;
   g_autofree int *last_use = g_new (int, n);
   for (guint i = 0; i < n; i++)
-    last_use[i] = i + 1 < n ? (int) i + 1 : (int) n; /* the last is read out */
+    /* Until two layers later: a fused pair (forward_fused) reads layer
+     * i - 1's output while writing layer i + 1's.  The last is read out. */
+    last_use[i] = (int) MIN (i + 2, n);
   for (guint i = 0; i < n; i++)
     {
       const DaeLayer *l = &m->layers[i];
@@ -154,7 +157,11 @@ dae_runner_get_output_shape (const DaeRunner *r, guint layer, guint *channels,
 }
 
 /* Skinny convolutions (one input or one output channel) are GEMMs that BLAS
- * runs badly; direct kernels vectorise over pixels instead. */
+ * runs badly; direct kernels vectorise over pixels instead.  The SIMD
+ * direct kernels measured faster than im2col + sgemm on every layer of the
+ * tutorial network (bench/dae-bench), so AUTO keeps BLAS for the scalar
+ * build only.  The rule depends on the shapes alone, never on timings, so
+ * that every runner of a process computes the same bits. */
 gboolean
 dae__conv_use_gemm (DaeConvPath path, guint in_c, guint out_c)
 {
@@ -167,6 +174,8 @@ dae__conv_use_gemm (DaeConvPath path, guint in_c, guint out_c)
     case DAE_CONV_AUTO:
       break;
     }
+  if (dae__kernels ()->isa != DAE__ISA_REF)
+    return FALSE;
   return DAE_HAVE_BLAS && in_c >= 8 && out_c >= 8;
 }
 
@@ -188,7 +197,7 @@ dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
       if (dae__conv_use_gemm (path, a.in_c, a.out_c))
         dae_conv3x3_gemm (&a, x, y, scratch);
       else
-        dae_conv3x3_ref (&a, x, y);
+        dae__kernels ()->conv3x3 (&a, x, y);
       break;
     case DAE_LAYER_CONVT2X2:
       dae_convt2x2_ref (&a, x, y);
@@ -216,6 +225,52 @@ dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
     }
 }
 
+/* Whether layer i's output is read by a skip connection. */
+static gboolean
+read_by_skip (const DaeModel *m, guint i)
+{
+  for (guint j = 0; j < m->n_layers; j++)
+    if ((m->layers[j].kind == DAE_LAYER_ADD || m->layers[j].kind == DAE_LAYER_CONCAT)
+        && m->layers[j].source == (int) i)
+      return TRUE;
+  return FALSE;
+}
+
+/* Runs layer i together with layer i + 1 where a fused SIMD kernel does
+ * both (conv3x3 + maxpool2, upsample2 + conv3x3), writing layer i + 1's
+ * output; FALSE if they run apart.  Layer i's own output is then never
+ * made, so it must have no other reader. */
+static gboolean
+forward_fused (DaeRunner *r, guint i, guint last, size_t n, const float *x)
+{
+  const DaeModel *m = r->model;
+  const DaeKernels *k = dae__kernels ();
+  if (k->isa == DAE__ISA_REF || i + 1 > last || read_by_skip (m, i))
+    return FALSE;
+  const DaeLayer *l = &m->layers[i], *next = &m->layers[i + 1];
+  const DaeShape is = i == 0 ? (DaeShape){ m->in_c, r->h, r->w } : r->shapes[i - 1];
+  float *y = r->slots[r->slot_of[i + 1]];
+  if (l->kind == DAE_LAYER_CONV3X3 && next->kind == DAE_LAYER_MAXPOOL2
+      && !dae__conv_use_gemm (r->path, l->in_c, l->c))
+    {
+      DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = l->c, .h = is.h, .w = is.w,
+                        .weight = dae__layer_weight (m, l),
+                        .bias = dae__layer_bias (m, l), .act = l->act };
+      k->conv3x3_maxpool2 (&a, x, y);
+      return TRUE;
+    }
+  if (l->kind == DAE_LAYER_UPSAMPLE2 && next->kind == DAE_LAYER_CONV3X3
+      && !dae__conv_use_gemm (r->path, next->in_c, next->c))
+    {
+      DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = next->c, .h = is.h, .w = is.w,
+                        .weight = dae__layer_weight (m, next),
+                        .bias = dae__layer_bias (m, next), .act = next->act };
+      k->upsample2_conv3x3 (&a, x, y);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* Runs layers 0..last on n <= chunk tiles. */
 static void
 forward_chunk (DaeRunner *r, size_t n, const float *input, guint last)
@@ -223,6 +278,11 @@ forward_chunk (DaeRunner *r, size_t n, const float *input, guint last)
   const DaeModel *m = r->model;
   for (guint i = 0; i <= last; i++)
     {
+      if (forward_fused (r, i, last, n, i == 0 ? input : r->slots[r->slot_of[i - 1]]))
+        {
+          i++;
+          continue;
+        }
       const DaeLayer *l = &m->layers[i];
       const float *x = i == 0 ? input : r->slots[r->slot_of[i - 1]];
       const float *src = NULL;

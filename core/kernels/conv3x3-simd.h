@@ -1,0 +1,432 @@
+/* conv3x3-simd.h: the direct 3x3 convolutions, written once for any vector
+ * width and included by conv3x3-avx2.c and conv3x3-avx512.c, which define
+ * the vector type and operations (VEC, V_*) and ISA (the name suffix).
+ *
+ * Layout: each tile's channel planes are read as flat arrays of h*w
+ * pixels, vectorised over pixels.  A vertical tap is an offset of one row
+ * (w floats) in that array; a horizontal tap would wrap across rows, so
+ * each input channel is first copied three times, shifted by -1, 0 and +1
+ * columns with the wrapped column zeroed, between zero margins of at least
+ * one row.  Every tap of every output vector is then one unaligned load.
+ * Registers hold an OCB x PV block of accumulators (output channels x
+ * pixel vectors); weights are broadcast from memory.
+ *
+ * Each output sums bias, then input channels in order, then taps in order,
+ * with one FMA per term: the same sequence whatever the batch, its split or
+ * the position of the tile in it. */
+
+#define PASTE2(a, b) a##_##b
+#define PASTE(a, b) PASTE2 (a, b)
+#define FN(x) PASTE (x, ISA)
+#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+
+typedef struct {
+  guint in_c, h, w;
+  size_t plane;   /* h * w */
+  size_t nvec;    /* vectors per plane */
+  size_t plane_r; /* nvec * VL */
+  size_t margin;  /* zeros before and after each shifted copy, >= w */
+  size_t stride;  /* floats per shifted copy: margin + plane_r + margin */
+} Geom;
+
+static size_t
+round_up (size_t x, size_t m)
+{
+  return (x + m - 1) / m * m;
+}
+
+static Geom
+FN (geom) (guint in_c, guint h, guint w)
+{
+  Geom g = { .in_c = in_c, .h = h, .w = w };
+  g.plane = (size_t) h * w;
+  g.nvec = (g.plane + VL - 1) / VL;
+  g.plane_r = g.nvec * VL;
+  g.margin = round_up (w, VL);
+  g.stride = 2 * g.margin + g.plane_r;
+  return g;
+}
+
+static size_t
+x_floats (const Geom *g)
+{
+  return (size_t) g->in_c * 3 * g->stride;
+}
+
+/* Copies one tile's input into the three shifted copies; margins and the
+ * tail past plane must already be zero (they are never written here). */
+static void
+build_x (const Geom *g, const float *in, float *x)
+{
+  const size_t plane = g->plane, w = g->w;
+  for (guint ic = 0; ic < g->in_c; ic++)
+    {
+      const float *src = in + ic * plane;
+      float *xl = x + (size_t) ic * 3 * g->stride + g->margin; /* x - 1 */
+      float *xc = xl + g->stride;                               /* x */
+      float *xr = xc + g->stride;                               /* x + 1 */
+      memcpy (xc, src, plane * sizeof (float));
+      memcpy (xl + 1, src, (plane - 1) * sizeof (float));
+      memcpy (xr, src + 1, (plane - 1) * sizeof (float));
+      for (size_t y = 0; y < g->h; y++)
+        {
+          xl[y * w] = 0.0f;
+          xr[y * w + w - 1] = 0.0f;
+        }
+    }
+}
+
+static ALWAYS_INLINE VEC
+FN (v_exp) (VEC x)
+{
+  /* Cephes expf: 2^n * e^r with |r| <= ln2/2; about 1 ulp. */
+  x = V_MIN (V_MAX (x, V_SET1 (-87.3f)), V_SET1 (88.3f));
+  VEC n = V_ROUND (V_MUL (x, V_SET1 (1.44269504088896341f)));
+  VEC r = V_FMA (n, V_SET1 (-0.693359375f), x);
+  r = V_FMA (n, V_SET1 (2.12194440e-4f), r);
+  VEC p = V_SET1 (1.9875691500E-4f);
+  p = V_FMA (p, r, V_SET1 (1.3981999507E-3f));
+  p = V_FMA (p, r, V_SET1 (8.3334519073E-3f));
+  p = V_FMA (p, r, V_SET1 (4.1665795894E-2f));
+  p = V_FMA (p, r, V_SET1 (1.6666665459E-1f));
+  p = V_FMA (p, r, V_SET1 (5.0000001201E-1f));
+  p = V_FMA (p, V_MUL (r, r), V_ADD (r, V_SET1 (1.0f)));
+  return V_MUL (p, V_POW2N (n));
+}
+
+static ALWAYS_INLINE VEC
+FN (v_act) (VEC v, DaeActivation act)
+{
+  if (act == DAE_ACT_RELU)
+    return V_MAX (v, V_ZERO ());
+  if (act == DAE_ACT_SIGMOID)
+    {
+      VEC one = V_SET1 (1.0f);
+      return V_DIV (one, V_ADD (one, FN (v_exp) (V_SUB (V_ZERO (), v))));
+    }
+  return v;
+}
+
+/* The inner kernel: an OCB x PV block of outputs at pixel p.
+ * x: shifted copies at pixel p for input channel 0, next channel xs floats
+ * further; off[t]: where tap t reads, relative to x; wt: weights of the
+ * block's first output channel for input channel 0 ([ic][T] inside, next
+ * output channel ws floats further).  Stores PV vectors per output channel
+ * (os floats apart), the last one only its first last_n lanes. */
+typedef struct {
+  const float *x;
+  const ptrdiff_t *off;
+  size_t xs;
+  guint in_c;
+  const float *wt;
+  size_t ws;
+  const float *bias;
+  DaeActivation act;
+  float *out;
+  size_t os;
+  int last_n;
+} Block;
+
+static ALWAYS_INLINE void
+FN (block) (const Block *b, const int OCB, const int PV, const int T)
+{
+  VEC acc[OCB][PV];
+#pragma GCC unroll 16
+  for (int j = 0; j < OCB; j++)
+    {
+      VEC bj = V_SET1 (b->bias[j]);
+#pragma GCC unroll 16
+      for (int v = 0; v < PV; v++)
+        acc[j][v] = bj;
+    }
+  const float *x = b->x, *wt = b->wt;
+  ptrdiff_t off[T];
+#pragma GCC unroll 16
+  for (int t = 0; t < T; t++)
+    off[t] = b->off[t];
+  for (guint ic = 0; ic < b->in_c; ic++, x += b->xs, wt += T)
+    {
+#pragma GCC unroll 16
+      for (int t = 0; t < T; t++)
+        {
+          VEC xv[PV];
+#pragma GCC unroll 16
+          for (int v = 0; v < PV; v++)
+            xv[v] = V_LOADU (x + off[t] + v * VL);
+#pragma GCC unroll 16
+          for (int j = 0; j < OCB; j++)
+            {
+              VEC wv = V_BCAST (wt + j * b->ws + t);
+#pragma GCC unroll 16
+              for (int v = 0; v < PV; v++)
+                acc[j][v] = V_FMA (wv, xv[v], acc[j][v]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+  for (int j = 0; j < OCB; j++)
+    {
+      float *o = b->out + j * b->os;
+#pragma GCC unroll 16
+      for (int v = 0; v < PV - 1; v++)
+        V_STOREU (o + v * VL, FN (v_act) (acc[j][v], b->act));
+      VEC last = FN (v_act) (acc[j][PV - 1], b->act);
+      if (b->last_n == VL)
+        V_STOREU (o + (PV - 1) * VL, last);
+      else
+        V_STORE_N (o + (PV - 1) * VL, last, b->last_n);
+    }
+}
+
+#define BLOCK_PV(ocb, T)                                                     \
+  switch (pv)                                                                \
+    {                                                                        \
+    case 1: FN (block) (b, ocb, 1, T); break;                                \
+    case 2: FN (block) (b, ocb, 2, T); break;                                \
+    default: FN (block) (b, ocb, 3, T); break;                               \
+    }
+
+#define BLOCK_OC(T)                                                          \
+  switch (ocb)                                                               \
+    {                                                                        \
+    case 1:                                                                  \
+      switch (pv)                                                            \
+        {                                                                    \
+        case 1: FN (block) (b, 1, 1, T); break;                              \
+        case 2: FN (block) (b, 1, 2, T); break;                              \
+        case 3: FN (block) (b, 1, 3, T); break;                              \
+        case 4: FN (block) (b, 1, 4, T); break;                              \
+        case 5: FN (block) (b, 1, 5, T); break;                              \
+        case 6: FN (block) (b, 1, 6, T); break;                              \
+        case 7: FN (block) (b, 1, 7, T); break;                              \
+        default: FN (block) (b, 1, 8, T); break;                             \
+        }                                                                    \
+      break;                                                                 \
+    case 2: BLOCK_PV (2, T) break;                                           \
+    case 3: BLOCK_PV (3, T) break;                                           \
+    default: BLOCK_PV (OCB_MAX, T) break;                                    \
+    }
+
+static void
+FN (run_block) (const Block *b, int ocb, int pv, int T)
+{
+  if (T == 9)
+    {
+      BLOCK_OC (9)
+    }
+  else
+    {
+      BLOCK_OC (4)
+    }
+}
+
+/* Runs a T-tap convolution over one plane: out[oc][p] for oc < out_c (os
+ * floats apart), p < plane.  x: the shifted copies at pixel 0. */
+static void
+FN (conv_plane) (const Geom *g, const float *x, const ptrdiff_t *off, int T,
+                 const float *wt, size_t ws, const float *bias, guint out_c,
+                 DaeActivation act, float *out, size_t os)
+{
+  const int pv_max = out_c == 1 ? PV1_MAX : PV_MAX;
+  /* Blocks of nearly equal size: a lone short block would stall on FMA
+   * latency. */
+  const size_t nb = (g->nvec + pv_max - 1) / pv_max;
+  const size_t base = g->nvec / nb, extra = g->nvec % nb;
+  const int tail = (int) (g->plane - (g->nvec - 1) * VL);
+  for (guint oc = 0, ocb; oc < out_c; oc += ocb)
+    {
+      /* Only 1, 2, 3 and OCB_MAX channels have a kernel. */
+      ocb = out_c - oc >= OCB_MAX ? OCB_MAX : MIN (3u, out_c - oc);
+      size_t v0 = 0;
+      for (size_t k = 0; k < nb; k++)
+        {
+          const int pv = (int) (base + (k < extra));
+          const size_t p = v0 * VL;
+          Block b = {
+            .x = x + p, .off = off, .xs = 3 * g->stride, .in_c = g->in_c,
+            .wt = wt + oc * ws, .ws = ws, .bias = bias + oc, .act = act,
+            .out = out + oc * os + p, .os = os,
+            .last_n = v0 + pv == g->nvec ? tail : VL,
+          };
+          FN (run_block) (&b, (int) ocb, pv, T);
+          v0 += pv;
+        }
+    }
+}
+
+/* Where tap (ky, kx) reads in the shifted copies, relative to a pixel. */
+static void
+taps9 (const Geom *g, ptrdiff_t off[9])
+{
+  for (int ky = 0; ky < 3; ky++)
+    for (int kx = 0; kx < 3; kx++)
+      off[ky * 3 + kx] = (ptrdiff_t) kx * g->stride + (ptrdiff_t) (ky - 1) * g->w;
+}
+
+void
+FN (dae_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
+{
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  float *x = dae__kernel_scratch (x_floats (&g));
+  memset (x, 0, x_floats (&g) * sizeof (float));
+  ptrdiff_t off[9];
+  taps9 (&g, off);
+  for (size_t t = 0; t < a->n; t++)
+    {
+      build_x (&g, in + t * a->in_c * g.plane, x);
+      FN (conv_plane) (&g, x + g.margin, off, 9, a->weight, (size_t) a->in_c * 9,
+                       a->bias, a->out_c, a->act, out + t * a->out_c * g.plane,
+                       g.plane);
+    }
+}
+
+/* 2x2 max-pool of n planes of h x w (ceil for odd sizes), each plane
+ * read src_stride floats apart, readable VL * 2 floats past its end. */
+static void
+FN (maxpool_planes) (guint n, guint h, guint w, const float *src,
+                     size_t src_stride, float *dst)
+{
+  const guint oh = (h + 1) / 2, ow = (w + 1) / 2;
+  for (guint c = 0; c < n; c++, src += src_stride, dst += (size_t) oh * ow)
+    {
+      if (h % 2 == 0 && w % 2 == 0)
+        for (guint y = 0; y < oh; y++)
+          {
+            const float *r0 = src + (size_t) 2 * y * w, *r1 = r0 + w;
+            float *o = dst + (size_t) y * ow;
+            for (guint j = 0; j < ow; j += VL)
+              {
+                VEC a = V_MAX (V_LOADU (r0 + 2 * j), V_LOADU (r1 + 2 * j));
+                VEC b = V_MAX (V_LOADU (r0 + 2 * j + VL), V_LOADU (r1 + 2 * j + VL));
+                VEC m = V_PAIRMAX (a, b);
+                if (j + VL <= ow)
+                  V_STOREU (o + j, m);
+                else
+                  V_STORE_N (o + j, m, (int) (ow - j));
+              }
+          }
+      else
+        dae_maxpool2_ref (1, 1, h, w, src, dst);
+    }
+}
+
+void
+FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
+{
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const size_t oplane = (size_t) ((a->h + 1) / 2) * ((a->w + 1) / 2);
+  const size_t tmp_stride = g.plane_r + 2 * VL;
+  const size_t xf = round_up (x_floats (&g), VL);
+  float *x = dae__kernel_scratch (xf + OCB_MAX * tmp_stride);
+  float *tmp = x + xf;
+  memset (x, 0, xf * sizeof (float));
+  /* The pool's vector loads read a little past each plane. */
+  memset (tmp, 0, OCB_MAX * tmp_stride * sizeof (float));
+  ptrdiff_t off[9];
+  taps9 (&g, off);
+  const size_t ws = (size_t) a->in_c * 9;
+  for (size_t t = 0; t < a->n; t++)
+    {
+      build_x (&g, in + t * a->in_c * g.plane, x);
+      float *o = out + t * a->out_c * oplane;
+      /* A few output channels at a time, so their planes stay in L1. */
+      for (guint oc = 0; oc < a->out_c; oc += OCB_MAX)
+        {
+          const guint ocb = MIN (OCB_MAX, a->out_c - oc);
+          FN (conv_plane) (&g, x + g.margin, off, 9, a->weight + oc * ws, ws,
+                           a->bias + oc, ocb, a->act, tmp, tmp_stride);
+          FN (maxpool_planes) (ocb, a->h, a->w, tmp, tmp_stride, o + oc * oplane);
+        }
+    }
+}
+
+/* Upsampling by 2 then a 3x3 convolution is, for each output parity
+ * (py, px), a 2x2 convolution of the small input: output row 2i + py reads
+ * upsampled rows 2i+py-1..2i+py+1, i.e. small rows {i-1, i} (py = 0, the
+ * last two taps sharing row i) or {i, i+1} (py = 1, the first two
+ * sharing).  Likewise for columns.  The weights that meet the same sample
+ * are added first, once per call: 16 multiply-adds per 4 outputs instead
+ * of 36. */
+static void
+pack_parity_weights (const DaeConvArgs *a, float *wp)
+{
+  /* rows[p][t]: which kernel rows tap t of parity p sums (bit mask). */
+  static const int rows[2][2] = { { 1, 6 }, { 3, 4 } };
+  const size_t per = (size_t) a->out_c * a->in_c * 4;
+  for (int py = 0; py < 2; py++)
+    for (int px = 0; px < 2; px++)
+      for (size_t k = 0; k < (size_t) a->out_c * a->in_c; k++)
+        {
+          const float *w = a->weight + k * 9;
+          float *d = wp + (py * 2 + px) * per + k * 4;
+          for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+              {
+                float s = 0.0f;
+                for (int ky = 0; ky < 3; ky++)
+                  for (int kx = 0; kx < 3; kx++)
+                    if ((rows[py][ta] >> ky & 1) && (rows[px][tb] >> kx & 1))
+                      s += w[ky * 3 + kx];
+                d[ta * 2 + tb] = s;
+              }
+        }
+}
+
+/* Interleaves two rows: d[2j] = a[j], d[2j + 1] = b[j], j < n. */
+static void
+FN (interleave) (const float *a, const float *b, size_t n, float *d)
+{
+  size_t j = 0;
+  for (; j + VL <= n; j += VL)
+    {
+      VEC lo, hi;
+      V_INTERLEAVE (V_LOADU (a + j), V_LOADU (b + j), lo, hi);
+      V_STOREU (d + 2 * j, lo);
+      V_STOREU (d + 2 * j + VL, hi);
+    }
+  for (; j < n; j++)
+    {
+      d[2 * j] = a[j];
+      d[2 * j + 1] = b[j];
+    }
+}
+
+void
+FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
+{
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const size_t wpf = (size_t) 4 * a->out_c * a->in_c * 4;
+  const size_t xf = round_up (x_floats (&g), VL), wf = round_up (wpf, VL);
+  const size_t tmp_oc = g.plane_r, tmp_par = (size_t) a->out_c * tmp_oc;
+  float *x = dae__kernel_scratch (xf + wf + 4 * tmp_par);
+  float *wp = x + xf, *tmp = wp + wf;
+  memset (x, 0, xf * sizeof (float));
+  pack_parity_weights (a, wp);
+  ptrdiff_t off[4][4];
+  for (int py = 0; py < 2; py++)
+    for (int px = 0; px < 2; px++)
+      for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+          off[py * 2 + px][ta * 2 + tb] = (ptrdiff_t) (px + tb) * g.stride
+                                          + (ptrdiff_t) (py - 1 + ta) * g.w;
+  const size_t w = a->w, ow = 2 * w, oplane = 4 * g.plane;
+  for (size_t t = 0; t < a->n; t++)
+    {
+      build_x (&g, in + t * a->in_c * g.plane, x);
+      for (int p = 0; p < 4; p++)
+        FN (conv_plane) (&g, x + g.margin, off[p], 4,
+                         wp + (size_t) p * a->out_c * a->in_c * 4,
+                         (size_t) a->in_c * 4, a->bias, a->out_c, a->act,
+                         tmp + p * tmp_par, tmp_oc);
+      float *o = out + t * a->out_c * oplane;
+      for (guint oc = 0; oc < a->out_c; oc++)
+        for (int py = 0; py < 2; py++)
+          {
+            const float *e = tmp + (2 * py) * tmp_par + oc * tmp_oc;
+            const float *d = e + tmp_par;
+            for (size_t i = 0; i < a->h; i++)
+              FN (interleave) (e + i * w, d + i * w, w,
+                               o + oc * oplane + (2 * i + py) * ow);
+          }
+    }
+}

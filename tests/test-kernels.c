@@ -1,0 +1,270 @@
+/* test-kernels.c: every SIMD kernel variant against the scalar reference,
+ * over odd sizes, widths below, at and above the vector width (1..40),
+ * channel counts 1/3/8/32, batches of 1..4 and every activation; batch
+ * invariance (bit-identical tiles whatever the batch); DAE_ISA handling.
+ * A variant the CPU lacks is skipped, not passed.
+ *
+ * Tolerance: |simd - ref| <= 1e-5 * max(1, S) per output, where S is the
+ * same layer run on |weights|, |bias| and |input| without activation: the
+ * sum of the magnitudes of the terms (FMA rounds once where the reference
+ * rounds twice; the fused upsample adds weights first). */
+#include "dae.h"
+#include "dispatch.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef enum { KIND_CONV, KIND_CONV_POOL, KIND_UP_CONV, N_KINDS } Kind;
+static const char *const kind_names[N_KINDS] = { "conv3x3", "conv3x3_maxpool2",
+                                                 "upsample2_conv3x3" };
+
+static DaeConv3x3Fn
+kernel_of (const DaeKernels *k, Kind kind)
+{
+  return kind == KIND_CONV ? k->conv3x3
+         : kind == KIND_CONV_POOL ? k->conv3x3_maxpool2 : k->upsample2_conv3x3;
+}
+
+static size_t
+out_plane (Kind kind, guint h, guint w)
+{
+  if (kind == KIND_CONV_POOL)
+    return (size_t) ((h + 1) / 2) * ((w + 1) / 2);
+  if (kind == KIND_UP_CONV)
+    return (size_t) 4 * h * w;
+  return (size_t) h * w;
+}
+
+static void
+fill (GRand *rng, float *x, size_t n, double lo, double hi)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rng, lo, hi);
+}
+
+static void
+abs_all (float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] = fabsf (x[i]);
+}
+
+/* Runs one shape through a variant and the reference; fails the test with
+ * the shape named on the first output out of tolerance. */
+static void
+check_shape (const DaeKernels *k, Kind kind, size_t n, guint in_c, guint out_c,
+             guint h, guint w, DaeActivation act, GRand *rng)
+{
+  const size_t in_f = n * in_c * h * w, out_f = n * out_c * out_plane (kind, h, w);
+  g_autofree float *x = g_new (float, in_f);
+  g_autofree float *wt = g_new (float, (size_t) out_c * in_c * 9);
+  g_autofree float *b = g_new (float, out_c);
+  g_autofree float *ref = g_new (float, out_f);
+  g_autofree float *got = g_new (float, out_f);
+  g_autofree float *scale = g_new (float, out_f);
+  /* Weights of the size a trained net has; inputs with negative values so
+   * that ReLU cuts and sigmoid spans its range. */
+  fill (rng, x, in_f, -1.0, 1.0);
+  fill (rng, wt, (size_t) out_c * in_c * 9, -0.6, 0.6);
+  fill (rng, b, out_c, -0.3, 0.3);
+  DaeConvArgs a = { .n = n, .in_c = in_c, .out_c = out_c, .h = h, .w = w,
+                    .weight = wt, .bias = b, .act = act };
+  /* NaN in the output buffer: a lane the kernel forgets to store shows. */
+  for (size_t i = 0; i < out_f; i++)
+    got[i] = NAN;
+  kernel_of (dae__kernels_for (DAE__ISA_REF), kind) (&a, x, ref);
+  kernel_of (k, kind) (&a, x, got);
+
+  abs_all (x, in_f);
+  abs_all (wt, (size_t) out_c * in_c * 9);
+  abs_all (b, out_c);
+  a.act = DAE_ACT_NONE;
+  kernel_of (dae__kernels_for (DAE__ISA_REF), kind) (&a, x, scale);
+  for (size_t i = 0; i < out_f; i++)
+    {
+      const double tol = 1e-5 * MAX (1.0, scale[i]);
+      if (!(fabs ((double) got[i] - ref[i]) <= tol))
+        g_error ("%s %s n=%zu in_c=%u out_c=%u h=%u w=%u act=%d: output %zu is %.9g, "
+                 "reference %.9g (tolerance %.3g)",
+                 k->name, kind_names[kind], n, in_c, out_c, h, w, act, i,
+                 got[i], ref[i], tol);
+    }
+}
+
+static const DaeKernels *
+kernels_or_skip (gconstpointer data)
+{
+  const DaeKernels *k = dae__kernels_for (GPOINTER_TO_INT (data));
+  if (k == NULL)
+    g_test_skip ("this CPU (or its OS) lacks the instruction set");
+  return k;
+}
+
+/* Widths 1..40 around the vector widths (8, 16), several heights. */
+static void
+test_widths (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (1);
+  const guint heights[] = { 1, 2, 3, 5, 8 };
+  for (int kind = 0; kind < N_KINDS; kind++)
+    for (guint w = 1; w <= 40; w++)
+      for (guint hi = 0; hi < G_N_ELEMENTS (heights); hi++)
+        {
+          const guint h = heights[hi];
+          const DaeActivation act = (DaeActivation) ((w + hi) % 3);
+          check_shape (k, kind, 1 + (w + hi) % 2, 3, 5, h, w, act, rng);
+          check_shape (k, kind, 1, 1, 1, h, w, act, rng);
+        }
+}
+
+/* Channel counts 1/3/8/32 (and 9, 33: one past a register block) in and
+ * out, every activation, batches 1..4, at the network's sizes and odd ones. */
+static void
+test_channels (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (2);
+  const guint chans[] = { 1, 3, 8, 9, 32, 33 };
+  const guint sizes[][2] = { { 7, 7 }, { 14, 14 }, { 5, 9 }, { 13, 11 } };
+  guint step = 0;
+  for (int kind = 0; kind < N_KINDS; kind++)
+    for (guint ci = 0; ci < G_N_ELEMENTS (chans); ci++)
+      for (guint co = 0; co < G_N_ELEMENTS (chans); co++)
+        for (guint s = 0; s < G_N_ELEMENTS (sizes); s++, step++)
+          check_shape (k, kind, 1 + step % 4, chans[ci], chans[co], sizes[s][0],
+                       sizes[s][1], (DaeActivation) (step % 3), rng);
+  /* The tutorial network's own layers, at its tile size. */
+  check_shape (k, KIND_CONV_POOL, 3, 1, 32, 28, 28, DAE_ACT_RELU, rng);
+  check_shape (k, KIND_CONV_POOL, 2, 32, 32, 14, 14, DAE_ACT_RELU, rng);
+  check_shape (k, KIND_CONV, 2, 32, 32, 7, 7, DAE_ACT_RELU, rng);
+  check_shape (k, KIND_UP_CONV, 2, 32, 32, 7, 7, DAE_ACT_RELU, rng);
+  check_shape (k, KIND_UP_CONV, 3, 32, 1, 14, 14, DAE_ACT_SIGMOID, rng);
+  check_shape (k, KIND_CONV, 2, 32, 1, 28, 28, DAE_ACT_SIGMOID, rng);
+}
+
+/* Extreme pre-activations: sigmoid saturates like the reference's. */
+static void
+test_sigmoid_range (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  float x[64], wt[9] = { 0, 0, 0, 0, 1, 0, 0, 0, 0 }, b = 0, ref[64], got[64];
+  for (int i = 0; i < 64; i++)
+    x[i] = -120.0f + i * 3.75f;
+  DaeConvArgs a = { .n = 1, .in_c = 1, .out_c = 1, .h = 8, .w = 8, .weight = wt,
+                    .bias = &b, .act = DAE_ACT_SIGMOID };
+  dae_conv3x3_ref (&a, x, ref);
+  k->conv3x3 (&a, x, got);
+  for (int i = 0; i < 64; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], ref[i], 1e-6);
+}
+
+/* A tile's output has the same bits alone or anywhere in a batch. */
+static void
+test_batch_invariance (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (3);
+  const guint n = 5, in_c = 8, out_c = 9, h = 14, w = 13;
+  for (int kind = 0; kind < N_KINDS; kind++)
+    {
+      const size_t ip = (size_t) in_c * h * w, op = out_c * out_plane (kind, h, w);
+      g_autofree float *x = g_new (float, n * ip);
+      g_autofree float *wt = g_new (float, (size_t) out_c * in_c * 9);
+      g_autofree float *b = g_new (float, out_c);
+      g_autofree float *all = g_new (float, n * op);
+      g_autofree float *one = g_new (float, op);
+      fill (rng, x, n * ip, -1, 1);
+      fill (rng, wt, (size_t) out_c * in_c * 9, -0.5, 0.5);
+      fill (rng, b, out_c, -0.5, 0.5);
+      DaeConvArgs a = { .n = n, .in_c = in_c, .out_c = out_c, .h = h, .w = w,
+                        .weight = wt, .bias = b, .act = DAE_ACT_SIGMOID };
+      kernel_of (k, kind) (&a, x, all);
+      a.n = 1;
+      for (guint t = 0; t < n; t++)
+        {
+          kernel_of (k, kind) (&a, x + t * ip, one);
+          g_assert_cmpmem (one, op * sizeof (float), all + t * op, op * sizeof (float));
+        }
+    }
+}
+
+/* DAE_ISA is read once per process, so each case runs in a child. */
+static DaeIsa
+best_isa (void)
+{
+  DaeIsa best = DAE__ISA_REF;
+  for (int i = 0; i < DAE__N_ISA; i++)
+    if (dae__kernels_for (i) != NULL)
+      best = i;
+  return best;
+}
+
+static void
+test_isa_env (void)
+{
+  if (g_test_subprocess ())
+    {
+      const char *want = g_getenv ("DAE_TEST_ISA");
+      g_setenv ("DAE_ISA", want, TRUE);
+      const DaeKernels *best = dae__kernels_for (best_isa ());
+      const char *note = dae_kernels_get_note ();
+      if (g_str_equal (want, "bogus"))
+        {
+          g_assert_cmpstr (dae_kernels_describe (), ==, best->name);
+          g_assert_nonnull (note);
+          g_assert_nonnull (strstr (note, "bogus"));
+        }
+      else if (g_str_equal (want, "ref"))
+        {
+          g_assert_cmpstr (dae_kernels_describe (), ==, "ref");
+          g_assert_null (note);
+          g_assert_true (dae__kernels ()->conv3x3 == dae_conv3x3_ref);
+        }
+      else
+        {
+          const gboolean has = dae__kernels_for (DAE__ISA_AVX512) != NULL;
+          g_assert_cmpstr (dae_kernels_describe (), ==, has ? "avx512" : best->name);
+          g_assert_true (has == (note == NULL));
+        }
+      return;
+    }
+  const char *cases[] = { "bogus", "ref", "avx512" };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_setenv ("DAE_TEST_ISA", cases[i], TRUE);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* Whatever the environment says, the children set DAE_ISA themselves. */
+  g_unsetenv ("DAE_ISA");
+  for (int isa = DAE__ISA_AVX2; isa < DAE__N_ISA; isa++)
+    {
+      const char *name = isa == DAE__ISA_AVX2 ? "avx2" : "avx512";
+      gconstpointer d = GINT_TO_POINTER (isa);
+      g_autofree char *p1 = g_strdup_printf ("/kernels/%s/widths", name);
+      g_autofree char *p2 = g_strdup_printf ("/kernels/%s/channels", name);
+      g_autofree char *p3 = g_strdup_printf ("/kernels/%s/sigmoid-range", name);
+      g_autofree char *p4 = g_strdup_printf ("/kernels/%s/batch-invariance", name);
+      g_test_add_data_func (p1, d, test_widths);
+      g_test_add_data_func (p2, d, test_channels);
+      g_test_add_data_func (p3, d, test_sigmoid_range);
+      g_test_add_data_func (p4, d, test_batch_invariance);
+    }
+  g_test_add_func ("/kernels/isa-env", test_isa_env);
+  return g_test_run ();
+}
