@@ -419,7 +419,9 @@ const char *dae_kernels_get_note (void);
  * like a PGM (note that inside a PBM file a 1 bit is black: the codec
  * inverts).  PNG palettes are expanded to RGB, or to gray when every
  * palette entry is gray; tRNS becomes an alpha channel; 1/2/4-bit gray
- * keeps maxval 1/3/15; no gamma or sBIT conversion is made. */
+ * keeps maxval 1/3/15; no gamma or sBIT conversion is made.  Interlaced
+ * (Adam7) PNGs are the one exception to streaming: they are decoded whole
+ * into memory, up to 1 GiB. */
 
 typedef enum {
   DAE_IMAGE_FORMAT_PBM_PLAIN = 1, /* P1 */

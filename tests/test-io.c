@@ -280,6 +280,7 @@ test_round_trip_png (void)
       g_autoptr (GBytes) bytes = encode (&info, s);
       DaeImageInfo back;
       g_autofree guint16 *u = decode (bytes, &back);
+      g_assert_cmpmem (s, n_samples (&info) * 2, u, n_samples (&back) * 2);
       g_assert_cmpuint (back.png_bit_depth, ==, t[i].depth);
       g_assert_cmpint (back.png_color_type, ==, t[i].type);
       g_assert_cmpuint (info.png_bit_depth, ==, t[i].depth);
@@ -415,8 +416,8 @@ test_comments (void)
     "P2 3 2 9 1 2 3 4 5 9",
     "P2#c\n3#w\n# a comment line\n2 # h\n9# maxval\n1 2 3\n# in the data\n4 5 9\n",
     "P2\r\n3\t2\f9\v1 2 3\r\n4 5 9\r\n",
-    "P7\n# comment\nWIDTH 3\n\nHEIGHT 2\n  DEPTH 1\nMAXVAL 9\n# more\nTUPLTYPE GRAYSCALE\nENDHDR\n"
-    "\x01\x02\x03\x04\x05\x09",
+    ("P7\n# comment\nWIDTH 3\n\nHEIGHT 2\n  DEPTH 1\nMAXVAL 9\n# more\nTUPLTYPE GRAYSCALE\nENDHDR\n"
+     "\x01\x02\x03\x04\x05\x09"),
     "P5 3 2 9\n\x01\x02\x03\x04\x05\x09",
     "P5 3 2 9# comment before the raster\n\x01\x02\x03\x04\x05\x09",
   };
@@ -485,11 +486,14 @@ test_pam_tuple_types (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      size_t len = strlen (cases[i].text) + (i == 0 ? 0 : 0);
       /* The raster bytes are non-zero, so strlen() sees them all. */
+      size_t len = strlen (cases[i].text);
       g_autoptr (GBytes) b = g_bytes_new_static (cases[i].text, len);
       DaeImageInfo info;
       g_autofree guint16 *s = decode (b, &info);
+      const char *raster = strstr (cases[i].text, "ENDHDR\n") + 7;
+      for (guint k = 0; k < cases[i].c; k++)
+        g_assert_cmpuint (s[k], ==, (guint8) raster[k]);
       g_assert_cmpuint (info.channels, ==, cases[i].c);
       g_assert_cmpint (info.tuple_type, ==, cases[i].t);
       g_assert_cmpint (info.has_alpha, ==, cases[i].c % 2 == 0);
@@ -786,8 +790,8 @@ get_be32 (const guint8 *p)
 
 /* A PNG from raw chunks, with correct CRCs (chunk data are given). */
 static GByteArray *
-make_png (guint32 w, guint32 h, int depth, int type, const guint8 *idat,
-          size_t idat_len)
+make_png (guint32 w, guint32 h, int depth, int type, int interlace,
+          const guint8 *idat, size_t idat_len)
 {
   GByteArray *a = g_byte_array_new ();
   static const guint8 sig[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
@@ -797,7 +801,8 @@ make_png (guint32 w, guint32 h, int depth, int type, const guint8 *idat,
   put_be32 (ihdr + 4, h);
   ihdr[8] = (guint8) depth;
   ihdr[9] = (guint8) type;
-  ihdr[10] = ihdr[11] = ihdr[12] = 0;
+  ihdr[10] = ihdr[11] = 0;
+  ihdr[12] = (guint8) interlace;
   const struct { const char *t; const guint8 *d; size_t n; } chunks[] = {
     { "IHDR", ihdr, 13 }, { "IDAT", idat, idat_len }, { "IEND", NULL, 0 }
   };
@@ -860,25 +865,29 @@ test_png_corrupt (void)
   g_assert_cmpint (compress (z, &zlen, row, 2), ==, Z_OK);
   for (guint i = 0; i < G_N_ELEMENTS (dims); i++)
     {
-      GByteArray *a = make_png (dims[i][0], dims[i][1], 8, 0, z, zlen);
+      GByteArray *a = make_png (dims[i][0], dims[i][1], 8, 0, 0, z, zlen);
       assert_refused (a->data, a->len, NULL);
       g_byte_array_unref (a);
     }
-  GByteArray *a = make_png (1, 1, 8, 0, z, zlen);
+  GByteArray *a = make_png (1, 1, 8, 0, 0, z, zlen);
   g_autoptr (GError) error = NULL;
   g_assert_cmpint (decode_all (a->data, a->len, &error), ==, 1);
   g_assert_no_error (error);
   g_byte_array_unref (a);
+  /* An interlaced image is buffered whole: within a limit. */
+  a = make_png (30000, 30000, 16, 6, 1, z, zlen);
+  assert_refused (a->data, a->len, "interlaced PNG of 30000x30000 needs");
+  g_byte_array_unref (a);
   /* Bad depth and color type. */
-  a = make_png (1, 1, 3, 0, z, zlen);
+  a = make_png (1, 1, 3, 0, 0, z, zlen);
   assert_refused (a->data, a->len, NULL);
   g_byte_array_unref (a);
-  a = make_png (1, 1, 8, 5, z, zlen);
+  a = make_png (1, 1, 8, 5, 0, z, zlen);
   assert_refused (a->data, a->len, NULL);
   g_byte_array_unref (a);
 
   /* Too little image data for the rows. */
-  a = make_png (1, 2, 8, 0, z, zlen);
+  a = make_png (1, 2, 8, 0, 0, z, zlen);
   assert_refused (a->data, a->len, NULL);
   g_byte_array_unref (a);
 
@@ -888,7 +897,7 @@ test_png_corrupt (void)
   uLongf blen = compressBound (1 << 20);
   g_autofree guint8 *bomb = g_malloc (blen);
   g_assert_cmpint (compress (bomb, &blen, zeros, 1 << 20), ==, Z_OK);
-  a = make_png (1, 1, 8, 0, bomb, blen);
+  a = make_png (1, 1, 8, 0, 0, bomb, blen);
   int n = decode_all (a->data, a->len, &error);
   g_assert_true (n == 1 || error != NULL);
   g_byte_array_unref (a);
@@ -1034,6 +1043,8 @@ test_file_and_pipe (void)
   DaeImageInfo info;
   g_autofree guint16 *s = read_image (r, &info, 4, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (s);
+  g_assert_cmpuint (info.channels, ==, 4);
   g_assert_false (dae_image_reader_next (r, &info, &error));
   g_assert_no_error (error);
 

@@ -10,6 +10,7 @@
 
 #define CHUNK_MALLOC_MAX (8u << 20) /* ancillary chunks, decompressed */
 #define CHUNK_CACHE_MAX 1000u       /* ancillary chunks kept */
+#define INTERLACED_MAX_BYTES (1u << 30) /* an Adam7 image, decoded */
 
 typedef struct {
   char msg[256];
@@ -206,11 +207,14 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
   if (p->interlaced)
     {
       /* Adam7 rows arrive in seven passes: buffer the image. */
-      p->image = g_try_malloc ((size_t) p->rowbytes * h);
-      if (p->image == NULL)
+      guint64 bytes = (guint64) p->rowbytes * h;
+      if (bytes > INTERLACED_MAX_BYTES
+          || (p->image = g_try_malloc ((size_t) bytes)) == NULL)
         {
           g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
-                       "interlaced PNG of %ux%u too large to buffer", w, h);
+                       "interlaced PNG of %ux%u needs %" G_GUINT64_FORMAT
+                       " MiB of memory (limit %u MiB)", w, h, bytes >> 20,
+                       INTERLACED_MAX_BYTES >> 20);
           return FALSE;
         }
     }
