@@ -1,0 +1,38 @@
+/* dae-denoise.h: what the plug-in's procedure and its dialog share. */
+#ifndef DAE_DENOISE_H
+#define DAE_DENOISE_H
+
+#include <libgimp/gimp.h>
+
+#include "dae.h"
+
+G_BEGIN_DECLS
+
+#define PLUG_IN_PROC "plug-in-dae-denoise"
+#define PLUG_IN_BINARY "dae-denoise"
+#define PLUG_IN_ROLE "dae-denoise"
+
+#define DENOISE_MODEL_MAX 1024 /* bytes of a model name or path, with its NUL */
+
+/* The procedure's parameters after run-mode, image and drawable; kept
+ * between runs with gimp_set_data(), so plain data only. */
+typedef struct {
+  gchar model[DENOISE_MODEL_MAX]; /* a name, a .dae path, or "" for the default */
+  gdouble strength;               /* 0..1 */
+  gint stride;                    /* 0 = half a patch */
+  gint invert;                    /* DaeInvert: 0 auto, 1 on, 2 off */
+} DenoiseVals;
+
+/* Fills @options from @vals (and GIMP's thread preference). */
+void denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options);
+
+/* Loads the model @vals names: NULL with @error set if it is not found. */
+DaeModel *denoise_load_model (const char *name, GError **error);
+
+/* The interactive dialog; TRUE if the user pressed OK (then @vals holds
+ * the chosen values). */
+gboolean denoise_dialog (gint32 drawable_id, DenoiseVals *vals);
+
+G_END_DECLS
+
+#endif

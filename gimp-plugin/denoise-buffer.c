@@ -1,0 +1,119 @@
+/* denoise-buffer.c: GeglBuffer rows in, DaeDenoiser, GeglBuffer rows out.
+ *
+ * The tiling, the model, the colour handling and --invert all live in
+ * core/ (DaeDenoiser); this file only moves rows.  The rectangle is read
+ * with a halo of one patch so that every tile covering a pixel of it reads
+ * real neighbours, not the mirror image the denoiser makes at its borders. */
+#include "denoise-buffer.h"
+
+#include <string.h>
+
+#define STRIP_ROWS 64 /* rows read from GEGL per step */
+
+const Babl *
+denoise_buffer_format (GeglBuffer *buffer)
+{
+  const Babl *format = gegl_buffer_get_format (buffer);
+  const gboolean alpha = babl_format_has_alpha (format);
+  const gboolean gray = babl_format_get_n_components (format) - (alpha ? 1 : 0) == 1;
+  const char *name = gray ? (alpha ? "Y'A float" : "Y' float")
+                          : (alpha ? "R'G'B'A float" : "R'G'B' float");
+  return babl_format_with_space (name, format);
+}
+
+/* The denoiser takes samples in [0,1]; float images may hold anything. */
+static void
+clamp_colour (float *samples, size_t n_pixels, guint channels, gboolean alpha)
+{
+  const guint n_colour = channels - (alpha ? 1 : 0);
+  for (size_t i = 0; i < n_pixels; i++)
+    for (guint c = 0; c < n_colour; c++)
+      {
+        float *v = samples + i * channels + c;
+        *v = *v >= 1.0f ? 1.0f : *v > 0.0f ? *v : 0.0f; /* NaN -> 0 */
+      }
+}
+
+gboolean
+denoise_buffer_rect (const DaeModel *model, const DaeDenoiseOptions *options,
+                     GeglBuffer *src, GeglBuffer *dst, const GeglRectangle *rect,
+                     DenoiseProgressFunc progress, gpointer user_data,
+                     GError **error)
+{
+  g_return_val_if_fail (model != NULL && src != NULL && dst != NULL && rect != NULL, FALSE);
+
+  const Babl *format = denoise_buffer_format (src);
+  const guint channels = (guint) babl_format_get_n_components (format);
+  const gboolean alpha = babl_format_has_alpha (format);
+  const GeglRectangle *extent = gegl_buffer_get_extent (src);
+  guint ph, pw;
+  dae_model_get_patch_size (model, &ph, &pw);
+
+  GeglRectangle inner;
+  if (!gegl_rectangle_intersect (&inner, rect, extent))
+    return TRUE; /* nothing of the drawable to denoise */
+  GeglRectangle halo = { inner.x - (gint) pw, inner.y - (gint) ph,
+                         inner.width + 2 * (gint) pw, inner.height + 2 * (gint) ph };
+  GeglRectangle region;
+  gegl_rectangle_intersect (&region, &halo, extent);
+
+  g_autoptr (DaeDenoiser) denoiser =
+    dae_denoiser_new (model, options, (guint) region.width, (guint) region.height, channels,
+                      alpha, error);
+  if (denoiser == NULL)
+    return FALSE;
+
+  const size_t row_floats = (size_t) region.width * channels;
+  const gint row_bytes = (gint) (row_floats * sizeof (float));
+  g_autofree float *in = g_try_new (float, row_floats * STRIP_ROWS);
+  g_autofree float *out = g_try_new (float, row_floats * STRIP_ROWS);
+  if (in == NULL || out == NULL)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "out of memory for rows %d pixels wide", region.width);
+      return FALSE;
+    }
+
+  const gint end = region.y + region.height;
+  gint pushed = region.y, pulled = region.y;
+  while (pulled < end)
+    {
+      if (pushed < end)
+        {
+          const gint n = MIN (STRIP_ROWS, end - pushed);
+          gegl_buffer_get (src, GEGL_RECTANGLE (region.x, pushed, region.width, n), 1.0,
+                           format, in, row_bytes, GEGL_ABYSS_CLAMP);
+          clamp_colour (in, (size_t) region.width * n, channels, alpha);
+          if (!dae_denoiser_push_rows (denoiser, in, (guint) n, error))
+            return FALSE;
+          pushed += n;
+        }
+
+      const guint got = dae_denoiser_pull_rows (denoiser, out, STRIP_ROWS);
+      if (got == 0 && pushed == end)
+        {
+          /* Every row went in: every row must come out. */
+          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                       "the denoiser returned %d of %d rows", pulled - region.y,
+                       region.height);
+          return FALSE;
+        }
+      /* Keep the rows of the rectangle, drop the halo around it. */
+      const gint y0 = MAX (pulled, inner.y);
+      const gint y1 = MIN (pulled + (gint) got, inner.y + inner.height);
+      if (y1 > y0)
+        gegl_buffer_set (dst, GEGL_RECTANGLE (inner.x, y0, inner.width, y1 - y0), 0, format,
+                         out + (size_t) (y0 - pulled) * row_floats
+                           + (size_t) (inner.x - region.x) * channels,
+                         row_bytes);
+      pulled += (gint) got;
+
+      if (progress != NULL && got > 0
+          && !progress ((double) (pulled - region.y) / region.height, user_data))
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}

@@ -1,0 +1,235 @@
+/* denoise-dialog.c: the Denoise dialog, with a live preview computed by
+ * denoise_buffer_rect(), the function the final run uses. */
+#include <string.h>
+
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
+
+#include "dae-denoise.h"
+#include "denoise-buffer.h"
+
+#define SCALE_WIDTH 200
+#define ENTRY_WIDTH 5
+
+typedef struct {
+  gint32 drawable_id;
+  DenoiseVals *vals;
+  GeglBuffer *src;
+  GPtrArray *model_ids;  /* char *, one per model combo entry; "" = default */
+  DaeModel *model;       /* the loaded model, for model_name */
+  gchar *model_name;
+  GtkWidget *message;    /* shows why the preview could not be made */
+} DialogState;
+
+/* Loads the model the dialog names, once per name. */
+static const DaeModel *
+state_model (DialogState *st, GError **error)
+{
+  if (st->model != NULL && g_strcmp0 (st->model_name, st->vals->model) == 0)
+    return st->model;
+  g_clear_pointer (&st->model, dae_model_free);
+  g_free (st->model_name);
+  st->model_name = g_strdup (st->vals->model);
+  st->model = denoise_load_model (st->vals->model, error);
+  return st->model;
+}
+
+/* The 8-bit layout of the drawable's type, which the preview area draws. */
+static const Babl *
+preview_format (gint32 drawable_id, gint *bpp)
+{
+  const gboolean alpha = gimp_drawable_has_alpha (drawable_id);
+  const Babl *format;
+  if (gimp_drawable_is_gray (drawable_id))
+    format = babl_format (alpha ? "Y'A u8" : "Y' u8");
+  else
+    format = babl_format (alpha ? "R'G'B'A u8" : "R'G'B' u8");
+  *bpp = babl_format_get_bytes_per_pixel (format);
+  return format;
+}
+
+/* gimp_preview_draw_buffer() with a workaround for libgimp 2.10: with a
+ * selection, gimp_drawable_preview_draw_area() finds the first row of the
+ * part of the preview inside the selection's bounds (draw_y) at
+ * buf + (draw_y - y) * draw_width * bpp instead of (draw_y - y) * rowstride,
+ * drawing every row shifted sideways.  Handing it a pointer advanced by
+ * the difference makes it land on the right row. */
+static void
+preview_draw_buffer (GimpPreview *preview, gint32 drawable_id, const guchar *buf,
+                     gint rowstride, gint bpp)
+{
+  gint x, y, width, height, mx, my, mw, mh;
+  GeglRectangle drawn;
+  gimp_preview_get_position (preview, &x, &y);
+  gimp_preview_get_size (preview, &width, &height);
+  if (!gimp_selection_is_empty (gimp_item_get_image (drawable_id))
+      && gimp_drawable_mask_intersect (drawable_id, &mx, &my, &mw, &mh)
+      && gegl_rectangle_intersect (&drawn, GEGL_RECTANGLE (x, y, width, height),
+                                   GEGL_RECTANGLE (mx, my, mw, mh)))
+    buf += (gsize) (drawn.y - y) * (gsize) (rowstride - drawn.width * bpp);
+  gimp_preview_draw_buffer (preview, buf, rowstride);
+}
+
+static void
+preview_update (GimpPreview *preview, DialogState *st)
+{
+  g_autoptr (GError) error = NULL;
+  gint x, y, width, height, bpp;
+  gimp_preview_get_position (preview, &x, &y);
+  gimp_preview_get_size (preview, &width, &height);
+  const GeglRectangle rect = { x, y, width, height };
+
+  const DaeModel *model = state_model (st, &error);
+  GeglBuffer *dst = gegl_buffer_new (&rect, denoise_buffer_format (st->src));
+  DaeDenoiseOptions options;
+  denoise_vals_to_options (st->vals, &options);
+  if (model != NULL
+      && denoise_buffer_rect (model, &options, st->src, dst, &rect, NULL, NULL, &error))
+    {
+      const Babl *format = preview_format (st->drawable_id, &bpp);
+      g_autofree guchar *buf = g_new (guchar, (gsize) width * height * bpp);
+      gegl_buffer_get (dst, &rect, 1.0, format, buf, width * bpp, GEGL_ABYSS_NONE);
+      preview_draw_buffer (preview, st->drawable_id, buf, width * bpp, bpp);
+      gtk_label_set_text (GTK_LABEL (st->message), "");
+    }
+  else
+    {
+      /* Show the original, and say why. */
+      gimp_preview_draw (preview);
+      gtk_label_set_text (GTK_LABEL (st->message), error->message);
+    }
+  g_object_unref (dst);
+}
+
+static void
+model_changed (GtkComboBox *combo, DialogState *st)
+{
+  const gint i = gtk_combo_box_get_active (combo);
+  if (i >= 0 && (guint) i < st->model_ids->len)
+    g_strlcpy (st->vals->model, st->model_ids->pdata[i], sizeof st->vals->model);
+}
+
+/* Model names without ".dae", as the user knows them. */
+static gchar *
+model_display_name (const char *path)
+{
+  gchar *base = g_path_get_basename (path);
+  if (g_str_has_suffix (base, ".dae"))
+    base[strlen (base) - 4] = '\0';
+  return base;
+}
+
+static GtkWidget *
+model_combo_new (DialogState *st)
+{
+  GtkWidget *combo = gtk_combo_box_text_new ();
+  g_autofree char *default_path = dae_model_find (NULL, NULL);
+  g_autofree gchar *default_name = default_path ? model_display_name (default_path) : NULL;
+  g_autofree gchar *label = default_name ? g_strdup_printf ("Default (%s)", default_name)
+                                         : g_strdup ("Default (none installed)");
+  gint active = 0;
+
+  gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), label);
+  g_ptr_array_add (st->model_ids, g_strdup (""));
+  g_auto (GStrv) names = dae_model_list ();
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), names[i]);
+      g_ptr_array_add (st->model_ids, g_strdup (names[i]));
+      if (strcmp (names[i], st->vals->model) == 0)
+        active = (gint) st->model_ids->len - 1;
+    }
+  /* A model file given by a script earlier. */
+  if (st->vals->model[0] != '\0' && active == 0)
+    {
+      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), st->vals->model);
+      g_ptr_array_add (st->model_ids, g_strdup (st->vals->model));
+      active = (gint) st->model_ids->len - 1;
+    }
+  gtk_combo_box_set_active (GTK_COMBO_BOX (combo), active);
+  g_signal_connect (combo, "changed", G_CALLBACK (model_changed), st);
+  return combo;
+}
+
+gboolean
+denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
+{
+  DialogState st = { .drawable_id = drawable_id, .vals = vals,
+                     .src = gimp_drawable_get_buffer (drawable_id),
+                     .model_ids = g_ptr_array_new_with_free_func (g_free) };
+  guint patch = 28;
+
+  gimp_ui_init (PLUG_IN_BINARY, FALSE);
+
+  /* The stride slider goes up to the patch size of the chosen model. */
+  g_autoptr (GError) error = NULL;
+  const DaeModel *model = state_model (&st, &error);
+  if (model != NULL)
+    dae_model_get_patch_size (model, NULL, &patch);
+
+  GtkWidget *dialog = gimp_dialog_new ("Denoise", PLUG_IN_ROLE, NULL, 0, gimp_standard_help_func,
+                                       PLUG_IN_PROC, "_Cancel", GTK_RESPONSE_CANCEL, "_OK",
+                                       GTK_RESPONSE_OK, NULL);
+  gtk_dialog_set_alternative_button_order (GTK_DIALOG (dialog), GTK_RESPONSE_OK,
+                                            GTK_RESPONSE_CANCEL, -1);
+  gimp_window_set_transient (GTK_WINDOW (dialog));
+
+  GtkWidget *vbox = gtk_vbox_new (FALSE, 12);
+  gtk_container_set_border_width (GTK_CONTAINER (vbox), 12);
+  gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))), vbox, TRUE,
+                      TRUE, 0);
+
+  GtkWidget *preview = gimp_drawable_preview_new_from_drawable_id (drawable_id);
+  gtk_box_pack_start (GTK_BOX (vbox), preview, TRUE, TRUE, 0);
+  g_signal_connect (preview, "invalidated", G_CALLBACK (preview_update), &st);
+
+  GtkWidget *table = gtk_table_new (4, 3, FALSE);
+  gtk_table_set_col_spacings (GTK_TABLE (table), 6);
+  gtk_table_set_row_spacings (GTK_TABLE (table), 6);
+  gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
+
+  GtkWidget *combo = model_combo_new (&st);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, "_Model:", 0.0, 0.5, combo, 2, FALSE);
+  g_signal_connect_swapped (combo, "changed", G_CALLBACK (gimp_preview_invalidate), preview);
+
+  GtkObject *adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 1, "_Strength:", SCALE_WIDTH,
+                                         ENTRY_WIDTH, vals->strength, 0.0, 1.0, 0.01, 0.1, 2,
+                                         TRUE, 0, 0,
+                                         "Blend of the denoised image over the original", NULL);
+  g_signal_connect (adj, "value-changed", G_CALLBACK (gimp_double_adjustment_update),
+                    &vals->strength);
+  g_signal_connect_swapped (adj, "value-changed", G_CALLBACK (gimp_preview_invalidate), preview);
+
+  adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 2, "S_tride:", SCALE_WIDTH, ENTRY_WIDTH,
+                              MIN ((guint) vals->stride, patch), 0, patch, 1, 4, 0, TRUE, 0, 0,
+                              "Step between overlapping patches in pixels; 0 = half a patch. "
+                              "Smaller is smoother and slower.",
+                              NULL);
+  g_signal_connect (adj, "value-changed", G_CALLBACK (gimp_int_adjustment_update),
+                    &vals->stride);
+  g_signal_connect_swapped (adj, "value-changed", G_CALLBACK (gimp_preview_invalidate), preview);
+
+  GtkWidget *invert = gimp_int_combo_box_new ("Auto (by the background)", DAE_INVERT_AUTO,
+                                              "On (dark strokes on light)", DAE_INVERT_ON,
+                                              "Off (light strokes on dark)", DAE_INVERT_OFF,
+                                              NULL);
+  gimp_int_combo_box_connect (GIMP_INT_COMBO_BOX (invert), vals->invert,
+                              G_CALLBACK (gimp_int_combo_box_get_active), &vals->invert);
+  g_signal_connect_swapped (invert, "changed", G_CALLBACK (gimp_preview_invalidate), preview);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, "_Invert:", 0.0, 0.5, invert, 2, FALSE);
+
+  st.message = gtk_label_new (model == NULL ? error->message : "");
+  gtk_label_set_line_wrap (GTK_LABEL (st.message), TRUE);
+  gtk_misc_set_alignment (GTK_MISC (st.message), 0.0, 0.5);
+  gtk_box_pack_start (GTK_BOX (vbox), st.message, FALSE, FALSE, 0);
+
+  gtk_widget_show_all (dialog);
+  const gboolean run = gimp_dialog_run (GIMP_DIALOG (dialog)) == GTK_RESPONSE_OK;
+  gtk_widget_destroy (dialog);
+
+  g_object_unref (st.src);
+  g_ptr_array_unref (st.model_ids);
+  dae_model_free (st.model);
+  g_free (st.model_name);
+  return run;
+}
