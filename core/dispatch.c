@@ -138,6 +138,15 @@ dae__kernels (void)
   return dae__kernels_for (state.chosen);
 }
 
+gboolean
+dae__kernels_override (DaeIsa isa)
+{
+  if (dae__kernels_for (isa) == NULL)
+    return FALSE;
+  state.chosen = isa;
+  return TRUE;
+}
+
 const char *
 dae_kernels_describe (void)
 {

@@ -33,6 +33,12 @@ const DaeKernels *dae__kernels (void);
  * benchmarks run every variant through it. */
 const DaeKernels *dae__kernels_for (DaeIsa isa);
 
+/* Makes dae__kernels() return ISA's table (if the CPU has it) from now on:
+ * for benchmarks that compare whole networks across ISAs in one process.
+ * Not thread-safe: call it while no runner is running.  Returns FALSE if
+ * the CPU lacks ISA. */
+gboolean dae__kernels_override (DaeIsa isa);
+
 /* A 64-byte aligned buffer of at least n floats, owned by the calling
  * thread and reused by every kernel call on it: it grows to the largest
  * layer once, so the hot loop does not allocate.  Its content is

@@ -8,8 +8,10 @@
 #define ISA avx2
 #define VL 8
 #define VEC __m256
+#ifndef OCB_MAX
 #define OCB_MAX 4 /* 4 channels x 3 vectors: 12 of the 16 registers */
 #define PV_MAX 3
+#endif
 #define PV1_MAX 8 /* one output channel: more pixels instead */
 
 static const gint32 store_mask[2 * VL] = { -1, -1, -1, -1, -1, -1, -1, -1,

@@ -53,8 +53,22 @@ x_floats (const Geom *g)
   return (size_t) g->in_c * 3 * g->stride;
 }
 
+/* Zeroes what build_x never writes: the margins and the tail past the
+ * plane of each shifted copy. */
+static void
+zero_margins (const Geom *g, float *x)
+{
+  for (size_t k = 0; k < (size_t) g->in_c * 3; k++)
+    {
+      float *c = x + k * g->stride;
+      memset (c, 0, g->margin * sizeof (float));
+      memset (c + g->margin + g->plane, 0,
+              (g->stride - g->margin - g->plane) * sizeof (float));
+    }
+}
+
 /* Copies one tile's input into the three shifted copies; margins and the
- * tail past plane must already be zero (they are never written here). */
+ * tail past plane must already be zero (zero_margins). */
 static void
 build_x (const Geom *g, const float *in, float *x)
 {
@@ -130,7 +144,9 @@ typedef struct {
 static ALWAYS_INLINE void
 FN (block) (const Block *b, const int OCB, const int PV, const int T)
 {
-  VEC acc[OCB][PV];
+  /* Fixed sizes, not [OCB][PV]: GCC keeps a variable-length array in
+   * memory even when inlining makes its size constant. */
+  VEC acc[OCB_MAX > 8 ? OCB_MAX : 8][8];
 #pragma GCC unroll 16
   for (int j = 0; j < OCB; j++)
     {
@@ -140,7 +156,7 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
         acc[j][v] = bj;
     }
   const float *x = b->x, *wt = b->wt;
-  ptrdiff_t off[T];
+  ptrdiff_t off[9];
 #pragma GCC unroll 16
   for (int t = 0; t < T; t++)
     off[t] = b->off[t];
@@ -149,7 +165,7 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
 #pragma GCC unroll 16
       for (int t = 0; t < T; t++)
         {
-          VEC xv[PV];
+          VEC xv[8];
 #pragma GCC unroll 16
           for (int v = 0; v < PV; v++)
             xv[v] = V_LOADU (x + off[t] + v * VL);
@@ -183,7 +199,8 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
     {                                                                        \
     case 1: FN (block) (b, ocb, 1, T); break;                                \
     case 2: FN (block) (b, ocb, 2, T); break;                                \
-    default: FN (block) (b, ocb, 3, T); break;                               \
+    case 3: FN (block) (b, ocb, MIN (3, PV_MAX), T); break;                  \
+    default: FN (block) (b, ocb, PV_MAX, T); break;                          \
     }
 
 #define BLOCK_OC(T)                                                          \
@@ -207,6 +224,8 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
     default: BLOCK_PV (OCB_MAX, T) break;                                    \
     }
 
+/* Kernels exist for ocb in 1, 2, 3, OCB_MAX and pv in 1..PV_MAX (<= 4),
+ * and pv in 1..8 when ocb is 1. */
 static void
 FN (run_block) (const Block *b, int ocb, int pv, int T)
 {
@@ -233,15 +252,18 @@ FN (conv_plane) (const Geom *g, const float *x, const ptrdiff_t *off, int T,
   const size_t nb = (g->nvec + pv_max - 1) / pv_max;
   const size_t base = g->nvec / nb, extra = g->nvec % nb;
   const int tail = (int) (g->plane - (g->nvec - 1) * VL);
-  for (guint oc = 0, ocb; oc < out_c; oc += ocb)
+  /* Pixels outer, channels inner: the input window of a pixel block (a few
+   * rows of every input channel) stays in L1 while every output channel
+   * is made from it; the weights stream through in order. */
+  size_t v0 = 0;
+  for (size_t k = 0; k < nb; k++)
     {
-      /* Only 1, 2, 3 and OCB_MAX channels have a kernel. */
-      ocb = out_c - oc >= OCB_MAX ? OCB_MAX : MIN (3u, out_c - oc);
-      size_t v0 = 0;
-      for (size_t k = 0; k < nb; k++)
+      const int pv = (int) (base + (k < extra));
+      const size_t p = v0 * VL;
+      for (guint oc = 0, ocb; oc < out_c; oc += ocb)
         {
-          const int pv = (int) (base + (k < extra));
-          const size_t p = v0 * VL;
+          /* Only 1, 2, 3 and OCB_MAX channels have a kernel. */
+          ocb = out_c - oc >= OCB_MAX ? OCB_MAX : MIN (3u, out_c - oc);
           Block b = {
             .x = x + p, .off = off, .xs = 3 * g->stride, .in_c = g->in_c,
             .wt = wt + oc * ws, .ws = ws, .bias = bias + oc, .act = act,
@@ -249,8 +271,8 @@ FN (conv_plane) (const Geom *g, const float *x, const ptrdiff_t *off, int T,
             .last_n = v0 + pv == g->nvec ? tail : VL,
           };
           FN (run_block) (&b, (int) ocb, pv, T);
-          v0 += pv;
         }
+      v0 += pv;
     }
 }
 
@@ -268,7 +290,7 @@ FN (dae_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
 {
   const Geom g = FN (geom) (a->in_c, a->h, a->w);
   float *x = dae__kernel_scratch (x_floats (&g));
-  memset (x, 0, x_floats (&g) * sizeof (float));
+  zero_margins (&g, x);
   ptrdiff_t off[9];
   taps9 (&g, off);
   for (size_t t = 0; t < a->n; t++)
@@ -319,7 +341,7 @@ FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
   const size_t xf = round_up (x_floats (&g), VL);
   float *x = dae__kernel_scratch (xf + OCB_MAX * tmp_stride);
   float *tmp = x + xf;
-  memset (x, 0, xf * sizeof (float));
+  zero_margins (&g, x);
   /* The pool's vector loads read a little past each plane. */
   memset (tmp, 0, OCB_MAX * tmp_stride * sizeof (float));
   ptrdiff_t off[9];
@@ -372,6 +394,68 @@ pack_parity_weights (const DaeConvArgs *a, float *wp)
         }
 }
 
+/* The packed weights of the last few layers seen by this thread, each
+ * with a copy of the weights it was made from: a hit needs the same
+ * pointer and the same bits, so weights changed in place (training) are
+ * repacked, never used stale. */
+#define PACK_CACHE 4
+
+typedef struct {
+  const float *src;
+  size_t n;       /* floats of src */
+  float *copy;    /* n */
+  float *packed;  /* n / 9 * 16 */
+} PackEntry;
+
+typedef struct {
+  PackEntry e[PACK_CACHE];
+  guint next;
+} PackCache;
+
+static void
+FN (pack_cache_free) (gpointer data)
+{
+  PackCache *c = data;
+  for (int i = 0; i < PACK_CACHE; i++)
+    {
+      g_free (c->e[i].copy);
+      g_free (c->e[i].packed);
+    }
+  g_free (c);
+}
+
+static GPrivate FN (pack_key) = G_PRIVATE_INIT (FN (pack_cache_free));
+
+static const float *
+FN (parity_weights) (const DaeConvArgs *a)
+{
+  PackCache *c = g_private_get (&FN (pack_key));
+  if (c == NULL)
+    {
+      c = g_new0 (PackCache, 1);
+      g_private_set (&FN (pack_key), c);
+    }
+  const size_t n = (size_t) a->out_c * a->in_c * 9;
+  for (int i = 0; i < PACK_CACHE; i++)
+    if (c->e[i].src == a->weight && c->e[i].n == n
+        && memcmp (c->e[i].copy, a->weight, n * sizeof (float)) == 0)
+      return c->e[i].packed;
+  PackEntry *e = &c->e[c->next];
+  c->next = (c->next + 1) % PACK_CACHE;
+  if (e->n != n)
+    {
+      g_free (e->copy);
+      g_free (e->packed);
+      e->copy = g_new (float, n);
+      e->packed = g_new (float, n / 9 * 16);
+      e->n = n;
+    }
+  e->src = a->weight;
+  memcpy (e->copy, a->weight, n * sizeof (float));
+  pack_parity_weights (a, e->packed);
+  return e->packed;
+}
+
 /* Interleaves two rows: d[2j] = a[j], d[2j + 1] = b[j], j < n. */
 static void
 FN (interleave) (const float *a, const float *b, size_t n, float *d)
@@ -395,13 +479,12 @@ void
 FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
 {
   const Geom g = FN (geom) (a->in_c, a->h, a->w);
-  const size_t wpf = (size_t) 4 * a->out_c * a->in_c * 4;
-  const size_t xf = round_up (x_floats (&g), VL), wf = round_up (wpf, VL);
+  const size_t xf = round_up (x_floats (&g), VL);
   const size_t tmp_oc = g.plane_r, tmp_par = (size_t) a->out_c * tmp_oc;
-  float *x = dae__kernel_scratch (xf + wf + 4 * tmp_par);
-  float *wp = x + xf, *tmp = wp + wf;
-  memset (x, 0, xf * sizeof (float));
-  pack_parity_weights (a, wp);
+  float *x = dae__kernel_scratch (xf + 4 * tmp_par);
+  float *tmp = x + xf;
+  zero_margins (&g, x);
+  const float *wp = FN (parity_weights) (a);
   ptrdiff_t off[4][4];
   for (int py = 0; py < 2; py++)
     for (int px = 0; px < 2; px++)

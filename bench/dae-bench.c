@@ -1,0 +1,584 @@
+/* dae-bench.c: speed of the convolution kernels, the whole network, a
+ * page through the tiler and training, on this machine, now.
+ *
+ * Figures are tiles (or images) per second and GFLOP/s, with the FLOP of
+ * a convolution counted as 2 x out_c x in_c x 9 x h x w per tile (padding
+ * taps included, as frameworks count them; the fused upsample kernel does
+ * fewer operations for the same result, which shows as a higher rate).
+ * Each figure is the best of several timed runs of at least --seconds, so
+ * that a neighbour's burst of load costs less; the machine's load average
+ * and its measured FMA peak are printed alongside. */
+#include "dae.h"
+#include "dae-private.h"
+#include "dispatch.h"
+#include "threads.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK 8 /* tiles per work item in the kernel benchmarks */
+
+static double opt_seconds = 0.4;
+static int opt_reps = 3;
+static int opt_batch = 256;
+static int opt_threads = 0;
+static char *opt_model = NULL;
+static gboolean opt_network_only = FALSE;
+static gboolean opt_no_layers = FALSE;
+static gboolean opt_no_page = FALSE;
+static gboolean opt_no_train = FALSE;
+static gboolean opt_cpu_time = FALSE;
+
+static GOptionEntry entries[] = {
+  { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model, "model file (default: the tutorial network)", "FILE" },
+  { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "tiles per batch (256)", "N" },
+  { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "threads for the all-threads runs (0: all cores)", "N" },
+  { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "least time per timed run (0.4)", "S" },
+  { "reps", 'r', 0, G_OPTION_ARG_INT, &opt_reps, "timed runs per figure, best kept (3)", "N" },
+  { "network-only", 0, 0, G_OPTION_ARG_NONE, &opt_network_only, "only the whole network, one line per run (for bench/vs-pytorch.py)", NULL },
+  { "no-layers", 0, 0, G_OPTION_ARG_NONE, &opt_no_layers, "skip the per-layer figures", NULL },
+  { "no-page", 0, 0, G_OPTION_ARG_NONE, &opt_no_page, "skip the page latency", NULL },
+  { "no-train", 0, 0, G_OPTION_ARG_NONE, &opt_no_train, "skip training", NULL },
+  { "cpu-time", 0, 0, G_OPTION_ARG_NONE, &opt_cpu_time, "rates per CPU second given to the process x threads, not per wall second: what the code does on cores it has to itself, on a machine shared with other work", NULL },
+  { NULL }
+};
+
+static double
+now (void)
+{
+  return g_get_monotonic_time () * 1e-6;
+}
+
+static double
+cpu_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Threads of the run being timed: --cpu-time divides the CPU time by it. */
+static guint timing_threads = 1;
+
+static double
+load_average (void)
+{
+  g_autofree char *s = NULL;
+  if (!g_file_get_contents ("/proc/loadavg", &s, NULL, NULL))
+    return -1;
+  return g_ascii_strtod (s, NULL);
+}
+
+static char *
+cpu_name (void)
+{
+  g_autofree char *s = NULL;
+  if (g_file_get_contents ("/proc/cpuinfo", &s, NULL, NULL))
+    {
+      char *p = strstr (s, "model name");
+      if (p && (p = strchr (p, ':')))
+        return g_strndup (p + 2, strcspn (p + 2, "\n"));
+    }
+  return g_strdup ("unknown CPU");
+}
+
+/* Runs fn(data) repeatedly for at least opt_seconds, opt_reps times; the
+ * best rate of calls per second. */
+static double
+best_rate (void (*fn) (gpointer), gpointer data)
+{
+  fn (data); /* warm caches, scratch and pages */
+  double best = 0;
+  for (int r = 0; r < opt_reps; r++)
+    {
+      long calls = 0;
+      double t0 = now (), c0 = cpu_now (), t;
+      do
+        {
+          fn (data);
+          calls++;
+        }
+      while ((t = now () - t0) < opt_seconds);
+      if (opt_cpu_time)
+        t = (cpu_now () - c0) / timing_threads;
+      best = MAX (best, calls / t);
+    }
+  return best;
+}
+
+/* ---- FMA peak ------------------------------------------------------------ */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* Twelve independent FMA chains: enough to hide the latency on two
+ * pipes.  Only this function is compiled for AVX2; it runs only if the CPU
+ * has it. */
+__attribute__ ((target ("avx2,fma"))) static double
+fma_loop_avx2 (long iters)
+{
+  __m256 a[12];
+  for (int i = 0; i < 12; i++)
+    a[i] = _mm256_set1_ps (i * 1e-3f);
+  const __m256 b = _mm256_set1_ps (0.9999f), c = _mm256_set1_ps (1e-4f);
+  for (long k = 0; k < iters; k++)
+    {
+      /* No asm barrier here: it would keep a[] in memory.  The chains
+       * are not folded away without -ffast-math. */
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; i++)
+        a[i] = _mm256_fmadd_ps (a[i], b, c);
+    }
+  float s = 0;
+  for (int i = 0; i < 12; i++)
+    s += a[i][0];
+  return s;
+}
+#endif
+
+static void
+peak_item (size_t item, guint worker, gpointer data)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  const long iters = 2000000;
+  volatile double sink = fma_loop_avx2 (iters);
+  (void) sink;
+#endif
+}
+
+/* GFLOP/s of FMA-only code on n threads; 0 if unknown. */
+static double
+fma_peak (DaeThreadPool *pool)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
+    return 0;
+  const guint n = dae__pool_get_n_workers (pool);
+  double best = 0;
+  for (int r = 0; r < opt_reps + 1; r++)
+    {
+      double t0 = now (), c0 = cpu_now ();
+      dae__pool_run (pool, n, peak_item, NULL);
+      double t = opt_cpu_time ? (cpu_now () - c0) / n : now () - t0;
+      best = MAX (best, n * 2000000.0 * 12 * 16 / t * 1e-9);
+    }
+  return best;
+#else
+  return 0;
+#endif
+}
+
+/* ---- one layer ------------------------------------------------------------ */
+
+typedef enum { V_DIRECT, V_FUSED, V_GEMM } Variant;
+
+typedef struct {
+  DaeThreadPool *pool;
+  DaeConv3x3Fn fn;
+  Variant variant;
+  DaeConvArgs args; /* n = CHUNK */
+  size_t in_floats, out_floats; /* per tile */
+  const float *in;
+  float *out;
+  float **gemm_scratch; /* per worker */
+  size_t n_tiles;
+} LayerJob;
+
+static void
+layer_item (size_t item, guint worker, gpointer data)
+{
+  LayerJob *j = data;
+  DaeConvArgs a = j->args;
+  const size_t t0 = item * CHUNK;
+  a.n = MIN (CHUNK, j->n_tiles - t0);
+  const float *x = j->in + t0 * j->in_floats;
+  float *y = j->out + t0 * j->out_floats;
+  if (j->variant == V_GEMM)
+    dae_conv3x3_gemm (&a, x, y, j->gemm_scratch[worker]);
+  else
+    j->fn (&a, x, y);
+}
+
+static void
+layer_run (gpointer data)
+{
+  LayerJob *j = data;
+  dae__pool_run (j->pool, (j->n_tiles + CHUNK - 1) / CHUNK, layer_item, j);
+}
+
+static void
+fill_random (float *x, size_t n, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rng, 0.0, 1.0);
+}
+
+static void
+print_rate (const char *what, const char *variant, guint threads, double tiles_s,
+            double flop_per_tile, double peak)
+{
+  const double gf = tiles_s * flop_per_tile * 1e-9;
+  g_print ("  %-34s %-22s %2u thr %10.0f tiles/s %7.1f GFLOP/s", what, variant,
+           threads, tiles_s, gf);
+  if (peak > 0)
+    g_print (" %5.1f%% of peak", 100 * gf / peak);
+  g_print ("\n");
+}
+
+static void
+bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
+{
+  g_autofree DaeShape *shapes = g_new (DaeShape, m->n_layers);
+  if (!dae__model_infer_shapes (m, m->patch_h, m->patch_w, shapes, NULL))
+    return;
+  const size_t n = opt_batch;
+  g_print ("\nPer layer (batch %zu tiles; fused: with the following max-pool or the "
+           "preceding upsample):\n", n);
+  for (guint i = 0; i < m->n_layers; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      if (l->kind != DAE_LAYER_CONV3X3)
+        continue;
+      const DaeShape is = i == 0 ? (DaeShape){ m->in_c, m->patch_h, m->patch_w } : shapes[i - 1];
+      const DaeShape os = shapes[i];
+      const double flop = 2.0 * os.c * is.c * 9 * is.h * is.w;
+      const gboolean pool_next = i + 1 < m->n_layers
+                                 && m->layers[i + 1].kind == DAE_LAYER_MAXPOOL2;
+      const gboolean up_prev = i > 0 && m->layers[i - 1].kind == DAE_LAYER_UPSAMPLE2;
+      g_autofree char *what = g_strdup_printf ("layer %u conv3x3 %u->%u %ux%u", i,
+                                               is.c, os.c, is.h, is.w);
+      DaeConvArgs a = { .n = CHUNK, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
+                        .weight = dae__layer_weight (m, l), .bias = dae__layer_bias (m, l),
+                        .act = l->act };
+      /* Fused variants see the pooled output or the small input. */
+      DaeConvArgs up = a;
+      up.h = is.h / 2;
+      up.w = is.w / 2;
+      const size_t in_f = (size_t) is.c * is.h * is.w, out_f = (size_t) os.c * os.h * os.w;
+      g_autofree float *in = g_new (float, n * in_f);
+      g_autofree float *out = g_new (float, n * out_f);
+      fill_random (in, n * in_f, i);
+      for (int isa = DAE__ISA_REF; isa < DAE__N_ISA + 1; isa++)
+        {
+          /* isa == DAE__N_ISA: the im2col + BLAS path. */
+          const DaeKernels *k = isa < DAE__N_ISA ? dae__kernels_for (isa) : NULL;
+          if (isa < DAE__N_ISA && k == NULL)
+            continue;
+          for (int v = 0; v < 2; v++)
+            {
+              if (isa == DAE__N_ISA && v > 0)
+                break;
+              if (v == 1 && (k->isa == DAE__ISA_REF || !(pool_next || up_prev)))
+                continue;
+              for (int p = 0; p < 2; p++)
+                {
+                  DaeThreadPool *pool = pools[p];
+                  const guint nt = dae__pool_get_n_workers (pool);
+                  if (p == 1 && nt == 1)
+                    continue;
+                  LayerJob j = { .pool = pool, .args = a, .in = in, .out = out,
+                                 .in_floats = in_f, .out_floats = out_f, .n_tiles = n };
+                  g_autofree char *vname = NULL;
+                  if (isa == DAE__N_ISA)
+                    {
+                      j.variant = V_GEMM;
+                      j.gemm_scratch = g_new (float *, nt);
+                      for (guint w = 0; w < nt; w++)
+                        j.gemm_scratch[w] = g_new (float, dae_conv3x3_gemm_scratch (&a));
+                      vname = g_strdup ("gemm (im2col+BLAS)");
+                    }
+                  else if (v == 0)
+                    {
+                      j.variant = V_DIRECT;
+                      j.fn = k->conv3x3;
+                      vname = g_strdup_printf ("%s direct", k->name);
+                    }
+                  else
+                    {
+                      j.variant = V_FUSED;
+                      if (pool_next)
+                        {
+                          j.fn = k->conv3x3_maxpool2;
+                          j.out_floats = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
+                        }
+                      else
+                        {
+                          j.fn = k->upsample2_conv3x3;
+                          j.args = up;
+                          j.in_floats = in_f / 4;
+                        }
+                      vname = g_strdup_printf ("%s fused", k->name);
+                    }
+                  timing_threads = nt;
+                  const double rate = best_rate (layer_run, &j) * n;
+                  print_rate (what, vname, nt, rate, flop, peaks[p]);
+                  if (j.gemm_scratch)
+                    {
+                      for (guint w = 0; w < nt; w++)
+                        g_free (j.gemm_scratch[w]);
+                      g_free (j.gemm_scratch);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- the whole network ------------------------------------------------- */
+
+typedef struct {
+  DaeThreadPool *pool;
+  DaeRunner **runners; /* per worker */
+  const float *in;
+  float *out;
+  size_t tile_floats, n_tiles, per_item;
+} NetJob;
+
+static void
+net_item (size_t item, guint worker, gpointer data)
+{
+  NetJob *j = data;
+  const size_t t0 = item * j->per_item, k = MIN (j->per_item, j->n_tiles - t0);
+  if (!dae_runner_forward (j->runners[worker], k, j->in + t0 * j->tile_floats,
+                           j->out + t0 * j->tile_floats, NULL))
+    g_error ("forward failed");
+}
+
+static void
+net_run (gpointer data)
+{
+  NetJob *j = data;
+  dae__pool_run (j->pool, (j->n_tiles + j->per_item - 1) / j->per_item, net_item, j);
+}
+
+static double
+network_flop (const DaeModel *m)
+{
+  g_autofree DaeShape *shapes = g_new (DaeShape, m->n_layers);
+  if (!dae__model_infer_shapes (m, m->patch_h, m->patch_w, shapes, NULL))
+    return 0;
+  double f = 0;
+  for (guint i = 0; i < m->n_layers; i++)
+    {
+      const DaeShape is = i == 0 ? (DaeShape){ m->in_c, m->patch_h, m->patch_w } : shapes[i - 1];
+      if (m->layers[i].kind == DAE_LAYER_CONV3X3)
+        f += 2.0 * shapes[i].c * is.c * 9 * is.h * is.w;
+    }
+  return f;
+}
+
+static double
+bench_network_one (const DaeModel *m, DaeThreadPool *pool, DaeConvPath path)
+{
+  const guint nt = dae__pool_get_n_workers (pool);
+  const size_t n = opt_batch, tf = (size_t) m->in_c * m->patch_h * m->patch_w;
+  g_autofree float *in = g_new (float, n * tf);
+  g_autofree float *out = g_new (float, n * tf);
+  fill_random (in, n * tf, 7);
+  NetJob j = { .pool = pool, .in = in, .out = out, .tile_floats = tf, .n_tiles = n };
+  /* Even shares, in items of a few tiles: every worker gets work, and a
+   * worker's runner keeps its activations in its own L2. */
+  j.per_item = MAX (1, MIN (16, n / (4 * nt)));
+  j.runners = g_new (DaeRunner *, nt);
+  for (guint w = 0; w < nt; w++)
+    {
+      j.runners[w] = dae_runner_new (m, m->patch_h, m->patch_w, NULL);
+      dae_runner_set_conv_path (j.runners[w], path);
+    }
+  timing_threads = nt;
+  const double rate = best_rate (net_run, &j) * n;
+  for (guint w = 0; w < nt; w++)
+    dae_runner_free (j.runners[w]);
+  g_free (j.runners);
+  return rate;
+}
+
+static void
+bench_network (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
+{
+  const double flop = network_flop (m);
+  const DaeIsa chosen = dae__kernels ()->isa;
+  if (!opt_network_only)
+    g_print ("\nWhole network (batch %d tiles, %.2f MFLOP/tile):\n", opt_batch, flop * 1e-6);
+  static const char *const path_names[] = { "auto", "direct", "gemm" };
+  for (int isa = DAE__ISA_REF; isa < DAE__N_ISA; isa++)
+    {
+      if (!dae__kernels_override (isa))
+        continue;
+      for (int path = DAE_CONV_AUTO; path <= DAE_CONV_GEMM; path++)
+        {
+          /* The scalar direct path is slow and not what anyone runs. */
+          if (isa == DAE__ISA_REF && path == DAE_CONV_DIRECT)
+            continue;
+          if (isa != DAE__ISA_REF && path == DAE_CONV_GEMM)
+            continue;
+          double r1 = 0;
+          for (int p = 0; p < 2; p++)
+            {
+              const guint nt = dae__pool_get_n_workers (pools[p]);
+              if (p == 1 && nt == 1)
+                continue;
+              const double rate = bench_network_one (m, pools[p], path);
+              if (p == 0)
+                r1 = rate;
+              if (opt_network_only)
+                g_print ("network isa=%s path=%s threads=%u batch=%d tiles_per_s=%.1f "
+                         "gflops=%.2f\n", dae__kernels ()->name, path_names[path], nt,
+                         opt_batch, rate, rate * flop * 1e-9);
+              else
+                {
+                  g_autofree char *v = g_strdup_printf ("%s %s", dae__kernels ()->name,
+                                                        path_names[path]);
+                  print_rate ("network", v, nt, rate, flop, peaks[p]);
+                  if (p == 1)
+                    g_print ("  %-34s %-22s        scaling 1->%u threads: %.2fx\n", "",
+                             v, nt, rate / r1);
+                }
+            }
+        }
+    }
+  dae__kernels_override (chosen);
+}
+
+/* ---- a page through the tiler ------------------------------------------ */
+
+static void
+bench_page (const DaeModel *m, guint threads)
+{
+  const guint w = 2480, h = 3508;
+  g_autofree float *in = g_new (float, (size_t) w * h);
+  g_autofree float *out = g_new (float, (size_t) w * h);
+  /* A light page with dark strokes and noise, like a scan. */
+  g_autoptr (GRand) rng = g_rand_new_with_seed (5);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    {
+      const guint x = i % w, y = i / w;
+      float v = (y / 40 % 2 == 0 && x % 37 < 3) ? 0.1f : 0.95f;
+      v += (float) g_rand_double_range (rng, -0.2, 0.2);
+      in[i] = CLAMP (v, 0.0f, 1.0f);
+    }
+  DaeDenoiseOptions o;
+  dae_denoise_options_init (&o);
+  o.stride = 14;
+  o.threads = threads;
+  g_print ("\nPage %ux%u gray, stride %u, %u threads (dae_denoise_image):\n", w, h,
+           o.stride, threads);
+  double best = G_MAXDOUBLE;
+  for (int r = 0; r < MAX (1, opt_reps - 1); r++)
+    {
+      g_autoptr (GError) error = NULL;
+      double t0 = now ();
+      if (!dae_denoise_image (m, &o, w, h, 1, FALSE, in, out, &error))
+        {
+          g_print ("  failed: %s\n", error->message);
+          return;
+        }
+      best = MIN (best, now () - t0);
+    }
+  const double tiles = ceil ((w - m->patch_w) / 14.0 + 1) * ceil ((h - m->patch_h) / 14.0 + 1);
+  g_print ("  %.3f s (best of %d), about %.0f tiles/s\n", best, MAX (1, opt_reps - 1),
+           tiles / best);
+}
+
+/* ---- training ---------------------------------------------------------- */
+
+typedef struct {
+  DaeTrainer *t;
+  const float *in, *target;
+  size_t n;
+} TrainJob;
+
+static void
+train_run (gpointer data)
+{
+  TrainJob *j = data;
+  double loss;
+  if (!dae_trainer_step (j->t, j->n, j->in, j->target, &loss, NULL))
+    g_error ("training step failed");
+}
+
+static void
+bench_train (const DaeModel *m0, guint threads)
+{
+  g_autoptr (DaeModel) m = dae_model_copy (m0);
+  DaeTrainOptions o;
+  dae_train_options_init (&o);
+  o.threads = threads;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeTrainer) t = dae_trainer_new (m, &o, &error);
+  if (t == NULL)
+    {
+      g_print ("\nTraining: skipped (%s)\n", error->message);
+      return;
+    }
+  const size_t n = o.batch_size, tf = (size_t) m->in_c * m->patch_h * m->patch_w;
+  g_autofree float *in = g_new (float, n * tf);
+  g_autofree float *target = g_new (float, n * tf);
+  fill_random (in, n * tf, 11);
+  fill_random (target, n * tf, 12);
+  TrainJob j = { t, in, target, n };
+  const double rate = best_rate (train_run, &j) * n;
+  g_print ("\nTraining (forward + backward + Adam, batch %zu, %u threads):\n"
+           "  %.0f images/s\n", n, dae_trainer_get_n_threads (t), rate);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- dae speed on this machine");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("dae-bench: %s\n", error->message);
+      return 2;
+    }
+  if (opt_batch < 1 || opt_threads < 0 || opt_seconds <= 0 || opt_reps < 1)
+    {
+      g_printerr ("dae-bench: --batch, --reps and --seconds must be positive\n");
+      return 2;
+    }
+  const char *path = opt_model ? opt_model : DAE_BENCH_DEFAULT_MODEL;
+  g_autoptr (DaeModel) m = dae_model_load_file (path, &error);
+  if (m == NULL)
+    {
+      g_printerr ("dae-bench: %s: %s\n", path, error->message);
+      return 1;
+    }
+  const guint all = opt_threads ? (guint) opt_threads : dae__n_cpus ();
+  DaeThreadPool *pools[2] = { dae__pool_new (1), dae__pool_new (all) };
+  double peaks[2] = { 0, 0 };
+  if (!opt_network_only)
+    {
+      g_autofree char *cpu = cpu_name ();
+      peaks[0] = fma_peak (pools[0]);
+      peaks[1] = fma_peak (pools[1]);
+      g_print ("dae-bench %s: %s, %u CPUs, load average %.2f\n", dae_version (), cpu,
+               dae__n_cpus (), load_average ());
+      g_print ("kernels: %s%s%s\n", dae_kernels_describe (),
+               dae_kernels_get_note () ? "; " : "",
+               dae_kernels_get_note () ? dae_kernels_get_note () : "");
+      g_print ("FMA peak measured now: %.1f GFLOP/s on 1 thread, %.1f on %u\n", peaks[0],
+               peaks[1], all);
+      g_print ("model: %s\n", path);
+      if (opt_cpu_time)
+        g_print ("rates per CPU second (--cpu-time), not per wall second\n");
+      if (!opt_no_layers)
+        bench_layers (m, pools, peaks);
+    }
+  bench_network (m, pools, peaks);
+  if (!opt_network_only)
+    {
+      if (!opt_no_page)
+        bench_page (m, all);
+      if (!opt_no_train)
+        bench_train (m, all);
+      g_print ("\nload average at the end: %.2f\n", load_average ());
+    }
+  dae__pool_free (pools[0]);
+  dae__pool_free (pools[1]);
+  g_free (opt_model);
+  return 0;
+}
