@@ -8,6 +8,7 @@
 #include "train-private.h"
 #include "kernels/kernels.h"
 #include "threads.h"
+#include "dispatch.h"
 #include "dae-config.h"
 
 #include <math.h>
@@ -95,19 +96,24 @@ dae_model_init_glorot (DaeModel *model, guint64 seed)
 
 /* ---- one layer backward -------------------------------------------------- */
 
+/* The backward pass of a convolution runs as GEMMs (dW) and a forward
+ * convolution (dx), unless the direct path is forced: then the scalar
+ * reference, the specification. */
 static gboolean
-conv_backward_uses_gemm (DaeConvPath path, guint in_c, guint out_c)
+conv_backward_uses_ref (DaeConvPath path)
 {
-  switch (path)
-    {
-    case DAE_CONV_GEMM:
-      return TRUE;
-    case DAE_CONV_DIRECT:
-      return FALSE;
-    case DAE_CONV_AUTO:
-      break;
-    }
-  return DAE_HAVE_BLAS != 0;
+  return path == DAE_CONV_DIRECT && dae__kernels ()->isa == DAE__ISA_REF;
+}
+
+/* Whichever kernel the forward pass would use for these channels. */
+static void
+conv3x3_forward (DaeConvPath path, const DaeConvArgs *a, const float *in, float *out,
+                 float *scratch)
+{
+  if (dae__conv_use_gemm (path, a->in_c, a->out_c))
+    dae_conv3x3_gemm (a, in, out, scratch);
+  else
+    dae__kernels ()->conv3x3 (a, in, out);
 }
 
 static DaeConvArgs
@@ -126,12 +132,14 @@ dae__layer_backward_scratch (const DaeModel *m, guint i, DaeShape input,
                              const DaeShape *shapes, size_t n, DaeConvPath path)
 {
   const DaeLayer *l = &m->layers[i];
-  if (l->kind != DAE_LAYER_CONV3X3)
+  if (l->kind != DAE_LAYER_CONV3X3 || conv_backward_uses_ref (path))
     return 0;
   DaeConvArgs a = layer_args (m, i, input, shapes, n);
-  if (!conv_backward_uses_gemm (path, a.in_c, a.out_c))
-    return 0;
-  return dae_conv3x3_gemm_backward_scratch (&a);
+  DaeConvArgs b = dae_conv3x3_dx_args (&a, NULL, NULL);
+  size_t dx = (size_t) a.in_c * a.out_c * 9 + a.in_c;
+  if (dae__conv_use_gemm (path, b.in_c, b.out_c))
+    dx += dae_conv3x3_gemm_scratch (&b);
+  return MAX (dae_conv3x3_gemm_dweight_scratch (&a), dx);
 }
 
 void
@@ -147,11 +155,20 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
   switch (l->kind)
     {
     case DAE_LAYER_CONV3X3:
-      if (conv_backward_uses_gemm (path, a.in_c, a.out_c))
-        dae_conv3x3_gemm_backward (&a, x, dy, dparams, dparams + l->n_weight, dx,
-                                   scratch);
-      else
-        dae_conv3x3_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
+      if (conv_backward_uses_ref (path))
+        {
+          dae_conv3x3_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
+          break;
+        }
+      dae_conv3x3_gemm_dweight (&a, x, dy, dparams, dparams + l->n_weight, scratch);
+      if (dx)
+        {
+          float *flipped = scratch, *zero = flipped + l->n_weight;
+          dae_conv3x3_flip_weights (&a, flipped);
+          memset (zero, 0, a.in_c * sizeof (float));
+          DaeConvArgs b = dae_conv3x3_dx_args (&a, flipped, zero);
+          conv3x3_forward (path, &b, dy, dx, zero + a.in_c);
+        }
       break;
     case DAE_LAYER_CONVT2X2:
       dae_convt2x2_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);

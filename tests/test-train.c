@@ -10,8 +10,11 @@
 #include "dae-private.h"
 #include "kernels/kernels.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* ---- float64 definitions ------------------------------------------------ */
 
@@ -1150,6 +1153,363 @@ test_random_crops (void)
   g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
 }
 
+
+/* ---- the dae-train command ------------------------------------------------ */
+
+typedef struct {
+  int status; /* exit status, or -1 if it did not exit */
+  char *out, *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Runs dae-train with the given arguments (NULL-terminated) in dir. */
+static Run
+run_train (const char *dir, ...)
+{
+  const char *exe = g_getenv ("DAE_TRAIN");
+  g_assert_nonnull (exe);
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) exe);
+  va_list ap;
+  va_start (ap, dir);
+  const char *a;
+  while ((a = va_arg (ap, const char *)))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  Run r = { -1, NULL, NULL };
+  int wait_status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (dir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r.out, &r.err, &wait_status, &error));
+  g_assert_no_error (error);
+  if (WIFEXITED (wait_status))
+    r.status = WEXITSTATUS (wait_status);
+  g_ptr_array_unref (argv);
+  return r;
+}
+
+static char *cli_dir;
+
+/* Toy IDX files: 96 training and 20 validation images of 12x12. */
+static void
+cli_setup (void)
+{
+  if (cli_dir)
+    return;
+  g_autoptr (GError) error = NULL;
+  cli_dir = g_dir_make_tmp ("test-train-XXXXXX", &error);
+  g_assert_no_error (error);
+  const guint dims[2][3] = { { 96, 12, 12 }, { 20, 12, 12 } };
+  const char *names[2] = { "train.idx", "val.idx.gz" };
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree float *x = toy_images (dims[k][0], 12, 12, 10 + k);
+      g_autofree guint8 *b = g_new (guint8, dims[k][0] * 144);
+      for (size_t i = 0; i < dims[k][0] * 144; i++)
+        b[i] = (guint8) (x[i] * 255);
+      g_autofree char *path = g_build_filename (cli_dir, names[k], NULL);
+      g_assert_true (dae_idx_save (path, 3, dims[k], b, k == 1, &error));
+      g_assert_no_error (error);
+    }
+}
+
+static char *
+cli_path (const char *name)
+{
+  return g_build_filename (cli_dir, name, NULL);
+}
+
+static DaeModel *
+cli_model (const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = cli_path (name);
+  DaeModel *m = dae_model_load_file (path, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+#define TOY_ARCH "c8,p,c8,u,c1:sigmoid"
+
+static void
+test_cli_train (void)
+{
+  cli_setup ();
+  g_autoptr (GError) error = NULL;
+  Run r = run_train (cli_dir, "--arch", TOY_ARCH, "--epochs", "3", "--batch", "16",
+                     "--threads", "2", "--seed", "3", "--val-clean", "val.idx.gz",
+                     "--noise", "gaussian:0.3", "--log", "log.csv", "--plot", "loss.png",
+                     "--preview", "preview.png", "-o", "a.dae", "train.idx", NULL);
+  g_test_message ("stdout:\n%sstderr:\n%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4); /* 3 epochs and "" */
+  for (int e = 0; e < 3; e++)
+    {
+      g_autofree char *head = g_strdup_printf ("epoch %d/3  loss ", e + 1);
+      g_assert_true (g_str_has_prefix (lines[e], head));
+      g_assert_nonnull (strstr (lines[e], "val_psnr"));
+      g_assert_nonnull (strstr (lines[e], "img/s"));
+      g_assert_nonnull (strstr (lines[e], "eta"));
+    }
+  run_clear (&r);
+
+  /* The log: a header and one row per epoch. */
+  g_autofree char *log_path = cli_path ("log.csv");
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, &error));
+  g_auto (GStrv) rows = g_strsplit (log, "\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 5);
+  g_assert_true (g_str_has_prefix (rows[0], "epoch,train_loss,val_loss,val_psnr_db"));
+  g_assert_true (g_str_has_prefix (rows[3], "3,"));
+  for (const char *const *f = (const char *const[]){ "loss.png", "preview.png", NULL }; *f; f++)
+    {
+      g_autofree char *path = cli_path (*f);
+      g_autofree char *png = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (path, &png, &len, &error));
+      g_assert_cmpuint (len, >, 8);
+      g_assert_cmpmem (png, 4, "\x89PNG", 4);
+    }
+
+  /* Metadata: the command, the data with checksums, seed, epochs, metrics. */
+  g_autoptr (DaeModel) m = cli_model ("a.dae");
+  g_assert_cmpstr (dae_model_get_metadata (m, "command"), ==,
+                   "dae-train --arch " TOY_ARCH " --epochs 3 --batch 16 --threads 2 --seed 3 "
+                   "--val-clean val.idx.gz --noise gaussian:0.3 --log log.csv --plot loss.png "
+                   "--preview preview.png -o a.dae train.idx");
+  g_autofree char *train_path = cli_path ("train.idx");
+  g_autofree char *train_bytes = NULL;
+  gsize train_len;
+  g_assert_true (g_file_get_contents (train_path, &train_bytes, &train_len, &error));
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                      (const guchar *) train_bytes, train_len);
+  g_autofree char *want_data = g_strdup_printf ("train.idx sha256:%s", sum);
+  g_assert_cmpstr (dae_model_get_metadata (m, "data"), ==, want_data);
+  g_assert_cmpstr (dae_model_get_metadata (m, "seed"), ==, "3");
+  g_assert_cmpstr (dae_model_get_metadata (m, "epochs"), ==, "3");
+  g_assert_cmpstr (dae_model_get_metadata (m, "arch"), ==, TOY_ARCH);
+  g_assert_cmpstr (dae_model_get_metadata (m, "noise"), ==, "gaussian:0.3");
+  g_assert_cmpstr (dae_model_get_metadata (m, "background"), ==, "dark");
+  g_assert_nonnull (strstr (dae_model_get_metadata (m, "metrics"), "val_psnr_db="));
+  g_assert_nonnull (strstr (dae_model_get_metadata (m, "validation_data"), "val.idx.gz sha256:"));
+
+  /* Another thread count: the same weights. */
+  r = run_train (cli_dir, "--arch", TOY_ARCH, "--epochs", "3", "--batch", "16", "--threads",
+                 "1", "--seed", "3", "--val-clean", "val.idx.gz", "--noise", "gaussian:0.3",
+                 "-q", "-o", "b.dae", "train.idx", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, "");
+  run_clear (&r);
+  g_autoptr (DaeModel) b = cli_model ("b.dae");
+  g_assert_cmpuint (dae_model_get_n_params (b), ==, dae_model_get_n_params (m));
+  for (guint i = 0; i < dae_model_get_n_layers (m); i++)
+    {
+      size_t nw, nw2;
+      float *bias, *bias2;
+      float *w = dae_model_layer_params (m, i, &nw, &bias);
+      float *w2 = dae_model_layer_params (b, i, &nw2, &bias2);
+      if (w == NULL)
+        continue;
+      g_assert_cmpmem (w, nw * 4, w2, nw2 * 4);
+    }
+  /* The same command: the same bytes. */
+  r = run_train (cli_dir, "--arch", TOY_ARCH, "--epochs", "3", "--batch", "16", "--threads",
+                 "1", "--seed", "3", "--val-clean", "val.idx.gz", "--noise", "gaussian:0.3",
+                 "-q", "-o", "b.dae", "train.idx", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autoptr (DaeModel) b2 = cli_model ("b.dae");
+  size_t s1, s2;
+  g_autofree guint8 *m1 = dae_model_save_memory (b, &s1), *m2 = dae_model_save_memory (b2, &s2);
+  g_assert_cmpmem (m1, s1, m2, s2);
+
+  /* Continue training; a held-out split. */
+  r = run_train (cli_dir, "--init-from", "a.dae", "--epochs", "1", "--val-split", "0.25",
+                 "--noise", "gaussian:0.1-0.3,saltpepper:0.1", "-o", "c.dae", "train.idx",
+                 NULL);
+  g_test_message ("%s%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "72 training images of 12x12, 24 validation"));
+  run_clear (&r);
+  g_autoptr (DaeModel) c = cli_model ("c.dae");
+  g_assert_cmpstr (dae_model_get_metadata (c, "arch"), ==, TOY_ARCH);
+  g_assert_nonnull (strstr (dae_model_get_metadata (c, "init_from"), "a.dae sha256:"));
+  g_assert_cmpstr (dae_model_get_metadata (c, "epochs"), ==, "1");
+}
+
+static void
+test_cli_eval (void)
+{
+  cli_setup ();
+  g_autofree char *a = cli_path ("a.dae");
+  if (!g_file_test (a, G_FILE_TEST_EXISTS))
+    {
+      Run t = run_train (cli_dir, "--arch", TOY_ARCH, "--epochs", "1", "-q", "-o", "a.dae",
+                         "train.idx", NULL);
+      g_assert_cmpint (t.status, ==, 0);
+      run_clear (&t);
+    }
+  Run r = run_train (cli_dir, "--eval", "a.dae", "--clean", "val.idx.gz", "--noise",
+                     "gaussian:0.3", "--seed", "5", NULL);
+  g_test_message ("%s%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6);
+  g_assert_true (g_str_has_prefix (lines[0], "# "));
+  const char *rows[3] = { "model", "noisy", "median3x3" };
+  double psnr[3];
+  for (int k = 0; k < 3; k++)
+    {
+      g_auto (GStrv) f = g_strsplit_set (lines[2 + k], " ", -1);
+      g_assert_cmpstr (f[0], ==, rows[k]);
+      char *end;
+      const char *num = NULL;
+      for (char **p = f + 1; *p; p++)
+        if (**p)
+          {
+            num = *p;
+            break;
+          }
+      psnr[k] = g_ascii_strtod (num, &end);
+      g_assert_true (*end == '\0');
+    }
+  /* The noisy row is the noise model's output, scored by core/metrics. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *vp = cli_path ("val.idx.gz");
+  guint nd, dims[3];
+  g_autofree guint8 *b = dae_idx_load (vp, &nd, dims, &error);
+  g_assert_no_error (error);
+  const size_t count = (size_t) dims[0] * dims[1] * dims[2];
+  g_autofree float *clean = g_new (float, count), *noisy = g_new (float, count);
+  for (size_t i = 0; i < count; i++)
+    clean[i] = b[i] / 255.0f;
+  g_autoptr (DaeNoise) noise = dae_noise_new ("gaussian:0.3", NULL);
+  dae_noise_apply (noise, 5, 0, dims[0], (size_t) dims[1] * dims[2], clean, noisy);
+  g_assert_cmpfloat (fabs (psnr[1] - dae_psnr_mean (dims[0], dims[1], dims[2], noisy, clean)),
+                     <=, 0.0005);
+  run_clear (&r);
+
+  r = run_train (cli_dir, "--eval", "a.dae", "--clean", "val.idx.gz", "--noisy", "val.idx.gz",
+                 NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\nnoisy         100.000"));
+  run_clear (&r);
+}
+
+static void
+test_cli_usage (void)
+{
+  cli_setup ();
+  const char *const cases[][8] = {
+    { NULL },
+    { "train.idx", NULL },
+    { "-o", "x.dae", NULL },
+    { "--frobnicate", "-o", "x.dae", "train.idx", NULL },
+    { "--epochs", "0", "-o", "x.dae", "train.idx", NULL },
+    { "--epochs", "many", "-o", "x.dae", "train.idx", NULL },
+    { "--batch", "-3", "-o", "x.dae", "train.idx", NULL },
+    { "--lr", "0", "-o", "x.dae", "train.idx", NULL },
+    { "--loss", "hinge", "-o", "x.dae", "train.idx", NULL },
+    { "--noise", "gauss:1", "-o", "x.dae", "train.idx", NULL },
+    { "--arch", "c8,q", "-o", "x.dae", "train.idx", NULL },
+    { "--arch", "c8", "--init-from", "a.dae", "-o", "x.dae", "train.idx", NULL },
+    { "--val-noisy", "val.idx.gz", "-o", "x.dae", "train.idx", NULL },
+    { "--val-split", "1.5", "-o", "x.dae", "train.idx", NULL },
+    { "--eval", "a.dae", NULL },
+    { "--eval", "a.dae", "--clean", "val.idx.gz", NULL },
+    { "--clean", "val.idx.gz", "-o", "x.dae", "train.idx", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *const *c = cases[i];
+      Run r = run_train (cli_dir, c[0], c[0] ? c[1] : NULL, c[0] && c[1] ? c[2] : NULL,
+                         c[0] && c[1] && c[2] ? c[3] : NULL,
+                         c[0] && c[1] && c[2] && c[3] ? c[4] : NULL,
+                         c[0] && c[1] && c[2] && c[3] && c[4] ? c[5] : NULL,
+                         c[0] && c[1] && c[2] && c[3] && c[4] && c[5] ? c[6] : NULL, NULL);
+      g_test_message ("case %u: exit %d: %s", i, r.status, r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "dae-train: "));
+      g_assert_nonnull (strstr (r.err, "--help"));
+      g_assert_cmpstr (r.out, ==, "");
+      run_clear (&r);
+      g_autofree char *x = cli_path ("x.dae");
+      g_assert_false (g_file_test (x, G_FILE_TEST_EXISTS));
+    }
+}
+
+static void
+test_cli_errors (void)
+{
+  cli_setup ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bad = cli_path ("bad.idx");
+  g_assert_true (g_file_set_contents (bad, "\0\0\x08\x03\0\0\0\x05\0\0\0\x0c\0\0\0\x0c\1\2", 18,
+                                      &error));
+  const char *const cases[][2] = {
+    { "missing.idx", "missing.idx: " },
+    { "bad.idx", "bad.idx: " },
+    { "val.idx.gz", NULL }, /* fine data, but the output directory does not exist */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Run r = run_train (cli_dir, "--arch", TOY_ARCH, "--epochs", "1", "-q", "-o",
+                         cases[i][1] ? "y.dae" : "no/such/dir/y.dae", cases[i][0], NULL);
+      g_test_message ("%s: exit %d: %s", cases[i][0], r.status, r.err);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_true (g_str_has_prefix (r.err, "dae-train: "));
+      if (cases[i][1])
+        g_assert_nonnull (strstr (r.err, cases[i][1]));
+      /* One line. */
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      run_clear (&r);
+      g_autofree char *y = cli_path ("y.dae");
+      g_assert_false (g_file_test (y, G_FILE_TEST_EXISTS));
+    }
+}
+
+/* Every option of --help is in the man page. */
+static void
+test_cli_man (void)
+{
+  cli_setup ();
+  Run r = run_train (cli_dir, "--help", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *man_path = g_test_build_filename (G_TEST_DIST, "..", "man", "dae-train.1",
+                                                     NULL);
+  g_autofree char *man = NULL;
+  g_assert_true (g_file_get_contents (man_path, &man, NULL, &error));
+  g_assert_no_error (error);
+  guint n = 0;
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      /* Option lines: "  -o, --output=FILE   ..." or "  --lr=X   ...". */
+      const char *s = *l + strspn (*l, " ");
+      if (s[0] == '-' && s[1] != '-' && s[2] == ',')
+        s += 4;
+      if (s == *l || !g_str_has_prefix (s, "--"))
+        continue;
+      g_autofree char *name = g_strndup (s + 2, strcspn (s + 2, "= "));
+      g_autofree char *escaped = g_strdup_printf ("\\-\\-%s", name);
+      if (strstr (man, escaped) == NULL)
+        g_error ("--%s is not in man/dae-train.1", name);
+      n++;
+    }
+  g_test_message ("%u options checked", n);
+  g_assert_cmpuint (n, >=, 25);
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1173,5 +1533,23 @@ main (int argc, char **argv)
   g_test_add_func ("/train/arch", test_arch);
   g_test_add_func ("/train/noise", test_noise);
   g_test_add_func ("/train/random-crops", test_random_crops);
-  return g_test_run ();
+  g_test_add_func ("/train/cli/train", test_cli_train);
+  g_test_add_func ("/train/cli/eval", test_cli_eval);
+  g_test_add_func ("/train/cli/usage", test_cli_usage);
+  g_test_add_func ("/train/cli/errors", test_cli_errors);
+  g_test_add_func ("/train/cli/man", test_cli_man);
+  const int status = g_test_run ();
+  if (cli_dir)
+    {
+      /* Leave nothing behind. */
+      g_autoptr (GDir) d = g_dir_open (cli_dir, 0, NULL);
+      const char *name;
+      while (d && (name = g_dir_read_name (d)))
+        {
+          g_autofree char *p = g_build_filename (cli_dir, name, NULL);
+          g_unlink (p);
+        }
+      g_rmdir (cli_dir);
+    }
+  return status;
 }

@@ -13,9 +13,15 @@ dae_activation_backward_ref (size_t count, DaeActivation act, const float *y,
     case DAE_ACT_NONE:
       break;
     case DAE_ACT_RELU:
-      /* PyTorch's threshold_backward: no gradient where the output is 0. */
+      /* PyTorch's threshold_backward: no gradient where the output is 0.
+       * A mask, not a branch: the pattern is random. */
       for (size_t i = 0; i < count; i++)
-        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        {
+          guint32 bits;
+          memcpy (&bits, dy + i, 4);
+          bits &= -(guint32) (y[i] > 0.0f);
+          memcpy (dy + i, &bits, 4);
+        }
       break;
     case DAE_ACT_SIGMOID:
       for (size_t i = 0; i < count; i++)
@@ -90,9 +96,13 @@ dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
             const guint xa = 2 * xx, xb = MIN (2 * xx + 1, w - 1);
             const guint idx[4] = { ya * w + xa, ya * w + xb, yb * w + xa, yb * w + xb };
             guint best = idx[0];
+            float m = x[best];
             for (int k = 1; k < 4; k++)
-              if (x[idx[k]] > x[best])
-                best = idx[k];
+              {
+                const gboolean gt = x[idx[k]] > m;
+                best = gt ? idx[k] : best;
+                m = gt ? x[idx[k]] : m;
+              }
             d[best] += g[y * ow + xx];
           }
     }

@@ -1,8 +1,15 @@
-/* conv3x3-gemm-backward.c: the backward pass of a 3x3 convolution as two
- * sgemms over the whole batch, with the columns laid out as in the forward
- * pass (dae_im2col3x3):
- *   dW[out_c][in_c*9]    = dz[out_c][n*h*w] x col[in_c*9][n*h*w]^T
- *   dcol[in_c*9][n*h*w]  = W^T x dz, then scattered back (col2im) to din. */
+/* conv3x3-gemm-backward.c: the backward pass of a 3x3 convolution through
+ * sgemm.
+ *
+ * dW[oc][ic][t] = sum over pixels p of dz[oc][p] x[ic][p + d_t], one GEMM
+ * over the whole batch, from the columns (dae_im2col3x3) of whichever
+ * tensor has fewer channels: of x, dW = dz x col(x)^T; or of dz, since the
+ * sum is also sum_q x[ic][q] dz[oc][q - d_t], whose columns are those of
+ * col(dz) for the mirrored tap 8 - t.  So the skinny layers (1 -> 32,
+ * 32 -> 1) never build 32-channel columns.
+ *
+ * dx is the 'same' convolution of dz with the kernels transposed and
+ * mirrored (dae_conv3x3_flip_weights), so any forward kernel computes it. */
 #include "kernels.h"
 #include "dae-config.h"
 
@@ -11,43 +18,106 @@
 #include <cblas.h>
 #endif
 
+/* C[m][n] = A[m][k] x B[n][k]^T, all row-major and packed. */
+static void
+gemm_nt (size_t m, size_t n, size_t k, const float *a, const float *b, float *c)
+{
+#if DAE_HAVE_BLAS
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f,
+               c, n);
+#else
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      {
+        const float *ar = a + i * k, *br = b + j * k;
+        float s = 0.0f;
+        for (size_t q = 0; q < k; q++)
+          s += ar[q] * br[q];
+        c[i * n + j] = s;
+      }
+#endif
+}
+
+/* [n][c][plane] -> [c][n][plane]. */
+static void
+channels_first (size_t n, guint c, size_t plane, const float *in, float *out)
+{
+  for (guint ch = 0; ch < c; ch++)
+    for (size_t t = 0; t < n; t++)
+      memcpy (out + (ch * n + t) * plane, in + (t * c + ch) * plane, plane * sizeof (float));
+}
+
+size_t
+dae_conv3x3_gemm_dweight_scratch (const DaeConvArgs *a)
+{
+  const size_t cols = a->n * a->h * a->w;
+  if (a->in_c <= a->out_c)
+    return (size_t) a->in_c * 9 * cols + (size_t) a->out_c * cols;
+  return (size_t) a->out_c * 9 * cols + (size_t) a->in_c * cols + (size_t) a->in_c * a->out_c * 9;
+}
+
+void
+dae_conv3x3_gemm_dweight (const DaeConvArgs *a, const float *in, const float *dz,
+                          float *dweight, float *dbias, float *scratch)
+{
+  const size_t plane = (size_t) a->h * a->w, cols = a->n * plane;
+  for (guint oc = 0; oc < a->out_c; oc++)
+    {
+      float sb = 0.0f;
+      for (size_t t = 0; t < a->n; t++)
+        {
+          const float *g = dz + (t * a->out_c + oc) * plane;
+          for (size_t i = 0; i < plane; i++)
+            sb += g[i];
+        }
+      dbias[oc] = sb;
+    }
+  if (a->in_c <= a->out_c)
+    {
+      float *col = scratch, *dzt = scratch + (size_t) a->in_c * 9 * cols;
+      dae_im2col3x3 (a, in, col);
+      channels_first (a->n, a->out_c, plane, dz, dzt);
+      gemm_nt (a->out_c, (size_t) a->in_c * 9, cols, dzt, col, dweight);
+      return;
+    }
+  DaeConvArgs b = *a;
+  b.in_c = a->out_c;
+  float *col = scratch, *xt = col + (size_t) a->out_c * 9 * cols;
+  float *tw = xt + (size_t) a->in_c * cols;
+  dae_im2col3x3 (&b, dz, col);
+  channels_first (a->n, a->in_c, plane, in, xt);
+  gemm_nt (a->in_c, (size_t) a->out_c * 9, cols, xt, col, tw);
+  for (guint oc = 0; oc < a->out_c; oc++)
+    for (guint ic = 0; ic < a->in_c; ic++)
+      for (int t = 0; t < 9; t++)
+        dweight[((size_t) oc * a->in_c + ic) * 9 + t] = tw[((size_t) ic * a->out_c + oc) * 9 + 8 - t];
+}
+
+void
+dae_conv3x3_flip_weights (const DaeConvArgs *a, float *flipped)
+{
+  for (guint oc = 0; oc < a->out_c; oc++)
+    for (guint ic = 0; ic < a->in_c; ic++)
+      for (int t = 0; t < 9; t++)
+        flipped[((size_t) ic * a->out_c + oc) * 9 + 8 - t] = a->weight[((size_t) oc * a->in_c + ic) * 9 + t];
+}
+
+/* The convolution that computes dx: out_c -> in_c channels, the flipped
+ * kernels, no bias, no activation.  zero_bias holds in_c zeros. */
+DaeConvArgs
+dae_conv3x3_dx_args (const DaeConvArgs *a, const float *flipped, const float *zero_bias)
+{
+  return (DaeConvArgs){ .n = a->n, .in_c = a->out_c, .out_c = a->in_c, .h = a->h, .w = a->w,
+                        .weight = flipped, .bias = zero_bias, .act = DAE_ACT_NONE };
+}
+
 size_t
 dae_conv3x3_gemm_backward_scratch (const DaeConvArgs *a)
 {
-  const size_t cols = a->n * a->h * a->w;
-  return (size_t) a->in_c * 9 * cols + (size_t) a->out_c * cols;
-}
-
-/* din[n][ic][y][x] = sum of the dcol entries that read that sample. */
-static void
-col2im3x3 (const DaeConvArgs *a, const float *col, float *din)
-{
-  const guint h = a->h, w = a->w;
-  const size_t plane = (size_t) h * w, cols = a->n * plane;
-  memset (din, 0, a->n * a->in_c * plane * sizeof (float));
-  for (guint ic = 0; ic < a->in_c; ic++)
-    for (int ky = 0; ky < 3; ky++)
-      for (int kx = 0; kx < 3; kx++)
-        {
-          const float *row = col + ((size_t) ic * 9 + ky * 3 + kx) * cols;
-          const int dy = ky - 1, dx = kx - 1;
-          const int x0 = dx < 0 ? 1 : 0, x1 = dx > 0 ? (int) w - 1 : (int) w;
-          for (size_t n = 0; n < a->n; n++)
-            {
-              float *d = din + (n * a->in_c + ic) * plane;
-              const float *r = row + n * plane;
-              for (int y = 0; y < (int) h; y++)
-                {
-                  const int sy = y + dy;
-                  if (sy < 0 || sy >= (int) h)
-                    continue;
-                  float *ds = d + (size_t) sy * w + dx;
-                  const float *ry = r + (size_t) y * w;
-                  for (int xx = x0; xx < x1; xx++)
-                    ds[xx] += ry[xx];
-                }
-            }
-        }
+  const float dummy = 0.0f;
+  DaeConvArgs b = dae_conv3x3_dx_args (a, &dummy, &dummy);
+  const size_t fwd = (size_t) a->in_c * a->out_c * 9 + a->in_c + dae_conv3x3_gemm_scratch (&b);
+  return MAX (dae_conv3x3_gemm_dweight_scratch (a), fwd);
 }
 
 void
@@ -55,60 +125,12 @@ dae_conv3x3_gemm_backward (const DaeConvArgs *a, const float *in,
                            const float *dz, float *dweight, float *dbias,
                            float *din, float *scratch)
 {
-  const size_t plane = (size_t) a->h * a->w, cols = a->n * plane;
-  const size_t k = (size_t) a->in_c * 9;
-  float *col = scratch, *dzt = scratch + k * cols;
-
-  /* [n][out_c][hw] -> [out_c][n][hw], summing the bias gradient on the way. */
-  for (guint oc = 0; oc < a->out_c; oc++)
-    {
-      float sb = 0.0f;
-      for (size_t n = 0; n < a->n; n++)
-        {
-          const float *g = dz + (n * a->out_c + oc) * plane;
-          float *t = dzt + oc * cols + n * plane;
-          memcpy (t, g, plane * sizeof (float));
-          for (size_t i = 0; i < plane; i++)
-            sb += g[i];
-        }
-      dbias[oc] = sb;
-    }
-
-  dae_im2col3x3 (a, in, col);
-#if DAE_HAVE_BLAS
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, a->out_c, k, cols,
-               1.0f, dzt, cols, col, cols, 0.0f, dweight, k);
-#else
-  for (guint oc = 0; oc < a->out_c; oc++)
-    for (size_t kk = 0; kk < k; kk++)
-      {
-        const float *g = dzt + oc * cols, *c = col + kk * cols;
-        float s = 0.0f;
-        for (size_t j = 0; j < cols; j++)
-          s += g[j] * c[j];
-        dweight[oc * k + kk] = s;
-      }
-#endif
+  dae_conv3x3_gemm_dweight (a, in, dz, dweight, dbias, scratch);
   if (din == NULL)
     return;
-
-  /* The columns are read; their buffer now takes dcol. */
-#if DAE_HAVE_BLAS
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, a->out_c,
-               1.0f, a->weight, k, dzt, cols, 0.0f, col, cols);
-#else
-  for (size_t kk = 0; kk < k; kk++)
-    {
-      float *c = col + kk * cols;
-      memset (c, 0, cols * sizeof (float));
-      for (guint oc = 0; oc < a->out_c; oc++)
-        {
-          const float wk = a->weight[oc * k + kk];
-          const float *g = dzt + oc * cols;
-          for (size_t j = 0; j < cols; j++)
-            c[j] += wk * g[j];
-        }
-    }
-#endif
-  col2im3x3 (a, col, din);
+  float *flipped = scratch, *zero = flipped + (size_t) a->in_c * a->out_c * 9;
+  dae_conv3x3_flip_weights (a, flipped);
+  memset (zero, 0, a->in_c * sizeof (float));
+  DaeConvArgs b = dae_conv3x3_dx_args (a, flipped, zero);
+  dae_conv3x3_gemm (&b, dz, din, zero + a->in_c);
 }

@@ -102,13 +102,28 @@ void dae_convt2x2_backward_ref (const DaeConvArgs *args, const float *in,
                                 const float *dz, float *dweight, float *dbias,
                                 float *din);
 
-/* The same as dae_conv3x3_backward_ref through im2col + sgemm:
- * dW = dz x col^T, dcol = W^T x dz, din = col2im (dcol).  scratch holds
- * dae_conv3x3_gemm_backward_scratch(args) floats. */
+/* The same as dae_conv3x3_backward_ref through sgemm: dW = dz x col^T over
+ * the batch (dae_conv3x3_gemm_dweight), dx = dae_conv3x3_gemm of dz with
+ * the flipped kernels.  scratch holds dae_conv3x3_gemm_backward_scratch()
+ * floats. */
 size_t dae_conv3x3_gemm_backward_scratch (const DaeConvArgs *args);
 void dae_conv3x3_gemm_backward (const DaeConvArgs *args, const float *in,
                                 const float *dz, float *dweight, float *dbias,
                                 float *din, float *scratch);
+/* Only dweight and dbias (overwritten); scratch holds
+ * dae_conv3x3_gemm_dweight_scratch() floats. */
+size_t dae_conv3x3_gemm_dweight_scratch (const DaeConvArgs *args);
+void dae_conv3x3_gemm_dweight (const DaeConvArgs *args, const float *in,
+                               const float *dz, float *dweight, float *dbias,
+                               float *scratch);
+/* dx of a 3x3 convolution is the 'same' convolution of dz with the kernels
+ * transposed and mirrored: flipped[ic][oc][2-ky][2-kx] = w[oc][ic][ky][kx]
+ * (in_c x out_c x 9 floats), run as dae_conv3x3_dx_args() describes (out_c
+ * -> in_c channels, zero_bias: in_c zeros, no activation), so every
+ * forward kernel serves the backward pass too. */
+void dae_conv3x3_flip_weights (const DaeConvArgs *args, float *flipped);
+DaeConvArgs dae_conv3x3_dx_args (const DaeConvArgs *args, const float *flipped,
+                                 const float *zero_bias);
 
 G_END_DECLS
 

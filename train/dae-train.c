@@ -1,0 +1,894 @@
+/* dae-train: train a denoising autoencoder (core/train.c), or evaluate one.
+ *
+ * The user interface only: options, data files, progress, outputs.  The
+ * engine, the noise models, the architectures and the metrics live in
+ * core/ (dae.h); the pictures in plot.c. */
+#include "dae.h"
+#include "plot.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "dae-train"
+#define DEFAULT_PATCHES 10000
+#define PREVIEW_IMAGES 10
+
+/* ---- options -------------------------------------------------------------- */
+
+static char *opt_output, *opt_arch, *opt_init_from, *opt_loss = "bce", *opt_noise;
+static char *opt_val_clean, *opt_val_noisy, *opt_log, *opt_plot, *opt_preview;
+static char *opt_eval, *opt_clean, *opt_noisy, *opt_seed, *opt_adam = "keras";
+static char *opt_epochs, *opt_batch, *opt_threads, *opt_patches, *opt_patch, *opt_limit;
+static char *opt_lr, *opt_val_split;
+static gboolean opt_noise_once, opt_quiet, opt_verbose, opt_version;
+static char **opt_data;
+
+static const GOptionEntry train_entries[] = {
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+    "Write the trained model to FILE (required)", "FILE" },
+  { "arch", 'a', 0, G_OPTION_ARG_STRING, &opt_arch,
+    "Architecture: a preset (tutorial, tutorial-convt, wide, unet) or a layer list such "
+    "as 'c32,p,c32,p,c32,u,c32,u,c1:sigmoid' (default: tutorial)", "SPEC" },
+  { "init-from", 0, 0, G_OPTION_ARG_FILENAME, &opt_init_from,
+    "Start from the weights of MODEL (continue training) instead of a fresh Glorot "
+    "initialisation", "MODEL" },
+  { "epochs", 'e', 0, G_OPTION_ARG_STRING, &opt_epochs, "Epochs (default: 20)", "N" },
+  { "batch", 'b', 0, G_OPTION_ARG_STRING, &opt_batch, "Batch size (default: 128)", "N" },
+  { "lr", 0, 0, G_OPTION_ARG_STRING, &opt_lr, "Adam's learning rate (default: 0.001)", "X" },
+  { "adam", 0, 0, G_OPTION_ARG_STRING, &opt_adam,
+    "Where Adam puts epsilon: keras (default) or pytorch", "FORMULA" },
+  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Loss: bce (default) or mse", "LOSS" },
+  { "noise", 'n', 0, G_OPTION_ARG_STRING, &opt_noise,
+    "Noise model for the inputs, e.g. gaussian:0.5 (default), gaussian:0.1-0.8, "
+    "saltpepper:0.1, speckle:0.3, a+b (both in turn), a,b (one per image)", "SPEC" },
+  { "noise-once", 0, 0, G_OPTION_ARG_NONE, &opt_noise_once,
+    "Draw the noise once before training, as the tutorial does (default: fresh noise "
+    "every epoch)", NULL },
+  { "seed", 's', 0, G_OPTION_ARG_STRING, &opt_seed,
+    "Seed of the initial weights, batch order, noise and crops; with --eval, of the "
+    "noise (default: 1)", "N" },
+  { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
+    "Worker threads (default: 0 = one per CPU); results do not depend on it", "N" },
+  { "val-clean", 0, 0, G_OPTION_ARG_FILENAME, &opt_val_clean,
+    "Validation images (IDX), clean", "FILE" },
+  { "val-noisy", 0, 0, G_OPTION_ARG_FILENAME, &opt_val_noisy,
+    "The same images with noise (IDX); without it, --noise makes them once", "FILE" },
+  { "val-split", 0, 0, G_OPTION_ARG_STRING, &opt_val_split,
+    "Hold out the last FRACTION of the training images for validation, e.g. 0.1",
+    "FRACTION" },
+  { "limit", 0, 0, G_OPTION_ARG_STRING, &opt_limit,
+    "Use only the first N images of each IDX file", "N" },
+  { "patch", 0, 0, G_OPTION_ARG_STRING, &opt_patch,
+    "Patch size of a new model, in pixels (default: 28, or the IDX images' size)", "N" },
+  { "patches", 0, 0, G_OPTION_ARG_STRING, &opt_patches,
+    "Random crops cut from image files and directories (default: 10000)", "N" },
+  { "log", 'l', 0, G_OPTION_ARG_FILENAME, &opt_log,
+    "Write a CSV log, one row per epoch, to FILE", "FILE" },
+  { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
+    "Draw the training and validation loss per epoch to FILE (PNG)", "FILE" },
+  { "preview", 0, 0, G_OPTION_ARG_FILENAME, &opt_preview,
+    "Draw 10 validation images, noisy / denoised / clean, to FILE (PNG)", "FILE" },
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No per-epoch lines or progress", NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+    "Describe the model and the data before training", NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_data, NULL,
+    "DATA..." },
+  G_OPTION_ENTRY_NULL
+};
+
+static const GOptionEntry eval_entries[] = {
+  { "eval", 0, 0, G_OPTION_ARG_FILENAME, &opt_eval,
+    "Evaluate MODEL (a .dae file or a shipped model's name) instead of training",
+    "MODEL" },
+  { "clean", 0, 0, G_OPTION_ARG_FILENAME, &opt_clean, "Clean images (IDX) for --eval",
+    "FILE" },
+  { "noisy", 0, 0, G_OPTION_ARG_FILENAME, &opt_noisy,
+    "Their noisy versions (IDX); or give --noise and --seed to make them", "FILE" },
+  G_OPTION_ENTRY_NULL
+};
+
+static G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) void
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
+  exit (2);
+}
+
+static G_GNUC_NORETURN void
+fail (GError *error)
+{
+  fprintf (stderr, PROG ": %s\n", error->message);
+  exit (1);
+}
+
+static G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) void
+fail_msg (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, PROG ": %s\n", msg);
+  exit (1);
+}
+
+static guint64
+parse_uint (const char *name, const char *s, guint64 lo, guint64 hi, guint64 dflt)
+{
+  if (s == NULL)
+    return dflt;
+  guint64 v;
+  if (!g_ascii_string_to_unsigned (s, 10, lo, hi, &v, NULL))
+    usage_error ("--%s: '%s' is not a whole number in %" G_GUINT64_FORMAT "..%"
+                 G_GUINT64_FORMAT, name, s, lo, hi);
+  return v;
+}
+
+static double
+parse_double (const char *name, const char *s, double lo, double hi, double dflt,
+              gboolean open_lo)
+{
+  if (s == NULL)
+    return dflt;
+  char *end;
+  errno = 0;
+  double v = g_ascii_strtod (s, &end);
+  if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite (v) || v > hi
+      || (open_lo ? v <= lo : v < lo))
+    usage_error ("--%s: '%s' is not a number in %s%g, %g]", name, s, open_lo ? "(" : "[",
+                 lo, hi);
+  return v;
+}
+
+/* ---- data ----------------------------------------------------------------- */
+
+typedef struct {
+  float *x;       /* n x h x w */
+  size_t n;
+  guint h, w;
+} Images;
+
+static void
+images_clear (Images *im)
+{
+  g_free (im->x);
+  *im = (Images){ 0 };
+}
+
+static char *
+file_sha256 (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!g_file_get_contents (path, &data, &len, error))
+    return NULL;
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+/* "path sha256:HEX" for the metadata. */
+static void
+record_file (GString *where, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sum = file_sha256 (path, &error);
+  if (sum == NULL)
+    fail (error);
+  if (where->len)
+    g_string_append (where, "; ");
+  g_string_append_printf (where, "%s sha256:%s", path, sum);
+}
+
+static void
+load_idx (const char *path, guint64 limit, Images *out)
+{
+  g_autoptr (GError) error = NULL;
+  guint n_dims, dims[3];
+  g_autofree guint8 *b = dae_idx_load (path, &n_dims, dims, &error);
+  if (b == NULL)
+    {
+      if (!g_str_has_prefix (error->message, path))
+        g_prefix_error (&error, "%s: ", path);
+      fail (error);
+    }
+  if (n_dims != 3)
+    fail_msg ("%s: %u-dimensional IDX data, expected images (3 dimensions)", path, n_dims);
+  size_t n = dims[0];
+  if (limit && n > limit)
+    n = limit;
+  const size_t f = (size_t) dims[1] * dims[2];
+  *out = (Images){ g_new (float, n * f), n, dims[1], dims[2] };
+  for (size_t i = 0; i < n * f; i++)
+    out->x[i] = b[i] / 255.0f;
+}
+
+typedef struct {
+  GPtrArray *planes; /* float *, one gray plane per image */
+  GArray *widths, *heights;
+} Pictures;
+
+/* Every image of a PNM/PAM/PNG file, as gray (BT.601 luma) in [0, 1]. */
+static void
+load_picture_file (const char *path, Pictures *pics)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, &error);
+  if (r == NULL)
+    fail (error);
+  DaeImageInfo info;
+  while (dae_image_reader_next (r, &info, &error))
+    {
+      const guint c = info.channels, colour = info.has_alpha ? c - 1 : c;
+      g_autofree guint16 *row = g_new (guint16, (size_t) info.width * c);
+      float *plane = g_new (float, (size_t) info.width * info.height);
+      for (guint y = 0; y < info.height; y++)
+        {
+          if (!dae_image_reader_read_rows (r, 1, row, &error))
+            {
+              g_free (plane);
+              g_prefix_error (&error, "%s: ", path);
+              fail (error);
+            }
+          for (guint x = 0; x < info.width; x++)
+            {
+              const guint16 *p = row + (size_t) x * c;
+              const double v = colour >= 3 ? 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] : p[0];
+              plane[(size_t) y * info.width + x] = (float) (v / info.maxval);
+            }
+        }
+      g_ptr_array_add (pics->planes, plane);
+      g_array_append_val (pics->widths, info.width);
+      g_array_append_val (pics->heights, info.height);
+    }
+  if (error)
+    {
+      g_prefix_error (&error, "%s: ", path);
+      fail (error);
+    }
+}
+
+static gboolean
+is_picture_name (const char *name)
+{
+  static const char *const ext[] = { ".png", ".pgm", ".pnm", ".ppm", ".pbm", ".pam" };
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+  for (guint i = 0; i < G_N_ELEMENTS (ext); i++)
+    if (g_str_has_suffix (lower, ext[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The picture files of a directory, sorted by name (reproducible). */
+static GPtrArray *
+list_pictures (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  if (d == NULL)
+    fail (error);
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (is_picture_name (name))
+      g_ptr_array_add (files, g_build_filename (dir, name, NULL));
+  g_ptr_array_sort (files, compare_strings);
+  if (files->len == 0)
+    fail_msg ("%s: no PNG or PNM images in this directory", dir);
+  return files;
+}
+
+/* Whether a file starts like an IDX file (plain or gzip'd) rather than an
+ * image: IDX begins with two zero bytes, gzip with 1f 8b. */
+static gboolean
+looks_like_idx (const char *path)
+{
+  FILE *fp = fopen (path, "rb");
+  if (fp == NULL)
+    {
+      int e = errno;
+      fail_msg ("%s: %s", path, g_strerror (e));
+    }
+  guint8 m[2] = { 0xff, 0xff };
+  size_t k = fread (m, 1, 2, fp);
+  fclose (fp);
+  return k == 2 && ((m[0] == 0 && m[1] == 0) || (m[0] == 0x1f && m[1] == 0x8b));
+}
+
+/* ---- progress and time ------------------------------------------------------ */
+
+typedef struct {
+  gboolean tty;
+  guint epoch, epochs;
+  gint64 last;
+} Progress;
+
+static char *
+hms (double seconds)
+{
+  if (!isfinite (seconds) || seconds < 0)
+    return g_strdup ("-");
+  guint64 s = (guint64) (seconds + 0.5);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":%02u:%02u", s / 3600,
+                          (guint) (s / 60 % 60), (guint) (s % 60));
+}
+
+static gboolean
+show_progress (size_t done, size_t total, gpointer user_data)
+{
+  Progress *p = user_data;
+  const gint64 now = g_get_monotonic_time ();
+  if (!p->tty || (done < total && now - p->last < 100000))
+    return TRUE;
+  p->last = now;
+  const int width = 30, fill = (int) (width * done / total);
+  char bar[64];
+  for (int i = 0; i < width; i++)
+    bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+  bar[width] = '\0';
+  fprintf (stderr, "\r\033[Kepoch %u/%u [%s] %zu/%zu", p->epoch, p->epochs, bar, done, total);
+  fflush (stderr);
+  return TRUE;
+}
+
+static void
+clear_progress (Progress *p)
+{
+  if (p->tty)
+    {
+      fputs ("\r\033[K", stderr);
+      fflush (stderr);
+    }
+}
+
+/* ---- outputs ---------------------------------------------------------------- */
+
+static char *
+command_line (int argc, char **argv)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree char *base = g_path_get_basename (argv[0]);
+  g_string_append (s, base);
+  for (int i = 1; i < argc; i++)
+    {
+      gboolean plain = *argv[i] != '\0';
+      for (const char *c = argv[i]; *c; c++)
+        if (!g_ascii_isalnum (*c) && !strchr ("-_./:=+,@%", *c))
+          plain = FALSE;
+      g_autofree char *q = plain ? g_strdup (argv[i]) : g_shell_quote (argv[i]);
+      g_string_append_printf (s, " %s", q);
+    }
+  return g_string_free (s, FALSE);
+}
+
+static char *
+fmt_double (const char *fmt, double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (isfinite (v) ? g_ascii_formatd (buf, sizeof buf, fmt, v) : "");
+}
+
+typedef struct {
+  double train_loss, val_loss, val_psnr, images_per_s, elapsed;
+} EpochRow;
+
+static void
+write_log (const char *path, const EpochRow *rows, guint n)
+{
+  GString *s = g_string_new ("epoch,train_loss,val_loss,val_psnr_db,images_per_s,elapsed_s\n");
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *a = fmt_double ("%.6f", rows[i].train_loss);
+      g_autofree char *b = fmt_double ("%.6f", rows[i].val_loss);
+      g_autofree char *c = fmt_double ("%.4f", rows[i].val_psnr);
+      g_autofree char *d = fmt_double ("%.1f", rows[i].images_per_s);
+      g_autofree char *e = fmt_double ("%.2f", rows[i].elapsed);
+      g_string_append_printf (s, "%u,%s,%s,%s,%s,%s\n", i + 1, a, b, c, d, e);
+    }
+  g_autoptr (GError) error = NULL;
+  if (!g_file_set_contents (path, s->str, s->len, &error))
+    fail (error);
+  g_string_free (s, TRUE);
+}
+
+/* The median sample value tells the model's background (dae-filter's
+ * --invert auto reads it): MNIST is light on dark. */
+static const char *
+background_of (const float *x, size_t count)
+{
+  guint64 hist[256] = { 0 };
+  for (size_t i = 0; i < count; i++)
+    hist[CLAMP ((int) (x[i] * 255.0f + 0.5f), 0, 255)]++;
+  guint64 seen = 0;
+  guint b = 0;
+  for (; b < 256; b++)
+    if ((seen += hist[b]) * 2 >= count)
+      break;
+  return b > 127 ? "light" : "dark";
+}
+
+/* ---- --eval --------------------------------------------------------------------- */
+
+static void
+print_scores (const char *what, size_t n, guint h, guint w, const float *x, const float *clean)
+{
+  printf ("%-12s %8.3f %8.4f %8.4f\n", what, dae_psnr_mean (n, h, w, x, clean),
+          dae_ssim_mean (n, h, w, x, clean), dae_bce_mean (n, h, w, x, clean));
+}
+
+static int
+run_eval (guint threads, guint64 limit)
+{
+  g_autoptr (GError) error = NULL;
+  if (opt_clean == NULL)
+    usage_error ("--eval needs --clean FILE");
+  if ((opt_noisy == NULL) == (opt_noise == NULL))
+    usage_error ("--eval needs either --noisy FILE or --noise SPEC");
+  if (opt_data && opt_data[0])
+    usage_error ("--eval takes no training data ('%s')", opt_data[0]);
+  const guint64 seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
+  g_autoptr (DaeNoise) noise = NULL;
+  if (opt_noise && (noise = dae_noise_new (opt_noise, &error)) == NULL)
+    usage_error ("%s", error->message);
+
+  g_autofree char *path = dae_model_find (opt_eval, &error);
+  if (path == NULL)
+    fail (error);
+  g_autoptr (DaeModel) model = dae_model_load_file (path, &error);
+  if (model == NULL)
+    {
+      g_prefix_error (&error, "%s: ", path);
+      fail (error);
+    }
+  guint ph, pw;
+  dae_model_get_patch_size (model, &ph, &pw);
+  if (dae_model_get_channels (model) != 1)
+    fail_msg ("%s: a model of %u channels; IDX images have one", path,
+              dae_model_get_channels (model));
+
+  Images clean = { 0 }, noisy = { 0 };
+  load_idx (opt_clean, limit, &clean);
+  if (opt_noisy)
+    {
+      load_idx (opt_noisy, limit, &noisy);
+      if (noisy.n != clean.n || noisy.h != clean.h || noisy.w != clean.w)
+        fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_noisy, noisy.n,
+                  noisy.w, noisy.h, opt_clean, clean.n, clean.w, clean.h);
+    }
+  else
+    {
+      noisy = (Images){ g_new (float, clean.n * clean.h * clean.w), clean.n, clean.h, clean.w };
+      dae_noise_apply (noise, seed, 0, clean.n, (size_t) clean.h * clean.w, clean.x, noisy.x);
+    }
+  if (clean.h != ph || clean.w != pw)
+    fail_msg ("%s: images of %ux%u, the model's patch is %ux%u", opt_clean, clean.w, clean.h,
+              pw, ph);
+
+  DaeTrainOptions topt;
+  dae_train_options_init (&topt);
+  topt.threads = threads;
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &topt, &error);
+  if (tr == NULL)
+    fail (error);
+  const size_t count = clean.n * clean.h * clean.w;
+  g_autofree float *out = g_new (float, count), *median = g_new (float, count);
+  if (!dae_trainer_evaluate (tr, clean.n, noisy.x, NULL, NULL, out, &error))
+    fail (error);
+  dae_median3x3 (clean.n, clean.h, clean.w, noisy.x, median);
+
+  g_autofree char *nz = noise ? dae_noise_to_string (noise) : NULL;
+  if (noise)
+    printf ("# %s on %zu images of %s, noise %s seed %" G_GUINT64_FORMAT "\n", path, clean.n,
+            opt_clean, nz, seed);
+  else
+    printf ("# %s on %zu images of %s, noisy %s\n", path, clean.n, opt_clean, opt_noisy);
+  printf ("%-12s %8s %8s %8s\n", "#", "PSNR_dB", "SSIM", "BCE");
+  print_scores ("model", clean.n, clean.h, clean.w, out, clean.x);
+  print_scores ("noisy", clean.n, clean.h, clean.w, noisy.x, clean.x);
+  print_scores ("median3x3", clean.n, clean.h, clean.w, median, clean.x);
+  images_clear (&clean);
+  images_clear (&noisy);
+  if (fflush (stdout) != 0 || ferror (stdout))
+    fail_msg ("standard output: write error");
+  return 0;
+}
+
+/* ---- training ------------------------------------------------------------------ */
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cmd = command_line (argc, argv);
+
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_option_context_set_summary (ctx,
+    "Train a denoising autoencoder on clean images; the noisy inputs are made by a noise\n"
+    "model.  DATA are IDX files (MNIST format, plain or gzip'd) of patch-sized images,\n"
+    "and PNG/PNM image files or directories of them, cut into random patches.");
+  g_option_context_set_description (ctx,
+    "Evaluation:\n"
+    "  " PROG " --eval MODEL --clean C.idx --noisy N.idx\n"
+    "  " PROG " --eval MODEL --clean C.idx --noise gaussian:0.25 --seed 12345\n"
+    "prints the mean PSNR, SSIM and BCE of the model's output, of the noisy input and\n"
+    "of a 3x3 median filter.\n\n"
+    "Example (the Keras tutorial's recipe):\n"
+    "  " PROG " --noise gaussian:0.5 --noise-once --epochs 20 --batch 128 \\\n"
+    "    --val-clean test-images-idx3-ubyte.gz --val-noisy test-noisy050-images-idx3-ubyte.gz \\\n"
+    "    -o seed.dae train-images-idx3-ubyte.gz\n\n"
+    "See dae-train(1) for the architecture and noise grammars.");
+  g_option_context_add_main_entries (ctx, train_entries, NULL);
+  g_option_context_add_main_entries (ctx, eval_entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    usage_error ("%s", error->message);
+  if (opt_version)
+    {
+      printf (PROG " %s\n", dae_version ());
+      return 0;
+    }
+
+  const guint threads = (guint) parse_uint ("threads", opt_threads, 0, 256, 0);
+  const guint64 limit = parse_uint ("limit", opt_limit, 1, G_MAXUINT32, 0);
+  if (opt_eval)
+    return run_eval (threads, limit);
+  if (opt_clean || opt_noisy)
+    usage_error ("--clean and --noisy go with --eval");
+
+  /* Validate every option before reading any data. */
+  DaeTrainOptions topt;
+  dae_train_options_init (&topt);
+  topt.threads = threads;
+  const guint epochs = (guint) parse_uint ("epochs", opt_epochs, 1, 100000, 20);
+  topt.batch_size = (guint) parse_uint ("batch", opt_batch, 1, DAE_TRAIN_MAX_BATCH, 128);
+  topt.learning_rate = parse_double ("lr", opt_lr, 0, 10, 1e-3, TRUE);
+  topt.seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
+  if (strcmp (opt_loss, "bce") == 0)
+    topt.loss = DAE_LOSS_BCE;
+  else if (strcmp (opt_loss, "mse") == 0)
+    topt.loss = DAE_LOSS_MSE;
+  else
+    usage_error ("--loss: '%s' is not bce or mse", opt_loss);
+  if (strcmp (opt_adam, "keras") == 0)
+    topt.adam_formula = DAE_ADAM_KERAS;
+  else if (strcmp (opt_adam, "pytorch") == 0)
+    topt.adam_formula = DAE_ADAM_PYTORCH;
+  else
+    usage_error ("--adam: '%s' is not keras or pytorch", opt_adam);
+  const size_t n_patches = parse_uint ("patches", opt_patches, 1, 100000000, DEFAULT_PATCHES);
+  const guint patch_opt = (guint) parse_uint ("patch", opt_patch, 4, 1024, 0);
+  const double val_split = parse_double ("val-split", opt_val_split, 0, 0.9, 0, TRUE);
+  g_autoptr (DaeNoise) noise = dae_noise_new (opt_noise ? opt_noise : "gaussian:0.5", &error);
+  if (noise == NULL)
+    usage_error ("%s", error->message);
+  if (opt_output == NULL)
+    usage_error ("no output model given (-o FILE)");
+  if (opt_data == NULL || opt_data[0] == NULL)
+    usage_error ("no training data given");
+  if (opt_arch && opt_init_from)
+    usage_error ("--arch and --init-from exclude each other");
+  if (opt_val_noisy && !opt_val_clean)
+    usage_error ("--val-noisy needs --val-clean");
+  if (opt_val_clean && val_split > 0)
+    usage_error ("--val-clean and --val-split exclude each other");
+
+  /* The model first: its patch size decides how data are cut. */
+  g_autoptr (DaeModel) model = NULL;
+  GString *init_from = g_string_new (NULL);
+  if (opt_init_from)
+    {
+      g_autofree char *p = dae_model_find (opt_init_from, &error);
+      if (p == NULL || (model = dae_model_load_file (p, &error)) == NULL)
+        {
+          if (p)
+            g_prefix_error (&error, "%s: ", p);
+          fail (error);
+        }
+      record_file (init_from, p);
+      if (patch_opt)
+        usage_error ("--patch: the size is that of the --init-from model");
+    }
+  guint ph = patch_opt, pw = patch_opt;
+  if (model)
+    dae_model_get_patch_size (model, &ph, &pw);
+
+  /* Training data. */
+  GString *data_desc = g_string_new (NULL);
+  GArray *sets = g_array_new (FALSE, TRUE, sizeof (Images));
+  Pictures pics = { g_ptr_array_new_with_free_func (g_free), g_array_new (FALSE, FALSE, sizeof (guint)),
+                    g_array_new (FALSE, FALSE, sizeof (guint)) };
+  for (char **d = opt_data; *d; d++)
+    {
+      if (g_file_test (*d, G_FILE_TEST_IS_DIR))
+        {
+          g_autoptr (GPtrArray) files = list_pictures (*d);
+          /* One checksum for the directory: of its files' names and sums. */
+          GString *lines = g_string_new (NULL);
+          for (guint i = 0; i < files->len; i++)
+            {
+              g_autofree char *sum = file_sha256 (files->pdata[i], &error);
+              if (sum == NULL)
+                fail (error);
+              g_autofree char *base = g_path_get_basename (files->pdata[i]);
+              g_string_append_printf (lines, "%s  %s\n", sum, base);
+              load_picture_file (files->pdata[i], &pics);
+            }
+          g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, lines->str,
+                                                                lines->len);
+          if (data_desc->len)
+            g_string_append (data_desc, "; ");
+          g_string_append_printf (data_desc, "%s/ (%u files) sha256-of-sha256sum:%s", *d,
+                                  files->len, sum);
+          g_string_free (lines, TRUE);
+        }
+      else if (looks_like_idx (*d))
+        {
+          Images im;
+          load_idx (*d, limit, &im);
+          if (ph == 0)
+            {
+              ph = im.h;
+              pw = im.w;
+            }
+          if (im.h != ph || im.w != pw)
+            fail_msg ("%s: images of %ux%u, the patch is %ux%u", *d, im.w, im.h, pw, ph);
+          g_array_append_val (sets, im);
+          record_file (data_desc, *d);
+        }
+      else
+        {
+          load_picture_file (*d, &pics);
+          record_file (data_desc, *d);
+        }
+    }
+  if (ph == 0)
+    ph = pw = 28;
+  const size_t pf = (size_t) ph * pw;
+  size_t n_train = 0;
+  for (guint i = 0; i < sets->len; i++)
+    n_train += g_array_index (sets, Images, i).n;
+  g_autofree float *crops = NULL;
+  if (pics.planes->len)
+    {
+      crops = dae_random_crops (pics.planes->len, (const float *const *) pics.planes->pdata,
+                                (guint *) pics.widths->data, (guint *) pics.heights->data,
+                                n_patches, ph, pw, topt.seed, &error);
+      if (crops == NULL)
+        fail (error);
+      n_train += n_patches;
+    }
+  g_ptr_array_unref (pics.planes);
+  g_array_unref (pics.widths);
+  g_array_unref (pics.heights);
+  g_autofree float *train = g_new (float, n_train * pf);
+  {
+    size_t at = 0;
+    for (guint i = 0; i < sets->len; i++)
+      {
+        Images *im = &g_array_index (sets, Images, i);
+        memcpy (train + at * pf, im->x, im->n * pf * sizeof (float));
+        at += im->n;
+        images_clear (im);
+      }
+    if (crops)
+      memcpy (train + at * pf, crops, n_patches * pf * sizeof (float));
+    g_array_unref (sets);
+  }
+
+  /* Validation data. */
+  size_t n_val = 0;
+  g_autofree float *val_clean = NULL, *val_noisy = NULL;
+  GString *val_desc = g_string_new (NULL);
+  if (opt_val_clean)
+    {
+      Images vc, vn = { 0 };
+      load_idx (opt_val_clean, limit, &vc);
+      record_file (val_desc, opt_val_clean);
+      if (vc.h != ph || vc.w != pw)
+        fail_msg ("%s: images of %ux%u, the patch is %ux%u", opt_val_clean, vc.w, vc.h, pw, ph);
+      n_val = vc.n;
+      val_clean = vc.x;
+      if (opt_val_noisy)
+        {
+          load_idx (opt_val_noisy, limit, &vn);
+          record_file (val_desc, opt_val_noisy);
+          if (vn.n != vc.n || vn.h != vc.h || vn.w != vc.w)
+            fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_val_noisy, vn.n,
+                      vn.w, vn.h, opt_val_clean, vc.n, vc.w, vc.h);
+          val_noisy = vn.x;
+        }
+    }
+  else if (val_split > 0)
+    {
+      n_val = (size_t) llround (val_split * n_train);
+      if (n_val == 0 || n_val >= n_train)
+        usage_error ("--val-split %g leaves no training or no validation images", val_split);
+      n_train -= n_val;
+      val_clean = g_memdup2 (train + n_train * pf, n_val * pf * sizeof (float));
+      g_string_append_printf (val_desc, "last %zu of the training images (--val-split)", n_val);
+    }
+  if (val_clean && val_noisy == NULL)
+    {
+      /* A seed apart from the training noise's (which is seed itself for
+       * --noise-once, and hashed per epoch otherwise). */
+      val_noisy = g_new (float, n_val * pf);
+      dae_noise_apply (noise, topt.seed + 1, 0, n_val, pf, val_clean, val_noisy);
+    }
+
+  if (model == NULL)
+    {
+      model = dae_model_new_from_arch (opt_arch, 1, ph, pw, &error);
+      if (model == NULL)
+        usage_error ("%s", error->message);
+      dae_model_init_glorot (model, topt.seed);
+    }
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &topt, &error);
+  if (tr == NULL)
+    fail (error);
+
+  g_autofree float *noisy_once = NULL;
+  if (opt_noise_once)
+    {
+      noisy_once = g_new (float, n_train * pf);
+      dae_noise_apply (noise, topt.seed, 0, n_train, pf, train, noisy_once);
+    }
+  DaeTrainData data = { .n = n_train, .clean = train, .noisy = noisy_once, .noise = noise };
+  g_autofree char *noise_str = dae_noise_to_string (noise);
+
+  if (!opt_quiet)
+    {
+      fprintf (stderr, PROG ": %zu training images of %ux%u, %zu validation; %zu parameters; "
+               "%u threads\n", n_train, pw, ph, n_val, dae_model_get_n_params (model),
+               dae_trainer_get_n_threads (tr));
+      if (opt_verbose)
+        {
+          g_autofree char *desc = dae_model_describe (model);
+          fprintf (stderr, "%s", desc);
+          fprintf (stderr, "noise: %s%s\n", noise_str,
+                   opt_noise_once ? " (drawn once)" : " (fresh every epoch)");
+        }
+    }
+
+  Progress prog = { .tty = !opt_quiet && isatty (2), .epochs = epochs };
+  EpochRow *rows = g_new0 (EpochRow, epochs);
+  double *tl = g_new (double, epochs), *vl = g_new (double, epochs);
+  g_autofree float *val_out = n_val ? g_new (float, n_val * pf) : NULL;
+  const gint64 t0 = g_get_monotonic_time ();
+  double train_seconds = 0;
+  for (guint e = 0; e < epochs; e++)
+    {
+      prog.epoch = e + 1;
+      prog.last = 0;
+      const gint64 te = g_get_monotonic_time ();
+      double loss;
+      if (!dae_trainer_train_epoch (tr, &data, e, show_progress, &prog, &loss, &error))
+        fail (error);
+      const double secs = (g_get_monotonic_time () - te) / 1e6;
+      train_seconds += secs;
+      double vloss = NAN, vpsnr = NAN;
+      if (n_val)
+        {
+          if (!dae_trainer_evaluate (tr, n_val, val_noisy, val_clean, &vloss, val_out, &error))
+            fail (error);
+          vpsnr = dae_psnr_mean (n_val, ph, pw, val_out, val_clean);
+        }
+      const double elapsed = (g_get_monotonic_time () - t0) / 1e6;
+      rows[e] = (EpochRow){ loss, vloss, vpsnr, n_train / secs, elapsed };
+      tl[e] = loss;
+      vl[e] = vloss;
+      clear_progress (&prog);
+      if (!opt_quiet)
+        {
+          g_autofree char *el = hms (elapsed), *eta = hms (elapsed / (e + 1) * (epochs - e - 1));
+          if (n_val)
+            printf ("epoch %*u/%u  loss %.5f  val_loss %.5f  val_psnr %.2f dB  %.0f img/s  "
+                    "elapsed %s  eta %s\n", (int) strlen (opt_epochs ? opt_epochs : "20"),
+                    e + 1, epochs, loss, vloss, vpsnr, n_train / secs, el, eta);
+          else
+            printf ("epoch %*u/%u  loss %.5f  %.0f img/s  elapsed %s  eta %s\n",
+                    (int) strlen (opt_epochs ? opt_epochs : "20"), e + 1, epochs, loss,
+                    n_train / secs, el, eta);
+          fflush (stdout);
+        }
+      if (opt_log)
+        write_log (opt_log, rows, e + 1);
+    }
+
+  /* Metadata: enough to redo the run and to know what it reached. */
+  GString *metrics = g_string_new (NULL);
+  g_string_append_printf (metrics, "train_loss=%.5f", tl[epochs - 1]);
+  if (n_val)
+    {
+      g_string_append_printf (metrics, " val_loss=%.5f val_psnr_db=%.3f val_ssim=%.4f "
+                              "val_bce=%.5f", vl[epochs - 1], rows[epochs - 1].val_psnr,
+                              dae_ssim_mean (n_val, ph, pw, val_out, val_clean),
+                              dae_bce_mean (n_val, ph, pw, val_out, val_clean));
+    }
+  g_autofree char *seed_s = g_strdup_printf ("%" G_GUINT64_FORMAT, topt.seed);
+  g_autofree char *epochs_s = g_strdup_printf ("%u", epochs);
+  g_autofree char *batch_s = g_strdup_printf ("%u", topt.batch_size);
+  g_autofree char *lr_s = fmt_double ("%g", topt.learning_rate);
+  g_autofree char *ntrain_s = g_strdup_printf ("%zu", n_train);
+  g_autofree char *rate_s = g_strdup_printf ("%.0f", n_train * epochs / train_seconds);
+  /* Keys written by an earlier run would describe another training. */
+  g_auto (GStrv) old = dae_model_get_metadata_keys (model);
+  for (char **k = old; *k; k++)
+    if (strcmp (*k, "arch") != 0)
+      dae_model_set_metadata (model, *k, NULL);
+  dae_model_set_metadata (model, "generator", PROG " " DAE_VERSION_STRING);
+  dae_model_set_metadata (model, "command", cmd);
+  dae_model_set_metadata (model, "data", data_desc->str);
+  dae_model_set_metadata (model, "training_images", ntrain_s);
+  if (val_desc->len)
+    dae_model_set_metadata (model, "validation_data", val_desc->str);
+  if (init_from->len)
+    dae_model_set_metadata (model, "init_from", init_from->str);
+  dae_model_set_metadata (model, "seed", seed_s);
+  dae_model_set_metadata (model, "epochs", epochs_s);
+  dae_model_set_metadata (model, "batch", batch_s);
+  dae_model_set_metadata (model, "optimizer", topt.adam_formula == DAE_ADAM_KERAS
+                                                ? "adam (keras epsilon)" : "adam (pytorch epsilon)");
+  dae_model_set_metadata (model, "learning_rate", lr_s);
+  dae_model_set_metadata (model, "loss", topt.loss == DAE_LOSS_BCE ? "bce" : "mse");
+  dae_model_set_metadata (model, "noise", noise_str);
+  dae_model_set_metadata (model, "noise_schedule", opt_noise_once ? "once" : "every epoch");
+  dae_model_set_metadata (model, "background", background_of (train, n_train * pf));
+  dae_model_set_metadata (model, "metrics", metrics->str);
+  if (!dae_model_save_file (model, opt_output, &error))
+    {
+      if (!g_str_has_prefix (error->message, opt_output))
+        g_prefix_error (&error, "%s: ", opt_output);
+      fail (error);
+    }
+  if (!opt_quiet)
+    fprintf (stderr, PROG ": wrote %s (%s; %s img/s over the run)\n", opt_output, metrics->str,
+             rate_s);
+
+  if (opt_plot)
+    {
+      g_autofree char *base = g_path_get_basename (opt_output);
+      g_autofree char *title = g_strdup_printf ("%s: loss per epoch", base);
+      if (!dae_plot_loss_curve (opt_plot, tl, n_val ? vl : NULL, epochs, title, &error))
+        fail (error);
+    }
+  if (opt_preview)
+    {
+      /* Validation images if any, else training images with noise. */
+      const guint k = (guint) MIN ((size_t) PREVIEW_IMAGES, n_val ? n_val : n_train);
+      g_autofree float *pn = g_new (float, k * pf), *pd = g_new (float, k * pf);
+      const float *pc = n_val ? val_clean : train;
+      if (n_val)
+        memcpy (pn, val_noisy, k * pf * sizeof (float));
+      else
+        dae_noise_apply (noise, topt.seed + 1, 0, k, pf, train, pn);
+      if (!dae_trainer_evaluate (tr, k, pn, NULL, NULL, pd, &error)
+          || !dae_plot_preview (opt_preview, pn, pd, pc, k, ph, pw, &error))
+        fail (error);
+    }
+  g_string_free (metrics, TRUE);
+  g_string_free (data_desc, TRUE);
+  g_string_free (val_desc, TRUE);
+  g_string_free (init_from, TRUE);
+  g_free (rows);
+  g_free (tl);
+  g_free (vl);
+  if (fflush (stdout) != 0 || ferror (stdout))
+    fail_msg ("standard output: write error");
+  return 0;
+}
