@@ -121,19 +121,28 @@ FN (v_act) (VEC v, DaeActivation act)
   return v;
 }
 
-/* The inner kernel: an OCB x PV block of outputs at pixel p.
- * x: shifted copies at pixel p for input channel 0, next channel xs floats
- * further; off[t]: where tap t reads, relative to x; wt: weights of the
- * block's first output channel for input channel 0 ([ic][T] inside, next
- * output channel ws floats further).  Stores PV vectors per output channel
- * (os floats apart), the last one only its first last_n lanes. */
+/* Packed weights: output channels in blocks of OCB_MAX (the last padded
+ * with zeros), [block][ic][tap][OCB_MAX]: a kernel reads its broadcasts
+ * at constant offsets from one pointer.  T = 9 for the 3x3 kernel; T = 4
+ * for each parity of the fused upsample, stored one parity after another. */
+static size_t
+packed_floats (guint out_c, guint in_c, int T)
+{
+  return (size_t) (out_c + OCB_MAX - 1) / OCB_MAX * OCB_MAX * in_c * T;
+}
+
+/* The inner kernel: an OCB x PV block of outputs at pixel p.  A T-tap
+ * kernel reads NB = 3 (T = 9) or 2 (T = 4) shifted copies; tap t reads copy
+ * t % NB, t / NB rows below base[t % NB].  base: pixel p of each copy, moved
+ * to the row of the first tap, for input channel 0 (xs floats to the
+ * next); wt: packed weights of the block's first channel.  Stores PV
+ * vectors per output channel (os floats apart), the last one only its
+ * first last_n lanes. */
 typedef struct {
-  const float *x;
-  const ptrdiff_t *off;
-  size_t xs;
+  const float *base[3];
+  size_t xs, w;
   guint in_c;
   const float *wt;
-  size_t ws;
   const float *bias;
   DaeActivation act;
   float *out;
@@ -144,6 +153,7 @@ typedef struct {
 static ALWAYS_INLINE void
 FN (block) (const Block *b, const int OCB, const int PV, const int T)
 {
+  const int NB = T == 9 ? 3 : 2;
   /* Fixed sizes, not [OCB][PV]: GCC keeps a variable-length array in
    * memory even when inlining makes its size constant. */
   VEC acc[OCB_MAX > 8 ? OCB_MAX : 8][8];
@@ -155,29 +165,33 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
       for (int v = 0; v < PV; v++)
         acc[j][v] = bj;
     }
-  const float *x = b->x, *wt = b->wt;
-  ptrdiff_t off[9];
-#pragma GCC unroll 16
-  for (int t = 0; t < T; t++)
-    off[t] = b->off[t];
-  for (guint ic = 0; ic < b->in_c; ic++, x += b->xs, wt += T)
+  const float *x0 = b->base[0], *x1 = b->base[1], *x2 = b->base[2];
+  const float *wt = b->wt;
+  const size_t w = b->w, xs = b->xs;
+  for (guint ic = 0; ic < b->in_c; ic++)
     {
 #pragma GCC unroll 16
       for (int t = 0; t < T; t++)
         {
+          const int kx = t % NB, ky = t / NB;
+          const float *xp = (kx == 0 ? x0 : kx == 1 ? x1 : x2) + ky * w;
           VEC xv[8];
 #pragma GCC unroll 16
           for (int v = 0; v < PV; v++)
-            xv[v] = V_LOADU (x + off[t] + v * VL);
+            xv[v] = V_LOADU (xp + v * VL);
 #pragma GCC unroll 16
           for (int j = 0; j < OCB; j++)
             {
-              VEC wv = V_BCAST (wt + j * b->ws + t);
+              VEC wv = V_BCAST (wt + t * OCB_MAX + j);
 #pragma GCC unroll 16
               for (int v = 0; v < PV; v++)
                 acc[j][v] = V_FMA (wv, xv[v], acc[j][v]);
             }
         }
+      x0 += xs;
+      x1 += xs;
+      x2 += xs;
+      wt += T * OCB_MAX;
     }
 #pragma GCC unroll 16
   for (int j = 0; j < OCB; j++)
@@ -239,35 +253,40 @@ FN (run_block) (const Block *b, int ocb, int pv, int T)
     }
 }
 
-/* Runs a T-tap convolution over one plane: out[oc][p] for oc < out_c (os
- * floats apart), p < plane.  x: the shifted copies at pixel 0. */
+/* Runs a T-tap convolution over one plane for output channels oc0..oc1-1:
+ * out[oc - oc0][p] (os floats apart) for p < plane.  base: as in Block, at
+ * pixel 0; wt: the packed weights (all channels). */
 static void
-FN (conv_plane) (const Geom *g, const float *x, const ptrdiff_t *off, int T,
-                 const float *wt, size_t ws, const float *bias, guint out_c,
+FN (conv_plane) (const Geom *g, const float *const base[3], int T,
+                 const float *wt, const float *bias, guint oc0, guint oc1,
                  DaeActivation act, float *out, size_t os)
 {
-  const int pv_max = out_c == 1 ? PV1_MAX : PV_MAX;
+  const int pv_max = oc1 - oc0 == 1 ? PV1_MAX : PV_MAX;
   /* Blocks of nearly equal size: a lone short block would stall on FMA
    * latency. */
   const size_t nb = (g->nvec + pv_max - 1) / pv_max;
-  const size_t base = g->nvec / nb, extra = g->nvec % nb;
+  const size_t nvb = g->nvec / nb, extra = g->nvec % nb;
   const int tail = (int) (g->plane - (g->nvec - 1) * VL);
+  const size_t wblock = (size_t) g->in_c * T * OCB_MAX;
   /* Pixels outer, channels inner: the input window of a pixel block (a few
    * rows of every input channel) stays in L1 while every output channel
    * is made from it; the weights stream through in order. */
   size_t v0 = 0;
   for (size_t k = 0; k < nb; k++)
     {
-      const int pv = (int) (base + (k < extra));
+      const int pv = (int) (nvb + (k < extra));
       const size_t p = v0 * VL;
-      for (guint oc = 0, ocb; oc < out_c; oc += ocb)
+      for (guint oc = oc0, ocb; oc < oc1; oc += ocb)
         {
-          /* Only 1, 2, 3 and OCB_MAX channels have a kernel. */
-          ocb = out_c - oc >= OCB_MAX ? OCB_MAX : MIN (3u, out_c - oc);
+          /* Within one packed block; only 1, 2, 3 and OCB_MAX channels
+           * have a kernel. */
+          const guint j0 = oc % OCB_MAX, left = MIN (OCB_MAX - j0, oc1 - oc);
+          ocb = left >= OCB_MAX ? OCB_MAX : MIN (3u, left);
           Block b = {
-            .x = x + p, .off = off, .xs = 3 * g->stride, .in_c = g->in_c,
-            .wt = wt + oc * ws, .ws = ws, .bias = bias + oc, .act = act,
-            .out = out + oc * os + p, .os = os,
+            .base = { base[0] + p, base[1] + p, base[2] + p },
+            .xs = 3 * g->stride, .w = g->w, .in_c = g->in_c,
+            .wt = wt + oc / OCB_MAX * wblock + j0, .bias = bias + oc, .act = act,
+            .out = out + (oc - oc0) * os + p, .os = os,
             .last_n = v0 + pv == g->nvec ? tail : VL,
           };
           FN (run_block) (&b, (int) ocb, pv, T);
@@ -276,29 +295,133 @@ FN (conv_plane) (const Geom *g, const float *x, const ptrdiff_t *off, int T,
     }
 }
 
-/* Where tap (ky, kx) reads in the shifted copies, relative to a pixel. */
+/* Upsampling by 2 then a 3x3 convolution is, for each output parity
+ * (py, px), a 2x2 convolution of the small input: output row 2i + py reads
+ * upsampled rows 2i+py-1..2i+py+1, i.e. small rows {i-1, i} (py = 0, the
+ * last two taps sharing row i) or {i, i+1} (py = 1, the first two
+ * sharing).  Likewise for columns.  The weights that meet the same sample
+ * are added first: 16 multiply-adds per 4 outputs instead of 36. */
 static void
-taps9 (const Geom *g, ptrdiff_t off[9])
+pack_weights (const DaeConvArgs *a, int T, float *wp)
 {
-  for (int ky = 0; ky < 3; ky++)
-    for (int kx = 0; kx < 3; kx++)
-      off[ky * 3 + kx] = (ptrdiff_t) kx * g->stride + (ptrdiff_t) (ky - 1) * g->w;
+  /* rows[p][t]: which kernel rows tap t of parity p sums (bit mask). */
+  static const int rows[2][2] = { { 1, 6 }, { 3, 4 } };
+  const size_t per = packed_floats (a->out_c, a->in_c, T);
+  memset (wp, 0, (T == 9 ? 1 : 4) * per * sizeof (float));
+  for (guint oc = 0; oc < a->out_c; oc++)
+    for (guint ic = 0; ic < a->in_c; ic++)
+      {
+        const float *w = a->weight + ((size_t) oc * a->in_c + ic) * 9;
+        float *d = wp + ((size_t) oc / OCB_MAX * a->in_c + ic) * T * OCB_MAX + oc % OCB_MAX;
+        if (T == 9)
+          {
+            for (int t = 0; t < 9; t++)
+              d[t * OCB_MAX] = w[t];
+            continue;
+          }
+        for (int py = 0; py < 2; py++)
+          for (int px = 0; px < 2; px++)
+            for (int ta = 0; ta < 2; ta++)
+              for (int tb = 0; tb < 2; tb++)
+                {
+                  float s = 0.0f;
+                  for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                      if ((rows[py][ta] >> ky & 1) && (rows[px][tb] >> kx & 1))
+                        s += w[ky * 3 + kx];
+                  d[(py * 2 + px) * per + (ta * 2 + tb) * OCB_MAX] = s;
+                }
+      }
+}
+
+/* The packed weights of the last few layers seen by this thread, each
+ * with a copy of the weights it was made from: a hit needs the same
+ * pointer and the same bits, so weights changed in place (training) are
+ * repacked, never used stale. */
+#define PACK_CACHE 6
+
+typedef struct {
+  const float *src;
+  size_t n;       /* floats of src */
+  guint out_c;
+  int T;
+  float *copy;    /* n */
+  float *packed;
+} PackEntry;
+
+typedef struct {
+  PackEntry e[PACK_CACHE];
+  guint next;
+} PackCache;
+
+static void
+FN (pack_cache_free) (gpointer data)
+{
+  PackCache *c = data;
+  for (int i = 0; i < PACK_CACHE; i++)
+    {
+      g_free (c->e[i].copy);
+      g_aligned_free (c->e[i].packed);
+    }
+  g_free (c);
+}
+
+static GPrivate FN (pack_key) = G_PRIVATE_INIT (FN (pack_cache_free));
+
+static const float *
+FN (packed_weights) (const DaeConvArgs *a, int T)
+{
+  PackCache *c = g_private_get (&FN (pack_key));
+  if (c == NULL)
+    {
+      c = g_new0 (PackCache, 1);
+      g_private_set (&FN (pack_key), c);
+    }
+  const size_t n = (size_t) a->out_c * a->in_c * 9;
+  for (int i = 0; i < PACK_CACHE; i++)
+    {
+      PackEntry *e = &c->e[i];
+      if (e->src == a->weight && e->n == n && e->out_c == a->out_c && e->T == T
+          && memcmp (e->copy, a->weight, n * sizeof (float)) == 0)
+        return e->packed;
+    }
+  PackEntry *e = &c->e[c->next];
+  c->next = (c->next + 1) % PACK_CACHE;
+  g_free (e->copy);
+  g_aligned_free (e->packed);
+  e->copy = g_memdup2 (a->weight, n * sizeof (float));
+  const size_t pf = (T == 9 ? 1 : 4) * packed_floats (a->out_c, a->in_c, T);
+  e->packed = g_aligned_alloc (pf, sizeof (float), 64);
+  e->src = a->weight;
+  e->n = n;
+  e->out_c = a->out_c;
+  e->T = T;
+  pack_weights (a, T, e->packed);
+  return e->packed;
+}
+
+/* base[] of the 3x3 kernel: each shifted copy, one row up. */
+static void
+bases9 (const Geom *g, const float *x, const float *base[3])
+{
+  for (int k = 0; k < 3; k++)
+    base[k] = x + g->margin + k * g->stride - g->w;
 }
 
 void
 FN (dae_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
 {
   const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const float *wp = FN (packed_weights) (a, 9);
   float *x = dae__kernel_scratch (x_floats (&g));
   zero_margins (&g, x);
-  ptrdiff_t off[9];
-  taps9 (&g, off);
+  const float *base[3];
+  bases9 (&g, x, base);
   for (size_t t = 0; t < a->n; t++)
     {
       build_x (&g, in + t * a->in_c * g.plane, x);
-      FN (conv_plane) (&g, x + g.margin, off, 9, a->weight, (size_t) a->in_c * 9,
-                       a->bias, a->out_c, a->act, out + t * a->out_c * g.plane,
-                       g.plane);
+      FN (conv_plane) (&g, base, 9, wp, a->bias, 0, a->out_c, a->act,
+                       out + t * a->out_c * g.plane, g.plane);
     }
 }
 
@@ -339,14 +462,14 @@ FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
   const size_t oplane = (size_t) ((a->h + 1) / 2) * ((a->w + 1) / 2);
   const size_t tmp_stride = g.plane_r + 2 * VL;
   const size_t xf = round_up (x_floats (&g), VL);
+  const float *wp = FN (packed_weights) (a, 9);
   float *x = dae__kernel_scratch (xf + OCB_MAX * tmp_stride);
   float *tmp = x + xf;
   zero_margins (&g, x);
   /* The pool's vector loads read a little past each plane. */
   memset (tmp, 0, OCB_MAX * tmp_stride * sizeof (float));
-  ptrdiff_t off[9];
-  taps9 (&g, off);
-  const size_t ws = (size_t) a->in_c * 9;
+  const float *base[3];
+  bases9 (&g, x, base);
   for (size_t t = 0; t < a->n; t++)
     {
       build_x (&g, in + t * a->in_c * g.plane, x);
@@ -354,106 +477,11 @@ FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
       /* A few output channels at a time, so their planes stay in L1. */
       for (guint oc = 0; oc < a->out_c; oc += OCB_MAX)
         {
-          const guint ocb = MIN (OCB_MAX, a->out_c - oc);
-          FN (conv_plane) (&g, x + g.margin, off, 9, a->weight + oc * ws, ws,
-                           a->bias + oc, ocb, a->act, tmp, tmp_stride);
-          FN (maxpool_planes) (ocb, a->h, a->w, tmp, tmp_stride, o + oc * oplane);
+          const guint oc1 = MIN (oc + OCB_MAX, a->out_c);
+          FN (conv_plane) (&g, base, 9, wp, a->bias, oc, oc1, a->act, tmp, tmp_stride);
+          FN (maxpool_planes) (oc1 - oc, a->h, a->w, tmp, tmp_stride, o + oc * oplane);
         }
     }
-}
-
-/* Upsampling by 2 then a 3x3 convolution is, for each output parity
- * (py, px), a 2x2 convolution of the small input: output row 2i + py reads
- * upsampled rows 2i+py-1..2i+py+1, i.e. small rows {i-1, i} (py = 0, the
- * last two taps sharing row i) or {i, i+1} (py = 1, the first two
- * sharing).  Likewise for columns.  The weights that meet the same sample
- * are added first, once per call: 16 multiply-adds per 4 outputs instead
- * of 36. */
-static void
-pack_parity_weights (const DaeConvArgs *a, float *wp)
-{
-  /* rows[p][t]: which kernel rows tap t of parity p sums (bit mask). */
-  static const int rows[2][2] = { { 1, 6 }, { 3, 4 } };
-  const size_t per = (size_t) a->out_c * a->in_c * 4;
-  for (int py = 0; py < 2; py++)
-    for (int px = 0; px < 2; px++)
-      for (size_t k = 0; k < (size_t) a->out_c * a->in_c; k++)
-        {
-          const float *w = a->weight + k * 9;
-          float *d = wp + (py * 2 + px) * per + k * 4;
-          for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++)
-              {
-                float s = 0.0f;
-                for (int ky = 0; ky < 3; ky++)
-                  for (int kx = 0; kx < 3; kx++)
-                    if ((rows[py][ta] >> ky & 1) && (rows[px][tb] >> kx & 1))
-                      s += w[ky * 3 + kx];
-                d[ta * 2 + tb] = s;
-              }
-        }
-}
-
-/* The packed weights of the last few layers seen by this thread, each
- * with a copy of the weights it was made from: a hit needs the same
- * pointer and the same bits, so weights changed in place (training) are
- * repacked, never used stale. */
-#define PACK_CACHE 4
-
-typedef struct {
-  const float *src;
-  size_t n;       /* floats of src */
-  float *copy;    /* n */
-  float *packed;  /* n / 9 * 16 */
-} PackEntry;
-
-typedef struct {
-  PackEntry e[PACK_CACHE];
-  guint next;
-} PackCache;
-
-static void
-FN (pack_cache_free) (gpointer data)
-{
-  PackCache *c = data;
-  for (int i = 0; i < PACK_CACHE; i++)
-    {
-      g_free (c->e[i].copy);
-      g_free (c->e[i].packed);
-    }
-  g_free (c);
-}
-
-static GPrivate FN (pack_key) = G_PRIVATE_INIT (FN (pack_cache_free));
-
-static const float *
-FN (parity_weights) (const DaeConvArgs *a)
-{
-  PackCache *c = g_private_get (&FN (pack_key));
-  if (c == NULL)
-    {
-      c = g_new0 (PackCache, 1);
-      g_private_set (&FN (pack_key), c);
-    }
-  const size_t n = (size_t) a->out_c * a->in_c * 9;
-  for (int i = 0; i < PACK_CACHE; i++)
-    if (c->e[i].src == a->weight && c->e[i].n == n
-        && memcmp (c->e[i].copy, a->weight, n * sizeof (float)) == 0)
-      return c->e[i].packed;
-  PackEntry *e = &c->e[c->next];
-  c->next = (c->next + 1) % PACK_CACHE;
-  if (e->n != n)
-    {
-      g_free (e->copy);
-      g_free (e->packed);
-      e->copy = g_new (float, n);
-      e->packed = g_new (float, n / 9 * 16);
-      e->n = n;
-    }
-  e->src = a->weight;
-  memcpy (e->copy, a->weight, n * sizeof (float));
-  pack_parity_weights (a, e->packed);
-  return e->packed;
 }
 
 /* Interleaves two rows: d[2j] = a[j], d[2j + 1] = b[j], j < n. */
@@ -481,25 +509,24 @@ FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
   const Geom g = FN (geom) (a->in_c, a->h, a->w);
   const size_t xf = round_up (x_floats (&g), VL);
   const size_t tmp_oc = g.plane_r, tmp_par = (size_t) a->out_c * tmp_oc;
+  const size_t per = packed_floats (a->out_c, a->in_c, 4);
+  const float *wp = FN (packed_weights) (a, 4);
   float *x = dae__kernel_scratch (xf + 4 * tmp_par);
   float *tmp = x + xf;
   zero_margins (&g, x);
-  const float *wp = FN (parity_weights) (a);
-  ptrdiff_t off[4][4];
+  /* Parity (py, px) reads copies px and px + 1 from row py - 1 on. */
+  const float *base[4][3];
   for (int py = 0; py < 2; py++)
     for (int px = 0; px < 2; px++)
-      for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-          off[py * 2 + px][ta * 2 + tb] = (ptrdiff_t) (px + tb) * g.stride
-                                          + (ptrdiff_t) (py - 1 + ta) * g.w;
+      for (int tb = 0; tb < 3; tb++)
+        base[py * 2 + px][tb] = x + g.margin + MIN (px + tb, 2) * g.stride
+                                + ((ptrdiff_t) py - 1) * (ptrdiff_t) g.w;
   const size_t w = a->w, ow = 2 * w, oplane = 4 * g.plane;
   for (size_t t = 0; t < a->n; t++)
     {
       build_x (&g, in + t * a->in_c * g.plane, x);
       for (int p = 0; p < 4; p++)
-        FN (conv_plane) (&g, x + g.margin, off[p], 4,
-                         wp + (size_t) p * a->out_c * a->in_c * 4,
-                         (size_t) a->in_c * 4, a->bias, a->out_c, a->act,
+        FN (conv_plane) (&g, base[p], 4, wp + p * per, a->bias, 0, a->out_c, a->act,
                          tmp + p * tmp_par, tmp_oc);
       float *o = out + t * a->out_c * oplane;
       for (guint oc = 0; oc < a->out_c; oc++)
