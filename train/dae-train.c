@@ -26,7 +26,7 @@ static char *opt_output, *opt_arch, *opt_init_from, *opt_loss = "bce", *opt_nois
 static char *opt_val_clean, *opt_val_noisy, *opt_log, *opt_plot, *opt_preview;
 static char *opt_eval, *opt_clean, *opt_noisy, *opt_seed, *opt_adam = "keras";
 static char *opt_epochs, *opt_batch, *opt_threads, *opt_patches, *opt_patch, *opt_limit;
-static char *opt_lr, *opt_val_split;
+static char *opt_lr, *opt_val_split, *opt_train_noisy, *opt_background;
 static gboolean opt_noise_once, opt_quiet, opt_verbose, opt_version;
 static char **opt_data;
 
@@ -56,6 +56,12 @@ static const GOptionEntry train_entries[] = {
     "noise (default: 1)", "N" },
   { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
     "Worker threads (default: 0 = one per CPU); results do not depend on it", "N" },
+  { "train-noisy", 0, 0, G_OPTION_ARG_FILENAME, &opt_train_noisy,
+    "Noisy inputs (IDX) paired in order with the one IDX file of DATA, instead of a "
+    "noise model (for noise made elsewhere, e.g. tools/make-doc-data)", "FILE" },
+  { "background", 0, 0, G_OPTION_ARG_STRING, &opt_background,
+    "The polarity recorded for dae-filter's --invert auto: dark, light or any (default: "
+    "the training images' median tells dark or light)", "BG" },
   { "val-clean", 0, 0, G_OPTION_ARG_FILENAME, &opt_val_clean,
     "Validation images (IDX), clean", "FILE" },
   { "val-noisy", 0, 0, G_OPTION_ARG_FILENAME, &opt_val_noisy,
@@ -587,6 +593,15 @@ main (int argc, char **argv)
     usage_error ("--val-noisy needs --val-clean");
   if (opt_val_clean && val_split > 0)
     usage_error ("--val-clean and --val-split exclude each other");
+  if (opt_train_noisy && (opt_noise || opt_noise_once || val_split > 0))
+    usage_error ("--train-noisy excludes --noise, --noise-once and --val-split");
+  if (opt_train_noisy && opt_val_clean && !opt_val_noisy)
+    usage_error ("--train-noisy needs --val-noisy with --val-clean");
+  if (opt_train_noisy && (opt_data[1] != NULL || !looks_like_idx (opt_data[0])))
+    usage_error ("--train-noisy pairs with exactly one IDX file of training data");
+  if (opt_background && strcmp (opt_background, "dark") != 0
+      && strcmp (opt_background, "light") != 0 && strcmp (opt_background, "any") != 0)
+    usage_error ("--background: '%s' is not dark, light or any", opt_background);
 
   /* The model first: its patch size decides how data are cut. */
   g_autoptr (DaeModel) model = NULL;
@@ -743,7 +758,17 @@ main (int argc, char **argv)
     fail (error);
 
   g_autofree float *noisy_once = NULL;
-  if (opt_noise_once)
+  if (opt_train_noisy)
+    {
+      Images tn;
+      load_idx (opt_train_noisy, limit, &tn);
+      if (tn.n != n_train || tn.h != ph || tn.w != pw)
+        fail_msg ("%s: %zu images of %ux%u, but the training data has %zu of %ux%u",
+                  opt_train_noisy, tn.n, tn.w, tn.h, n_train, pw, ph);
+      record_file (data_desc, opt_train_noisy);
+      noisy_once = tn.x;
+    }
+  else if (opt_noise_once)
     {
       noisy_once = g_new (float, n_train * pf);
       dae_noise_apply (noise, topt.seed, 0, n_train, pf, train, noisy_once);
@@ -846,9 +871,19 @@ main (int argc, char **argv)
                                                 ? "adam (keras epsilon)" : "adam (pytorch epsilon)");
   dae_model_set_metadata (model, "learning_rate", lr_s);
   dae_model_set_metadata (model, "loss", topt.loss == DAE_LOSS_BCE ? "bce" : "mse");
-  dae_model_set_metadata (model, "noise", noise_str);
-  dae_model_set_metadata (model, "noise_schedule", opt_noise_once ? "once" : "every epoch");
-  dae_model_set_metadata (model, "background", background_of (train, n_train * pf));
+  if (opt_train_noisy)
+    {
+      g_autofree char *paired = g_strdup_printf ("paired: %s", opt_train_noisy);
+      dae_model_set_metadata (model, "noise", paired);
+      dae_model_set_metadata (model, "noise_schedule", "fixed pairs");
+    }
+  else
+    {
+      dae_model_set_metadata (model, "noise", noise_str);
+      dae_model_set_metadata (model, "noise_schedule", opt_noise_once ? "once" : "every epoch");
+    }
+  dae_model_set_metadata (model, "background", opt_background ? opt_background
+                                                : background_of (train, n_train * pf));
   dae_model_set_metadata (model, "metrics", metrics->str);
   if (!dae_model_save_file (model, opt_output, &error))
     {
