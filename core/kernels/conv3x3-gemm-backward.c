@@ -1,8 +1,8 @@
 /* conv3x3-gemm-backward.c: the backward pass of a 3x3 convolution through
  * sgemm.
  *
- * dW[oc][ic][t] = sum over pixels p of dz[oc][p] x[ic][p + d_t], one GEMM
- * over the whole batch, from the columns (dae_im2col3x3) of whichever
+ * dW[oc][ic][t] = sum over pixels p of dz[oc][p] x[ic][p + d_t], a GEMM
+ * per image, from the columns (dae_im2col3x3) of whichever
  * tensor has fewer channels: of x, dW = dz x col(x)^T; or of dz, since the
  * sum is also sum_q x[ic][q] dz[oc][q - d_t], whose columns are those of
  * col(dz) for the mirrored tap 8 - t.  So the skinny layers (1 -> 32,
@@ -18,12 +18,13 @@
 #include <cblas.h>
 #endif
 
-/* C[m][n] = A[m][k] x B[n][k]^T, all row-major and packed. */
+/* C[m][n] (+)= A[m][k] x B[n][k]^T, all row-major and packed. */
 static void
-gemm_nt (size_t m, size_t n, size_t k, const float *a, const float *b, float *c)
+gemm_nt (size_t m, size_t n, size_t k, const float *a, const float *b, float beta,
+         float *c)
 {
 #if DAE_HAVE_BLAS
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f,
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, beta,
                c, n);
 #else
   for (size_t i = 0; i < m; i++)
@@ -33,60 +34,69 @@ gemm_nt (size_t m, size_t n, size_t k, const float *a, const float *b, float *c)
         float s = 0.0f;
         for (size_t q = 0; q < k; q++)
           s += ar[q] * br[q];
-        c[i * n + j] = s;
+        c[i * n + j] = beta * c[i * n + j] + s;
       }
 #endif
 }
 
-/* [n][c][plane] -> [c][n][plane]. */
-static void
-channels_first (size_t n, guint c, size_t plane, const float *in, float *out)
+/* Eight running sums: one would wait on each add's latency. */
+static float
+sum_floats (const float *x, size_t n)
 {
-  for (guint ch = 0; ch < c; ch++)
-    for (size_t t = 0; t < n; t++)
-      memcpy (out + (ch * n + t) * plane, in + (t * c + ch) * plane, plane * sizeof (float));
+  float s[8] = { 0 };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      s[k] += x[i + k];
+  for (; i < n; i++)
+    s[0] += x[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 size_t
 dae_conv3x3_gemm_dweight_scratch (const DaeConvArgs *a)
 {
-  const size_t cols = a->n * a->h * a->w;
+  const size_t plane = (size_t) a->h * a->w;
   if (a->in_c <= a->out_c)
-    return (size_t) a->in_c * 9 * cols + (size_t) a->out_c * cols;
-  return (size_t) a->out_c * 9 * cols + (size_t) a->in_c * cols + (size_t) a->in_c * a->out_c * 9;
+    return (size_t) a->in_c * 9 * plane;
+  return (size_t) a->out_c * 9 * plane + (size_t) a->in_c * a->out_c * 9;
 }
 
+/* One GEMM per image, its columns built just before (they stay in cache,
+ * and an image's planes are already the GEMM's rows), summed into dW. */
 void
 dae_conv3x3_gemm_dweight (const DaeConvArgs *a, const float *in, const float *dz,
                           float *dweight, float *dbias, float *scratch)
 {
-  const size_t plane = (size_t) a->h * a->w, cols = a->n * plane;
+  const size_t plane = (size_t) a->h * a->w;
   for (guint oc = 0; oc < a->out_c; oc++)
     {
       float sb = 0.0f;
       for (size_t t = 0; t < a->n; t++)
-        {
-          const float *g = dz + (t * a->out_c + oc) * plane;
-          for (size_t i = 0; i < plane; i++)
-            sb += g[i];
-        }
+        sb += sum_floats (dz + (t * a->out_c + oc) * plane, plane);
       dbias[oc] = sb;
     }
+  DaeConvArgs one = *a;
+  one.n = 1;
+  float *col = scratch;
   if (a->in_c <= a->out_c)
     {
-      float *col = scratch, *dzt = scratch + (size_t) a->in_c * 9 * cols;
-      dae_im2col3x3 (a, in, col);
-      channels_first (a->n, a->out_c, plane, dz, dzt);
-      gemm_nt (a->out_c, (size_t) a->in_c * 9, cols, dzt, col, dweight);
+      for (size_t t = 0; t < a->n; t++)
+        {
+          dae_im2col3x3 (&one, in + t * a->in_c * plane, col);
+          gemm_nt (a->out_c, (size_t) a->in_c * 9, plane, dz + t * a->out_c * plane, col,
+                   t ? 1.0f : 0.0f, dweight);
+        }
       return;
     }
-  DaeConvArgs b = *a;
-  b.in_c = a->out_c;
-  float *col = scratch, *xt = col + (size_t) a->out_c * 9 * cols;
-  float *tw = xt + (size_t) a->in_c * cols;
-  dae_im2col3x3 (&b, dz, col);
-  channels_first (a->n, a->in_c, plane, in, xt);
-  gemm_nt (a->in_c, (size_t) a->out_c * 9, cols, xt, col, tw);
+  one.in_c = a->out_c;
+  float *tw = col + (size_t) a->out_c * 9 * plane;
+  for (size_t t = 0; t < a->n; t++)
+    {
+      dae_im2col3x3 (&one, dz + t * a->out_c * plane, col);
+      gemm_nt (a->in_c, (size_t) a->out_c * 9, plane, in + t * a->in_c * plane, col,
+               t ? 1.0f : 0.0f, tw);
+    }
   for (guint oc = 0; oc < a->out_c; oc++)
     for (guint ic = 0; ic < a->in_c; ic++)
       for (int t = 0; t < 9; t++)

@@ -16,7 +16,10 @@ dae_conv3x3_gemm_scratch (const DaeConvArgs *a)
 }
 
 /* Row (ic, ky, kx) of col holds, for every pixel of every image, the input
- * sample under that tap (zero outside the image). */
+ * sample under that tap (zero outside the image).  In a flattened plane the
+ * tap is one offset, dy*w + dx: one memcpy per plane, zeros where it runs
+ * off the top or bottom, then the column that wrapped around is cleared
+ * (row-sized copies are slow for small planes). */
 void
 dae_im2col3x3 (const DaeConvArgs *a, const float *in, float *col)
 {
@@ -28,28 +31,21 @@ dae_im2col3x3 (const DaeConvArgs *a, const float *in, float *col)
         {
           float *row = col + ((size_t) ic * 9 + ky * 3 + kx) * cols;
           const int dy = ky - 1, dx = kx - 1;
+          const ptrdiff_t off = (ptrdiff_t) dy * w + dx;
+          /* dest[i] = src[i + off] for i in [lo, hi), zero elsewhere. */
+          const size_t lo = MIN ((size_t) MAX (-off, 0), plane);
+          const size_t hi = off > 0 ? (plane > (size_t) off ? plane - off : 0) : plane;
           for (size_t n = 0; n < a->n; n++)
             {
               const float *x = in + (n * a->in_c + ic) * plane;
               float *r = row + n * plane;
-              for (int y = 0; y < (int) h; y++)
-                {
-                  float *ry = r + (size_t) y * w;
-                  const int sy = y + dy;
-                  if (sy < 0 || sy >= (int) h)
-                    {
-                      memset (ry, 0, w * sizeof (float));
-                      continue;
-                    }
-                  const float *xs = x + (size_t) sy * w;
-                  const int x0 = dx < 0 ? 1 : 0, x1 = dx > 0 ? (int) w - 1 : (int) w;
-                  if (x0 > 0)
-                    ry[0] = 0.0f;
-                  if (x1 < (int) w)
-                    ry[w - 1] = 0.0f;
-                  if (x1 > x0)
-                    memcpy (ry + x0, xs + x0 + dx, (x1 - x0) * sizeof (float));
-                }
+              memset (r, 0, lo * sizeof (float));
+              if (hi > lo)
+                memcpy (r + lo, x + lo + off, (hi - lo) * sizeof (float));
+              memset (r + MAX (hi, lo), 0, (plane - MAX (hi, lo)) * sizeof (float));
+              if (dx != 0)
+                for (guint y = 0; y < h; y++)
+                  r[(size_t) y * w + (dx < 0 ? 0 : w - 1)] = 0.0f;
             }
         }
 }
