@@ -121,6 +121,10 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
   png_set_user_limits (png, lim, lim);
   png_set_chunk_cache_max (png, CHUNK_CACHE_MAX);
   png_set_chunk_malloc_max (png, CHUNK_MALLOC_MAX);
+  /* Skip (reading their CRC) all chunks but IHDR, PLTE, tRNS, IDAT and
+   * IEND: we need no other, and libpng 1.6.39 allocates a text chunk's
+   * declared length, however large, before reading it. */
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
 
   p->stage = "header";
   png_read_info (png, p->info);
