@@ -6,6 +6,7 @@
  * per tile, so results do not depend on the batch size or its split. */
 #include "dae-private.h"
 #include "kernels/kernels.h"
+#include "threads.h"
 #include "dispatch.h"
 #include "dae-config.h"
 
@@ -111,6 +112,7 @@ dae_runner_new (const DaeModel *model, guint height, guint width, GError **error
                    width, height, o.h, o.w, o.c, height, width, model->in_c);
       return NULL;
     }
+  dae__blas_pin_single_thread ();
   DaeRunner *r = g_new0 (DaeRunner, 1);
   r->model = model;
   r->h = height;
