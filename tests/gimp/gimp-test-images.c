@@ -14,7 +14,10 @@
  *     changed; with --same, that AFTER equals BEFORE.  Prints one TAP-style
  *     line of figures; exit status 1 if a check fails.
  *
- * The images are decoded by core/io, the codecs everything else uses. */
+ * The digits: tests/data/mnist-test-60-idx3-ubyte.gz holds the first six
+ * images of each label of the MNIST test set, ordered 0..9 six times.
+ * The images are written and decoded by core/io, the codecs everything
+ * else uses. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
