@@ -1,0 +1,777 @@
+/* tiler.c: DaeDenoiser, a model applied to images of any size.
+ *
+ * The image is covered by a grid of patch-sized tiles, `stride` apart, that
+ * reaches past the borders by patch - stride pixels (so that border pixels
+ * sit in the middle of a tile, like every other pixel); what lies outside
+ * is the image mirrored (reflect-101), read through index tables, so the
+ * border is handled once, here, and never inside the network.  An axis no
+ * longer than the patch gets one tile, centred, so an image of exactly the
+ * patch size is exactly one tile.
+ *
+ * Tiles are blended with a separable sin^2 (Hann) window that is positive
+ * everywhere in the tile and is divided by the sum of the windows covering
+ * each pixel: any stride works, and at stride = patch/2 the windows add up
+ * to one, so no tile edge shows.  A pixel covered by a single tile gets
+ * weight w/w = 1 exactly: that tile's output, bit for bit.
+ *
+ * Streaming: rows pushed go into a ring buffer; each row of tiles runs as
+ * soon as the rows it reads have arrived, and adds its weighted output into
+ * a ring of patch-height accumulator rows; rows no later tile touches are
+ * finished (inverted back, blended with the input, recombined with chroma
+ * and alpha) and queued for pulling.  Memory grows with the width only.
+ *
+ * Threads: the tiles of a tile row are cut into batches run by the worker
+ * pool, each worker with its own runner and scratch; every tile's output
+ * depends only on the tile, and the accumulation runs in one fixed order
+ * on the calling thread, so the result is the same for any thread count. */
+#include "dae-private.h"
+#include "threads.h"
+
+#include <math.h>
+#include <string.h>
+
+#define BATCH 8u       /* tiles per work item */
+#define ROUNDS 4u      /* work items per worker per group of tiles */
+#define HIST_BINS 256u /* luminance histogram for --invert auto */
+
+/* The polarity a model was trained on: metadata "background". */
+typedef enum { BG_DARK, BG_LIGHT, BG_ANY } Background;
+
+typedef struct {
+  gint64 n;      /* image extent */
+  gint64 patch, stride;
+  gint64 t0;     /* start of the first tile (<= 0) */
+  gint64 n_tiles;
+} Axis;
+
+struct _DaeDenoiser {
+  const DaeModel *model;
+  DaeDenoiseOptions opt;
+  guint width, height, channels, n_color;
+  gboolean has_alpha, luma;
+  guint n_planes;          /* what the model sees: Y, gray, or each channel */
+  guint ph, pw;
+  Axis ax, ay;
+  float *win_x, *win_y;    /* the windows, pw and ph floats */
+  float *wx;               /* ax.n_tiles x pw normalised column weights */
+  gint64 *rx;              /* image column of grid position t0x + i */
+
+  /* Input ring: rows [ring_lo, pushed), row y at slot y % in_cap. */
+  guint in_cap;
+  float *in_rows;          /* in_cap x width x channels, as pushed */
+  float *in_planes;        /* in_cap x n_planes x width */
+  guint64 pushed, ring_lo;
+
+  /* Accumulators of unfinished rows [out_next, ...), row y at y % acc_cap. */
+  guint acc_cap;
+  float *acc;              /* acc_cap x n_planes x width */
+  guint64 out_next;
+  gint64 next_tile_row;
+
+  /* Finished rows waiting to be pulled. */
+  float *queue;
+  guint queue_cap, queue_head, queue_len;
+
+  /* Workers. */
+  DaeThreadPool *pool;
+  guint n_workers;
+  DaeRunner **runners;
+  float **tile_in;         /* per worker: BATCH tiles */
+  float *tile_out;         /* n_planes x group_cols tiles */
+  guint group_cols;
+  gint failed;             /* a worker's forward pass failed (atomic) */
+
+  /* The group of tiles being run. */
+  gint64 job_j0;
+  guint job_cols, job_batches;
+  guint *job_ry;           /* ph ring slots of the tile row's input rows */
+  float *wy;               /* ph normalised row weights of the tile row */
+
+  guint decide_rows;       /* the first band, that --invert auto looks at */
+  int inverted;            /* -1 until decided */
+  double background;       /* median luminance that decided --invert auto */
+  Background model_bg;
+};
+
+void
+dae_denoise_options_init (DaeDenoiseOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  *options = (DaeDenoiseOptions){ .stride = 0, .strength = 1.0,
+                                  .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_LUMA,
+                                  .threads = 0, .conv_path = DAE_CONV_AUTO };
+}
+
+static void
+axis_plan (Axis *a, guint n, guint patch, guint stride)
+{
+  a->n = n;
+  a->patch = patch;
+  a->stride = stride;
+  if (n <= patch)
+    {
+      a->n_tiles = 1;
+      a->t0 = -(gint64) ((patch - n) / 2);
+      return;
+    }
+  const gint64 margin = (gint64) patch - stride;
+  const gint64 needed = (gint64) n + 2 * margin;
+  a->n_tiles = (needed - patch + stride - 1) / stride + 1;
+  const gint64 span = (a->n_tiles - 1) * stride + patch;
+  a->t0 = -margin - (span - needed) / 2;
+}
+
+static inline gint64
+axis_start (const Axis *a, gint64 k)
+{
+  return a->t0 + k * a->stride;
+}
+
+/* Reflect-101 (mirror without repeating the edge), periodic so that any
+ * position maps into [0, n). */
+static inline gint64
+reflect (gint64 i, gint64 n)
+{
+  if (n == 1)
+    return 0;
+  const gint64 period = 2 * (n - 1);
+  gint64 m = i % period;
+  if (m < 0)
+    m += period;
+  return m < n ? m : period - m;
+}
+
+/* The normalised weight of tile k's position i at its pixel; 0 outside. */
+static float
+axis_weight (const Axis *a, const float *win, gint64 k, gint64 i)
+{
+  const gint64 pos = axis_start (a, k) + i;
+  if (pos < 0 || pos >= a->n)
+    return 0.0f;
+  const gint64 kmax = MIN ((pos - a->t0) / a->stride, a->n_tiles - 1);
+  const gint64 from = pos - a->t0 - a->patch + 1;
+  const gint64 kmin = from <= 0 ? 0 : (from + a->stride - 1) / a->stride;
+  float sum = 0.0f;
+  for (gint64 kk = kmin; kk <= kmax; kk++)
+    sum += win[pos - axis_start (a, kk)];
+  return win[i] / sum;
+}
+
+/* Input rows tile row k reads: [*lo, *hi). */
+static void
+tile_rows_needed (const Axis *a, gint64 k, gint64 *lo, gint64 *hi)
+{
+  const gint64 s = axis_start (a, k), e = s + a->patch;
+  if (s >= 0 && e <= a->n)
+    {
+      *lo = s;
+      *hi = e;
+      return;
+    }
+  *lo = a->n;
+  *hi = 0;
+  for (gint64 y = s; y < e; y++)
+    {
+      const gint64 r = reflect (y, a->n);
+      *lo = MIN (*lo, r);
+      *hi = MAX (*hi, r + 1);
+    }
+}
+
+/* The lowest row any mirrored position below the image reads. */
+static gint64
+bottom_lo (const Axis *a)
+{
+  const gint64 end = axis_start (a, a->n_tiles - 1) + a->patch;
+  gint64 lo = a->n;
+  for (gint64 y = a->n; y < end; y++)
+    lo = MIN (lo, reflect (y, a->n));
+  return lo;
+}
+
+/* First row not finished before tile row k runs. */
+static gint64
+out_lo (const Axis *a, gint64 k)
+{
+  if (k >= a->n_tiles)
+    return a->n;
+  return k == 0 ? 0 : CLAMP (axis_start (a, k), 0, a->n);
+}
+
+/* Rows to keep while tile row k is next: its input and the input of the
+ * unfinished rows (for the blend with the input). */
+static gint64
+keep_lo (const Axis *a, gint64 k, gint64 bottom)
+{
+  if (k >= a->n_tiles)
+    return a->n;
+  gint64 lo, hi;
+  tile_rows_needed (a, k, &lo, &hi);
+  return MIN (MIN (out_lo (a, k), lo), bottom);
+}
+
+/* Rows the input ring must hold: the most that are live at once. */
+static guint64
+input_ring_rows (const Axis *a)
+{
+  const gint64 bottom = bottom_lo (a);
+  gint64 cap = 1, prev = 0;
+  for (gint64 k = 0; k < a->n_tiles; k++)
+    {
+      gint64 lo, hi;
+      const gint64 keep = keep_lo (a, k, bottom);
+      if (keep < prev)
+        return a->n; /* not monotone (cannot happen): keep everything */
+      prev = keep;
+      tile_rows_needed (a, k, &lo, &hi);
+      cap = MAX (cap, hi - keep);
+    }
+  return (guint64) MIN (cap, a->n);
+}
+
+static float *
+make_window (guint n)
+{
+  float *w = g_new (float, n);
+  for (guint i = 0; i < n; i++)
+    {
+      const double s = sin (G_PI * (i + 0.5) / n);
+      w[i] = (float) (s * s);
+    }
+  return w;
+}
+
+static Background
+model_background (const DaeModel *model)
+{
+  const char *bg = dae_model_get_metadata (model, "background");
+  if (bg != NULL && g_ascii_strcasecmp (bg, "light") == 0)
+    return BG_LIGHT;
+  if (bg != NULL && g_ascii_strcasecmp (bg, "any") == 0)
+    return BG_ANY;
+  return BG_DARK;
+}
+
+static gboolean
+validate (const DaeModel *model, const DaeDenoiseOptions *o, guint width,
+          guint height, guint channels, gboolean has_alpha, GError **error)
+{
+  guint ph, pw;
+  dae_model_get_patch_size (model, &ph, &pw);
+  if (dae_model_get_channels (model) != 1)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
+                   "the model takes %u channels; images are denoised with 1-channel models",
+                   dae_model_get_channels (model));
+      return FALSE;
+    }
+  if (o->stride > MIN (ph, pw))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "stride %u is larger than the model's %ux%u patch: it would leave gaps",
+                   o->stride, pw, ph);
+      return FALSE;
+    }
+  if (!(o->strength >= 0.0 && o->strength <= 1.0))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "strength %g is not between 0 and 1", o->strength);
+      return FALSE;
+    }
+  if ((guint) o->invert > DAE_INVERT_OFF || (guint) o->color > DAE_COLOR_RGB
+      || (guint) o->conv_path > DAE_CONV_GEMM)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "invalid denoise option value");
+      return FALSE;
+    }
+  if (width == 0 || height == 0)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "image size %ux%u is empty", width, height);
+      return FALSE;
+    }
+  if (channels < 1 || channels > 4 || (has_alpha && channels != 2 && channels != 4))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "%u channels%s: expected 1..4 with alpha as the 2nd or 4th",
+                   channels, has_alpha ? " with alpha" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The bytes a denoiser keeps, to refuse absurd widths before allocating. */
+static guint64
+memory_needed (guint64 width, guint64 channels, guint64 planes, guint64 in_cap,
+               guint64 acc_cap, guint64 group_cols, guint64 patch_area)
+{
+  return 4 * (width * (channels + planes) * in_cap + width * planes * acc_cap
+              + width * (channels + 2 * 4)                 /* queue, tables */
+              + planes * group_cols * patch_area);
+}
+
+/* Buffers beyond 4 GiB mean an absurd width: refused, not attempted. */
+#define MAX_BYTES (G_GUINT64_CONSTANT (1) << 32)
+
+DaeDenoiser *
+dae_denoiser_new (const DaeModel *model, const DaeDenoiseOptions *options,
+                  guint width, guint height, guint channels,
+                  gboolean has_alpha, GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  DaeDenoiseOptions opt;
+  if (options != NULL)
+    opt = *options;
+  else
+    dae_denoise_options_init (&opt);
+  if (!validate (model, &opt, width, height, channels, has_alpha, error))
+    return NULL;
+
+  g_autoptr (DaeDenoiser) d = g_new0 (DaeDenoiser, 1);
+  d->model = model;
+  d->opt = opt;
+  d->width = width;
+  d->height = height;
+  d->channels = channels;
+  d->has_alpha = has_alpha;
+  d->n_color = channels - (has_alpha ? 1 : 0);
+  d->luma = opt.color == DAE_COLOR_LUMA && d->n_color == 3;
+  d->n_planes = d->luma ? 1 : d->n_color;
+  dae_model_get_patch_size (model, &d->ph, &d->pw);
+  const guint sy = opt.stride ? opt.stride : MAX (d->ph / 2, 1u);
+  const guint sx = opt.stride ? opt.stride : MAX (d->pw / 2, 1u);
+  axis_plan (&d->ax, width, d->pw, sx);
+  axis_plan (&d->ay, height, d->ph, sy);
+  d->decide_rows = MIN (d->ph, height);
+  d->in_cap = (guint) MAX (input_ring_rows (&d->ay), d->decide_rows);
+  d->acc_cap = MIN (d->ph, height);
+  d->inverted = opt.invert == DAE_INVERT_ON ? 1 : opt.invert == DAE_INVERT_OFF ? 0 : -1;
+  d->model_bg = model_background (model);
+  if (d->inverted < 0 && d->model_bg == BG_ANY)
+    d->inverted = 0;
+
+  d->pool = dae__pool_new (opt.threads);
+  d->n_workers = dae__pool_get_n_workers (d->pool);
+  d->group_cols = (guint) MIN ((gint64) d->n_workers * BATCH * ROUNDS, d->ax.n_tiles);
+  const size_t area = (size_t) d->ph * d->pw;
+
+  const guint64 bytes = memory_needed (width, channels, d->n_planes, d->in_cap, d->acc_cap,
+                                       d->group_cols, area);
+  if (bytes > MAX_BYTES)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
+                   width, bytes >> 20);
+      return NULL;
+    }
+
+  const size_t row_f = (size_t) width * channels;
+  const size_t plane_f = (size_t) width * d->n_planes;
+  const gint64 span = (d->ax.n_tiles - 1) * d->ax.stride + d->ax.patch;
+  d->in_rows = g_try_new (float, row_f * d->in_cap);
+  d->in_planes = g_try_new (float, plane_f * d->in_cap);
+  d->acc = g_try_new0 (float, plane_f * d->acc_cap);
+  d->wx = g_try_new (float, (size_t) d->ax.n_tiles * d->pw);
+  d->rx = g_try_new (gint64, span);
+  d->tile_out = g_try_new (float, (size_t) d->n_planes * d->group_cols * area);
+  if (!d->in_rows || !d->in_planes || !d->acc || !d->wx || !d->rx || !d->tile_out)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "out of memory for an image %u pixels wide", width);
+      return NULL;
+    }
+  d->win_x = make_window (d->pw);
+  d->win_y = make_window (d->ph);
+  for (gint64 j = 0; j < d->ax.n_tiles; j++)
+    for (guint i = 0; i < d->pw; i++)
+      d->wx[j * d->pw + i] = axis_weight (&d->ax, d->win_x, j, i);
+  for (gint64 i = 0; i < span; i++)
+    d->rx[i] = reflect (d->ax.t0 + i, width);
+  d->job_ry = g_new (guint, d->ph);
+  d->wy = g_new (float, d->ph);
+
+  d->runners = g_new0 (DaeRunner *, d->n_workers);
+  d->tile_in = g_new0 (float *, d->n_workers);
+  for (guint w = 0; w < d->n_workers; w++)
+    {
+      d->runners[w] = dae_runner_new (model, d->ph, d->pw, error);
+      if (d->runners[w] == NULL)
+        return NULL;
+      dae_runner_set_conv_path (d->runners[w], opt.conv_path);
+      d->tile_in[w] = g_new (float, BATCH * area);
+    }
+  return g_steal_pointer (&d);
+}
+
+void
+dae_denoiser_free (DaeDenoiser *d)
+{
+  if (d == NULL)
+    return;
+  if (d->runners != NULL)
+    for (guint w = 0; w < d->n_workers; w++)
+      {
+        dae_runner_free (d->runners[w]);
+        g_free (d->tile_in[w]);
+      }
+  g_free (d->runners);
+  g_free (d->tile_in);
+  dae__pool_free (d->pool);
+  g_free (d->in_rows);
+  g_free (d->in_planes);
+  g_free (d->acc);
+  g_free (d->wx);
+  g_free (d->rx);
+  g_free (d->tile_out);
+  g_free (d->win_x);
+  g_free (d->win_y);
+  g_free (d->job_ry);
+  g_free (d->wy);
+  g_free (d->queue);
+  g_free (d);
+}
+
+static inline float
+luminance (const DaeDenoiser *d, const float *px)
+{
+  if (d->n_color == 3)
+    return 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+  if (d->n_color == 1)
+    return px[0];
+  return 0.5f * (px[0] + px[1]);
+}
+
+/* --invert auto: the median luminance of the first band (a patch height)
+ * tells a light page from a dark one. */
+static void
+decide_invert (DaeDenoiser *d)
+{
+  guint64 hist[HIST_BINS] = { 0 };
+  guint64 n = 0;
+  for (guint64 y = 0; y < d->decide_rows; y++)
+    {
+      const float *row = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
+      for (guint x = 0; x < d->width; x++, n++)
+        {
+          const float v = luminance (d, row + (size_t) x * d->channels);
+          const int b = v >= 1.0f ? (int) HIST_BINS - 1 : v > 0.0f ? (int) (v * HIST_BINS) : 0;
+          hist[b]++;
+        }
+    }
+  guint64 seen = 0;
+  guint b = 0;
+  for (; b < HIST_BINS; b++)
+    if ((seen += hist[b]) * 2 >= n)
+      break;
+  d->background = (b + 0.5) / HIST_BINS;
+  const gboolean light = d->background > 0.5;
+  d->inverted = light != (d->model_bg == BG_LIGHT);
+}
+
+static void
+gather_tile (const DaeDenoiser *d, guint plane, gint64 j, float *out)
+{
+  const gint64 *rx = d->rx + j * d->ax.stride;
+  const size_t plane_f = (size_t) d->width * d->n_planes;
+  for (guint i = 0; i < d->ph; i++)
+    {
+      const float *src = d->in_planes + d->job_ry[i] * plane_f + (size_t) plane * d->width;
+      float *dst = out + (size_t) i * d->pw;
+      if (d->inverted)
+        for (guint c = 0; c < d->pw; c++)
+          dst[c] = 1.0f - src[rx[c]];
+      else
+        for (guint c = 0; c < d->pw; c++)
+          dst[c] = src[rx[c]];
+    }
+}
+
+static void
+run_batch (size_t item, guint worker, gpointer data)
+{
+  DaeDenoiser *d = data;
+  const size_t area = (size_t) d->ph * d->pw;
+  const guint plane = item / d->job_batches;
+  const guint first = (item % d->job_batches) * BATCH;
+  const guint n = MIN (BATCH, d->job_cols - first);
+  float *in = d->tile_in[worker];
+  for (guint t = 0; t < n; t++)
+    gather_tile (d, plane, d->job_j0 + first + t, in + t * area);
+  float *out = d->tile_out + ((size_t) plane * d->group_cols + first) * area;
+  if (!dae_runner_forward (d->runners[worker], n, in, out, NULL))
+    g_atomic_int_set (&d->failed, TRUE);
+}
+
+/* Adds the group's weighted tiles into the accumulators, tile by tile in
+ * column order: the one summation order, whatever ran the tiles. */
+static void
+accumulate_group (DaeDenoiser *d, gint64 k)
+{
+  const size_t area = (size_t) d->ph * d->pw;
+  const size_t plane_f = (size_t) d->width * d->n_planes;
+  const gint64 ys = axis_start (&d->ay, k);
+  for (guint p = 0; p < d->n_planes; p++)
+    for (guint t = 0; t < d->job_cols; t++)
+      {
+        const gint64 j = d->job_j0 + t;
+        const gint64 xs = axis_start (&d->ax, j);
+        const float *wx = d->wx + j * d->pw;
+        const float *tile = d->tile_out + ((size_t) p * d->group_cols + t) * area;
+        const guint c0 = xs < 0 ? (guint) -xs : 0;
+        const guint c1 = (guint) MIN ((gint64) d->pw, (gint64) d->width - xs);
+        for (guint i = 0; i < d->ph; i++)
+          {
+            const gint64 y = ys + i;
+            if (y < 0 || y >= (gint64) d->height)
+              continue;
+            const float wy = d->wy[i];
+            float *acc = d->acc + (size_t) (y % d->acc_cap) * plane_f
+                         + (size_t) p * d->width;
+            const float *src = tile + (size_t) i * d->pw;
+            for (guint c = c0; c < c1; c++)
+              acc[xs + c] += wy * wx[c] * src[c];
+          }
+      }
+}
+
+static float *
+queue_reserve (DaeDenoiser *d)
+{
+  const size_t row_f = (size_t) d->width * d->channels;
+  if (d->queue_head + d->queue_len == d->queue_cap)
+    {
+      if (d->queue_head > 0)
+        {
+          memmove (d->queue, d->queue + d->queue_head * row_f,
+                   d->queue_len * row_f * sizeof (float));
+          d->queue_head = 0;
+        }
+      if (d->queue_len == d->queue_cap)
+        {
+          d->queue_cap = MAX (d->queue_cap * 2, d->ph);
+          d->queue = g_renew (float, d->queue, d->queue_cap * row_f);
+        }
+    }
+  return d->queue + (size_t) (d->queue_head + d->queue_len) * row_f;
+}
+
+static inline float
+clamp01 (float v)
+{
+  return v >= 1.0f ? 1.0f : v > 0.0f ? v : 0.0f; /* NaN -> 0 */
+}
+
+/* Turns accumulated row y into output: undo the inversion, blend with the
+ * input, put back chroma and alpha. */
+static void
+finish_row (DaeDenoiser *d, guint64 y)
+{
+  const size_t plane_f = (size_t) d->width * d->n_planes;
+  float *acc = d->acc + (size_t) (y % d->acc_cap) * plane_f;
+  const float *in = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
+  const float *in_pl = d->in_planes + (size_t) (y % d->in_cap) * plane_f;
+  float *out = queue_reserve (d);
+  const float s = (float) d->opt.strength, r = 1.0f - s;
+  if (d->inverted)
+    for (size_t i = 0; i < plane_f; i++)
+      acc[i] = 1.0f - acc[i];
+  for (guint x = 0; x < d->width; x++)
+    {
+      const float *pi = in + (size_t) x * d->channels;
+      float *po = out + (size_t) x * d->channels;
+      if (d->luma)
+        {
+          const float yin = in_pl[x];
+          const float dy = (s * acc[x] + r * yin) - yin;
+          for (guint c = 0; c < 3; c++)
+            po[c] = clamp01 (pi[c] + dy);
+        }
+      else
+        for (guint c = 0; c < d->n_color; c++)
+          po[c] = clamp01 (s * acc[(size_t) c * d->width + x] + r * pi[c]);
+      if (d->has_alpha)
+        po[d->channels - 1] = pi[d->channels - 1];
+    }
+  memset (acc, 0, plane_f * sizeof (float));
+  d->queue_len++;
+}
+
+static void
+run_tile_row (DaeDenoiser *d, gint64 k)
+{
+  if (d->inverted < 0)
+    decide_invert (d);
+  const gint64 ys = axis_start (&d->ay, k);
+  for (guint i = 0; i < d->ph; i++)
+    {
+      d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
+      d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
+    }
+  for (gint64 j0 = 0; j0 < d->ax.n_tiles; j0 += d->group_cols)
+    {
+      d->job_j0 = j0;
+      d->job_cols = (guint) MIN ((gint64) d->group_cols, d->ax.n_tiles - j0);
+      d->job_batches = (d->job_cols + BATCH - 1) / BATCH;
+      dae__pool_run (d->pool, (size_t) d->job_batches * d->n_planes, run_batch, d);
+      accumulate_group (d, k);
+    }
+  const guint64 done = (guint64) out_lo (&d->ay, k + 1);
+  for (; d->out_next < done; d->out_next++)
+    finish_row (d, d->out_next);
+}
+
+static void
+run_ready_tile_rows (DaeDenoiser *d)
+{
+  const gint64 bottom = bottom_lo (&d->ay);
+  while (d->next_tile_row < d->ay.n_tiles)
+    {
+      gint64 lo, hi;
+      tile_rows_needed (&d->ay, d->next_tile_row, &lo, &hi);
+      if (d->next_tile_row == 0)
+        hi = MAX (hi, (gint64) d->decide_rows);
+      if ((guint64) hi > d->pushed)
+        break;
+      run_tile_row (d, d->next_tile_row);
+      d->next_tile_row++;
+      d->ring_lo = MAX (d->ring_lo, (guint64) keep_lo (&d->ay, d->next_tile_row, bottom));
+    }
+}
+
+static void
+store_row (DaeDenoiser *d, const float *row)
+{
+  const size_t slot = d->pushed % d->in_cap;
+  float *dst = d->in_rows + slot * d->width * d->channels;
+  float *pl = d->in_planes + slot * d->width * d->n_planes;
+  memcpy (dst, row, (size_t) d->width * d->channels * sizeof (float));
+  for (guint x = 0; x < d->width; x++)
+    {
+      const float *px = row + (size_t) x * d->channels;
+      if (d->luma)
+        pl[x] = luminance (d, px);
+      else
+        for (guint c = 0; c < d->n_planes; c++)
+          pl[(size_t) c * d->width + x] = px[c];
+    }
+  d->pushed++;
+}
+
+gboolean
+dae_denoiser_push_rows (DaeDenoiser *d, const float *rows, guint n_rows,
+                        GError **error)
+{
+  g_return_val_if_fail (d != NULL && (rows != NULL || n_rows == 0), FALSE);
+  if (n_rows > d->height - d->pushed)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "%u rows pushed but only %" G_GUINT64_FORMAT " of %u are left",
+                   n_rows, d->height - d->pushed, d->height);
+      return FALSE;
+    }
+  const size_t row_f = (size_t) d->width * d->channels;
+  for (;;)
+    {
+      run_ready_tile_rows (d);
+      if (g_atomic_int_get (&d->failed))
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the forward pass failed");
+          return FALSE;
+        }
+      if (n_rows == 0)
+        return TRUE;
+      const guint64 room = d->in_cap - (d->pushed - d->ring_lo);
+      if (room == 0)
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "tiler ring buffer stalled");
+          return FALSE; /* a planning bug; never expected */
+        }
+      const guint take = (guint) MIN ((guint64) n_rows, room);
+      for (guint i = 0; i < take; i++)
+        store_row (d, rows + i * row_f);
+      rows += take * row_f;
+      n_rows -= take;
+    }
+}
+
+guint
+dae_denoiser_pull_rows (DaeDenoiser *d, float *rows, guint max_rows)
+{
+  g_return_val_if_fail (d != NULL, 0);
+  const guint n = MIN (max_rows, d->queue_len);
+  const size_t row_f = (size_t) d->width * d->channels;
+  if (n == 0)
+    return 0;
+  memcpy (rows, d->queue + (size_t) d->queue_head * row_f, n * row_f * sizeof (float));
+  d->queue_head += n;
+  d->queue_len -= n;
+  if (d->queue_len == 0)
+    d->queue_head = 0;
+  return n;
+}
+
+int
+dae_denoiser_get_inverted (const DaeDenoiser *d)
+{
+  return d->inverted;
+}
+
+char *
+dae_denoiser_describe (const DaeDenoiser *d)
+{
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "%ux%u tiles, stride %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                          ", %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " tiles x %u plane%s"
+                          " (%s); %u thread%s; input ring %u rows",
+                          d->pw, d->ph, d->ax.stride, d->ay.stride, d->ax.n_tiles,
+                          d->ay.n_tiles, d->n_planes, d->n_planes == 1 ? "" : "s",
+                          d->luma ? "luma" : d->n_color == 1 ? "gray" : "each channel",
+                          d->n_workers, d->n_workers == 1 ? "" : "s", d->in_cap);
+  guint gemm = 0, direct = 0;
+  for (guint i = 0; i < dae_model_get_n_layers (d->model); i++)
+    {
+      const DaeLayer *l = &d->model->layers[i];
+      if (l->kind == DAE_LAYER_CONV3X3)
+        {
+          if (dae__conv_use_gemm (d->opt.conv_path, l->in_c, l->c))
+            gemm++;
+          else
+            direct++;
+        }
+    }
+  g_string_append_printf (s, "; conv3x3 layers: %u im2col+sgemm, %u direct", gemm, direct);
+  if (d->inverted >= 0)
+    {
+      g_string_append_printf (s, "; inverted: %s", d->inverted ? "yes" : "no");
+      if (d->opt.invert == DAE_INVERT_AUTO && d->model_bg != BG_ANY)
+        g_string_append_printf (s, " (auto: background %.2f, model trained on %s)",
+                                d->background, d->model_bg == BG_LIGHT ? "light" : "dark");
+    }
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+dae_denoise_image (const DaeModel *model, const DaeDenoiseOptions *options,
+                   guint width, guint height, guint channels,
+                   gboolean has_alpha, const float *input, float *output,
+                   GError **error)
+{
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (model, options, width, height, channels,
+                                                has_alpha, error);
+  if (d == NULL)
+    return FALSE;
+  const size_t row_f = (size_t) width * channels;
+  guint pulled = 0;
+  for (guint y = 0; y < height;)
+    {
+      /* Small pushes keep the queue of finished rows short. */
+      const guint n = MIN (d->ph, height - y);
+      if (!dae_denoiser_push_rows (d, input + (size_t) y * row_f, n, error))
+        return FALSE;
+      y += n;
+      pulled += dae_denoiser_pull_rows (d, output + (size_t) pulled * row_f, height - pulled);
+    }
+  pulled += dae_denoiser_pull_rows (d, output + (size_t) pulled * row_f, height - pulled);
+  g_assert (pulled == height);
+  return TRUE;
+}

@@ -1,0 +1,602 @@
+/* dae-filter: denoise images with a denoising autoencoder, as a Unix filter.
+ *
+ * The user interface only: options, streams, batch files, messages.  The
+ * codecs (core/io) read and write the images row by row and the tiler
+ * (core/tiler.c) denoises them band by band, so memory grows with the
+ * width, never the height.  Errors are printed once, netpbm style:
+ * `dae-filter: <file or stdin>: <what>`, exit 1 (2 for a usage error). */
+#include "dae.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROG "dae-filter"
+#define BAND_ROWS 16u /* rows read, pushed, pulled and written at a time */
+
+/* ---- options -------------------------------------------------------------- */
+
+static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
+static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir;
+static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
+static gboolean opt_verbose, opt_version;
+static char **opt_files;
+
+static const GOptionEntry entries[] = {
+  { "model", 'm', 0, G_OPTION_ARG_STRING, &opt_model,
+    "The model: a NAME from --list-models or a .dae FILE (default: the best shipped "
+    "general model)", "NAME|FILE" },
+  { "list-models", 0, 0, G_OPTION_ARG_NONE, &opt_list_models,
+    "List the models found, with their files, and exit", NULL },
+  { "strength", 's', 0, G_OPTION_ARG_STRING, &opt_strength,
+    "Blend of the denoised image over the input, 0..1 (default: 1)", "S" },
+  { "invert", 0, 0, G_OPTION_ARG_STRING, &opt_invert,
+    "Invert the image around the model: auto (when the page's background is not the "
+    "model's), on or off (default: auto)", "auto|on|off" },
+  { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
+    "Colour images: denoise the luminance only (luma) or each channel (rgb) "
+    "(default: luma)", "luma|rgb" },
+  { "stride", 0, 0, G_OPTION_ARG_STRING, &opt_stride,
+    "Step between tiles in pixels, 1..patch size; the patch size means no overlap "
+    "(default: half a patch)", "N" },
+  { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
+    "Worker threads (default: 0 = one per CPU); the output does not depend on it", "N" },
+  { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+    "Output format: pnm (PBM/PGM/PPM, alpha dropped), pam or png (default: the "
+    "input's)", "pnm|pam|png" },
+  { "max-pixels", 0, 0, G_OPTION_ARG_STRING, &opt_max_pixels,
+    "Refuse images of more than N pixels (default: 1073741824)", "N" },
+  { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output_dir,
+    "Batch mode: write the result of each FILE to DIR under the same name, "
+    "atomically; go on after a bad file", "DIR" },
+  { "progress", 0, 0, G_OPTION_ARG_NONE, &opt_progress,
+    "Show progress on stderr (default: when stderr is a terminal)", NULL },
+  { "no-progress", 0, 0, G_OPTION_ARG_NONE, &opt_no_progress, "Never show progress", NULL },
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress output", NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+    "Describe each image and how it is processed (model, tiles, threads, kernels)", NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_files, NULL, "[FILE...]" },
+  { NULL }
+};
+
+typedef enum { FORMAT_SAME, FORMAT_PNM, FORMAT_PAM, FORMAT_PNG } OutFormat;
+
+typedef struct {
+  DaeModel *model;
+  const char *model_name;
+  DaeDenoiseOptions dopt;
+  OutFormat format;
+  guint64 max_pixels;
+  gboolean progress;
+} Settings;
+
+static G_GNUC_NORETURN void
+usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "%s: %s\nTry '%s --help' for more information.\n", PROG, msg, PROG);
+  exit (2);
+}
+
+/* A whole decimal number in [lo, hi], or a usage error naming the option. */
+static guint64
+parse_uint (const char *option, const char *text, guint64 lo, guint64 hi)
+{
+  guint64 v;
+  g_autoptr (GError) error = NULL;
+  if (!g_ascii_string_to_unsigned (text, 10, lo, hi, &v, &error))
+    usage_error ("%s: %s", option, error->message);
+  return v;
+}
+
+static double
+parse_fraction (const char *option, const char *text)
+{
+  char *end;
+  errno = 0;
+  const double v = g_ascii_strtod (text, &end);
+  if (text[0] == '\0' || *end != '\0' || errno != 0 || !(v >= 0.0 && v <= 1.0))
+    usage_error ("%s: \"%s\" is not a number between 0 and 1", option, text);
+  return v;
+}
+
+static int
+parse_choice (const char *option, const char *text, const char *const *choices)
+{
+  for (int i = 0; choices[i] != NULL; i++)
+    if (strcmp (text, choices[i]) == 0)
+      return i;
+  g_autofree char *list = g_strjoinv ("|", (char **) choices);
+  usage_error ("%s: \"%s\" is not one of %s", option, text, list);
+}
+
+/* ---- batch outputs: atomic, never over an input ---------------------------- */
+
+/* The temporary file being written, removed if a signal ends us. */
+static char tmp_path[4096];
+static volatile sig_atomic_t tmp_live;
+
+static void
+on_fatal_signal (int sig)
+{
+  if (tmp_live)
+    unlink (tmp_path);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+install_signal_handlers (void)
+{
+  /* Past the file size limit, a write fails (EFBIG) and is reported. */
+  signal (SIGXFSZ, SIG_IGN);
+  const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+  for (guint i = 0; i < G_N_ELEMENTS (sigs); i++)
+    {
+      struct sigaction sa = { 0 };
+      sa.sa_handler = on_fatal_signal;
+      sigemptyset (&sa.sa_mask);
+      sigaction (sigs[i], &sa, NULL);
+    }
+}
+
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} FileId;
+
+static const char *
+format_extension (const DaeImageInfo *info)
+{
+  switch (info->format)
+    {
+    case DAE_IMAGE_FORMAT_PBM_PLAIN:
+    case DAE_IMAGE_FORMAT_PBM:
+      return ".pbm";
+    case DAE_IMAGE_FORMAT_PGM_PLAIN:
+    case DAE_IMAGE_FORMAT_PGM:
+      return ".pgm";
+    case DAE_IMAGE_FORMAT_PPM_PLAIN:
+    case DAE_IMAGE_FORMAT_PPM:
+      return ".ppm";
+    case DAE_IMAGE_FORMAT_PAM:
+      return ".pam";
+    case DAE_IMAGE_FORMAT_PNG:
+      return ".png";
+    }
+  return "";
+}
+
+/* ---- one image ------------------------------------------------------------ */
+
+/* The output description for an input, before anything is written. */
+static gboolean
+output_info (const Settings *s, const DaeImageInfo *in, DaeImageInfo *out, GError **error)
+{
+  *out = *in;
+  switch (s->format)
+    {
+    case FORMAT_SAME:
+      return dae_image_info_set_format (out, in->format, error);
+    case FORMAT_PAM:
+      return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_PAM, error);
+    case FORMAT_PNG:
+      return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_PNG, error);
+    case FORMAT_PNM:
+      if (in->has_alpha)
+        out->channels--; /* as pamtopnm does */
+      return dae_image_info_set_format (out,
+                                        out->channels == 3 ? DAE_IMAGE_FORMAT_PPM
+                                        : out->maxval == 1 ? DAE_IMAGE_FORMAT_PBM
+                                        : DAE_IMAGE_FORMAT_PGM, error);
+    }
+  g_assert_not_reached ();
+}
+
+typedef struct {
+  const char *name;   /* for messages */
+  guint index;        /* image in the stream */
+  guint rows_done, height;
+  int shown;          /* last percentage shown */
+  gboolean tty;
+} Progress;
+
+static void
+progress_update (Progress *p, gboolean enabled)
+{
+  if (!enabled)
+    return;
+  const int pct = (int) ((guint64) p->rows_done * 100 / p->height);
+  if (p->tty ? pct == p->shown : pct / 10 == p->shown / 10)
+    return;
+  p->shown = pct;
+  if (p->tty)
+    fprintf (stderr, "\r%s: %s: image %u: %3d%%", PROG, p->name, p->index, pct);
+  else
+    fprintf (stderr, "%s: %s: image %u: %d%%\n", PROG, p->name, p->index, pct);
+  if (p->tty && pct == 100)
+    fputs ("\r\033[K", stderr);
+}
+
+static gboolean
+denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in,
+               FILE *out, const char *name, DaeImageInfo *out_info, GError **error)
+{
+  DaeImageInfo oi;
+  if (!output_info (s, in, &oi, error))
+    return FALSE;
+  *out_info = oi;
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (s->model, &s->dopt, in->width, in->height,
+                                                in->channels, in->has_alpha, error);
+  if (d == NULL)
+    return FALSE;
+  const size_t in_row = (size_t) in->width * in->channels;
+  const size_t out_row = (size_t) in->width * oi.channels;
+  g_autofree guint16 *samples = g_try_new (guint16, BAND_ROWS * in_row);
+  g_autofree float *fin = g_try_new (float, BAND_ROWS * in_row);
+  g_autofree float *fout = g_try_new (float, BAND_ROWS * in_row);
+  if (samples == NULL || fin == NULL || fout == NULL)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT, "out of memory for %u pixels a row",
+                   in->width);
+      return FALSE;
+    }
+  g_autoptr (DaeImageWriter) w = dae_image_writer_new (out, &oi, error);
+  if (w == NULL)
+    return FALSE;
+
+  Progress prog = { name, dae_image_reader_get_index (reader), 0, in->height, -1,
+                    isatty (STDERR_FILENO) };
+  const float imax = (float) in->maxval, omax = (float) oi.maxval;
+  guint read = 0;
+  while (prog.rows_done < in->height)
+    {
+      if (read < in->height)
+        {
+          const guint n = MIN (BAND_ROWS, in->height - read);
+          if (!dae_image_reader_read_rows (reader, n, samples, error))
+            return FALSE;
+          for (size_t i = 0; i < n * in_row; i++)
+            fin[i] = (float) samples[i] / imax;
+          if (!dae_denoiser_push_rows (d, fin, n, error))
+            return FALSE;
+          read += n;
+        }
+      guint got;
+      while ((got = dae_denoiser_pull_rows (d, fout, BAND_ROWS)) > 0)
+        {
+          for (guint r = 0; r < got; r++)
+            for (guint x = 0; x < in->width; x++)
+              {
+                const float *p = fout + r * in_row + (size_t) x * in->channels;
+                guint16 *q = samples + r * out_row + (size_t) x * oi.channels;
+                for (guint c = 0; c < oi.channels; c++)
+                  q[c] = (guint16) floorf (p[c] * omax + 0.5f);
+              }
+          if (!dae_image_writer_write_rows (w, got, samples, error))
+            return FALSE;
+          prog.rows_done += got;
+          progress_update (&prog, s->progress);
+        }
+    }
+  if (opt_verbose)
+    {
+      g_autofree char *how = dae_denoiser_describe (d);
+      fprintf (stderr, "%s: %s: image %u: %ux%u %s maxval %u -> %s: model %s; %s\n", PROG,
+               name, prog.index, in->width, in->height, dae_image_format_name (in->format),
+               in->maxval, dae_image_format_name (oi.format), s->model_name, how);
+    }
+  return dae_image_writer_finish (w, error);
+}
+
+/* Denoises every image of a stream into @out; @first_out describes the
+ * first output image. */
+static gboolean
+denoise_stream (const Settings *s, DaeImageReader *reader, FILE *out, const char *name,
+                DaeImageInfo *first_out, GError **error)
+{
+  dae_image_reader_set_max_pixels (reader, s->max_pixels);
+  for (guint n = 0;; n++)
+    {
+      DaeImageInfo info, oi;
+      if (!dae_image_reader_next (reader, &info, error))
+        return *error == NULL;
+      if (!denoise_image (s, reader, &info, out, name, &oi, error))
+        return FALSE;
+      if (n == 0)
+        *first_out = oi;
+    }
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static void
+report (const char *name, const GError *error)
+{
+  fprintf (stderr, "%s: %s: %s\n", PROG, name, error->message);
+}
+
+/* Writes the result of @path into @dir; FALSE (reported) on failure. */
+static gboolean
+batch_one (const Settings *s, const char *path, const char *dir, const FileId *inputs,
+           guint n_inputs, GHashTable *written)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageReader) reader = dae_image_reader_new_path (path, &error);
+  if (reader == NULL)
+    {
+      report (path, error);
+      return FALSE;
+    }
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmpl = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
+  const int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      fprintf (stderr, "%s: %s: cannot create a file in %s: %s\n", PROG, path, dir,
+               g_strerror (errno));
+      return FALSE;
+    }
+  const mode_t mask = umask (0);
+  umask (mask);
+  fchmod (fd, 0666 & ~mask);
+  g_strlcpy (tmp_path, tmpl, sizeof tmp_path);
+  tmp_live = strlen (tmpl) < sizeof tmp_path;
+
+  FILE *fp = fdopen (fd, "wb");
+  DaeImageInfo first = { 0 };
+  gboolean ok = fp != NULL && denoise_stream (s, reader, fp, path, &first, &error);
+  if (ok && (fflush (fp) != 0 || fsync (fd) != 0))
+    {
+      g_set_error (&error, DAE_ERROR, DAE_ERROR_IO, "writing %s: %s", tmpl, g_strerror (errno));
+      ok = FALSE;
+    }
+  if (fp != NULL ? fclose (fp) != 0 && ok : (close (fd), ok))
+    {
+      if (error == NULL)
+        g_set_error (&error, DAE_ERROR, DAE_ERROR_IO, "writing %s: %s", tmpl,
+                     g_strerror (errno));
+      ok = FALSE;
+    }
+
+  /* The final name: the input's, with the extension of --format's type. */
+  g_autofree char *name = NULL;
+  if (s->format != FORMAT_SAME && ok)
+    {
+      const char *ext = format_extension (&first);
+      const char *dot = strrchr (base, '.');
+      g_autofree char *stem = dot && dot != base ? g_strndup (base, dot - base) : g_strdup (base);
+      name = g_strconcat (stem, ext, NULL);
+    }
+  else
+    name = g_strdup (base);
+  g_autofree char *final = g_build_filename (dir, name, NULL);
+
+  if (ok)
+    {
+      struct stat st;
+      if (g_hash_table_contains (written, final))
+        {
+          g_set_error (&error, DAE_ERROR, DAE_ERROR_INVALID,
+                       "%s is already the output of an earlier file: not overwritten", final);
+          ok = FALSE;
+        }
+      else if (stat (final, &st) == 0)
+        for (guint i = 0; i < n_inputs && ok; i++)
+          if (inputs[i].dev == st.st_dev && inputs[i].ino == st.st_ino)
+            {
+              g_set_error (&error, DAE_ERROR, DAE_ERROR_INVALID,
+                           "%s is an input file: not overwritten", final);
+              ok = FALSE;
+            }
+    }
+  if (ok && g_rename (tmpl, final) != 0)
+    {
+      g_set_error (&error, DAE_ERROR, DAE_ERROR_IO, "cannot rename %s to %s: %s", tmpl,
+                   final, g_strerror (errno));
+      ok = FALSE;
+    }
+  if (!ok)
+    g_unlink (tmpl);
+  tmp_live = 0;
+  if (!ok)
+    {
+      report (path, error);
+      return FALSE;
+    }
+  g_hash_table_add (written, g_steal_pointer (&final));
+  return TRUE;
+}
+
+static int
+run_batch (const Settings *s, char **files)
+{
+  const char *dir = opt_output_dir;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      fprintf (stderr, "%s: %s: not a directory\n", PROG, dir);
+      return 1;
+    }
+  const guint n = g_strv_length (files);
+  g_autofree FileId *ids = g_new0 (FileId, n);
+  for (guint i = 0; i < n; i++)
+    {
+      struct stat st;
+      if (stat (files[i], &st) == 0)
+        ids[i] = (FileId){ st.st_dev, st.st_ino };
+    }
+  install_signal_handlers ();
+  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint failed = 0;
+  for (guint i = 0; i < n; i++)
+    if (!batch_one (s, files[i], dir, ids, n, written))
+      failed++;
+  if (failed > 0)
+    {
+      fprintf (stderr, "%s: %u of %u file%s failed\n", PROG, failed, n, n == 1 ? "" : "s");
+      return 1;
+    }
+  return 0;
+}
+
+/* Every file (or stdin) in turn to stdout; stops at the first error, since
+ * what follows on stdout would not be a valid stream. */
+static int
+run_stdout (const Settings *s, char **files)
+{
+  static char *stdin_only[] = { "-", NULL };
+  if (files == NULL || files[0] == NULL)
+    files = stdin_only;
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      const gboolean is_stdin = strcmp (files[i], "-") == 0;
+      const char *name = is_stdin ? "stdin" : files[i];
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DaeImageReader) reader = is_stdin ? dae_image_reader_new (stdin)
+                                                   : dae_image_reader_new_path (files[i], &error);
+      DaeImageInfo first;
+      if (reader == NULL || !denoise_stream (s, reader, stdout, name, &first, &error))
+        {
+          report (name, error);
+          return 1;
+        }
+    }
+  if (fflush (stdout) != 0 || ferror (stdout))
+    {
+      fprintf (stderr, "%s: stdout: write error: %s\n", PROG, g_strerror (errno));
+      return 1;
+    }
+  return 0;
+}
+
+static int
+list_models (void)
+{
+  g_auto (GStrv) names = dae_model_list ();
+  g_autofree char *def = dae_model_find (NULL, NULL);
+  if (names[0] == NULL)
+    {
+      fprintf (stderr, "%s: no models found\n", PROG);
+      return 1;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *path = dae_model_find (names[i], NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DaeModel) m = path ? dae_model_load_file (path, &error) : NULL;
+      const char *desc = m ? dae_model_get_metadata (m, "description") : NULL;
+      printf ("%s%-12s %s\n", def && path && strcmp (def, path) == 0 ? "* " : "  ",
+              names[i], path ? path : "?");
+      if (m == NULL)
+        printf ("  %-12s (unreadable: %s)\n", "", error ? error->message : "not found");
+      else if (desc != NULL)
+        printf ("  %-12s %s\n", "", desc);
+    }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- denoise images with a denoising autoencoder");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_summary (ctx,
+    "Reads PBM/PGM/PPM/PAM (plain or raw, maxval 1..65535, every image of a\n"
+    "multi-image stream) or PNG from FILEs or stdin and writes the denoised\n"
+    "images to stdout in the same format, or with -o into a directory.");
+  g_option_context_set_description (ctx,
+    "Examples:\n"
+    "  dae-filter < noisy.pgm > clean.pgm\n"
+    "  pngtopam scan.png | dae-filter --strength 0.8 | pnmtopng > clean.png\n"
+    "  dae-filter -m mnist --invert off digits.pgm > clean.pgm\n"
+    "  dae-filter -o cleaned/ scans/*.png\n"
+    "\n"
+    "Models are looked up in $DAE_MODEL_PATH, " "the installed models directory and\n"
+    "the source tree's weights/.  Exit status: 0 on success, 1 if an image or\n"
+    "file failed, 2 for a usage error.  See dae-filter(1).");
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    usage_error ("%s", error->message);
+
+  if (opt_version)
+    {
+      printf ("%s (dae) %s\n", PROG, dae_version ());
+      return 0;
+    }
+  if (opt_list_models)
+    return list_models ();
+
+  Settings s = { 0 };
+  dae_denoise_options_init (&s.dopt);
+  if (opt_strength)
+    s.dopt.strength = parse_fraction ("--strength", opt_strength);
+  if (opt_invert)
+    {
+      static const char *const c[] = { "auto", "on", "off", NULL };
+      static const DaeInvert v[] = { DAE_INVERT_AUTO, DAE_INVERT_ON, DAE_INVERT_OFF };
+      s.dopt.invert = v[parse_choice ("--invert", opt_invert, c)];
+    }
+  if (opt_color)
+    {
+      static const char *const c[] = { "luma", "rgb", NULL };
+      s.dopt.color = parse_choice ("--color", opt_color, c) ? DAE_COLOR_RGB : DAE_COLOR_LUMA;
+    }
+  if (opt_threads)
+    s.dopt.threads = (guint) parse_uint ("--threads", opt_threads, 0, 1024);
+  if (opt_format)
+    {
+      static const char *const c[] = { "pnm", "pam", "png", NULL };
+      s.format = FORMAT_PNM + parse_choice ("--format", opt_format, c);
+    }
+  s.max_pixels = opt_max_pixels ? parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
+                                : DAE_IMAGE_DEFAULT_MAX_PIXELS;
+  s.progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
+  if (opt_output_dir && (opt_files == NULL || opt_files[0] == NULL))
+    usage_error ("-o/--output-dir needs FILE arguments");
+  if (opt_output_dir)
+    for (guint i = 0; opt_files[i] != NULL; i++)
+      if (strcmp (opt_files[i], "-") == 0)
+        usage_error ("-o/--output-dir cannot take stdin (\"-\")");
+
+  g_autofree char *model_path = dae_model_find (opt_model, &error);
+  if (model_path == NULL)
+    {
+      fprintf (stderr, "%s: %s\n", PROG, error->message);
+      return 1;
+    }
+  s.model = dae_model_load_file (model_path, &error);
+  if (s.model == NULL)
+    {
+      fprintf (stderr, "%s: %s: %s\n", PROG, model_path, error->message);
+      return 1;
+    }
+  s.model_name = model_path;
+  guint ph, pw;
+  dae_model_get_patch_size (s.model, &ph, &pw);
+  if (opt_stride)
+    s.dopt.stride = (guint) parse_uint ("--stride", opt_stride, 1, MIN (ph, pw));
+  if (opt_verbose)
+    fprintf (stderr, "%s: model %s (%ux%u patches), kernels %s\n", PROG, model_path, pw, ph,
+             dae_kernels_describe ());
+
+  const int status = opt_output_dir ? run_batch (&s, opt_files) : run_stdout (&s, opt_files);
+  dae_model_free (s.model);
+  g_strfreev (opt_files);
+  return status;
+}

@@ -1,0 +1,572 @@
+/* test-tiler.c: DaeDenoiser.  The tiled result is checked against a plain
+ * whole-image implementation of the same specification (grid, reflect-101
+ * borders, sin^2 window normalised by the sum of windows) written here in
+ * double precision; a patch-sized image against the runner bit for bit;
+ * thread counts and push sizes for byte-identical output; strength,
+ * inversion, colour modes and alpha for their algebra; streaming for a
+ * bounded lag; the seam test on a shipped model. */
+#include "dae.h"
+
+#include <math.h>
+#include <string.h>
+
+static DaeModel *
+load_tutorial (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "ref", "tutorial.dae", NULL);
+  GError *error = NULL;
+  DaeModel *m = dae_model_load_file (path, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* One 3x3 convolution whose kernel is a lone 1 at the centre: the identity,
+ * for any tile size. */
+static DaeModel *
+identity_model (void)
+{
+  DaeModel *m = dae_model_new (1, 28, 28, NULL);
+  g_assert_true (dae_model_add_layer (m, DAE_LAYER_CONV3X3, DAE_ACT_NONE, 1, -1, NULL));
+  float *w = dae_model_layer_params (m, 0, NULL, NULL);
+  w[4] = 1.0f;
+  return m;
+}
+
+static float *
+random_image (guint w, guint h, guint c, guint32 seed)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  float *img = g_new (float, (size_t) w * h * c);
+  for (size_t i = 0; i < (size_t) w * h * c; i++)
+    img[i] = (float) g_rand_double (rng);
+  g_rand_free (rng);
+  return img;
+}
+
+static DaeDenoiseOptions
+options (guint stride, guint threads, DaeInvert invert)
+{
+  DaeDenoiseOptions o;
+  dae_denoise_options_init (&o);
+  o.stride = stride;
+  o.threads = threads;
+  o.invert = invert;
+  return o;
+}
+
+static float *
+denoise (const DaeModel *m, const DaeDenoiseOptions *o, guint w, guint h, guint c,
+         gboolean alpha, const float *in)
+{
+  float *out = g_new (float, (size_t) w * h * c);
+  GError *error = NULL;
+  g_assert_true (dae_denoise_image (m, o, w, h, c, alpha, in, out, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+/* ---- the specification, in double precision over the whole image ---- */
+
+static gint64
+mirror (gint64 i, gint64 n)
+{
+  if (n == 1)
+    return 0;
+  const gint64 p = 2 * (n - 1);
+  i %= p;
+  if (i < 0)
+    i += p;
+  return i < n ? i : p - i;
+}
+
+static void
+grid (gint64 n, gint64 patch, gint64 stride, gint64 *t0, gint64 *count)
+{
+  if (n <= patch)
+    {
+      *count = 1;
+      *t0 = -((patch - n) / 2);
+      return;
+    }
+  const gint64 margin = patch - stride, needed = n + 2 * margin;
+  *count = (needed - patch + stride - 1) / stride + 1;
+  *t0 = -margin - ((*count - 1) * stride + patch - needed) / 2;
+}
+
+static void
+spec_denoise_gray (const DaeModel *m, guint stride, guint w, guint h, const float *in,
+                   float *out)
+{
+  const guint P = 28;
+  g_autoptr (DaeRunner) r = dae_runner_new (m, P, P, NULL);
+  g_autofree double *num = g_new0 (double, (size_t) w * h);
+  g_autofree double *den = g_new0 (double, (size_t) w * h);
+  double win[28];
+  for (guint i = 0; i < P; i++)
+    win[i] = pow (sin (G_PI * (i + 0.5) / P), 2);
+  gint64 tx, ty, nx, ny;
+  grid (w, P, stride, &tx, &nx);
+  grid (h, P, stride, &ty, &ny);
+  float tile[28 * 28], res[28 * 28];
+  for (gint64 ky = 0; ky < ny; ky++)
+    for (gint64 kx = 0; kx < nx; kx++)
+      {
+        const gint64 y0 = ty + ky * stride, x0 = tx + kx * stride;
+        for (guint i = 0; i < P; i++)
+          for (guint j = 0; j < P; j++)
+            tile[i * P + j] = in[mirror (y0 + i, h) * w + mirror (x0 + j, w)];
+        g_assert_true (dae_runner_forward (r, 1, tile, res, NULL));
+        for (guint i = 0; i < P; i++)
+          for (guint j = 0; j < P; j++)
+            {
+              const gint64 y = y0 + i, x = x0 + j;
+              if (y < 0 || y >= h || x < 0 || x >= w)
+                continue;
+              num[y * w + x] += win[i] * win[j] * res[i * P + j];
+              den[y * w + x] += win[i] * win[j];
+            }
+      }
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    out[i] = (float) (num[i] / den[i]);
+}
+
+static double
+max_abs_diff (const float *a, const float *b, size_t n)
+{
+  double d = 0;
+  for (size_t i = 0; i < n; i++)
+    d = MAX (d, fabs ((double) a[i] - b[i]));
+  return d;
+}
+
+static void
+test_matches_spec (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const struct { guint w, h; } sizes[] = {
+    { 1, 1 }, { 1, 40 }, { 40, 1 }, { 27, 29 }, { 28, 28 }, { 29, 27 }, { 2, 2 },
+    { 61, 45 }, { 100, 3 }, { 56, 56 },
+  };
+  const guint strides[] = { 14, 28, 1, 9, 13, 20 };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint k = 0; k < G_N_ELEMENTS (strides); k++)
+      {
+        const guint w = sizes[s].w, h = sizes[s].h;
+        if (strides[k] == 1 && w * h > 2000)
+          continue; /* stride 1 runs a tile per pixel */
+        g_autofree float *in = random_image (w, h, 1, 7 + s);
+        DaeDenoiseOptions o = options (strides[k], 2, DAE_INVERT_OFF);
+        g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
+        g_autofree float *want = g_new (float, (size_t) w * h);
+        spec_denoise_gray (m, strides[k], w, h, in, want);
+        const double d = max_abs_diff (out, want, (size_t) w * h);
+        if (d > 2e-6)
+          g_error ("%ux%u stride %u: differs from the specification by %g", w, h,
+                   strides[k], d);
+      }
+}
+
+/* An image of exactly the patch size is one tile, bit for bit. */
+static void
+test_patch_is_one_tile (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  g_autofree float *in = random_image (28, 28, 1, 3);
+  float want[28 * 28];
+  g_autoptr (DaeRunner) r = dae_runner_new (m, 28, 28, NULL);
+  g_assert_true (dae_runner_forward (r, 1, in, want, NULL));
+  const guint strides[] = { 0, 14, 28, 5 };
+  for (guint k = 0; k < G_N_ELEMENTS (strides); k++)
+    for (guint threads = 1; threads <= 3; threads++)
+      {
+        DaeDenoiseOptions o = options (strides[k], threads, DAE_INVERT_OFF);
+        g_autofree float *out = denoise (m, &o, 28, 28, 1, FALSE, in);
+        g_assert_cmpmem (out, sizeof want, want, sizeof want);
+      }
+}
+
+/* Stride = patch: every pixel belongs to one tile, again bit for bit. */
+static void
+test_no_overlap_is_tiles (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  g_autofree float *in = random_image (56, 84, 1, 4);
+  DaeDenoiseOptions o = options (28, 2, DAE_INVERT_OFF);
+  g_autofree float *out = denoise (m, &o, 56, 84, 1, FALSE, in);
+  g_autoptr (DaeRunner) r = dae_runner_new (m, 28, 28, NULL);
+  float tile[28 * 28], res[28 * 28];
+  for (guint ty = 0; ty < 84; ty += 28)
+    for (guint tx = 0; tx < 56; tx += 28)
+      {
+        for (guint i = 0; i < 28; i++)
+          memcpy (tile + i * 28, in + (ty + i) * 56 + tx, 28 * sizeof (float));
+        g_assert_true (dae_runner_forward (r, 1, tile, res, NULL));
+        for (guint i = 0; i < 28; i++)
+          g_assert_cmpmem (out + (ty + i) * 56 + tx, 28 * sizeof (float),
+                           res + i * 28, 28 * sizeof (float));
+      }
+}
+
+/* Output is byte-identical whatever the thread count and push sizes. */
+static void
+test_threads_invariance (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint w = 203, h = 97;
+  const struct { guint c; gboolean alpha; DaeColorMode color; } kinds[] = {
+    { 1, FALSE, DAE_COLOR_LUMA }, { 4, TRUE, DAE_COLOR_LUMA }, { 3, FALSE, DAE_COLOR_RGB },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      const guint c = kinds[k].c;
+      g_autofree float *in = random_image (w, h, c, 11 + k);
+      DaeDenoiseOptions o = options (0, 1, DAE_INVERT_AUTO);
+      o.color = kinds[k].color;
+      o.strength = 0.8;
+      g_autofree float *ref = denoise (m, &o, w, h, c, kinds[k].alpha, in);
+      const guint threads[] = { 2, 3, 4, 7 };
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        {
+          o.threads = threads[t];
+          g_autofree float *out = denoise (m, &o, w, h, c, kinds[k].alpha, in);
+          g_assert_cmpmem (out, (size_t) w * h * c * 4, ref, (size_t) w * h * c * 4);
+        }
+      /* One row at a time, pulling a row at a time. */
+      o.threads = 2;
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, c, kinds[k].alpha, NULL);
+      g_autofree float *out = g_new (float, (size_t) w * h * c);
+      guint pulled = 0;
+      for (guint y = 0; y < h; y++)
+        {
+          g_assert_true (dae_denoiser_push_rows (d, in + (size_t) y * w * c, 1, NULL));
+          while (dae_denoiser_pull_rows (d, out + (size_t) pulled * w * c, 1) == 1)
+            pulled++;
+        }
+      g_assert_cmpuint (pulled, ==, h);
+      g_assert_cmpmem (out, (size_t) w * h * c * 4, ref, (size_t) w * h * c * 4);
+    }
+}
+
+/* Rows come out a band after they go in: the lag is bounded by the patch,
+ * whatever the height, which is what bounds memory. */
+static void
+test_streaming_lag (void)
+{
+  g_autoptr (DaeModel) m = identity_model ();
+  const guint w = 40, h = 3000;
+  g_autofree float *row = random_image (w, 1, 1, 5);
+  g_autofree float *out = g_new (float, w * 64);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  guint pulled = 0, max_lag = 0;
+  for (guint y = 1; y <= h; y++)
+    {
+      g_assert_true (dae_denoiser_push_rows (d, row, 1, NULL));
+      guint n;
+      while ((n = dae_denoiser_pull_rows (d, out, 64)) > 0)
+        pulled += n;
+      max_lag = MAX (max_lag, y - pulled);
+    }
+  g_assert_cmpuint (pulled, ==, h);
+  g_test_message ("largest lag: %u rows", max_lag);
+  g_assert_cmpuint (max_lag, <=, 28);
+  g_assert_cmpuint (max_lag, >=, 14); /* a tile row needs its rows first */
+}
+
+/* The identity model through any tiling gives the image back. */
+static void
+test_identity (void)
+{
+  g_autoptr (DaeModel) m = identity_model ();
+  const guint sizes[][2] = { { 1, 1 }, { 1, 50 }, { 50, 1 }, { 27, 29 }, { 130, 71 } };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint stride = 1; stride <= 28; stride += 3)
+      {
+        const guint w = sizes[s][0], h = sizes[s][1];
+        g_autofree float *in = random_image (w, h, 1, s);
+        DaeDenoiseOptions o = options (stride, 2, DAE_INVERT_OFF);
+        g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
+        g_assert_cmpfloat (max_abs_diff (in, out, (size_t) w * h), <, 1e-5);
+      }
+}
+
+/* Strength 0 is the input exactly; alpha is never touched. */
+static void
+test_strength_and_alpha (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint w = 45, h = 33;
+  for (guint c = 1; c <= 4; c++)
+    for (guint color = 0; color < 2; color++)
+      {
+        const gboolean alpha = c == 2 || c == 4;
+        g_autofree float *in = random_image (w, h, c, c);
+        DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+        o.color = color;
+        o.strength = 0.0;
+        g_autofree float *same = denoise (m, &o, w, h, c, alpha, in);
+        g_assert_cmpmem (same, (size_t) w * h * c * 4, in, (size_t) w * h * c * 4);
+        o.strength = 1.0;
+        g_autofree float *full = denoise (m, &o, w, h, c, alpha, in);
+        o.strength = 0.25;
+        g_autofree float *part = denoise (m, &o, w, h, c, alpha, in);
+        g_assert_true (memcmp (full, in, (size_t) w * h * c * 4) != 0);
+        for (size_t i = 0; i < (size_t) w * h; i++)
+          for (guint k = 0; k < c; k++)
+            {
+              const size_t j = i * c + k;
+              if (alpha && k == c - 1)
+                {
+                  g_assert_cmpfloat (full[j], ==, in[j]);
+                  continue;
+                }
+              g_assert_cmpfloat (full[j], >=, 0.0f);
+              g_assert_cmpfloat (full[j], <=, 1.0f);
+              /* Linear in the strength (luma recombination is linear too,
+               * as long as nothing clamps). */
+              const float want = 0.25f * full[j] + 0.75f * in[j];
+              if (full[j] > 0.0f && full[j] < 1.0f)
+                g_assert_cmpfloat (fabsf (part[j] - want), <, 1e-5f);
+            }
+      }
+}
+
+static float
+luma (const float *p)
+{
+  return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+}
+
+/* Luma mode changes Y only: R, G and B move by the same amount, which is
+ * the change of Y that a gray image of that Y gets. */
+static void
+test_luma (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint w = 50, h = 31;
+  g_autofree float *in = random_image (w, h, 3, 21);
+  for (size_t i = 0; i < (size_t) w * h * 3; i++)
+    in[i] = 0.25f + 0.5f * in[i]; /* room to move without clamping */
+  g_autofree float *gray = g_new (float, (size_t) w * h);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    gray[i] = luma (in + 3 * i);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  g_autofree float *out = denoise (m, &o, w, h, 3, FALSE, in);
+  g_autofree float *gout = denoise (m, &o, w, h, 1, FALSE, gray);
+  guint unclamped = 0;
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    {
+      const float *p = out + 3 * i, *q = in + 3 * i;
+      if (p[0] <= 0 || p[1] <= 0 || p[2] <= 0 || p[0] >= 1 || p[1] >= 1 || p[2] >= 1)
+        continue;
+      unclamped++;
+      const float dy = gout[i] - gray[i];
+      for (guint k = 0; k < 3; k++)
+        g_assert_cmpfloat (fabsf ((p[k] - q[k]) - dy), <, 1e-5f);
+    }
+  g_assert_cmpuint (unclamped, >, w * h / 2);
+}
+
+/* rgb mode: each channel exactly as a gray image of it. */
+static void
+test_rgb_is_per_channel (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint w = 37, h = 41;
+  g_autofree float *in = random_image (w, h, 3, 22);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  o.color = DAE_COLOR_RGB;
+  g_autofree float *out = denoise (m, &o, w, h, 3, FALSE, in);
+  g_autofree float *plane = g_new (float, (size_t) w * h);
+  for (guint k = 0; k < 3; k++)
+    {
+      for (size_t i = 0; i < (size_t) w * h; i++)
+        plane[i] = in[3 * i + k];
+      g_autofree float *g = denoise (m, &o, w, h, 1, FALSE, plane);
+      for (size_t i = 0; i < (size_t) w * h; i++)
+        g_assert_cmpfloat (out[3 * i + k], ==, g[i]);
+    }
+}
+
+/* Inverting around the model: f_on(x) = 1 - f_off(1 - x); auto follows the
+ * page's background and the model's "background" metadata. */
+static void
+test_invert (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint w = 60, h = 50;
+  g_autofree float *in = random_image (w, h, 1, 23);
+  g_autofree float *neg = g_new (float, (size_t) w * h);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    neg[i] = 1.0f - in[i];
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_ON);
+  g_autofree float *on = denoise (m, &o, w, h, 1, FALSE, in);
+  o.invert = DAE_INVERT_OFF;
+  g_autofree float *off = denoise (m, &o, w, h, 1, FALSE, neg);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    g_assert_cmpfloat (fabsf (on[i] - (1.0f - off[i])), <, 1e-5f);
+
+  /* A light page (dark strokes on white) and a dark one. */
+  g_autofree float *light = g_new (float, (size_t) w * h);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    light[i] = i % 7 == 0 ? 0.1f : 0.9f;
+  const char *bgs[] = { NULL, "dark", "light", "any" };
+  const int want_light[] = { 1, 1, 0, 0 }, want_dark[] = { 0, 0, 1, 0 };
+  for (guint b = 0; b < G_N_ELEMENTS (bgs); b++)
+    {
+      dae_model_set_metadata (m, "background", bgs[b]);
+      o.invert = DAE_INVERT_AUTO;
+      for (guint dark = 0; dark < 2; dark++)
+        {
+          g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+          const float *img = dark ? neg : light;
+          if (dark)
+            for (size_t i = 0; i < (size_t) w * h; i++)
+              neg[i] = 1.0f - light[i];
+          if (bgs[b] == NULL || strcmp (bgs[b], "any") != 0)
+            g_assert_cmpint (dae_denoiser_get_inverted (d), ==, -1);
+          g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+          g_assert_cmpint (dae_denoiser_get_inverted (d), ==,
+                           dark ? want_dark[b] : want_light[b]);
+          g_autofree char *desc = dae_denoiser_describe (d);
+          g_assert_nonnull (strstr (desc, "inverted"));
+        }
+    }
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  GError *error = NULL;
+  DaeDenoiseOptions o = options (29, 1, DAE_INVERT_OFF);
+  g_assert_null (dae_denoiser_new (m, &o, 10, 10, 1, FALSE, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  o = options (0, 1, DAE_INVERT_OFF);
+  const double bad[] = { -0.1, 1.5, NAN };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      o.strength = bad[i];
+      g_assert_null (dae_denoiser_new (m, &o, 10, 10, 1, FALSE, &error));
+      g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  o.strength = 1;
+  const struct { guint w, h, c; gboolean a; } shapes[] = {
+    { 0, 5, 1, FALSE }, { 5, 0, 1, FALSE }, { 5, 5, 0, FALSE }, { 5, 5, 5, FALSE },
+    { 5, 5, 1, TRUE }, { 5, 5, 3, TRUE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      g_assert_null (dae_denoiser_new (m, &o, shapes[i].w, shapes[i].h, shapes[i].c,
+                                       shapes[i].a, &error));
+      g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  /* Too wide to buffer: refused before allocating. */
+  g_assert_null (dae_denoiser_new (m, &o, G_MAXUINT, 2, 4, TRUE, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_LIMIT);
+  g_clear_error (&error);
+
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, 5, 3, 1, FALSE, &error);
+  g_assert_no_error (error);
+  float rows[5 * 4] = { 0 };
+  g_assert_false (dae_denoiser_push_rows (d, rows, 4, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (dae_denoiser_push_rows (d, rows, 3, &error));
+  g_assert_false (dae_denoiser_push_rows (d, rows, 1, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, rows, 4), ==, 3);
+
+  /* Models of several channels are not for images. */
+  g_autoptr (DaeModel) m3 = dae_model_new (3, 28, 28, NULL);
+  g_assert_true (dae_model_add_layer (m3, DAE_LAYER_CONV3X3, DAE_ACT_NONE, 3, -1, NULL));
+  g_assert_null (dae_denoiser_new (m3, NULL, 10, 10, 3, FALSE, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+}
+
+/* Seams: on a large constant image with noise, the error of pixels on tile
+ * edges is no higher than elsewhere.  Needs a trained model.  The constant
+ * is white and the image is not inverted: the network pads each tile with
+ * zeros (black), the worst guess for what lies beyond a tile's edge, so
+ * tiles put side by side (stride 28, printed for comparison) show their
+ * edges plainly, and only the blending hides them. */
+static void
+test_seams (void)
+{
+  GError *error = NULL;
+  g_autofree char *path = dae_model_find (NULL, &error);
+  if (path == NULL)
+    {
+      g_test_skip_printf ("no trained model in weights/: %s", error->message);
+      g_clear_error (&error);
+      return;
+    }
+  g_autoptr (DaeModel) m = dae_model_load_file (path, &error);
+  g_assert_no_error (error);
+  const guint w = 588, h = 588;
+  const float level = 1.0f;
+  GRand *rng = g_rand_new_with_seed (99);
+  g_autofree float *in = g_new (float, (size_t) w * h);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    {
+      const double u = g_rand_double_range (rng, 1e-12, 1.0), v = g_rand_double (rng);
+      const double gauss = sqrt (-2 * log (u)) * cos (2 * G_PI * v);
+      in[i] = CLAMP (level + 0.3 * gauss, 0.0, 1.0);
+    }
+  g_rand_free (rng);
+  const guint strides[] = { 14, 28 };
+  double ratio[2];
+  for (guint s = 0; s < 2; s++)
+    {
+      DaeDenoiseOptions o = options (strides[s], 0, DAE_INVERT_OFF);
+      g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
+      gint64 t0, n;
+      grid (w, 28, strides[s], &t0, &n);
+      /* Edge pixels: the first and last row/column of some tile. */
+      g_autofree gboolean *edge = g_new0 (gboolean, w);
+      for (gint64 k = 0; k < n; k++)
+        {
+          const gint64 a = t0 + k * strides[s], b = a + 27;
+          if (a >= 0 && a < w)
+            edge[a] = TRUE;
+          if (b >= 0 && b < w)
+            edge[b] = TRUE;
+        }
+      double sum[2] = { 0 }, cnt[2] = { 0 };
+      for (guint y = 28; y < h - 28; y++) /* away from the image border */
+        for (guint x = 28; x < w - 28; x++)
+          {
+            const int e = edge[x] || edge[y];
+            sum[e] += fabs (out[(size_t) y * w + x] - level);
+            cnt[e]++;
+          }
+      ratio[s] = (sum[1] / cnt[1]) / (sum[0] / cnt[0]);
+      g_test_message ("%s: stride %u: mean |error| on tile edges %.5f, inside %.5f, ratio %.3f",
+                      path, strides[s], sum[1] / cnt[1], sum[0] / cnt[0], ratio[s]);
+    }
+  g_assert_cmpfloat (ratio[0], <=, 1.0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tiler/matches-spec", test_matches_spec);
+  g_test_add_func ("/tiler/patch-is-one-tile", test_patch_is_one_tile);
+  g_test_add_func ("/tiler/no-overlap-is-tiles", test_no_overlap_is_tiles);
+  g_test_add_func ("/tiler/threads-invariance", test_threads_invariance);
+  g_test_add_func ("/tiler/streaming-lag", test_streaming_lag);
+  g_test_add_func ("/tiler/identity", test_identity);
+  g_test_add_func ("/tiler/strength-and-alpha", test_strength_and_alpha);
+  g_test_add_func ("/tiler/luma", test_luma);
+  g_test_add_func ("/tiler/rgb-is-per-channel", test_rgb_is_per_channel);
+  g_test_add_func ("/tiler/invert", test_invert);
+  g_test_add_func ("/tiler/errors", test_errors);
+  g_test_add_func ("/tiler/seams", test_seams);
+  return g_test_run ();
+}
