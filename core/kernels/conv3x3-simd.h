@@ -193,19 +193,36 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
       x2 += xs;
       wt += T * OCB_MAX;
     }
-#pragma GCC unroll 16
-  for (int j = 0; j < OCB; j++)
+  /* One branch on the activation and the tail for the whole block, not
+   * one per vector. */
+#define STORE_ALL(ACT, LAST_N)                                               \
+  do                                                                         \
+    {                                                                        \
+      _Pragma ("GCC unroll 16") for (int j = 0; j < OCB; j++)                 \
+        {                                                                    \
+          float *o = b->out + j * b->os;                                     \
+          _Pragma ("GCC unroll 16") for (int v = 0; v < PV - 1; v++)          \
+            V_STOREU (o + v * VL, FN (v_act) (acc[j][v], ACT));              \
+          VEC last = FN (v_act) (acc[j][PV - 1], ACT);                       \
+          if ((LAST_N) == VL)                                                \
+            V_STOREU (o + (PV - 1) * VL, last);                              \
+          else                                                               \
+            V_STORE_N (o + (PV - 1) * VL, last, (LAST_N));                   \
+        }                                                                    \
+    }                                                                        \
+  while (0)
+  if (b->last_n == VL)
     {
-      float *o = b->out + j * b->os;
-#pragma GCC unroll 16
-      for (int v = 0; v < PV - 1; v++)
-        V_STOREU (o + v * VL, FN (v_act) (acc[j][v], b->act));
-      VEC last = FN (v_act) (acc[j][PV - 1], b->act);
-      if (b->last_n == VL)
-        V_STOREU (o + (PV - 1) * VL, last);
+      if (b->act == DAE_ACT_RELU)
+        STORE_ALL (DAE_ACT_RELU, VL);
+      else if (b->act == DAE_ACT_SIGMOID)
+        STORE_ALL (DAE_ACT_SIGMOID, VL);
       else
-        V_STORE_N (o + (PV - 1) * VL, last, b->last_n);
+        STORE_ALL (DAE_ACT_NONE, VL);
     }
+  else
+    STORE_ALL (b->act, b->last_n);
+#undef STORE_ALL
 }
 
 #define BLOCK_PV(ocb, T)                                                     \
@@ -463,21 +480,24 @@ FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
   const size_t tmp_stride = g.plane_r + 2 * VL;
   const size_t xf = round_up (x_floats (&g), VL);
   const float *wp = FN (packed_weights) (a, 9);
-  float *x = dae__kernel_scratch (xf + OCB_MAX * tmp_stride);
+  /* A few output channels at a time, so that their planes stay in L1,
+   * when the input copies are small enough to stay there too (few input
+   * channels); else all of them, pixels outer (see conv_plane). */
+  const guint step = xf * sizeof (float) <= 16384 ? OCB_MAX : a->out_c;
+  float *x = dae__kernel_scratch (xf + step * tmp_stride);
   float *tmp = x + xf;
   zero_margins (&g, x);
   /* The pool's vector loads read a little past each plane. */
-  memset (tmp, 0, OCB_MAX * tmp_stride * sizeof (float));
+  memset (tmp, 0, step * tmp_stride * sizeof (float));
   const float *base[3];
   bases9 (&g, x, base);
   for (size_t t = 0; t < a->n; t++)
     {
       build_x (&g, in + t * a->in_c * g.plane, x);
       float *o = out + t * a->out_c * oplane;
-      /* A few output channels at a time, so their planes stay in L1. */
-      for (guint oc = 0; oc < a->out_c; oc += OCB_MAX)
+      for (guint oc = 0; oc < a->out_c; oc += step)
         {
-          const guint oc1 = MIN (oc + OCB_MAX, a->out_c);
+          const guint oc1 = MIN (oc + step, a->out_c);
           FN (conv_plane) (&g, base, 9, wp, a->bias, oc, oc1, a->act, tmp, tmp_stride);
           FN (maxpool_planes) (oc1 - oc, a->h, a->w, tmp, tmp_stride, o + oc * oplane);
         }
