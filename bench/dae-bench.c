@@ -29,6 +29,7 @@ static gboolean opt_network_only = FALSE;
 static gboolean opt_no_layers = FALSE;
 static gboolean opt_no_page = FALSE;
 static gboolean opt_no_train = FALSE;
+static gboolean opt_no_network = FALSE;
 static gboolean opt_cpu_time = FALSE;
 
 static GOptionEntry entries[] = {
@@ -41,6 +42,7 @@ static GOptionEntry entries[] = {
   { "no-layers", 0, 0, G_OPTION_ARG_NONE, &opt_no_layers, "skip the per-layer figures", NULL },
   { "no-page", 0, 0, G_OPTION_ARG_NONE, &opt_no_page, "skip the page latency", NULL },
   { "no-train", 0, 0, G_OPTION_ARG_NONE, &opt_no_train, "skip training", NULL },
+  { "no-network", 0, 0, G_OPTION_ARG_NONE, &opt_no_network, "skip the whole-network figures", NULL },
   { "cpu-time", 0, 0, G_OPTION_ARG_NONE, &opt_cpu_time, "rates per CPU second given to the process x threads, not per wall second: what the code does on cores it has to itself, on a machine shared with other work", NULL },
   { NULL }
 };
@@ -576,7 +578,8 @@ main (int argc, char **argv)
       if (!opt_no_layers)
         bench_layers (m, pools, peaks);
     }
-  bench_network (m, pools, peaks);
+  if (!opt_no_network || opt_network_only)
+    bench_network (m, pools, peaks);
   if (!opt_network_only)
     {
       if (!opt_no_page)
