@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -794,6 +796,48 @@ test_batch_write_error (void)
   g_assert_false (dir_has_temp_files (dst));
 }
 
+/* Killed mid-image (SIGTERM, SIGINT): no output under the final name and no
+ * temporary file left.  The input is a FIFO fed half an image, so the
+ * program is surely inside the image when the signal comes. */
+static void
+test_batch_interrupted (void)
+{
+  const int sigs[] = { SIGTERM, SIGINT };
+  for (guint k = 0; k < G_N_ELEMENTS (sigs); k++)
+    {
+      g_autofree char *dst = tmp_file (k ? "idst1" : "idst0");
+      g_autofree char *fifo = tmp_file (k ? "fifo1.pgm" : "fifo0.pgm");
+      g_assert_cmpint (g_mkdir_with_parents (dst, 0700), ==, 0);
+      g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+      const char *argv[] = { filter_path, "-q", "-m", model_path, "-o", dst, fifo, NULL };
+      GPid pid;
+      GError *error = NULL;
+      g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                    NULL, NULL, &pid, &error));
+      g_assert_no_error (error);
+      const int fd = open (fifo, O_WRONLY);
+      g_assert_cmpint (fd, >=, 0);
+      DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PGM, 100, 100, 1, 255);
+      g_autofree guint16 *s = random_samples (&info, 140);
+      g_autoptr (GBytes) img = encode1 (&info, s);
+      const size_t half = g_bytes_get_size (img) / 2;
+      g_assert_cmpint (write (fd, g_bytes_get_data (img, NULL), half), ==, (gssize) half);
+      /* Wait for the temporary file: the program is writing. */
+      for (guint i = 0; i < 2000 && !dir_has_temp_files (dst); i++)
+        g_usleep (5000);
+      g_assert_true (dir_has_temp_files (dst));
+      kill (pid, sigs[k]);
+      int wstatus;
+      while (waitpid (pid, &wstatus, 0) < 0)
+        g_assert_cmpint (errno, ==, EINTR);
+      close (fd);
+      g_assert_true (WIFSIGNALED (wstatus));
+      g_assert_cmpint (WTERMSIG (wstatus), ==, sigs[k]);
+      g_autoptr (GDir) d = g_dir_open (dst, 0, NULL);
+      g_assert_null (g_dir_read_name (d)); /* empty */
+    }
+}
+
 /* ---- the interface -------------------------------------------------------- */
 
 static void
@@ -891,6 +935,7 @@ main (int argc, char **argv)
   g_test_add_func ("/filter/errors/model", test_model_errors);
   g_test_add_func ("/filter/batch", test_batch);
   g_test_add_func ("/filter/batch-write-error", test_batch_write_error);
+  g_test_add_func ("/filter/batch-interrupted", test_batch_interrupted);
   g_test_add_func ("/filter/help-and-man", test_help_and_man);
   g_test_add_func ("/filter/list-models", test_list_models);
   g_test_add_func ("/filter/invert-auto", test_invert_auto);
