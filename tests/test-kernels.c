@@ -2,7 +2,8 @@
  * over odd sizes, widths below, at and above the vector width (1..40),
  * channel counts 1/3/8/32, batches of 1..4 and every activation; batch
  * invariance (bit-identical tiles whatever the batch); DAE_ISA handling.
- * A variant the CPU lacks is skipped, not passed.
+ * The backward kernel too (dweight, dbias, din).  A variant the CPU lacks
+ * is skipped, not passed.
  *
  * Tolerance: |simd - ref| <= 1e-5 * max(1, S) per output, where S is the
  * same layer run on |weights|, |bias| and |input| without activation: the
@@ -197,6 +198,77 @@ test_batch_invariance (gconstpointer data)
     }
 }
 
+/* Backward: dweight, dbias and din against the reference, same tolerance
+ * (S from the reference on |in|, |dz|, |weights|). */
+static void
+check_backward (const DaeKernels *k, size_t n, guint in_c, guint out_c, guint h,
+                guint w, gboolean want_din, GRand *rng)
+{
+  const size_t in_f = n * in_c * h * w, out_f = n * out_c * h * w;
+  const size_t nw = (size_t) out_c * in_c * 9;
+  g_autofree float *x = g_new (float, in_f);
+  g_autofree float *dz = g_new (float, out_f);
+  g_autofree float *wt = g_new (float, nw);
+  g_autofree float *b = g_new0 (float, out_c);
+  float *res[2][3], *scale[3];
+  const size_t sizes[3] = { nw, out_c, in_f };
+  for (int r = 0; r < 3; r++)
+    {
+      res[0][r] = g_new (float, sizes[r]);
+      res[1][r] = g_new (float, sizes[r]);
+      scale[r] = g_new (float, sizes[r]);
+      for (size_t i = 0; i < sizes[r]; i++)
+        res[1][r][i] = NAN;
+    }
+  fill (rng, x, in_f, -1.0, 1.0);
+  fill (rng, dz, out_f, -1.0, 1.0);
+  fill (rng, wt, nw, -0.6, 0.6);
+  DaeConvArgs a = { .n = n, .in_c = in_c, .out_c = out_c, .h = h, .w = w,
+                    .weight = wt, .bias = b, .act = DAE_ACT_RELU };
+  dae_conv3x3_backward_ref (&a, x, dz, res[0][0], res[0][1], want_din ? res[0][2] : NULL);
+  k->conv3x3_backward (&a, x, dz, res[1][0], res[1][1], want_din ? res[1][2] : NULL);
+  abs_all (x, in_f);
+  abs_all (dz, out_f);
+  abs_all (wt, nw);
+  dae_conv3x3_backward_ref (&a, x, dz, scale[0], scale[1], scale[2]);
+  static const char *const what[3] = { "dweight", "dbias", "din" };
+  for (int r = 0; r < (want_din ? 3 : 2); r++)
+    for (size_t i = 0; i < sizes[r]; i++)
+      {
+        const double tol = 1e-5 * MAX (1.0, scale[r][i]);
+        if (!(fabs ((double) res[1][r][i] - res[0][r][i]) <= tol))
+          g_error ("%s conv3x3_backward n=%zu in_c=%u out_c=%u h=%u w=%u: %s[%zu] is "
+                   "%.9g, reference %.9g (tolerance %.3g)", k->name, n, in_c, out_c, h,
+                   w, what[r], i, res[1][r][i], res[0][r][i], tol);
+      }
+  for (int r = 0; r < 3; r++)
+    {
+      g_free (res[0][r]);
+      g_free (res[1][r]);
+      g_free (scale[r]);
+    }
+}
+
+static void
+test_backward (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (4);
+  const guint heights[] = { 1, 3, 8 };
+  for (guint w = 1; w <= 40; w++)
+    for (guint hi = 0; hi < G_N_ELEMENTS (heights); hi++)
+      check_backward (k, 1 + (w + hi) % 3, 3, 5, heights[hi], w, (w + hi) % 2, rng);
+  const guint chans[] = { 1, 3, 8, 32 };
+  for (guint ci = 0; ci < G_N_ELEMENTS (chans); ci++)
+    for (guint co = 0; co < G_N_ELEMENTS (chans); co++)
+      check_backward (k, 1 + (ci + co) % 4, chans[ci], chans[co], 7 + ci, 9 + co, TRUE, rng);
+  check_backward (k, 4, 1, 32, 28, 28, FALSE, rng);
+  check_backward (k, 3, 32, 32, 14, 14, TRUE, rng);
+  check_backward (k, 3, 32, 1, 28, 28, TRUE, rng);
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -264,6 +336,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p2, d, test_channels);
       g_test_add_data_func (p3, d, test_sigmoid_range);
       g_test_add_data_func (p4, d, test_batch_invariance);
+      g_autofree char *p5 = g_strdup_printf ("/kernels/%s/backward", name);
+      g_test_add_data_func (p5, d, test_backward);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

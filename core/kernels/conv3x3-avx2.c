@@ -21,6 +21,8 @@ static const gint32 store_mask[2 * VL] = { -1, -1, -1, -1, -1, -1, -1, -1,
 #define V_STOREU(p, v) _mm256_storeu_ps ((p), (v))
 #define V_STORE_N(p, v, n)                                                   \
   _mm256_maskstore_ps ((p), _mm256_loadu_si256 ((const __m256i *) (store_mask + VL - (n))), (v))
+#define V_LOAD_N(p, n)                                                       \
+  _mm256_maskload_ps ((p), _mm256_loadu_si256 ((const __m256i *) (store_mask + VL - (n))))
 #define V_BCAST(p) _mm256_broadcast_ss (p)
 #define V_SET1(x) _mm256_set1_ps (x)
 #define V_ZERO() _mm256_setzero_ps ()

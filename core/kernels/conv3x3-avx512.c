@@ -15,6 +15,7 @@
 #define V_LOADU(p) _mm512_loadu_ps (p)
 #define V_STOREU(p, v) _mm512_storeu_ps ((p), (v))
 #define V_STORE_N(p, v, n) _mm512_mask_storeu_ps ((p), (__mmask16) ((1u << (n)) - 1), (v))
+#define V_LOAD_N(p, n) _mm512_maskz_loadu_ps ((__mmask16) ((1u << (n)) - 1), (p))
 #define V_BCAST(p) _mm512_set1_ps (*(p))
 #define V_SET1(x) _mm512_set1_ps (x)
 #define V_ZERO() _mm512_setzero_ps ()

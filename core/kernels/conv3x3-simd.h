@@ -560,3 +560,153 @@ FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
           }
     }
 }
+
+/* ---- backward: dweight, dbias (and din through the forward kernel) ----
+ *
+ * dweight[oc][ic][ky][kx] = sum over tiles and pixels p of dz[oc][p] times
+ * the input under tap (ky, kx) at p, read from the same shifted copies as
+ * the forward pass.  Each weight's sum runs in VL lanes (lane l takes the
+ * pixels p = l mod VL) kept in memory across tiles, then the lanes are added
+ * in order once at the end: the same order for any batch content. */
+
+static ALWAYS_INLINE float
+FN (hsum) (VEC v)
+{
+  float l[VL];
+  V_STOREU (l, v);
+  float s = 0.0f;
+  for (int i = 0; i < VL; i++)
+    s += l[i];
+  return s;
+}
+
+/* acc[j][kx] (VL floats each, ws floats apart per j, VL per kx) += sum over
+ * pixels of dz[j][p] * copy kx at row ky of p. */
+static ALWAYS_INLINE void
+FN (dw_row) (const Geom *g, const float *const base[3], size_t ky,
+             const float *dz, size_t ds, float *acc, size_t ws, const int OCB)
+{
+  VEC s[4][3];
+#pragma GCC unroll 4
+  for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; k++)
+      s[j][k] = V_LOADU (acc + j * ws + k * VL);
+  const float *x0 = base[0] + ky * g->w, *x1 = base[1] + ky * g->w;
+  const float *x2 = base[2] + ky * g->w;
+  const int tail = (int) (g->plane - (g->nvec - 1) * VL);
+  for (size_t v = 0; v < g->nvec; v++)
+    {
+      const size_t p = v * VL;
+      VEC d[4];
+      /* The tail of dz is not ours to read: masked; the copies' tails are
+       * zero. */
+#pragma GCC unroll 4
+      for (int j = 0; j < OCB; j++)
+        d[j] = v + 1 < g->nvec ? V_LOADU (dz + j * ds + p) : V_LOAD_N (dz + j * ds + p, tail);
+      const VEC a0 = V_LOADU (x0 + p), a1 = V_LOADU (x1 + p), a2 = V_LOADU (x2 + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < OCB; j++)
+        {
+          s[j][0] = V_FMA (d[j], a0, s[j][0]);
+          s[j][1] = V_FMA (d[j], a1, s[j][1]);
+          s[j][2] = V_FMA (d[j], a2, s[j][2]);
+        }
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; k++)
+      V_STOREU (acc + j * ws + k * VL, s[j][k]);
+}
+
+/* Room for the flipped weights and zero bias of the din convolution: its
+ * own per-thread buffer, since the forward kernel takes the scratch. */
+typedef struct {
+  float *p;
+  size_t n;
+} FlipBuf;
+
+static void
+FN (flip_free) (gpointer data)
+{
+  FlipBuf *f = data;
+  g_free (f->p);
+  g_free (f);
+}
+
+static GPrivate FN (flip_key) = G_PRIVATE_INIT (FN (flip_free));
+
+void
+FN (dae_conv3x3_backward) (const DaeConvArgs *a, const float *in, const float *dz,
+                           float *dweight, float *dbias, float *din)
+{
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const size_t xf = round_up (x_floats (&g), VL);
+  const size_t nw = (size_t) a->out_c * a->in_c * 9;
+  float *x = dae__kernel_scratch (xf + (nw + a->out_c) * VL);
+  float *acc = x + xf, *bacc = acc + nw * VL;
+  zero_margins (&g, x);
+  memset (acc, 0, (nw + a->out_c) * VL * sizeof (float));
+  const float *base[3];
+  bases9 (&g, x, base);
+  const int tail = (int) (g.plane - (g.nvec - 1) * VL);
+  const size_t ws = (size_t) a->in_c * 9 * VL; /* acc: next output channel */
+  for (size_t t = 0; t < a->n; t++)
+    {
+      build_x (&g, in + t * a->in_c * g.plane, x);
+      const float *dzt = dz + t * a->out_c * g.plane;
+      for (guint oc = 0; oc < a->out_c; oc++)
+        {
+          VEC s = V_LOADU (bacc + oc * VL);
+          for (size_t v = 0; v < g.nvec; v++)
+            s = V_ADD (s, v + 1 < g.nvec ? V_LOADU (dzt + oc * g.plane + v * VL)
+                                         : V_LOAD_N (dzt + oc * g.plane + v * VL, tail));
+          V_STOREU (bacc + oc * VL, s);
+        }
+      for (guint oc = 0; oc < a->out_c; oc += 4)
+        {
+          const int ocb = (int) MIN (4u, a->out_c - oc);
+          for (guint ic = 0; ic < a->in_c; ic++)
+            {
+              const size_t xo = (size_t) ic * 3 * g.stride;
+              const float *b[3] = { base[0] + xo, base[1] + xo, base[2] + xo };
+              for (size_t ky = 0; ky < 3; ky++)
+                {
+                  float *ac = acc + (((size_t) oc * a->in_c + ic) * 9 + ky * 3) * VL;
+                  const float *d = dzt + oc * g.plane;
+                  switch (ocb)
+                    {
+                    case 1: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 1); break;
+                    case 2: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 2); break;
+                    case 3: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 3); break;
+                    default: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 4); break;
+                    }
+                }
+            }
+        }
+    }
+  for (size_t i = 0; i < nw; i++)
+    dweight[i] = FN (hsum) (V_LOADU (acc + i * VL));
+  for (guint oc = 0; oc < a->out_c; oc++)
+    dbias[oc] = FN (hsum) (V_LOADU (bacc + oc * VL));
+  if (din == NULL)
+    return;
+  FlipBuf *f = g_private_get (&FN (flip_key));
+  if (f == NULL)
+    {
+      f = g_new0 (FlipBuf, 1);
+      g_private_set (&FN (flip_key), f);
+    }
+  if (f->n < nw + a->in_c)
+    {
+      g_free (f->p);
+      f->n = nw + a->in_c;
+      f->p = g_new (float, f->n);
+    }
+  float *flipped = f->p, *zero = f->p + nw;
+  dae_conv3x3_flip_weights (a, flipped);
+  memset (zero, 0, a->in_c * sizeof (float));
+  const DaeConvArgs b = dae_conv3x3_dx_args (a, flipped, zero);
+  FN (dae_conv3x3) (&b, dz, din);
+}

@@ -62,6 +62,14 @@ void dae_conv3x3_maxpool2_avx512 (const DaeConvArgs *args, const float *in,
                                   float *out);
 void dae_upsample2_conv3x3_avx512 (const DaeConvArgs *args, const float *in,
                                    float *out);
+/* Backward of conv3x3 (the signature of dae_conv3x3_backward_ref): dweight
+ * and dbias summed in VL lanes, din through the forward kernel. */
+void dae_conv3x3_backward_avx2 (const DaeConvArgs *args, const float *in,
+                                const float *dz, float *dweight, float *dbias,
+                                float *din);
+void dae_conv3x3_backward_avx512 (const DaeConvArgs *args, const float *in,
+                                  const float *dz, float *dweight, float *dbias,
+                                  float *din);
 /* ==== end simd ==== */
 
 /* im2col + sgemm over the whole batch.  scratch holds
