@@ -664,13 +664,15 @@ FN (dae_conv3x3_backward) (const DaeConvArgs *a, const float *in, const float *d
                                          : V_LOAD_N (dzt + oc * g.plane + v * VL, tail));
           V_STOREU (bacc + oc * VL, s);
         }
-      for (guint oc = 0; oc < a->out_c; oc += 4)
+      /* Input channels outer: one channel's copies stay in L1 while every
+       * output channel's dz (a few KiB) passes over them. */
+      for (guint ic = 0; ic < a->in_c; ic++)
         {
-          const int ocb = (int) MIN (4u, a->out_c - oc);
-          for (guint ic = 0; ic < a->in_c; ic++)
+          const size_t xo = (size_t) ic * 3 * g.stride;
+          const float *b[3] = { base[0] + xo, base[1] + xo, base[2] + xo };
+          for (guint oc = 0; oc < a->out_c; oc += 4)
             {
-              const size_t xo = (size_t) ic * 3 * g.stride;
-              const float *b[3] = { base[0] + xo, base[1] + xo, base[2] + xo };
+              const int ocb = (int) MIN (4u, a->out_c - oc);
               for (size_t ky = 0; ky < 3; ky++)
                 {
                   float *ac = acc + (((size_t) oc * a->in_c + ic) * 9 + ky * 3) * VL;
