@@ -740,8 +740,10 @@ dae_model_load_memory (const void *data, size_t size, GError **error)
         }
       if (meta_index (m, key) >= 0)
         {
+          /* Escaped: the key is the file's text, a message is one line. */
+          g_autofree char *q = g_strescape (key, NULL);
           g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "metadata key \"%s\" appears twice", key);
+                       "metadata key \"%s\" appears twice", q);
           g_free (key);
           g_free (value);
           return NULL;

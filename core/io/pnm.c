@@ -91,6 +91,16 @@ check_maxval (guint64 maxval, GError **error)
   return TRUE;
 }
 
+/* Input text quoted in a message: at most 20 bytes, escaped, so that the
+ * message stays one printable line on the user's terminal. */
+static char *
+quote_input (const char *s)
+{
+  char buf[21];
+  g_strlcpy (buf, s, sizeof buf);
+  return g_strescape (buf, NULL);
+}
+
 /* Parses a PAM header value: digits only. */
 static gboolean
 pam_uint (const char *key, const char *value, guint *out, GError **error)
@@ -106,8 +116,9 @@ pam_uint (const char *key, const char *value, guint *out, GError **error)
     {
       if (!g_ascii_isdigit (*p))
         {
+          g_autofree char *q = quote_input (value);
           g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "PAM header: bad %s value '%.20s'", key, value);
+                       "PAM header: bad %s value '%s'", key, q);
           return FALSE;
         }
       v = v * 10 + (guint) (*p - '0');
@@ -222,8 +233,9 @@ pam_read_header (DaeSource *s, DaeImageInfo *info, GError **error)
         }
       else
         {
+          g_autofree char *q = quote_input (key);
           g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "PAM header: unknown keyword '%.20s'", key);
+                       "PAM header: unknown keyword '%s'", q);
           return FALSE;
         }
     }
