@@ -92,9 +92,15 @@ check_shape (const DaeKernels *k, Kind kind, size_t n, guint in_c, guint out_c,
     }
 }
 
+/* tests/kernels-emu16.c: the template at 16 lanes in portable code. */
+extern const DaeKernels dae__kernels_emu16;
+#define EMU16 100
+
 static const DaeKernels *
 kernels_or_skip (gconstpointer data)
 {
+  if (GPOINTER_TO_INT (data) == EMU16)
+    return &dae__kernels_emu16;
   const DaeKernels *k = dae__kernels_for (GPOINTER_TO_INT (data));
   if (k == NULL)
     g_test_skip ("this CPU (or its OS) lacks the instruction set");
@@ -324,9 +330,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   /* Whatever the environment says, the children set DAE_ISA themselves. */
   g_unsetenv ("DAE_ISA");
-  for (int isa = DAE__ISA_AVX2; isa < DAE__N_ISA; isa++)
+  const int isas[] = { DAE__ISA_AVX2, DAE__ISA_AVX512, EMU16 };
+  for (guint i = 0; i < G_N_ELEMENTS (isas); i++)
     {
-      const char *name = isa == DAE__ISA_AVX2 ? "avx2" : "avx512";
+      const int isa = isas[i];
+      const char *name = isa == DAE__ISA_AVX2 ? "avx2" : isa == EMU16 ? "emu16" : "avx512";
       gconstpointer d = GINT_TO_POINTER (isa);
       g_autofree char *p1 = g_strdup_printf ("/kernels/%s/widths", name);
       g_autofree char *p2 = g_strdup_printf ("/kernels/%s/channels", name);

@@ -1,0 +1,126 @@
+/* kernels-emu16.c: the SIMD kernel template (core/kernels/conv3x3-simd.h)
+ * instantiated with 16-lane GCC generic vectors and the AVX-512 blocking
+ * (8 output channels), in portable code.  test-kernels checks it against
+ * the references, so the template's logic for 16 lanes is tested on any
+ * CPU, even one without AVX-512 (the AVX-512 file adds only the intrinsics
+ * behind the same V_* operations). */
+#include "kernels/kernels.h"
+#include "dispatch.h"
+
+#include <string.h>
+
+/* 64-byte vectors passed between these static functions: no ABI to keep. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+void dae_conv3x3_emu16 (const DaeConvArgs *args, const float *in, float *out);
+void dae_conv3x3_maxpool2_emu16 (const DaeConvArgs *args, const float *in,
+                                 float *out);
+void dae_upsample2_conv3x3_emu16 (const DaeConvArgs *args, const float *in,
+                                  float *out);
+void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
+                                 const float *dz, float *dweight, float *dbias,
+                                 float *din);
+extern const DaeKernels dae__kernels_emu16;
+
+#define ISA emu16
+#define VL 16
+#define OCB_MAX 8
+#define PV_MAX 3
+#define PV1_MAX 8
+
+typedef float v16 __attribute__ ((vector_size (64)));
+typedef gint32 i16 __attribute__ ((vector_size (64)));
+#define VEC v16
+
+static inline __attribute__ ((always_inline)) v16
+ld (const float *p)
+{
+  v16 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline __attribute__ ((always_inline)) v16
+ld_n (const float *p, int n)
+{
+  float t[VL] = { 0 };
+  memcpy (t, p, n * sizeof (float));
+  return ld (t);
+}
+
+static inline __attribute__ ((always_inline)) void
+st_n (float *p, v16 v, int n)
+{
+  float t[VL];
+  memcpy (t, &v, sizeof v);
+  memcpy (p, t, n * sizeof (float));
+}
+
+static inline __attribute__ ((always_inline)) v16
+vmax (v16 a, v16 b)
+{
+  i16 m = a > b;
+  return (v16) (((i16) a & m) | ((i16) b & ~m));
+}
+
+static inline __attribute__ ((always_inline)) v16
+vmin (v16 a, v16 b)
+{
+  i16 m = a < b;
+  return (v16) (((i16) a & m) | ((i16) b & ~m));
+}
+
+/* Round to nearest even for |x| < 2^22: the AVX round instruction's job. */
+static inline __attribute__ ((always_inline)) v16
+vround (v16 x)
+{
+  const v16 magic = (v16){} + 12582912.0f;
+  return (x + magic) - magic;
+}
+
+static inline __attribute__ ((always_inline)) v16
+vpow2n (v16 n)
+{
+  i16 i = __builtin_convertvector (n, i16);
+  return (v16) ((i + 127) << 23);
+}
+
+#define V_LOADU(p) ld (p)
+#define V_STOREU(p, v) st_n ((p), (v), VL)
+#define V_STORE_N(p, v, n) st_n ((p), (v), (n))
+#define V_LOAD_N(p, n) ld_n ((p), (n))
+#define V_BCAST(p) ((v16){} + *(p))
+#define V_SET1(x) ((v16){} + (x))
+#define V_ZERO() ((v16){})
+#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define V_ADD(a, b) ((a) + (b))
+#define V_SUB(a, b) ((a) - (b))
+#define V_MUL(a, b) ((a) * (b))
+#define V_DIV(a, b) ((a) / (b))
+#define V_MAX(a, b) vmax ((a), (b))
+#define V_MIN(a, b) vmin ((a), (b))
+#define V_ROUND(a) vround (a)
+#define V_POW2N(n) vpow2n (n)
+#define V_PAIRMAX(a, b)                                                      \
+  vmax (__builtin_shuffle ((a), (b), (i16){ 0, 2, 4, 6, 8, 10, 12, 14, 16,    \
+                                            18, 20, 22, 24, 26, 28, 30 }),    \
+        __builtin_shuffle ((a), (b), (i16){ 1, 3, 5, 7, 9, 11, 13, 15, 17,    \
+                                            19, 21, 23, 25, 27, 29, 31 }))
+#define V_INTERLEAVE(a, b, lo, hi)                                           \
+  do                                                                         \
+    {                                                                        \
+      (lo) = __builtin_shuffle ((a), (b), (i16){ 0, 16, 1, 17, 2, 18, 3, 19, \
+                                                 4, 20, 5, 21, 6, 22, 7, 23 }); \
+      (hi) = __builtin_shuffle ((a), (b), (i16){ 8, 24, 9, 25, 10, 26, 11,   \
+                                                 27, 12, 28, 13, 29, 14, 30, \
+                                                 15, 31 });                  \
+    }                                                                        \
+  while (0)
+
+#include "kernels/conv3x3-simd.h"
+
+const DaeKernels dae__kernels_emu16 = {
+  DAE__N_ISA, "emu16",
+  dae_conv3x3_emu16, dae_conv3x3_maxpool2_emu16, dae_upsample2_conv3x3_emu16,
+  dae_conv3x3_backward_emu16,
+};
