@@ -186,7 +186,18 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
 
   gegl_init (NULL, NULL);
 
-  if (!gimp_drawable_is_rgb (drawable_id) && !gimp_drawable_is_gray (drawable_id))
+  if (!gimp_item_is_valid (drawable_id) || !gimp_item_is_drawable (drawable_id))
+    {
+      g_set_error (&error, DAE_ERROR, DAE_ERROR_INVALID, "%d is not a drawable", drawable_id);
+      status = GIMP_PDB_CALLING_ERROR;
+    }
+  else if (gimp_item_is_group (drawable_id))
+    {
+      g_set_error (&error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
+                   "a layer group cannot be denoised: choose one of its layers");
+      status = GIMP_PDB_EXECUTION_ERROR;
+    }
+  else if (!gimp_drawable_is_rgb (drawable_id) && !gimp_drawable_is_gray (drawable_id))
     {
       g_set_error (&error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
                    "indexed drawables cannot be denoised: convert the image to RGB or "

@@ -105,6 +105,16 @@
     (dae-report (string-append "bad-indexed" (if failed " failed" " succeeded")))
     (gimp-image-delete img)))
 
+(define (dae-test-group fixtures out)
+  (let* ((img (dae-load (string-append fixtures "/noisy-gray8.png")))
+         (group (car (gimp-layer-group-new img)))
+         (dummy (gimp-image-insert-layer img group 0 0))
+         (failed (catch #t
+                   (plug-in-dae-denoise RUN-NONINTERACTIVE img group "" 1.0 0 0)
+                   #f)))
+    (dae-report (string-append "bad-group" (if failed " failed" " succeeded")))
+    (gimp-image-delete img)))
+
 (define (dae-run-tests fixtures out)
   (for-each (lambda (kind) (dae-test-kind fixtures out kind))
             '("gray8" "rgb8" "rgba8" "gray16"))
@@ -135,5 +145,6 @@
   (dae-test-bad fixtures out "bad-model" "no-such-model" 1.0 0 0)
   (dae-test-bad fixtures out "bad-model-file" "/nonexistent/model.dae" 1.0 0 0)
   (dae-test-indexed fixtures out)
+  (dae-test-group fixtures out)
   (dae-test-last-values fixtures out)
   (dae-report "done"))
