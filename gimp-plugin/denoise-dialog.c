@@ -173,6 +173,8 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   gtk_dialog_set_alternative_button_order (GTK_DIALOG (dialog), GTK_RESPONSE_OK,
                                             GTK_RESPONSE_CANCEL, -1);
   gimp_window_set_transient (GTK_WINDOW (dialog));
+  /* Room for a preview that shows a few lines of a page, not one word. */
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 480, 560);
 
   GtkWidget *vbox = gtk_vbox_new (FALSE, 12);
   gtk_container_set_border_width (GTK_CONTAINER (vbox), 12);
