@@ -79,18 +79,23 @@ typedef struct {
   gboolean progress;
 } Settings;
 
-static G_GNUC_NORETURN void
-usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+static gboolean usage_failed;
 
+static void usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+/* Reports the first usage error; main() then exits with status 2. */
 static void
 usage_error (const char *fmt, ...)
 {
+  if (usage_failed)
+    return;
+  usage_failed = TRUE;
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  fprintf (stderr, "%s: ", PROG);
+  vfprintf (stderr, fmt, ap);
   va_end (ap);
-  fprintf (stderr, "%s: %s\nTry '%s --help' for more information.\n", PROG, msg, PROG);
-  exit (2);
+  fprintf (stderr, "\nTry '%s --help' for more information.\n", PROG);
 }
 
 /* A whole decimal number in [lo, hi], or a usage error naming the option. */
@@ -98,9 +103,12 @@ static guint64
 parse_uint (const char *option, const char *text, guint64 lo, guint64 hi)
 {
   guint64 v;
-  g_autoptr (GError) error = NULL;
-  if (!g_ascii_string_to_unsigned (text, 10, lo, hi, &v, &error))
-    usage_error ("%s: %s", option, error->message);
+  if (!g_ascii_string_to_unsigned (text, 10, lo, hi, &v, NULL))
+    {
+      usage_error ("%s: \"%s\" is not a whole number from %" G_GUINT64_FORMAT " to %"
+                   G_GUINT64_FORMAT, option, text, lo, hi);
+      return lo;
+    }
   return v;
 }
 
@@ -111,7 +119,10 @@ parse_fraction (const char *option, const char *text)
   errno = 0;
   const double v = g_ascii_strtod (text, &end);
   if (text[0] == '\0' || *end != '\0' || errno != 0 || !(v >= 0.0 && v <= 1.0))
-    usage_error ("%s: \"%s\" is not a number between 0 and 1", option, text);
+    {
+      usage_error ("%s: \"%s\" is not a number between 0 and 1", option, text);
+      return 1.0;
+    }
   return v;
 }
 
@@ -121,8 +132,15 @@ parse_choice (const char *option, const char *text, const char *const *choices)
   for (int i = 0; choices[i] != NULL; i++)
     if (strcmp (text, choices[i]) == 0)
       return i;
-  g_autofree char *list = g_strjoinv ("|", (char **) choices);
+  char list[128] = "";
+  for (int i = 0; choices[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_strlcat (list, "|", sizeof list);
+      g_strlcat (list, choices[i], sizeof list);
+    }
   usage_error ("%s: \"%s\" is not one of %s", option, text, list);
+  return 0;
 }
 
 /* ---- batch outputs: atomic, never over an input ---------------------------- */
@@ -532,7 +550,11 @@ main (int argc, char **argv)
     "file failed, 2 for a usage error.  See dae-filter(1).");
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    usage_error ("%s", error->message);
+    {
+      fprintf (stderr, "%s: %s\nTry '%s --help' for more information.\n", PROG,
+               error->message, PROG);
+      return 2;
+    }
 
   if (opt_version)
     {
@@ -566,13 +588,17 @@ main (int argc, char **argv)
     }
   s.max_pixels = opt_max_pixels ? parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
                                 : DAE_IMAGE_DEFAULT_MAX_PIXELS;
+  if (opt_stride)
+    s.dopt.stride = (guint) parse_uint ("--stride", opt_stride, 1, 4096);
   s.progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
   if (opt_output_dir && (opt_files == NULL || opt_files[0] == NULL))
     usage_error ("-o/--output-dir needs FILE arguments");
-  if (opt_output_dir)
+  if (opt_output_dir && opt_files != NULL)
     for (guint i = 0; opt_files[i] != NULL; i++)
       if (strcmp (opt_files[i], "-") == 0)
         usage_error ("-o/--output-dir cannot take stdin (\"-\")");
+  if (usage_failed)
+    return 2;
 
   g_autofree char *model_path = dae_model_find (opt_model, &error);
   if (model_path == NULL)
@@ -583,14 +609,20 @@ main (int argc, char **argv)
   s.model = dae_model_load_file (model_path, &error);
   if (s.model == NULL)
     {
-      fprintf (stderr, "%s: %s: %s\n", PROG, model_path, error->message);
+      /* The message names the file already. */
+      fprintf (stderr, "%s: %s\n", PROG, error->message);
       return 1;
     }
   s.model_name = model_path;
   guint ph, pw;
   dae_model_get_patch_size (s.model, &ph, &pw);
-  if (opt_stride)
-    s.dopt.stride = (guint) parse_uint ("--stride", opt_stride, 1, MIN (ph, pw));
+  if (s.dopt.stride > MIN (ph, pw))
+    usage_error ("--stride: %u is larger than the model's %ux%u patches", s.dopt.stride, pw, ph);
+  if (usage_failed)
+    {
+      dae_model_free (s.model);
+      return 2;
+    }
   if (opt_verbose)
     fprintf (stderr, "%s: model %s (%ux%u patches), kernels %s\n", PROG, model_path, pw, ph,
              dae_kernels_describe ());
