@@ -9,6 +9,7 @@
 #include "dae.h"
 #include "dae-private.h"
 #include "kernels/kernels.h"
+#include "dispatch.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -561,6 +562,26 @@ test_network_gradients (void)
   /* GEMM path layers (8+ channels) at odd sizes. */
   check_network ("c8,c8:sigmoid,c9:none,c1:sigmoid", 7, 9, DAE_LOSS_BCE, 5);
   check_network ("c8,p,c9,u,c8,c1:sigmoid", 6, 10, DAE_LOSS_BCE, 6);
+}
+
+/* The same through every kernel set the CPU has: training runs its
+ * forward convolutions (and dx) through the dispatched kernels. */
+static void
+test_network_gradients_isa (void)
+{
+  const DaeIsa chosen = dae__kernels ()->isa;
+  guint n = 0;
+  for (int isa = DAE__ISA_REF; isa < DAE__N_ISA; isa++)
+    {
+      if (!dae__kernels_override (isa))
+        continue;
+      g_test_message ("kernels: %s", dae__kernels ()->name);
+      check_network ("c8,p,c9,u,c8,c1:sigmoid", 6, 10, DAE_LOSS_BCE, 7);
+      check_network ("c9,c9:none=a,add:0,c2,cat:a,c1:none,add:in:sigmoid", 9, 11, DAE_LOSS_MSE, 8);
+      n++;
+    }
+  dae__kernels_override (chosen);
+  g_assert_cmpuint (n, >=, 1);
 }
 
 /* ---- PyTorch reference --------------------------------------------------- */
@@ -1521,6 +1542,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/backward/activations", test_activation_backward);
   g_test_add_func ("/train/backward/gemm-shapes", test_gemm_backward_shapes);
   g_test_add_func ("/train/network-gradients", test_network_gradients);
+  g_test_add_func ("/train/network-gradients-isa", test_network_gradients_isa);
   g_test_add_data_func ("/train/reference/tutorial", "tutorial", test_reference);
   g_test_add_data_func ("/train/reference/unet", "unet", test_reference);
   g_test_add_data_func ("/train/reference/tutorial-adam", "tutorial", test_reference_adam);
