@@ -16,6 +16,9 @@
  * few tiles keeps the live activations and im2col within L2. */
 #define CHUNK_BYTES (512u * 1024u)
 #define MAX_CHUNK 16u
+/* The activations of one tile may take this much: a model file must not
+ * make a runner ask for more (it is checked before allocating). */
+#define MAX_TILE_BYTES (G_GUINT64_CONSTANT (1) << 30)
 
 struct _DaeRunner {
   const DaeModel *model;
@@ -110,6 +113,18 @@ dae_runner_new (const DaeModel *model, guint height, guint width, GError **error
       g_set_error (error, DAE_ERROR, DAE_ERROR_SHAPE,
                    "for %ux%u tiles the model's output is %ux%ux%u, not %ux%ux%u",
                    width, height, o.h, o.w, o.c, height, width, model->in_c);
+      return NULL;
+    }
+  guint64 tile_floats = (guint64) model->in_c * height * width;
+  for (guint i = 0; i < model->n_layers; i++)
+    tile_floats += shape_floats (shapes[i]);
+  if (tile_floats * sizeof (float) > MAX_TILE_BYTES)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "for %ux%u tiles the model needs %" G_GUINT64_FORMAT
+                   " MiB of activations a tile (limit %" G_GUINT64_FORMAT " MiB)",
+                   width, height, (tile_floats * sizeof (float)) >> 20,
+                   MAX_TILE_BYTES >> 20);
       return NULL;
     }
   dae__blas_pin_single_thread ();
