@@ -11,6 +11,9 @@
 
 /* 64-byte vectors passed between these static functions: no ABI to keep. */
 #pragma GCC diagnostic ignored "-Wpsabi"
+/* Unoptimised: at -O2, GCC spends minutes unrolling the template's blocks
+ * over generic vectors; this file checks logic, not speed. */
+#pragma GCC optimize ("O0")
 
 void dae_conv3x3_emu16 (const DaeConvArgs *args, const float *in, float *out);
 void dae_conv3x3_maxpool2_emu16 (const DaeConvArgs *args, const float *in,

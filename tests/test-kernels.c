@@ -93,6 +93,7 @@ check_shape (const DaeKernels *k, Kind kind, size_t n, guint in_c, guint out_c,
 }
 
 /* tests/kernels-emu16.c: the template at 16 lanes in portable code. */
+#define DAE_TEST_HAVE_EMU16 1
 #define EMU16 100
 #ifdef DAE_TEST_HAVE_EMU16
 extern const DaeKernels dae__kernels_emu16;

@@ -150,6 +150,26 @@ typedef struct {
   int last_n;
 } Block;
 
+/* Activation and store of a block's sums (spill: [j][v][VL]). */
+static __attribute__ ((noinline)) void
+FN (finish) (const Block *b, const float *spill, int ocb, int pv)
+{
+  for (int j = 0; j < ocb; j++)
+    for (int v = 0; v < pv; v++)
+      {
+        VEC r = V_LOADU (spill + (j * pv + v) * VL);
+        if (b->act == DAE_ACT_RELU)
+          r = FN (v_act) (r, DAE_ACT_RELU);
+        else if (b->act == DAE_ACT_SIGMOID)
+          r = FN (v_act) (r, DAE_ACT_SIGMOID);
+        float *o = b->out + j * b->os + v * VL;
+        if (v < pv - 1 || b->last_n == VL)
+          V_STOREU (o, r);
+        else
+          V_STORE_N (o, r, b->last_n);
+      }
+}
+
 static ALWAYS_INLINE void
 FN (block) (const Block *b, const int OCB, const int PV, const int T)
 {
@@ -193,44 +213,34 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
       x2 += xs;
       wt += T * OCB_MAX;
     }
-  /* One branch on the activation and the tail for the whole block, not
-   * one per vector. */
-#define STORE_ALL(ACT, LAST_N)                                               \
-  do                                                                         \
-    {                                                                        \
-      _Pragma ("GCC unroll 16") for (int j = 0; j < OCB; j++)                 \
-        {                                                                    \
-          float *o = b->out + j * b->os;                                     \
-          _Pragma ("GCC unroll 16") for (int v = 0; v < PV - 1; v++)          \
-            V_STOREU (o + v * VL, FN (v_act) (acc[j][v], ACT));              \
-          VEC last = FN (v_act) (acc[j][PV - 1], ACT);                       \
-          if ((LAST_N) == VL)                                                \
-            V_STOREU (o + (PV - 1) * VL, last);                              \
-          else                                                               \
-            V_STORE_N (o + (PV - 1) * VL, last, (LAST_N));                   \
-        }                                                                    \
-    }                                                                        \
-  while (0)
-  if (b->last_n == VL)
+  /* The common case (ReLU, whole vectors) inline; the rest through one
+   * shared function, so that each block size does not carry a copy of
+   * every activation (code size and compile time). */
+  if (b->last_n == VL && b->act == DAE_ACT_RELU)
     {
-      if (b->act == DAE_ACT_RELU)
-        STORE_ALL (DAE_ACT_RELU, VL);
-      else if (b->act == DAE_ACT_SIGMOID)
-        STORE_ALL (DAE_ACT_SIGMOID, VL);
-      else
-        STORE_ALL (DAE_ACT_NONE, VL);
+#pragma GCC unroll 16
+      for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 16
+        for (int v = 0; v < PV; v++)
+          V_STOREU (b->out + j * b->os + v * VL, V_MAX (acc[j][v], V_ZERO ()));
+      return;
     }
-  else
-    STORE_ALL (b->act, b->last_n);
-#undef STORE_ALL
+  float spill[OCB_MAX * 8 * VL];
+#pragma GCC unroll 16
+  for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 16
+    for (int v = 0; v < PV; v++)
+      V_STOREU (spill + (j * PV + v) * VL, acc[j][v]);
+  FN (finish) (b, spill, OCB, PV);
 }
+
+G_STATIC_ASSERT (PV_MAX == 3 && PV1_MAX == 8);
 
 #define BLOCK_PV(ocb, T)                                                     \
   switch (pv)                                                                \
     {                                                                        \
     case 1: FN (block) (b, ocb, 1, T); break;                                \
     case 2: FN (block) (b, ocb, 2, T); break;                                \
-    case 3: FN (block) (b, ocb, MIN (3, PV_MAX), T); break;                  \
     default: FN (block) (b, ocb, PV_MAX, T); break;                          \
     }
 
@@ -255,7 +265,7 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
     default: BLOCK_PV (OCB_MAX, T) break;                                    \
     }
 
-/* Kernels exist for ocb in 1, 2, 3, OCB_MAX and pv in 1..PV_MAX (<= 4),
+/* Kernels exist for ocb in 1, 2, 3, OCB_MAX and pv in 1, 2, PV_MAX (3),
  * and pv in 1..8 when ocb is 1. */
 static void
 FN (run_block) (const Block *b, int ocb, int pv, int T)
