@@ -132,9 +132,13 @@ dae__layer_backward_scratch (const DaeModel *m, guint i, DaeShape input,
                              const DaeShape *shapes, size_t n, DaeConvPath path)
 {
   const DaeLayer *l = &m->layers[i];
-  if (l->kind != DAE_LAYER_CONV3X3 || conv_backward_uses_ref (path))
+  if (conv_backward_uses_ref (path))
     return 0;
   DaeConvArgs a = layer_args (m, i, input, shapes, n);
+  if (l->kind == DAE_LAYER_CONVT2X2)
+    return dae_convt2x2_gemm_backward_scratch (&a);
+  if (l->kind != DAE_LAYER_CONV3X3)
+    return 0;
   DaeConvArgs b = dae_conv3x3_dx_args (&a, NULL, NULL);
   size_t dx = (size_t) a.in_c * a.out_c * 9 + a.in_c;
   if (dae__conv_use_gemm (path, b.in_c, b.out_c))
@@ -171,7 +175,10 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
         }
       break;
     case DAE_LAYER_CONVT2X2:
-      dae_convt2x2_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
+      if (conv_backward_uses_ref (path))
+        dae_convt2x2_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
+      else
+        dae_convt2x2_gemm_backward (&a, x, dy, dparams, dparams + l->n_weight, dx, scratch);
       break;
     case DAE_LAYER_MAXPOOL2:
       if (dx)
@@ -251,9 +258,9 @@ worker_init (DaeTrainer *t, Worker *w)
           DaeConvArgs a = layer_args (m, i, t->in_shape, t->shapes, SHARD);
           if (dae__conv_use_gemm (t->opt.conv_path, a.in_c, a.out_c))
             scratch = MAX (scratch, dae_conv3x3_gemm_scratch (&a));
-          scratch = MAX (scratch, dae__layer_backward_scratch (m, i, t->in_shape, t->shapes,
-                                                               SHARD, t->opt.conv_path));
         }
+      scratch = MAX (scratch, dae__layer_backward_scratch (m, i, t->in_shape, t->shapes,
+                                                           SHARD, t->opt.conv_path));
     }
   w->tmp = g_new (float, SHARD * t->max_floats);
   w->tmp2 = g_new (float, SHARD * t->max_floats);

@@ -228,7 +228,20 @@ check_conv (GRand *rng, DaeConvArgs a, gboolean transposed)
   g_assert_cmpfloat (ex, <=, 1e-5);
   g_assert_cmpfloat (ep, <=, 1e-5);
 
-  if (!transposed)
+  if (transposed)
+    {
+      float *scratch = g_new (float, dae_convt2x2_gemm_backward_scratch (&a));
+      float *gx = g_new (float, nx), *gp = g_new (float, np);
+      dae_convt2x2_gemm_backward (&a, x, dz, gp, gp + nw, gx, scratch);
+      const double gex = rel_err (gx, fdx, nx), gep = rel_err (gp, fdp, np);
+      g_test_message ("  gemm: max rel err dx %.2g dparams %.2g", gex, gep);
+      g_assert_cmpfloat (gex, <=, 1e-5);
+      g_assert_cmpfloat (gep, <=, 1e-5);
+      g_free (scratch);
+      g_free (gx);
+      g_free (gp);
+    }
+  else
     {
       float *scratch = g_new (float, dae_conv3x3_gemm_backward_scratch (&a));
       float *gx = g_new (float, nx), *gp = g_new (float, np);

@@ -133,6 +133,14 @@ void dae_conv3x3_flip_weights (const DaeConvArgs *args, float *flipped);
 DaeConvArgs dae_conv3x3_dx_args (const DaeConvArgs *args, const float *flipped,
                                  const float *zero_bias);
 
+/* The same as dae_convt2x2_backward_ref through sgemm, per image, on dz
+ * rearranged space-to-depth; scratch holds
+ * dae_convt2x2_gemm_backward_scratch() floats. */
+size_t dae_convt2x2_gemm_backward_scratch (const DaeConvArgs *args);
+void dae_convt2x2_gemm_backward (const DaeConvArgs *args, const float *in,
+                                 const float *dz, float *dweight, float *dbias,
+                                 float *din, float *scratch);
+
 G_END_DECLS
 
 #endif
