@@ -24,9 +24,9 @@ static const char *const preset_specs[] = {
   "c32,p,c32,p,c32,t32,c32,t32,c1:sigmoid",
   /* The tutorial's shape with more channels. */
   "c48,p,c64,p,c64,u,c64,u,c48,c1:sigmoid",
-  /* A small U-Net: skips concatenate encoder features into the decoder. */
-  "c32,c32=e1,p,c48,c48=e2,p,c64,c64,t48,cat:e2,c48,c48,t32,cat:e1,c32,c32,"
-  "c1:sigmoid",
+  /* A small U-Net (mnist.dae): the decoder upsamples and concatenates the
+   * encoder's features of the same size. */
+  "c16,c16=e1,p,c32,c32=e2,p,c48,c48,u,cat:e2,c32,c32,u,cat:e1,c16,c16,c1:sigmoid",
 };
 
 const char *const *

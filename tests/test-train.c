@@ -988,6 +988,9 @@ test_arch (void)
   g_autoptr (DaeModel) t = dae_model_new_from_arch (NULL, 1, 28, 28, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (dae_model_get_n_params (t), ==, 28353);
+  /* Shipped models name their preset: a preset must not change. */
+  g_autoptr (DaeModel) un = dae_model_new_from_arch ("unet", 1, 28, 28, &error);
+  g_assert_cmpuint (dae_model_get_n_params (un), ==, 92737);
   g_assert_cmpuint (dae_model_get_n_layers (t), ==, 9);
   DaeLayerKind kind;
   DaeActivation act;
