@@ -83,7 +83,6 @@ dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
                            const float *in, const float *dout, float *din)
 {
   const guint oh = (h + 1) / 2, ow = (w + 1) / 2;
-  memset (din, 0, n * c * h * w * sizeof (float));
   for (size_t p = 0; p < n * c; p++)
     {
       const float *x = in + p * h * w;
@@ -92,18 +91,22 @@ dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
       for (guint y = 0; y < oh; y++)
         for (guint xx = 0; xx < ow; xx++)
           {
+            /* An odd edge repeats a row or column of the window: the
+             * first copy wins ties, and is written last. */
             const guint ya = 2 * y, yb = MIN (2 * y + 1, h - 1);
             const guint xa = 2 * xx, xb = MIN (2 * xx + 1, w - 1);
             const guint idx[4] = { ya * w + xa, ya * w + xb, yb * w + xa, yb * w + xb };
-            guint best = idx[0];
-            float m = x[best];
+            int best = 0;
+            float m = x[idx[0]];
             for (int k = 1; k < 4; k++)
               {
                 const gboolean gt = x[idx[k]] > m;
-                best = gt ? idx[k] : best;
+                best = gt ? k : best;
                 m = gt ? x[idx[k]] : m;
               }
-            d[best] += g[y * ow + xx];
+            const float v = g[y * ow + xx];
+            for (int k = 3; k >= 0; k--)
+              d[idx[k]] = k == best ? v : 0.0f;
           }
     }
 }
