@@ -17,6 +17,8 @@
 /* Images per shard: enough columns for efficient GEMMs, few enough that a
  * batch of 128 keeps both cores busy with several shards each. */
 #define SHARD 16u
+/* Shards in flight per worker (each has a gradient buffer). */
+#define WAVE_PER_WORKER 8u
 
 typedef struct {
   float *input, *target; /* gathered shard (epoch mode) */
@@ -58,6 +60,7 @@ typedef struct {
   gboolean backward;
   float *grad_input;           /* nullable */
   float *output;               /* nullable */
+  size_t first_shard;          /* of the current wave; item i is shard first + i */
 } Job;
 
 static size_t
@@ -460,7 +463,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
   DaeTrainer *t = job->t;
   const DaeModel *m = t->model;
   Worker *w = &t->workers[worker];
-  const size_t first = item * SHARD, ns = MIN (SHARD, job->n - first);
+  const size_t first = (job->first_shard + item) * SHARD, ns = MIN (SHARD, job->n - first);
   const guint L = m->n_layers;
 
   const float *input, *target;
@@ -541,26 +544,33 @@ run_shard (size_t item, guint worker, gpointer user_data)
     }
 }
 
-/* Runs job over the batch; sums the shards' losses (and gradients into
- * t->grad) in shard order. */
+/* Runs job over the batch, in waves of a few shards per worker so that
+ * the shards' gradient buffers stay few whatever the batch size; sums the
+ * shards' losses (and gradients into t->grad) in shard order, which the
+ * waves do not change. */
 static double
 run_batch (DaeTrainer *t, Job *job)
 {
-  const guint n_shards = (guint) ((job->n + SHARD - 1) / SHARD);
-  ensure_shards (t, n_shards);
-  dae__pool_run (t->pool, n_shards, run_shard, job);
+  const size_t n_shards = (job->n + SHARD - 1) / SHARD;
+  const size_t wave = MIN (n_shards, (size_t) WAVE_PER_WORKER * t->n_workers);
+  const size_t np = t->model->n_params;
+  ensure_shards (t, (guint) wave);
   double loss = 0.0;
-  for (guint s = 0; s < n_shards; s++)
-    loss += t->shard_loss[s];
-  if (job->backward)
+  for (job->first_shard = 0; job->first_shard < n_shards; job->first_shard += wave)
     {
-      const size_t np = t->model->n_params;
-      memcpy (t->grad, t->shard_grad[0], np * sizeof (float));
-      for (guint s = 1; s < n_shards; s++)
+      const size_t k = MIN (wave, n_shards - job->first_shard);
+      dae__pool_run (t->pool, k, run_shard, job);
+      for (size_t s = 0; s < k; s++)
         {
+          loss += t->shard_loss[s];
+          if (!job->backward)
+            continue;
           const float *g = t->shard_grad[s];
-          for (size_t p = 0; p < np; p++)
-            t->grad[p] += g[p];
+          if (job->first_shard + s == 0)
+            memcpy (t->grad, g, np * sizeof (float));
+          else
+            for (size_t p = 0; p < np; p++)
+              t->grad[p] += g[p];
         }
     }
   return loss / ((double) job->n * t->out_floats);
