@@ -56,17 +56,21 @@ def torch_net(m):
     return torch.nn.Sequential(*mods).eval()
 
 
-def best_rate(fn, seconds, reps):
+def best_rate(fn, seconds, reps, cpu_threads=0):
+    """Best calls per second of reps runs of at least seconds; with
+    cpu_threads, per (process CPU seconds / cpu_threads) instead."""
     fn()
     best = 0.0
     for _ in range(reps):
-        calls, t0 = 0, time.perf_counter()
+        calls, t0, c0 = 0, time.perf_counter(), time.process_time()
         while True:
             fn()
             calls += 1
             t = time.perf_counter() - t0
             if t >= seconds:
                 break
+        if cpu_threads:
+            t = (time.process_time() - c0) / cpu_threads
         best = max(best, calls / t)
     return best
 
@@ -79,6 +83,9 @@ def main():
     ap.add_argument("--threads", default="1,%d" % os.cpu_count())
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="rates per CPU second of each process / threads (as dae-bench --cpu-time), "
+                         "for a machine shared with other work")
     a = ap.parse_args()
 
     bench = a.bench
@@ -101,7 +108,8 @@ def main():
     x = torch.rand(a.batch, m.in_channels, m.patch_h, m.patch_w)
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
-    print("model %s, batch %d, torch %s, load average %s" % (a.model, a.batch, torch.__version__, load))
+    print("model %s, batch %d, torch %s, load average %s%s" % (
+        a.model, a.batch, torch.__version__, load, ", rates per CPU second / threads" if a.cpu_time else ""))
     print("%7s %16s %16s %8s" % ("threads", "PyTorch tiles/s", "dae tiles/s", "ratio"))
     for t in [int(v) for v in a.threads.split(",")]:
         torch.set_num_threads(t)
@@ -110,9 +118,10 @@ def main():
             with torch.no_grad():
                 net(x)
 
-        pt = best_rate(run, a.seconds, a.reps) * a.batch
+        pt = best_rate(run, a.seconds, a.reps, t if a.cpu_time else 0) * a.batch
         out = subprocess.run([bench, "--network-only", "--model", a.model, "--batch", str(a.batch),
-                              "--threads", str(t), "--seconds", str(a.seconds), "--reps", str(a.reps)],
+                              "--threads", str(t), "--seconds", str(a.seconds), "--reps", str(a.reps)]
+                             + (["--cpu-time"] if a.cpu_time else []),
                              check=True, capture_output=True, text=True).stdout
         ours = None
         for line in out.splitlines():
