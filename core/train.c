@@ -1,7 +1,7 @@
 /* train.c: DaeTrainer: forward (dae__layer_forward, shared with inference),
  * loss, backward, Adam; data-parallel over the worker pool.
  *
- * A batch is cut into shards of SHARD images.  Workers take shards; each
+ * A batch is cut into shards of a few images.  Workers take shards; each
  * shard writes its parameter gradients and loss to buffers of its own, and
  * the caller sums them in shard order.  Nothing a shard computes depends on
  * the worker that runs it, so the result is the same for any thread count. */
@@ -14,9 +14,14 @@
 #include <math.h>
 #include <string.h>
 
-/* Images per shard: enough columns for efficient GEMMs, few enough that a
- * batch of 128 keeps both cores busy with several shards each. */
-#define SHARD 16u
+/* Images per shard: enough for efficient GEMMs, few enough that a batch of
+ * 128 keeps both cores busy with several shards each; fewer for large
+ * patches, so that a shard's activations and gradients fit SHARD_BYTES.
+ * The shard size depends on the model alone (never on the threads). */
+#define MAX_SHARD 16u
+#define SHARD_BYTES (G_GUINT64_CONSTANT (128) << 20)
+/* What one worker may take for a single image: beyond, training refuses. */
+#define MAX_WORKER_BYTES (G_GUINT64_CONSTANT (4) << 30)
 /* Shards in flight per worker (each has a gradient buffer). */
 #define WAVE_PER_WORKER 8u
 
@@ -35,6 +40,7 @@ struct _DaeTrainer {
   DaeShape in_shape;
   DaeShape *shapes;
   size_t in_floats, out_floats, max_floats;
+  size_t shard;          /* images per shard */
   DaeThreadPool *pool;
   guint n_workers;
   Worker *workers;
@@ -241,33 +247,54 @@ check_options (const DaeTrainOptions *o, GError **error)
   return TRUE;
 }
 
+/* Floats of a worker's GEMM scratch for shards of n images. */
+static size_t
+worker_scratch (DaeTrainer *t, size_t n)
+{
+  const DaeModel *m = t->model;
+  size_t scratch = 0;
+  for (guint i = 0; i < m->n_layers; i++)
+    {
+      if (m->layers[i].kind == DAE_LAYER_CONV3X3)
+        {
+          DaeConvArgs a = layer_args (m, i, t->in_shape, t->shapes, n);
+          if (dae__conv_use_gemm (t->opt.conv_path, a.in_c, a.out_c))
+            scratch = MAX (scratch, dae_conv3x3_gemm_scratch (&a));
+        }
+      scratch = MAX (scratch, dae__layer_backward_scratch (m, i, t->in_shape, t->shapes, n,
+                                                           t->opt.conv_path));
+    }
+  return MAX (scratch, 1);
+}
+
+/* What worker_init() allocates for shards of n images, in bytes. */
+static guint64
+worker_bytes (DaeTrainer *t, size_t n)
+{
+  guint64 f = 2 * t->in_floats + 2 * t->max_floats;
+  for (guint i = 0; i < t->model->n_layers; i++)
+    f += 2 * shape_floats (t->shapes[i]);
+  return (f * n + worker_scratch (t, n)) * sizeof (float);
+}
+
 static void
 worker_init (DaeTrainer *t, Worker *w)
 {
   const DaeModel *m = t->model;
-  w->input = g_new (float, SHARD * t->in_floats);
-  w->target = g_new (float, SHARD * t->in_floats);
+  w->input = g_new (float, t->shard * t->in_floats);
+  w->target = g_new (float, t->shard * t->in_floats);
   w->act = g_new0 (float *, m->n_layers);
   w->grad = g_new0 (float *, m->n_layers);
   w->have_grad = g_new0 (gboolean, m->n_layers + 1);
-  size_t scratch = 0;
   for (guint i = 0; i < m->n_layers; i++)
     {
-      const size_t f = SHARD * shape_floats (t->shapes[i]);
+      const size_t f = t->shard * shape_floats (t->shapes[i]);
       w->act[i] = g_new (float, f);
       w->grad[i] = g_new (float, f);
-      if (m->layers[i].kind == DAE_LAYER_CONV3X3)
-        {
-          DaeConvArgs a = layer_args (m, i, t->in_shape, t->shapes, SHARD);
-          if (dae__conv_use_gemm (t->opt.conv_path, a.in_c, a.out_c))
-            scratch = MAX (scratch, dae_conv3x3_gemm_scratch (&a));
-        }
-      scratch = MAX (scratch, dae__layer_backward_scratch (m, i, t->in_shape, t->shapes,
-                                                           SHARD, t->opt.conv_path));
     }
-  w->tmp = g_new (float, SHARD * t->max_floats);
-  w->tmp2 = g_new (float, SHARD * t->max_floats);
-  w->scratch = g_new (float, MAX (scratch, 1));
+  w->tmp = g_new (float, t->shard * t->max_floats);
+  w->tmp2 = g_new (float, t->shard * t->max_floats);
+  w->scratch = g_new (float, worker_scratch (t, t->shard));
 }
 
 static void
@@ -327,6 +354,21 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
   t->max_floats = t->in_floats;
   for (guint i = 0; i < model->n_layers; i++)
     t->max_floats = MAX (t->max_floats, shape_floats (t->shapes[i]));
+  const guint64 one = worker_bytes (t, 1);
+  if (one > MAX_WORKER_BYTES)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "training on %ux%u patches needs %" G_GUINT64_FORMAT " MiB a thread "
+                   "(limit %" G_GUINT64_FORMAT " MiB): use smaller patches", in.w, in.h,
+                   one >> 20, MAX_WORKER_BYTES >> 20);
+      g_free (t->shapes);
+      g_free (t);
+      return NULL;
+    }
+  for (t->shard = MAX_SHARD; t->shard > 1 && worker_bytes (t, t->shard) > SHARD_BYTES;)
+    t->shard--;
+  g_debug ("trainer: %zu images a shard, %" G_GUINT64_FORMAT " MiB a thread", t->shard,
+           worker_bytes (t, t->shard) >> 20);
   t->pool = dae__pool_new (opt.threads);
   t->n_workers = dae__pool_get_n_workers (t->pool);
   t->workers = g_new0 (Worker, t->n_workers);
@@ -463,7 +505,8 @@ run_shard (size_t item, guint worker, gpointer user_data)
   DaeTrainer *t = job->t;
   const DaeModel *m = t->model;
   Worker *w = &t->workers[worker];
-  const size_t first = (job->first_shard + item) * SHARD, ns = MIN (SHARD, job->n - first);
+  const size_t first = (job->first_shard + item) * t->shard;
+  const size_t ns = MIN (t->shard, job->n - first);
   const guint L = m->n_layers;
 
   const float *input, *target;
@@ -551,7 +594,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
 static double
 run_batch (DaeTrainer *t, Job *job)
 {
-  const size_t n_shards = (job->n + SHARD - 1) / SHARD;
+  const size_t n_shards = (job->n + t->shard - 1) / t->shard;
   const size_t wave = MIN (n_shards, (size_t) WAVE_PER_WORKER * t->n_workers);
   const size_t np = t->model->n_params;
   ensure_shards (t, (guint) wave);
@@ -722,7 +765,7 @@ dae_trainer_evaluate (DaeTrainer *t, size_t n, const float *input,
 {
   double sum = 0.0;
   /* In slices, so the shard buffers stay those of one batch. */
-  const size_t slice = MAX (t->opt.batch_size, SHARD * t->n_workers);
+  const size_t slice = MAX (t->opt.batch_size, t->shard * t->n_workers);
   for (size_t start = 0; start < n; start += slice)
     {
       const size_t k = MIN (slice, n - start);
