@@ -928,6 +928,14 @@ test_trainer_errors (void)
   g_assert_null (dae_trainer_new (bad, NULL, &error));
   g_assert_error (error, DAE_ERROR, DAE_ERROR_SHAPE);
   g_clear_error (&error);
+  /* Too large a patch: refused before anything is allocated. */
+  g_autoptr (DaeModel) huge = dae_model_new (1, 2048, 2048, &error);
+  g_assert_true (dae_model_add_layer (huge, DAE_LAYER_CONV3X3, DAE_ACT_RELU, 128, 0, &error));
+  g_assert_true (dae_model_add_layer (huge, DAE_LAYER_CONV3X3, DAE_ACT_SIGMOID, 1, 0, &error));
+  g_assert_null (dae_trainer_new (huge, NULL, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_LIMIT);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
   g_autoptr (DaeTrainer) tr = dae_trainer_new (m, NULL, &error);
   float x[16] = { 0 };
   g_assert_false (dae_trainer_step (tr, 0, x, x, NULL, &error));
