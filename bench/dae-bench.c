@@ -328,6 +328,78 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
     }
 }
 
+/* ---- backward of each convolution -------------------------------------- */
+
+typedef struct {
+  gboolean simd;    /* the kernel table's conv3x3_backward, else GEMM dW */
+  DaeConvArgs args;
+  const float *in, *dz;
+  float *dw, *db, *din; /* din NULL for the first layer */
+  float *scratch, *flipped, *zero;
+} BackJob;
+
+static void
+back_run (gpointer data)
+{
+  BackJob *j = data;
+  if (j->simd)
+    {
+      dae__kernels ()->conv3x3_backward (&j->args, j->in, j->dz, j->dw, j->db, j->din);
+      return;
+    }
+  /* What core/train.c does: dW by GEMM, dx by the forward kernel. */
+  dae_conv3x3_gemm_dweight (&j->args, j->in, j->dz, j->dw, j->db, j->scratch);
+  if (j->din)
+    {
+      dae_conv3x3_flip_weights (&j->args, j->flipped);
+      DaeConvArgs b = dae_conv3x3_dx_args (&j->args, j->flipped, j->zero);
+      dae__kernels ()->conv3x3 (&b, j->dz, j->din);
+    }
+}
+
+static void
+bench_backward (const DaeModel *m)
+{
+  g_autofree DaeShape *shapes = g_new (DaeShape, m->n_layers);
+  if (!dae__model_infer_shapes (m, m->patch_h, m->patch_w, shapes, NULL)
+      || dae__kernels ()->isa == DAE__ISA_REF)
+    return;
+  const size_t n = 64; /* a training shard */
+  g_print ("\nBackward per conv layer (%zu tiles, 1 thread; dW, db and dx but for "
+           "layer 0):\n", n);
+  for (guint i = 0; i < m->n_layers; i++)
+    {
+      const DaeLayer *l = &m->layers[i];
+      if (l->kind != DAE_LAYER_CONV3X3)
+        continue;
+      const DaeShape is = i == 0 ? (DaeShape){ m->in_c, m->patch_h, m->patch_w } : shapes[i - 1];
+      const DaeShape os = shapes[i];
+      DaeConvArgs a = { .n = n, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
+                        .weight = dae__layer_weight (m, l), .bias = dae__layer_bias (m, l) };
+      const size_t in_f = n * is.c * is.h * is.w, out_f = n * os.c * os.h * os.w;
+      g_autofree float *in = g_new (float, in_f);
+      g_autofree float *dz = g_new (float, out_f);
+      g_autofree float *din = g_new (float, in_f);
+      g_autofree float *dw = g_new (float, l->n_weight);
+      g_autofree float *db = g_new (float, os.c);
+      g_autofree float *scratch = g_new (float, dae_conv3x3_gemm_dweight_scratch (&a));
+      g_autofree float *flipped = g_new (float, l->n_weight);
+      g_autofree float *zero = g_new0 (float, is.c);
+      fill_random (in, in_f, 21);
+      fill_random (dz, out_f, 22);
+      g_autofree char *what = g_strdup_printf ("layer %u conv3x3 %u->%u %ux%u", i, is.c,
+                                               os.c, is.h, is.w);
+      const double flop = 2.0 * os.c * is.c * 9 * is.h * is.w * (i == 0 ? 1 : 2);
+      for (int simd = 0; simd < 2; simd++)
+        {
+          BackJob j = { simd, a, in, dz, dw, db, i == 0 ? NULL : din, scratch, flipped, zero };
+          timing_threads = 1;
+          const double rate = best_rate (back_run, &j) * n;
+          print_rate (what, simd ? "simd backward" : "gemm dW + simd dx", 1, rate, flop, 0);
+        }
+    }
+}
+
 /* ---- the whole network ------------------------------------------------- */
 
 typedef struct {
@@ -576,7 +648,10 @@ main (int argc, char **argv)
       if (opt_cpu_time)
         g_print ("rates per CPU second (--cpu-time), not per wall second\n");
       if (!opt_no_layers)
-        bench_layers (m, pools, peaks);
+        {
+          bench_layers (m, pools, peaks);
+          bench_backward (m);
+        }
     }
   if (!opt_no_network || opt_network_only)
     bench_network (m, pools, peaks);
