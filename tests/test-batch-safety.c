@@ -262,7 +262,7 @@ test_signal (gconstpointer data)
   /* Large enough that each takes a while to write. */
   const char *names[] = { "a.pgm", "b.pgm", "c.pgm", "d.pgm" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    g_ptr_array_add (inputs, add_input (in_dir, names[i], 1400, 1100 + 40 * i));
+    g_ptr_array_add (inputs, add_input (in_dir, names[i], 1800, 1400 + 40 * i));
 
   /* Interrupt while a result is half written: a temporary file exists and
    * has data in it.  Not the first file, so that one result is complete. */
