@@ -1525,6 +1525,65 @@ test_cli_errors (void)
     }
 }
 
+/* Directories of images: random crops, a checksum of the directory. */
+static void
+test_cli_images (void)
+{
+  cli_setup ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = cli_path ("pages");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  const guint sizes[2][2] = { { 40, 30 }, { 17, 25 } };
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("page%d.%s", k, k ? "png" : "pgm");
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      FILE *fp = fopen (path, "wb");
+      g_assert_nonnull (fp);
+      DaeImageInfo info = { .width = sizes[k][0], .height = sizes[k][1], .channels = 1,
+                            .maxval = 255 };
+      g_assert_true (dae_image_info_set_format (&info, k ? DAE_IMAGE_FORMAT_PNG
+                                                         : DAE_IMAGE_FORMAT_PGM, &error));
+      g_autoptr (DaeImageWriter) w = dae_image_writer_new (fp, &info, &error);
+      g_assert_no_error (error);
+      g_autofree guint16 *row = g_new (guint16, info.width);
+      for (guint y = 0; y < info.height; y++)
+        {
+          for (guint x = 0; x < info.width; x++)
+            row[x] = (guint16) (((x / 3 + y / 4 + k) % 2) * 230 + 10);
+          g_assert_true (dae_image_writer_write_rows (w, 1, row, &error));
+        }
+      g_assert_true (dae_image_writer_finish (w, &error));
+      fclose (fp);
+    }
+  Run r = run_train (cli_dir, "--arch", TOY_ARCH, "--patch", "12", "--patches", "200",
+                     "--epochs", "2", "--batch", "32", "--val-split", "0.1", "-o", "p.dae",
+                     "pages", NULL);
+  g_test_message ("%s%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "180 training images of 12x12, 20 validation"));
+  run_clear (&r);
+  g_autoptr (DaeModel) m = cli_model ("p.dae");
+  g_assert_true (g_str_has_prefix (dae_model_get_metadata (m, "data"),
+                                   "pages/ (2 files) sha256-of-sha256sum:"));
+  guint ph, pw;
+  dae_model_get_patch_size (m, &ph, &pw);
+  g_assert_cmpuint (ph, ==, 12);
+  g_assert_cmpuint (pw, ==, 12);
+  /* Too small images for the patch: an error, not a crash. */
+  r = run_train (cli_dir, "--arch", TOY_ARCH, "--patch", "48", "-o", "q.dae", "pages", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "48x48"));
+  run_clear (&r);
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("page%d.%s", k, k ? "png" : "pgm");
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
 /* Every option of --help is in the man page. */
 static void
 test_cli_man (void)
@@ -1585,6 +1644,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/random-crops", test_random_crops);
   g_test_add_func ("/train/cli/train", test_cli_train);
   g_test_add_func ("/train/cli/eval", test_cli_eval);
+  g_test_add_func ("/train/cli/images", test_cli_images);
   g_test_add_func ("/train/cli/usage", test_cli_usage);
   g_test_add_func ("/train/cli/errors", test_cli_errors);
   g_test_add_func ("/train/cli/man", test_cli_man);
