@@ -106,9 +106,10 @@ usage_error (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  char *msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
   fprintf (stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
+  g_free (msg); /* exit() runs no cleanup: LeakSanitizer would see it */
   exit (2);
 }
 
@@ -116,6 +117,7 @@ static G_GNUC_NORETURN void
 fail (GError *error)
 {
   fprintf (stderr, PROG ": %s\n", error->message);
+  g_error_free (error); /* exit() runs no cleanup: LeakSanitizer would see it */
   exit (1);
 }
 
@@ -124,9 +126,10 @@ fail_msg (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  char *msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
   fprintf (stderr, PROG ": %s\n", msg);
+  g_free (msg);
   exit (1);
 }
 
