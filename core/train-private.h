@@ -109,13 +109,16 @@ dae__rng_normal (DaeRng *r)
  * derivative (so: with respect to the pre-activation).  Writes (overwrites)
  * the gradient of its weights and bias into dparams (the layer's slice),
  * of its input into dx (nullable: not wanted) and, for add/concat, of its
- * skip source into dsrc (nullable).  scratch holds
+ * skip source into dsrc (nullable).  dx_relu (max-pool only): the input is
+ * a ReLU's output read by nothing else, and dx gets the ReLU's derivative
+ * too (the caller skips that pass).  scratch holds
  * dae__layer_backward_scratch() floats.  The one place where layer kinds
  * meet their backward kernels. */
 void dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
                           const DaeShape *shapes, size_t n, const float *x,
                           const float *dy, float *dparams, float *dx,
-                          float *dsrc, DaeConvPath path, float *scratch);
+                          float *dsrc, gboolean dx_relu, DaeConvPath path,
+                          float *scratch);
 size_t dae__layer_backward_scratch (const DaeModel *m, guint i,
                                     DaeShape input, const DaeShape *shapes,
                                     size_t n, DaeConvPath path);

@@ -49,6 +49,9 @@ struct _DaeTrainer {
   double *shard_loss;
   float *grad;           /* reduced over shards */
   float *m, *v;          /* Adam moments */
+  gboolean *pool_relu;   /* per layer: a max-pool whose input is a ReLU's
+                          * output that nothing else reads, so its backward
+                          * applies the ReLU's derivative too */
   guint64 step;
   /* The current epoch (dae_trainer_train_epoch). */
   size_t *order;
@@ -159,7 +162,7 @@ void
 dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
                      const DaeShape *shapes, size_t n, const float *x,
                      const float *dy, float *dparams, float *dx, float *dsrc,
-                     DaeConvPath path, float *scratch)
+                     gboolean dx_relu, DaeConvPath path, float *scratch)
 {
   const DaeLayer *l = &m->layers[i];
   const DaeShape is = i == 0 ? input : shapes[i - 1];
@@ -190,7 +193,9 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
         dae_convt2x2_gemm_backward (&a, x, dy, dparams, dparams + l->n_weight, dx, scratch);
       break;
     case DAE_LAYER_MAXPOOL2:
-      if (dx)
+      if (dx && dx_relu)
+        dae_maxpool2_backward_relu_ref (n, is.c, is.h, is.w, x, dy, dx);
+      else if (dx)
         dae_maxpool2_backward_ref (n, is.c, is.h, is.w, x, dy, dx);
       break;
     case DAE_LAYER_UPSAMPLE2:
@@ -374,6 +379,17 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
   t->workers = g_new0 (Worker, t->n_workers);
   for (guint w = 0; w < t->n_workers; w++)
     worker_init (t, &t->workers[w]);
+  t->pool_relu = g_new0 (gboolean, model->n_layers);
+  for (guint i = 1; i < model->n_layers; i++)
+    {
+      gboolean read_elsewhere = FALSE;
+      for (guint j = 0; j < model->n_layers; j++)
+        read_elsewhere |= (model->layers[j].kind == DAE_LAYER_ADD
+                           || model->layers[j].kind == DAE_LAYER_CONCAT)
+                          && model->layers[j].source == (int) i - 1;
+      t->pool_relu[i] = model->layers[i].kind == DAE_LAYER_MAXPOOL2
+                        && model->layers[i - 1].act == DAE_ACT_RELU && !read_elsewhere;
+    }
   t->grad = g_new0 (float, MAX (model->n_params, 1));
   t->m = g_new0 (float, MAX (model->n_params, 1));
   t->v = g_new0 (float, MAX (model->n_params, 1));
@@ -395,6 +411,7 @@ dae_trainer_free (DaeTrainer *t)
   g_free (t->shard_loss);
   g_free (t->shapes);
   g_free (t->grad);
+  g_free (t->pool_relu);
   g_free (t->m);
   g_free (t->v);
   g_free (t->order);
@@ -567,7 +584,8 @@ run_shard (size_t item, guint worker, gpointer user_data)
       const int prev = (int) ii - 1;
       const size_t count = ns * shape_floats (t->shapes[ii]);
       float *dy = w->grad[ii];
-      if (!(ii == L - 1 && folded))
+      /* Folded into the loss, or into the max-pool after it. */
+      if (!(ii == L - 1 && folded) && !(ii + 1 < L && t->pool_relu[ii + 1]))
         dae_activation_backward_ref (count, l->act, w->act[ii], dy);
 
       gboolean add_x, add_src = FALSE;
@@ -577,7 +595,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
         dsrc = grad_dest (w, job, first, l->source, w->tmp2, &add_src);
       const float *x = ii == 0 ? input : w->act[ii - 1];
       dae__layer_backward (m, ii, t->in_shape, t->shapes, ns, x, dy, dparams + l->offset,
-                           dx, dsrc, t->opt.conv_path, w->scratch);
+                           dx, dsrc, t->pool_relu[ii], t->opt.conv_path, w->scratch);
       if (add_x)
         grad_add (w, job, first, prev, w->tmp,
                   ns * shape_floats (prev < 0 ? t->in_shape : t->shapes[prev]));

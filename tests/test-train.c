@@ -346,6 +346,32 @@ test_pool_upsample_backward (void)
   g_rand_free (rng);
 }
 
+/* After a ReLU: the same bytes as the max-pool's backward followed by the
+ * ReLU's, windows of zeros included. */
+static void
+test_maxpool2_relu_backward (void)
+{
+  GRand *rng = g_rand_new_with_seed (15);
+  const guint sizes[][2] = { { 1, 1 }, { 3, 5 }, { 6, 6 }, { 7, 4 } };
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    {
+      const guint h = sizes[si][0], w = sizes[si][1], oh = (h + 1) / 2, ow = (w + 1) / 2;
+      const size_t nx = 2 * 3 * h * w, ny = 2 * 3 * oh * ow;
+      float *y = g_new (float, nx), *g = g_new (float, ny);
+      float *a = g_new (float, nx), *b = g_new (float, nx);
+      fill (rng, y, nx, -1, 1);
+      for (size_t i = 0; i < nx; i++)
+        y[i] = MAX (y[i], 0.0f); /* a ReLU's output: half zeros */
+      fill (rng, g, ny, -1, 1);
+      dae_maxpool2_backward_ref (2, 3, h, w, y, g, a);
+      dae_activation_backward_ref (nx, DAE_ACT_RELU, y, a);
+      dae_maxpool2_backward_relu_ref (2, 3, h, w, y, g, b);
+      g_assert_cmpmem (a, nx * 4, b, nx * 4);
+      g_free (y); g_free (g); g_free (a); g_free (b);
+    }
+  g_rand_free (rng);
+}
+
 /* Ties go to the first maximum in row-major order, as in PyTorch (its CPU
  * kernel takes a new maximum only when strictly greater). */
 static void
@@ -1626,6 +1652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/backward/convt2x2", test_convt2x2_backward);
   g_test_add_func ("/train/backward/pool-upsample", test_pool_upsample_backward);
   g_test_add_func ("/train/backward/maxpool2-ties", test_maxpool2_ties);
+  g_test_add_func ("/train/backward/maxpool2-relu", test_maxpool2_relu_backward);
   g_test_add_func ("/train/backward/activations", test_activation_backward);
   g_test_add_func ("/train/backward/gemm-shapes", test_gemm_backward_shapes);
   g_test_add_func ("/train/network-gradients", test_network_gradients);

@@ -78,9 +78,39 @@ dae_conv3x3_backward_ref (const DaeConvArgs *a, const float *in,
       }
 }
 
-void
-dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
-                           const float *in, const float *dout, float *din)
+static inline void
+store_masked (float *dst, guint32 bits, guint32 keep)
+{
+  bits &= -keep;
+  memcpy (dst, &bits, 4);
+}
+
+/* One window: the gradient to its first maximum (what a scan taking only
+ * strictly greater values finds), zeros elsewhere; masks, not branches,
+ * since which one wins is random.  An odd edge repeats a row or column of
+ * the window (xb == xa or c1 == c0): the first copy wins ties, and is
+ * written last. */
+static inline void
+pool_window (const float *xa, const float *xb, float *da, float *db, guint c0,
+             guint c1, float v, gboolean relu)
+{
+  const float a = xa[c0], b = xa[c1], c = xb[c0], d = xb[c1];
+  const float m = MAX (MAX (a, b), MAX (c, d));
+  const guint32 ea = a == m, eb = (b == m) & !ea, ec = (c == m) & !(ea | eb);
+  const guint32 ed = !(ea | eb | ec);
+  guint32 bits;
+  memcpy (&bits, &v, 4);
+  if (relu)
+    bits &= -(guint32) (m > 0.0f);
+  store_masked (db + c1, bits, ed);
+  store_masked (db + c0, bits, ec);
+  store_masked (da + c1, bits, eb);
+  store_masked (da + c0, bits, ea);
+}
+
+static inline void
+maxpool2_backward (size_t n, guint c, guint h, guint w, const float *in,
+                   const float *dout, float *din, gboolean relu)
 {
   const guint oh = (h + 1) / 2, ow = (w + 1) / 2;
   for (size_t p = 0; p < n * c; p++)
@@ -89,26 +119,34 @@ dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
       const float *g = dout + p * oh * ow;
       float *d = din + p * h * w;
       for (guint y = 0; y < oh; y++)
-        for (guint xx = 0; xx < ow; xx++)
-          {
-            /* An odd edge repeats a row or column of the window: the
-             * first copy wins ties, and is written last. */
-            const guint ya = 2 * y, yb = MIN (2 * y + 1, h - 1);
-            const guint xa = 2 * xx, xb = MIN (2 * xx + 1, w - 1);
-            const guint idx[4] = { ya * w + xa, ya * w + xb, yb * w + xa, yb * w + xb };
-            int best = 0;
-            float m = x[idx[0]];
-            for (int k = 1; k < 4; k++)
-              {
-                const gboolean gt = x[idx[k]] > m;
-                best = gt ? k : best;
-                m = gt ? x[idx[k]] : m;
-              }
-            const float v = g[y * ow + xx];
-            for (int k = 3; k >= 0; k--)
-              d[idx[k]] = k == best ? v : 0.0f;
-          }
+        {
+          const guint ya = 2 * y, yb = MIN (2 * y + 1, h - 1);
+          const float *xa = x + (size_t) ya * w, *xb = x + (size_t) yb * w;
+          float *da = d + (size_t) ya * w, *db = d + (size_t) yb * w;
+          const float *gr = g + (size_t) y * ow;
+          guint xx = 0;
+          for (; 2 * xx + 1 < w; xx++)
+            pool_window (xa, xb, da, db, 2 * xx, 2 * xx + 1, gr[xx], relu);
+          if (xx < ow)
+            pool_window (xa, xb, da, db, 2 * xx, 2 * xx, gr[xx], relu);
+        }
     }
+}
+
+void
+dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
+                           const float *in, const float *dout, float *din)
+{
+  maxpool2_backward (n, c, h, w, in, dout, din, FALSE);
+}
+
+/* The gradient only reaches a ReLU's input where its output, the window's
+ * maximum here, is positive. */
+void
+dae_maxpool2_backward_relu_ref (size_t n, guint c, guint h, guint w,
+                                const float *in, const float *dout, float *din)
+{
+  maxpool2_backward (n, c, h, w, in, dout, din, TRUE);
 }
 
 void

@@ -103,6 +103,11 @@ void dae_conv3x3_backward_ref (const DaeConvArgs *args, const float *in,
 void dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
                                 const float *in, const float *dout,
                                 float *din);
+/* The same for a max-pool whose input came out of a ReLU: din is also
+ * multiplied by the ReLU's derivative, so that pass can be skipped. */
+void dae_maxpool2_backward_relu_ref (size_t n, guint c, guint h, guint w,
+                                     const float *in, const float *dout,
+                                     float *din);
 /* din[h][w] = sum of dout over each 2x2 copy. */
 void dae_upsample2_backward_ref (size_t n, guint c, guint h, guint w,
                                  const float *dout, float *din);
