@@ -163,6 +163,17 @@ parse_double (const char *name, const char *s, double lo, double hi, double dflt
 
 /* ---- data ----------------------------------------------------------------- */
 
+/* Room for n images: a one-line error, not an abort, when it does not fit. */
+static float *
+images_alloc (size_t n, size_t floats)
+{
+  float *x = n <= G_MAXSIZE / sizeof (float) / MAX (floats, 1)
+                 ? g_try_new (float, n * floats) : NULL;
+  if (x == NULL)
+    fail_msg ("%zu images of %zu samples do not fit in memory", n, floats);
+  return x;
+}
+
 typedef struct {
   float *x;       /* n x h x w */
   size_t n;
@@ -694,7 +705,7 @@ main (int argc, char **argv)
   g_ptr_array_unref (pics.planes);
   g_array_unref (pics.widths);
   g_array_unref (pics.heights);
-  g_autofree float *train = g_new (float, n_train * pf);
+  g_autofree float *train = images_alloc (n_train, pf);
   {
     size_t at = 0;
     for (guint i = 0; i < sets->len; i++)
@@ -773,7 +784,7 @@ main (int argc, char **argv)
     }
   else if (opt_noise_once)
     {
-      noisy_once = g_new (float, n_train * pf);
+      noisy_once = images_alloc (n_train, pf);
       dae_noise_apply (noise, topt.seed, 0, n_train, pf, train, noisy_once);
     }
   DaeTrainData data = { .n = n_train, .clean = train, .noisy = noisy_once, .noise = noise };
