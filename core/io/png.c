@@ -305,9 +305,12 @@ convert_row (const DaePngReader *p, const guint8 *in, guint16 *out)
 }
 
 static gboolean
-read_rows_guarded (DaePngReader *p, guint first_row, guint n_rows,
+read_rows_guarded (DaePngReader *p, guint first_row_arg, guint n_rows,
                    guint16 *samples, png_bytepp rows, GError **error)
 {
+  /* volatile: with -O3, GCC keeps the argument in a register that a
+   * longjmp may clobber (-Wclobbered). */
+  volatile guint first_row = first_row_arg;
   if (setjmp (png_jmpbuf (p->png)))
     return png_failed (&p->err, error);
   size_t n = (size_t) p->width * p->out_channels;
