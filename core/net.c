@@ -115,14 +115,23 @@ dae_runner_new (const DaeModel *model, guint height, guint width, GError **error
                    width, height, o.h, o.w, o.c, height, width, model->in_c);
       return NULL;
     }
-  guint64 tile_floats = (guint64) model->in_c * height * width;
+  /* Activations plus the largest im2col a GEMM layer may ask for. */
+  guint64 tile_floats = (guint64) model->in_c * height * width, im2col = 0;
   for (guint i = 0; i < model->n_layers; i++)
-    tile_floats += shape_floats (shapes[i]);
+    {
+      tile_floats += shape_floats (shapes[i]);
+      if (model->layers[i].kind == DAE_LAYER_CONV3X3)
+        {
+          DaeShape in = i == 0 ? (DaeShape){ model->in_c, height, width } : shapes[i - 1];
+          im2col = MAX (im2col, ((guint64) in.c * 9 + shapes[i].c) * in.h * in.w);
+        }
+    }
+  tile_floats += im2col;
   if (tile_floats * sizeof (float) > MAX_TILE_BYTES)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
                    "for %ux%u tiles the model needs %" G_GUINT64_FORMAT
-                   " MiB of activations a tile (limit %" G_GUINT64_FORMAT " MiB)",
+                   " MiB of activations and scratch a tile (limit %" G_GUINT64_FORMAT " MiB)",
                    width, height, (tile_floats * sizeof (float)) >> 20,
                    MAX_TILE_BYTES >> 20);
       return NULL;

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 /* ---- float64 definitions ------------------------------------------------ */
@@ -1243,6 +1244,17 @@ run_clear (Run *r)
   g_free (r->err);
 }
 
+/* Address space of the next child (RLIMIT_AS), 0: unlimited. */
+static rlim_t child_mem_limit;
+
+static void
+limit_child (gpointer data)
+{
+  struct rlimit rl = { child_mem_limit, child_mem_limit };
+  if (child_mem_limit)
+    setrlimit (RLIMIT_AS, &rl);
+}
+
 /* Runs dae-train with the given arguments (NULL-terminated) in dir. */
 static Run
 run_train (const char *dir, ...)
@@ -1261,8 +1273,8 @@ run_train (const char *dir, ...)
   Run r = { -1, NULL, NULL };
   int wait_status;
   g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (dir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r.out, &r.err, &wait_status, &error));
+  g_assert_true (g_spawn_sync (dir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, limit_child,
+                               NULL, &r.out, &r.err, &wait_status, &error));
   g_assert_no_error (error);
   if (WIFEXITED (wait_status))
     r.status = WEXITSTATUS (wait_status);
@@ -1551,6 +1563,34 @@ test_cli_errors (void)
     }
 }
 
+/* An image whose header asks for more memory than there is: one line and
+ * exit 1, not GLib's abort (which a g_malloc sized by the header gave). */
+static void
+test_cli_out_of_memory (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("ASan reserves terabytes of shadow memory: RLIMIT_AS cannot apply");
+  return;
+#endif
+  cli_setup ();
+  g_autofree char *dir = cli_path ("wide");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (dir, "wide.pgm", NULL);
+  /* 2^29 x 1: within the default pixel limit, but 2 GiB of floats. */
+  static const char pgm[] = "P5\n536870912 1\n255\n\1\2\3";
+  g_assert_true (g_file_set_contents (path, pgm, sizeof pgm - 1, NULL));
+  child_mem_limit = (rlim_t) 1 << 30;
+  Run r = run_train (cli_dir, "--arch", TOY_ARCH, "--patch", "12", "-o", "w.dae", "wide", NULL);
+  child_mem_limit = 0;
+  g_test_message ("exit %d: %s", r.status, r.err);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_true (g_str_has_prefix (r.err, "dae-train: "));
+  g_assert_nonnull (strstr (r.err, "wide.pgm"));
+  g_assert_nonnull (strstr (r.err, "memory"));
+  g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+  run_clear (&r);
+}
+
 /* Directories of images: random crops, a checksum of the directory. */
 static void
 test_cli_images (void)
@@ -1674,6 +1714,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/cli/images", test_cli_images);
   g_test_add_func ("/train/cli/usage", test_cli_usage);
   g_test_add_func ("/train/cli/errors", test_cli_errors);
+  g_test_add_func ("/train/cli/out-of-memory", test_cli_out_of_memory);
   g_test_add_func ("/train/cli/man", test_cli_man);
   const int status = g_test_run ();
   if (cli_dir)

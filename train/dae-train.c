@@ -228,7 +228,7 @@ load_idx (const char *path, guint64 limit, Images *out)
   if (limit && n > limit)
     n = limit;
   const size_t f = (size_t) dims[1] * dims[2];
-  *out = (Images){ g_new (float, n * f), n, dims[1], dims[2] };
+  *out = (Images){ images_alloc (n, f), n, dims[1], dims[2] };
   for (size_t i = 0; i < n * f; i++)
     out->x[i] = b[i] / 255.0f;
 }
@@ -250,8 +250,15 @@ load_picture_file (const char *path, Pictures *pics)
   while (dae_image_reader_next (r, &info, &error))
     {
       const guint c = info.channels, colour = info.has_alpha ? c - 1 : c;
-      g_autofree guint16 *row = g_new (guint16, (size_t) info.width * c);
-      float *plane = g_new (float, (size_t) info.width * info.height);
+      /* Sizes come from the file's header: an error, not an abort. */
+      g_autofree guint16 *row = g_try_new (guint16, (size_t) info.width * c);
+      float *plane = g_try_new (float, (size_t) info.width * info.height);
+      if (row == NULL || plane == NULL)
+        {
+          g_free (plane);
+          fail_msg ("%s: a %ux%u image does not fit in memory",
+                    path, info.width, info.height);
+        }
       for (guint y = 0; y < info.height; y++)
         {
           if (!dae_image_reader_read_rows (r, 1, row, &error))
@@ -472,10 +479,7 @@ run_eval (guint threads, guint64 limit)
     fail (error);
   g_autoptr (DaeModel) model = dae_model_load_file (path, &error);
   if (model == NULL)
-    {
-      g_prefix_error (&error, "%s: ", path);
-      fail (error);
-    }
+    fail (error); /* the message names the file */
   guint ph, pw;
   dae_model_get_patch_size (model, &ph, &pw);
   if (dae_model_get_channels (model) != 1)
@@ -624,11 +628,7 @@ main (int argc, char **argv)
     {
       g_autofree char *p = dae_model_find (opt_init_from, &error);
       if (p == NULL || (model = dae_model_load_file (p, &error)) == NULL)
-        {
-          if (p)
-            g_prefix_error (&error, "%s: ", p);
-          fail (error);
-        }
+        fail (error); /* the message names the file */
       record_file (init_from, p);
       if (patch_opt)
         usage_error ("--patch: the size is that of the --init-from model");

@@ -283,13 +283,27 @@ dae_image_reader_free (DaeImageReader *reader)
   g_free (reader);
 }
 
+gpointer
+dae__io_try_alloc (size_t size, const char *what, GError **error)
+{
+  gpointer p = g_try_malloc (MAX (size, 1));
+  if (p == NULL)
+    g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                 "%s needs %zu MiB, more than this machine can give",
+                 what, size >> 20);
+  return p;
+}
+
 guint8 *
-dae__reader_scratch (DaeImageReader *r, size_t size)
+dae__reader_scratch (DaeImageReader *r, size_t size, GError **error)
 {
   if (size > r->scratch_size)
     {
       g_free (r->scratch);
-      r->scratch = g_malloc (size);
+      r->scratch_size = 0;
+      r->scratch = dae__io_try_alloc (size, "a row of the image", error);
+      if (r->scratch == NULL)
+        return NULL;
       r->scratch_size = size;
     }
   return r->scratch;
@@ -331,7 +345,10 @@ static gboolean
 skip_rest (DaeImageReader *r, GError **error)
 {
   size_t row_samples = (size_t) r->info.width * r->info.channels;
-  g_autofree guint16 *row = g_new (guint16, row_samples);
+  g_autofree guint16 *row = dae__io_try_alloc (row_samples * sizeof (guint16),
+                                               "a row of the image", error);
+  if (row == NULL)
+    return FALSE;
   while (r->in_image)
     if (!read_rows (r, 1, row, error))
       return FALSE;
@@ -473,7 +490,10 @@ dae_image_writer_new (FILE *fp, const DaeImageInfo *info, GError **error)
     {
       if (!dae__pnm_write_header (fp, &in, error))
         return NULL;
-      w->scratch = g_malloc (dae__pnm_row_bytes_max (&in));
+      w->scratch = dae__io_try_alloc (dae__pnm_row_bytes_max (&in),
+                                      "a row of the output image", error);
+      if (w->scratch == NULL)
+        return NULL;
     }
   return g_steal_pointer (&w);
 }

@@ -62,8 +62,13 @@ struct _DaeImageReader {
 gboolean dae__image_check_size (guint64 width, guint64 height,
                                 guint64 max_pixels, GError **error);
 
-/* Returns a buffer of at least @size bytes owned by @r. */
-guint8 *dae__reader_scratch (DaeImageReader *r, size_t size);
+/* Allocates @size bytes for @what, or says it does not fit (DAE_ERROR_LIMIT):
+ * row sizes come from headers, so an abort on a short machine is not an
+ * option. */
+gpointer dae__io_try_alloc (size_t size, const char *what, GError **error);
+
+/* Returns a buffer of at least @size bytes owned by @r, or NULL and @error. */
+guint8 *dae__reader_scratch (DaeImageReader *r, size_t size, GError **error);
 
 /* pnm.c: the magic "P<digit>" has been consumed. */
 gboolean dae__pnm_read_header (DaeImageReader *r, int digit,

@@ -222,8 +222,8 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
           return FALSE;
         }
     }
-  else
-    p->row = g_malloc (p->rowbytes);
+  else if ((p->row = dae__io_try_alloc (p->rowbytes, "a row of the image", error)) == NULL)
+    return FALSE;
 
   static const DaeTupleType tuple[] = {
     0, DAE_TUPLE_TYPE_GRAYSCALE, DAE_TUPLE_TYPE_GRAYSCALE_ALPHA,
@@ -457,8 +457,9 @@ dae__png_writer_new (FILE *fp, const DaeImageInfo *in, GError **error)
     }
   /* libpng's default limits (10^6) also apply to writing: lift them. */
   png_set_user_limits (w->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-  w->row = g_malloc ((size_t) in->width * in->channels * (w->bit_depth == 16 ? 2 : 1));
-  if (!writer_start_guarded (w, in, error))
+  w->row = dae__io_try_alloc ((size_t) in->width * in->channels * (w->bit_depth == 16 ? 2 : 1),
+                              "a row of the output image", error);
+  if (w->row == NULL || !writer_start_guarded (w, in, error))
     {
       dae__png_writer_free (w);
       return NULL;

@@ -414,7 +414,9 @@ dae__pnm_read_rows (DaeImageReader *r, guint n_rows, guint16 *samples,
     }
 
   size_t nb = raw_row_bytes (in);
-  guint8 *raw = dae__reader_scratch (r, nb);
+  guint8 *raw = dae__reader_scratch (r, nb, error);
+  if (raw == NULL)
+    return FALSE;
   for (guint y = 0; y < n_rows; y++)
     {
       guint row = r->row + y;
