@@ -25,6 +25,8 @@ typedef struct {
   DaeConv3x3Fn conv3x3_maxpool2;  /* conv3x3, then 2x2 max-pool */
   DaeConv3x3Fn upsample2_conv3x3; /* 2x upsample, then conv3x3 */
   DaeConvBackwardFn conv3x3_backward; /* dweight, dbias and din */
+  DaePool2BackwardFn maxpool2_backward;
+  DaePool2BackwardFn maxpool2_backward_relu; /* the pool's input came out of a ReLU */
 } DaeKernels;
 
 /* The table in use: the best supported ISA, or DAE_ISA's choice. */

@@ -194,9 +194,9 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
       break;
     case DAE_LAYER_MAXPOOL2:
       if (dx && dx_relu)
-        dae_maxpool2_backward_relu_ref (n, is.c, is.h, is.w, x, dy, dx);
+        dae__kernels ()->maxpool2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
       else if (dx)
-        dae_maxpool2_backward_ref (n, is.c, is.h, is.w, x, dy, dx);
+        dae__kernels ()->maxpool2_backward (n, is.c, is.h, is.w, x, dy, dx);
       break;
     case DAE_LAYER_UPSAMPLE2:
       if (dx)

@@ -280,6 +280,40 @@ test_backward (gconstpointer data)
   check_backward (k, 3, 32, 1, 28, 28, TRUE, rng);
 }
 
+/* The max-pool backward variants select, never add: the same bits as the
+ * reference, for every size (odd edges, widths around 8 and 16 windows),
+ * ties (quantised inputs) and negative windows (the ReLU variant drops
+ * them). */
+static void
+test_pool_backward (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (5);
+  for (guint w = 1; w <= 40; w++)
+    for (guint h = 1; h <= 6; h++)
+      for (int relu = 0; relu < 2; relu++)
+        {
+          const size_t n = 1 + (w + h) % 3, c = 1 + w % 4;
+          const size_t in_f = n * c * h * w, out_f = n * c * ((h + 1) / 2) * ((w + 1) / 2);
+          g_autofree float *x = g_new (float, in_f), *g = g_new (float, out_f);
+          g_autofree float *got = g_new (float, in_f), *want = g_new (float, in_f);
+          for (size_t i = 0; i < in_f; i++) /* ties and zeros happen */
+            x[i] = (float) g_rand_int_range (rng, -3, 5) * 0.25f;
+          fill (rng, g, out_f, -1, 1);
+          /* Poison: every element must be written. */
+          for (size_t i = 0; i < in_f; i++)
+            got[i] = want[i] = NAN;
+          (relu ? dae_maxpool2_backward_relu_ref : dae_maxpool2_backward_ref) (n, c, h, w, x, g,
+                                                                              want);
+          (relu ? k->maxpool2_backward_relu : k->maxpool2_backward) (n, c, h, w, x, g, got);
+          if (memcmp (got, want, in_f * sizeof (float)) != 0)
+            g_error ("%s maxpool2_backward%s n=%zu c=%zu h=%u w=%u differs from the reference",
+                     k->name, relu ? "_relu" : "", n, c, h, w);
+        }
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -356,6 +390,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p4, d, test_batch_invariance);
       g_autofree char *p5 = g_strdup_printf ("/kernels/%s/backward", name);
       g_test_add_data_func (p5, d, test_backward);
+      g_autofree char *p6 = g_strdup_printf ("/kernels/%s/pool-backward", name);
+      g_test_add_data_func (p6, d, test_pool_backward);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

@@ -1,6 +1,7 @@
 /* backward-ref.c: scalar references of the layers' backward passes, the
  * specification the GEMM and SIMD variants are tested against. */
 #include "kernels.h"
+#include "pool-window.h"
 
 #include <string.h>
 
@@ -76,36 +77,6 @@ dae_conv3x3_backward_ref (const DaeConvArgs *a, const float *in,
                 }
           }
       }
-}
-
-static inline void
-store_masked (float *dst, guint32 bits, guint32 keep)
-{
-  bits &= -keep;
-  memcpy (dst, &bits, 4);
-}
-
-/* One window: the gradient to its first maximum (what a scan taking only
- * strictly greater values finds), zeros elsewhere; masks, not branches,
- * since which one wins is random.  An odd edge repeats a row or column of
- * the window (xb == xa or c1 == c0): the first copy wins ties, and is
- * written last. */
-static inline void
-pool_window (const float *xa, const float *xb, float *da, float *db, guint c0,
-             guint c1, float v, gboolean relu)
-{
-  const float a = xa[c0], b = xa[c1], c = xb[c0], d = xb[c1];
-  const float m = MAX (MAX (a, b), MAX (c, d));
-  const guint32 ea = a == m, eb = (b == m) & !ea, ec = (c == m) & !(ea | eb);
-  const guint32 ed = !(ea | eb | ec);
-  guint32 bits;
-  memcpy (&bits, &v, 4);
-  if (relu)
-    bits &= -(guint32) (m > 0.0f);
-  store_masked (db + c1, bits, ed);
-  store_masked (db + c0, bits, ec);
-  store_masked (da + c1, bits, eb);
-  store_masked (da + c0, bits, ea);
 }
 
 static inline void

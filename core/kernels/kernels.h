@@ -70,6 +70,11 @@ void dae_conv3x3_backward_avx2 (const DaeConvArgs *args, const float *in,
 void dae_conv3x3_backward_avx512 (const DaeConvArgs *args, const float *in,
                                   const float *dz, float *dweight, float *dbias,
                                   float *din);
+void dae_maxpool2_backward_avx2 (size_t n, guint c, guint h, guint w,
+                                 const float *in, const float *dout, float *din);
+void dae_maxpool2_backward_relu_avx2 (size_t n, guint c, guint h, guint w,
+                                      const float *in, const float *dout,
+                                      float *din);
 /* ==== end simd ==== */
 
 /* im2col + sgemm over the whole batch.  scratch holds
@@ -99,7 +104,11 @@ void dae_conv3x3_backward_ref (const DaeConvArgs *args, const float *in,
                                const float *dz, float *dweight, float *dbias,
                                float *din);
 /* din = dout routed to the first maximum (row-major order) of each window,
- * as PyTorch does; in is the pool's input. */
+ * as PyTorch does; in is the pool's input.  The SIMD variants (pool-avx2.c)
+ * give the same bits. */
+typedef void (*DaePool2BackwardFn) (size_t n, guint c, guint h, guint w,
+                                    const float *in, const float *dout,
+                                    float *din);
 void dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
                                 const float *in, const float *dout,
                                 float *din);
