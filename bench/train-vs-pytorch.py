@@ -13,9 +13,12 @@ Data: MNIST's training images from ../shared/data/mnist (or --data FILE), else
 synthetic strokes written to a temporary IDX file.  Each side draws the noise
 once (the tutorial's recipe), so the timed loop is forward, backward and Adam
 on shuffled batches.  dae-train reports images/s per epoch; the first epoch
-of each run is a warm-up and is not counted (nor is PyTorch's).  The median
-and the best round of each are compared: on a busy machine, the best is the
-least disturbed.
+of each run is a warm-up and is not counted (nor is PyTorch's).  Each run is
+a process of its own (PyTorch's too: its idle OpenMP threads must not share
+the cores with dae-train), and the order alternates from round to round so
+that a drift in the machine's speed favours neither.  The median and the
+best round of each are compared: on a busy machine, the best is the least
+disturbed.
 
 Needs python3-torch; prints a note and exits 0 without it.
 """
@@ -102,6 +105,15 @@ def run_torch(torch, x_clean, args):
     return statistics.median(rates[1:]) if len(rates) > 1 else rates[0]
 
 
+def run_torch_child(data, args):
+    """run_torch in a child process of its own; returns its images/s."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", "--data", data,
+           "--threads", str(args.threads), "--batch", str(args.batch),
+           "--images", str(args.images), "--epochs", str(args.epochs)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
 def loadavg():
     try:
         return os.getloadavg()[0]
@@ -119,12 +131,18 @@ def main():
     ap.add_argument("--images", type=int, default=9000)
     ap.add_argument("--epochs", type=int, default=3, help="per run; the first is warm-up")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each")
+    ap.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     try:
         import torch
     except ImportError:
         print("train-vs-pytorch: python3-torch is not installed; nothing to compare")
+        return 0
+    if args.torch_child:
+        px, n, h, w = load_idx(args.data, args.images)
+        x = torch.frombuffer(bytearray(px), dtype=torch.uint8).float().div(255)
+        print("%.1f" % run_torch(torch, x.reshape(n, 1, h, w), args))
         return 0
     exe = os.path.join(args.build, "train", "dae-train")
     if not os.access(exe, os.X_OK):
@@ -136,10 +154,8 @@ def main():
         if not os.path.exists(data):
             data = os.path.join(tmp, "synthetic-idx3-ubyte")
             synthetic_idx(data, args.images)
-        px, n, h, w = load_idx(data, args.images)
+        _, n, h, w = load_idx(data, args.images)
         args.images = n
-        x = torch.frombuffer(bytearray(px), dtype=torch.uint8).float().div(255)
-        x = x.reshape(n, 1, h, w)
 
         print("tutorial network, batch %d, %d threads, %d images, %s"
               % (args.batch, args.threads, n, os.path.relpath(data)))
@@ -147,8 +163,12 @@ def main():
         ours, theirs = [], []
         for r in range(args.rounds):
             load = loadavg()
-            a = run_dae(exe, data, args)
-            b = run_torch(torch, x, args)
+            if r % 2 == 0:
+                a = run_dae(exe, data, args)
+                b = run_torch_child(data, args)
+            else:
+                b = run_torch_child(data, args)
+                a = run_dae(exe, data, args)
             ours.append(a)
             theirs.append(b)
             print("%-6d %12.0f %12.0f %7.2f %6.2f" % (r + 1, a, b, a / b, load))
