@@ -79,36 +79,11 @@ dae_conv3x3_backward_ref (const DaeConvArgs *a, const float *in,
       }
 }
 
-static inline void
-maxpool2_backward (size_t n, guint c, guint h, guint w, const float *in,
-                   const float *dout, float *din, gboolean relu)
-{
-  const guint oh = (h + 1) / 2, ow = (w + 1) / 2;
-  for (size_t p = 0; p < n * c; p++)
-    {
-      const float *x = in + p * h * w;
-      const float *g = dout + p * oh * ow;
-      float *d = din + p * h * w;
-      for (guint y = 0; y < oh; y++)
-        {
-          const guint ya = 2 * y, yb = MIN (2 * y + 1, h - 1);
-          const float *xa = x + (size_t) ya * w, *xb = x + (size_t) yb * w;
-          float *da = d + (size_t) ya * w, *db = d + (size_t) yb * w;
-          const float *gr = g + (size_t) y * ow;
-          guint xx = 0;
-          for (; 2 * xx + 1 < w; xx++)
-            pool_window (xa, xb, da, db, 2 * xx, 2 * xx + 1, gr[xx], relu);
-          if (xx < ow)
-            pool_window (xa, xb, da, db, 2 * xx, 2 * xx, gr[xx], relu);
-        }
-    }
-}
-
 void
 dae_maxpool2_backward_ref (size_t n, guint c, guint h, guint w,
                            const float *in, const float *dout, float *din)
 {
-  maxpool2_backward (n, c, h, w, in, dout, din, FALSE);
+  pool_backward_planes (n, c, h, w, in, dout, din, FALSE, NULL);
 }
 
 /* The gradient only reaches a ReLU's input where its output, the window's
@@ -117,7 +92,7 @@ void
 dae_maxpool2_backward_relu_ref (size_t n, guint c, guint h, guint w,
                                 const float *in, const float *dout, float *din)
 {
-  maxpool2_backward (n, c, h, w, in, dout, din, TRUE);
+  pool_backward_planes (n, c, h, w, in, dout, din, TRUE, NULL);
 }
 
 void

@@ -3,8 +3,8 @@
  * Same signature and same bits as dae_maxpool2_backward_ref: the gradient
  * goes to the first maximum of each window (a, b on the upper row, c, d on
  * the lower), selected by masks.  Only selection, no arithmetic, so there
- * is no rounding to disagree on.  Windows cut by an odd edge go through
- * the reference's own pool_window(). */
+ * is no rounding to disagree on.  The loops and the windows cut by an odd
+ * edge are the reference's own (pool-window.h). */
 #include "kernels.h"
 #include "pool-window.h"
 
@@ -86,49 +86,30 @@ windows8 (const float *xa, const float *xb, const float *g, float *da, float *db
   store_pairs (db, k, m_lo, m_hi, _mm256_and_ps (v, ec), _mm256_and_ps (v, ed));
 }
 
-static inline void
-maxpool2_backward_avx2 (size_t n, guint c, guint h, guint w, const float *in,
-                        const float *dout, float *din, gboolean relu)
+static guint
+rows_avx2 (const float *xa, const float *xb, const float *g, float *da, float *db,
+           guint full, gboolean relu)
 {
-  const guint oh = (h + 1) / 2, ow = (w + 1) / 2, full = w / 2;
-  for (size_t p = 0; p < n * c; p++)
+  guint xx = 0;
+  while (xx < full)
     {
-      const float *x = in + p * h * w;
-      const float *g = dout + p * oh * ow;
-      float *d = din + p * h * w;
-      for (guint y = 0; y < oh; y++)
-        {
-          const guint ya = 2 * y, yb = MIN (2 * y + 1, h - 1);
-          const float *xa = x + (size_t) ya * w, *xb = x + (size_t) yb * w;
-          float *da = d + (size_t) ya * w, *db = d + (size_t) yb * w;
-          const float *gr = g + (size_t) y * ow;
-          guint xx = 0;
-          if (yb != ya)
-            while (xx < full)
-              {
-                const guint k = MIN (8u, full - xx);
-                windows8 (xa + 2 * xx, xb + 2 * xx, gr + xx, da + 2 * xx, db + 2 * xx,
-                          (int) k, relu);
-                xx += k;
-              }
-          for (; 2 * xx + 1 < w; xx++)
-            pool_window (xa, xb, da, db, 2 * xx, 2 * xx + 1, gr[xx], relu);
-          if (xx < ow)
-            pool_window (xa, xb, da, db, 2 * xx, 2 * xx, gr[xx], relu);
-        }
+      const guint k = MIN (8u, full - xx);
+      windows8 (xa + 2 * xx, xb + 2 * xx, g + xx, da + 2 * xx, db + 2 * xx, (int) k, relu);
+      xx += k;
     }
+  return xx;
 }
 
 void
 dae_maxpool2_backward_avx2 (size_t n, guint c, guint h, guint w, const float *in,
                             const float *dout, float *din)
 {
-  maxpool2_backward_avx2 (n, c, h, w, in, dout, din, FALSE);
+  pool_backward_planes (n, c, h, w, in, dout, din, FALSE, rows_avx2);
 }
 
 void
 dae_maxpool2_backward_relu_avx2 (size_t n, guint c, guint h, guint w,
                                  const float *in, const float *dout, float *din)
 {
-  maxpool2_backward_avx2 (n, c, h, w, in, dout, din, TRUE);
+  pool_backward_planes (n, c, h, w, in, dout, din, TRUE, rows_avx2);
 }
