@@ -10,6 +10,7 @@
  * with every image written.  Inputs are made here, in C; the reproducers of
  * bugs found by the fuzzers are files in tests/data/bad/ (each refused). */
 #include "dae.h"
+#include "test-spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,71 +24,19 @@ static char *filter_path, *tmp_dir, *model_path;
 
 /* ---- running dae-filter --------------------------------------------------- */
 
-typedef struct {
-  gboolean signalled;
-  int status;      /* exit status, or the signal */
-  GBytes *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_bytes_unref (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static char *
 tmp_file (const char *name)
 {
   return g_build_filename (tmp_dir, name, NULL);
 }
 
-/* Runs dae-filter ARGS... with @input on stdin (through a file, so that a
- * child that stops reading early cannot block us). */
-static Run
+/* Runs dae-filter ARGS... with @input on stdin. */
+static TestRun
 run_filter_v (GBytes *input, const char *const *args)
 {
-  g_autofree char *in_path = tmp_file ("stdin");
-  g_autofree char *out_path = tmp_file ("stdout");
-  g_autofree char *err_path = tmp_file ("stderr");
-  GError *error = NULL;
   gsize size = 0;
-  const char *data = input ? g_bytes_get_data (input, &size) : "";
-  g_assert_true (g_file_set_contents (in_path, data ? data : "", size, &error));
-  g_assert_no_error (error);
-  int in_fd = open (in_path, O_RDONLY);
-  int out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  g_assert_true (in_fd >= 0 && out_fd >= 0 && err_fd >= 0);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, filter_path);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  GPid pid;
-  g_assert_true (g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata,
-                                                   NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                                   NULL, in_fd, out_fd, err_fd, NULL, NULL,
-                                                   0, &pid, NULL, NULL, NULL, &error));
-  g_assert_no_error (error);
-  close (in_fd);
-  close (out_fd);
-  close (err_fd);
-  int ws;
-  while (waitpid (pid, &ws, 0) < 0)
-    g_assert_cmpint (errno, ==, EINTR);
-  Run r = { 0 };
-  r.signalled = WIFSIGNALED (ws);
-  r.status = r.signalled ? WTERMSIG (ws) : WEXITSTATUS (ws);
-  char *out;
-  gsize len;
-  g_assert_true (g_file_get_contents (out_path, &out, &len, NULL));
-  r.out = g_bytes_new_take (out, len);
-  g_assert_true (g_file_get_contents (err_path, &r.err, NULL, NULL));
-  return r;
+  const void *data = input ? g_bytes_get_data (input, &size) : NULL;
+  return test_run (tmp_dir, filter_path, data, size, args);
 }
 
 /* The images of @bytes that read completely and without error, in order,
@@ -135,7 +84,7 @@ contains_nocase (const char *hay, const char *needle)
   return strstr (h, n) != NULL;
 }
 
-static Run
+static TestRun
 run_case (const Case *c)
 {
   const char *args[8] = { "-q", "-j", "2", "-m", c->model ? c->model : model_path };
@@ -150,10 +99,10 @@ run_case (const Case *c)
 static void
 expect_refused (const Case *c)
 {
-  g_auto (Run) r = run_case (c);
+  g_auto (TestRun) r = run_case (c);
   g_test_message ("%s: exit %d: %s", c->name, r.status, r.err);
   if (r.signalled)
-    g_error ("%s: killed by signal %d; stderr: %s", c->name, r.status, r.err);
+    g_error ("%s: killed by signal %d; stderr: %s", c->name, r.status - 128, r.err);
   if (r.status != 1)
     g_error ("%s: exit status %d, expected 1; stderr: %s", c->name, r.status, r.err);
   const char *nl = strchr (r.err, '\n');
@@ -183,7 +132,7 @@ expect_refused (const Case *c)
 static void
 expect_accepted (const Case *c, guint n_images)
 {
-  g_auto (Run) r = run_case (c);
+  g_auto (TestRun) r = run_case (c);
   if (r.signalled || r.status != 0)
     g_error ("%s: refused (exit %d%s): %s", c->name, r.status,
              r.signalled ? " by signal" : "", r.err);

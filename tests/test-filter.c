@@ -10,6 +10,7 @@
  * batch mode is atomic and never overwrites an input; every option of
  * --help is in the man page. */
 #include "dae.h"
+#include "test-spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,21 +24,6 @@
 
 static char *filter_path, *model_path, *tmp_dir;
 
-typedef struct {
-  int status;     /* exit code, or 128 + signal */
-  GBytes *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_bytes_unref (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static char *
 tmp_file (const char *name)
 {
@@ -45,46 +31,11 @@ tmp_file (const char *name)
 }
 
 /* Runs dae-filter with @args (NULL-terminated), feeding @input (or
- * /dev/null) on stdin. */
-static Run
+ * nothing) on stdin. */
+static TestRun
 run_filter_v (const void *input, size_t size, const char *const *args)
 {
-  g_autofree char *in_path = tmp_file ("stdin");
-  g_autofree char *out_path = tmp_file ("stdout");
-  g_autofree char *err_path = tmp_file ("stderr");
-  GError *error = NULL;
-  g_assert_true (g_file_set_contents (in_path, input ? input : "", input ? size : 0, &error));
-  g_assert_no_error (error);
-  int in_fd = open (in_path, O_RDONLY);
-  int out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  g_assert_true (in_fd >= 0 && out_fd >= 0 && err_fd >= 0);
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, filter_path);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  GPid pid;
-  g_assert_true (g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, NULL,
-                                                   G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, in_fd,
-                                                   out_fd, err_fd, NULL, NULL, 0, &pid, NULL,
-                                                   NULL, NULL, &error));
-  g_assert_no_error (error);
-  g_ptr_array_free (argv, TRUE);
-  close (in_fd);
-  close (out_fd);
-  close (err_fd);
-  int wstatus;
-  while (waitpid (pid, &wstatus, 0) < 0)
-    g_assert_cmpint (errno, ==, EINTR);
-  Run r = { 0 };
-  r.status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
-  char *data;
-  size_t len;
-  g_assert_true (g_file_get_contents (out_path, &data, &len, NULL));
-  r.out = g_bytes_new_take (data, len);
-  g_assert_true (g_file_get_contents (err_path, &r.err, NULL, NULL));
-  return r;
+  return test_run (tmp_dir, filter_path, input, size, args);
 }
 
 #define run_filter(input, size, ...) \
@@ -194,7 +145,7 @@ assert_same_image (const Image *a, const Image *b)
 }
 
 static void
-assert_ok (const Run *r)
+assert_ok (const TestRun *r)
 {
   if (r->status != 0)
     g_error ("dae-filter exited with %d: %s", r->status, r->err);
@@ -241,7 +192,7 @@ test_round_trip_formats (void)
       g_assert_true (dae_image_info_set_format (&info, kinds[k].f, NULL));
       g_autofree guint16 *s = random_samples (&info, k);
       g_autoptr (GBytes) in = encode1 (&info, s);
-      g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+      g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                   "--strength", "0");
       assert_ok (&r);
       g_assert_cmpstr (r.err, ==, "");
@@ -253,7 +204,7 @@ test_round_trip_formats (void)
       assert_same_image (&g_array_index (a, Image, 0), &g_array_index (b, Image, 0));
 
       /* Denoised: same description, and something changed. */
-      g_auto (Run) d = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+      g_auto (TestRun) d = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                   "--invert", "off");
       assert_ok (&d);
       g_autoptr (GArray) c = decode (d.out);
@@ -279,7 +230,7 @@ test_round_trip_fixtures (void)
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
       g_autoptr (GBytes) in = read_fixture ("io", names[i]);
-      g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+      g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                   "-s", "0");
       assert_ok (&r);
       g_autoptr (GArray) a = decode (in);
@@ -324,7 +275,7 @@ test_netpbm_reads_output (void)
   DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PNG, 40, 30, 4, 65535);
   g_autofree guint16 *s = random_samples (&info, 5);
   g_autoptr (GBytes) in = encode1 (&info, s);
-  g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in));
+  g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in));
   assert_ok (&r);
   g_autofree char *png = tmp_file ("out.png");
   g_assert_true (g_file_set_contents (png, g_bytes_get_data (r.out, NULL),
@@ -345,7 +296,7 @@ test_netpbm_reads_output (void)
   g_autofree guint16 *s1 = random_samples (&infos[1], 2);
   guint16 *ss[2] = { s0, s1 };
   g_autoptr (GBytes) multi = encode (infos, ss, 2);
-  g_auto (Run) m = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi));
+  g_auto (TestRun) m = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi));
   assert_ok (&m);
   g_autofree char *pam = tmp_file ("out.pam");
   g_assert_true (g_file_set_contents (pam, g_bytes_get_data (m.out, NULL),
@@ -370,12 +321,12 @@ test_multi_image (void)
     {
       ss[i] = random_samples (&infos[i], 40 + i);
       g_autoptr (GBytes) one = encode1 (&infos[i], ss[i]);
-      g_auto (Run) r = run_model (g_bytes_get_data (one, NULL), g_bytes_get_size (one));
+      g_auto (TestRun) r = run_model (g_bytes_get_data (one, NULL), g_bytes_get_size (one));
       assert_ok (&r);
       alone[i] = g_bytes_ref (r.out);
     }
   g_autoptr (GBytes) multi = encode (infos, ss, 3);
-  g_auto (Run) r = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi));
+  g_auto (TestRun) r = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi));
   assert_ok (&r);
   GByteArray *want = g_byte_array_new ();
   for (guint i = 0; i < 3; i++)
@@ -394,11 +345,11 @@ test_multi_image (void)
                                       g_bytes_get_size (multi), NULL));
   g_assert_true (g_file_set_contents (p2, g_bytes_get_data (multi, NULL),
                                       g_bytes_get_size (multi), NULL));
-  g_auto (Run) f = run_model (NULL, 0, p1, p2);
+  g_auto (TestRun) f = run_model (NULL, 0, p1, p2);
   assert_ok (&f);
   g_autoptr (GArray) imgs = decode (f.out);
   g_assert_cmpuint (imgs->len, ==, 6);
-  g_auto (Run) f2 = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi), p1,
+  g_auto (TestRun) f2 = run_model (g_bytes_get_data (multi, NULL), g_bytes_get_size (multi), p1,
                                "-", p2);
   assert_ok (&f2);
   g_autoptr (GArray) imgs2 = decode (f2.out);
@@ -420,7 +371,7 @@ test_alpha_untouched (void)
         DaeImageInfo info = make_info (kinds[k].f, 45, 29, kinds[k].c, kinds[k].maxval);
         g_autofree guint16 *s = random_samples (&info, 60 + k);
         g_autoptr (GBytes) in = encode1 (&info, s);
-        g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+        g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                     "--color", colors[c]);
         assert_ok (&r);
         g_autoptr (GArray) out = decode (r.out);
@@ -450,7 +401,7 @@ test_format_option (void)
   };
   for (guint k = 0; k < G_N_ELEMENTS (outs); k++)
     {
-      g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+      g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                   "-s", "0", "--format", outs[k].name);
       assert_ok (&r);
       g_autoptr (GArray) o = decode (r.out);
@@ -465,7 +416,7 @@ test_format_option (void)
   DaeImageInfo bw = make_info (DAE_IMAGE_FORMAT_PNG, 20, 10, 1, 1);
   g_autofree guint16 *sb = random_samples (&bw, 71);
   g_autoptr (GBytes) inb = encode1 (&bw, sb);
-  g_auto (Run) r = run_model (g_bytes_get_data (inb, NULL), g_bytes_get_size (inb), "-f", "pnm");
+  g_auto (TestRun) r = run_model (g_bytes_get_data (inb, NULL), g_bytes_get_size (inb), "-f", "pnm");
   assert_ok (&r);
   g_autoptr (GArray) o = decode (r.out);
   g_assert_cmpint (g_array_index (o, Image, 0).info.format, ==, DAE_IMAGE_FORMAT_PBM);
@@ -481,7 +432,7 @@ test_sizes (void)
       DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PGM, sizes[k][0], sizes[k][1], 1, 255);
       g_autofree guint16 *s = random_samples (&info, 80 + k);
       g_autoptr (GBytes) in = encode1 (&info, s);
-      g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in));
+      g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in));
       assert_ok (&r);
       g_autoptr (GArray) o = decode (r.out);
       g_assert_cmpuint (g_array_index (o, Image, 0).info.width, ==, sizes[k][0]);
@@ -496,7 +447,7 @@ test_patch_is_model_output (void)
   DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PGM, 28, 28, 1, 255);
   g_autofree guint16 *s = random_samples (&info, 90);
   g_autoptr (GBytes) in = encode1 (&info, s);
-  g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+  g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                               "--invert", "off", "-j", "2");
   assert_ok (&r);
   g_autoptr (GArray) o = decode (r.out);
@@ -518,16 +469,16 @@ test_threads (void)
   DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PNG, 301, 157, 3, 255);
   g_autofree guint16 *s = random_samples (&info, 100);
   g_autoptr (GBytes) in = encode1 (&info, s);
-  g_auto (Run) r1 = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", "1");
+  g_auto (TestRun) r1 = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", "1");
   assert_ok (&r1);
   const char *js[] = { "2", "3", "0" };
   for (guint k = 0; k < G_N_ELEMENTS (js); k++)
     {
-      g_auto (Run) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", js[k],
+      g_auto (TestRun) r = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", js[k],
                                   "--color", "rgb");
-      g_auto (Run) r1c = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", "1",
+      g_auto (TestRun) r1c = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", "1",
                                     "--color", "rgb");
-      g_auto (Run) rl = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", js[k]);
+      g_auto (TestRun) rl = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-j", js[k]);
       assert_ok (&r);
       assert_ok (&rl);
       g_assert_true (g_bytes_equal (r.out, r1c.out));
@@ -539,7 +490,7 @@ test_threads (void)
 
 /* Exit 1, one line naming @name, nothing on stdout. */
 static void
-assert_fails (const Run *r, int status, const char *name)
+assert_fails (const TestRun *r, int status, const char *name)
 {
   if (r->status != status)
     g_error ("exit status %d, expected %d (stderr: %s)", r->status, status, r->err);
@@ -581,7 +532,7 @@ test_bad_input (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
-      g_auto (Run) r = run_model (bad[i].data, bad[i].len);
+      g_auto (TestRun) r = run_model (bad[i].data, bad[i].len);
       g_test_message ("input %u: %s", i, r.err);
       assert_fails (&r, 1, "stdin");
     }
@@ -589,20 +540,20 @@ test_bad_input (void)
   /* The same from a file names the file. */
   g_autofree char *path = tmp_file ("bad.pgm");
   g_assert_true (g_file_set_contents (path, "P5\n0 0\n255\n", -1, NULL));
-  g_auto (Run) f = run_model (NULL, 0, path);
+  g_auto (TestRun) f = run_model (NULL, 0, path);
   assert_fails (&f, 1, path);
   g_autofree char *missing = tmp_file ("missing.pgm");
-  g_auto (Run) m = run_model (NULL, 0, missing);
+  g_auto (TestRun) m = run_model (NULL, 0, missing);
   assert_fails (&m, 1, missing);
 
   /* --max-pixels: refused from the header. */
   DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PGM, 100, 100, 1, 255);
   g_autofree guint16 *s = random_samples (&info, 1);
   g_autoptr (GBytes) in = encode1 (&info, s);
-  g_auto (Run) mp = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+  g_auto (TestRun) mp = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                "--max-pixels", "9999");
   assert_fails (&mp, 1, "stdin");
-  g_auto (Run) mp2 = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
+  g_auto (TestRun) mp2 = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in),
                                 "--max-pixels", "10000");
   assert_ok (&mp2);
 
@@ -610,7 +561,7 @@ test_bad_input (void)
   GByteArray *junk = g_byte_array_new ();
   g_byte_array_append (junk, g_bytes_get_data (in, NULL), g_bytes_get_size (in));
   g_byte_array_append (junk, (const guint8 *) "\njunk", 5);
-  g_auto (Run) j = run_model (junk->data, junk->len);
+  g_auto (TestRun) j = run_model (junk->data, junk->len);
   g_byte_array_unref (junk);
   g_assert_cmpint (j.status, ==, 1);
   g_assert_true (g_bytes_equal (j.out, mp2.out));
@@ -620,14 +571,14 @@ test_bad_input (void)
   GByteArray *two = g_byte_array_new ();
   g_byte_array_append (two, g_bytes_get_data (in, NULL), g_bytes_get_size (in));
   g_byte_array_append (two, (const guint8 *) "P5\n0 5\n255\n", 11);
-  g_auto (Run) t = run_model (two->data, two->len);
+  g_auto (TestRun) t = run_model (two->data, two->len);
   g_byte_array_unref (two);
   g_assert_cmpint (t.status, ==, 1);
   g_assert_true (g_bytes_equal (t.out, mp2.out));
   g_assert_nonnull (strstr (t.err, "image 2"));
 
   /* Truncated data after a good header: exit 1, named. */
-  g_auto (Run) tr = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in) - 500);
+  g_auto (TestRun) tr = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in) - 500);
   g_assert_cmpint (tr.status, ==, 1);
   g_assert_true (g_str_has_prefix (tr.err, "dae-filter: stdin: "));
 }
@@ -646,28 +597,28 @@ test_usage_errors (void)
     {
       const char *const argv[] = { "-m", model_path, cases[i][0], cases[i][1], cases[i][2],
                                    cases[i][3], NULL };
-      g_auto (Run) r = run_filter_v ("P5\n1 1\n255\n\0", 12, argv);
+      g_auto (TestRun) r = run_filter_v ("P5\n1 1\n255\n\0", 12, argv);
       g_test_message ("%s: %s", cases[i][0], r.err);
       assert_fails (&r, 2, NULL);
       g_assert_nonnull (strstr (r.err, "--help"));
     }
   /* -o with a file but no directory argument is a usage error too. */
-  g_auto (Run) o = run_filter (NULL, 0, "-o", tmp_dir);
+  g_auto (TestRun) o = run_filter (NULL, 0, "-o", tmp_dir);
   assert_fails (&o, 2, NULL);
 }
 
 static void
 test_model_errors (void)
 {
-  g_auto (Run) r = run_filter ("P5\n1 1\n255\n\0", 12, "-m", "no-such-model");
+  g_auto (TestRun) r = run_filter ("P5\n1 1\n255\n\0", 12, "-m", "no-such-model");
   assert_fails (&r, 1, NULL);
   g_assert_nonnull (strstr (r.err, "no-such-model"));
   g_autofree char *bad = tmp_file ("bad.dae");
   g_assert_true (g_file_set_contents (bad, "\x89" "DAE\r\n\x1a\nrubbish", -1, NULL));
-  g_auto (Run) b = run_filter ("P5\n1 1\n255\n\0", 12, "-m", bad);
+  g_auto (TestRun) b = run_filter ("P5\n1 1\n255\n\0", 12, "-m", bad);
   assert_fails (&b, 1, bad);
   g_autofree char *missing = tmp_file ("missing.dae");
-  g_auto (Run) c = run_filter ("P5\n1 1\n255\n\0", 12, "-m", missing);
+  g_auto (TestRun) c = run_filter ("P5\n1 1\n255\n\0", 12, "-m", missing);
   assert_fails (&c, 1, NULL);
 }
 
@@ -693,7 +644,7 @@ test_batch (void)
   DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PNG, 33, 20, 1, 255);
   g_autofree guint16 *s = random_samples (&info, 110);
   g_autoptr (GBytes) img = encode1 (&info, s);
-  g_auto (Run) alone = run_model (g_bytes_get_data (img, NULL), g_bytes_get_size (img));
+  g_auto (TestRun) alone = run_model (g_bytes_get_data (img, NULL), g_bytes_get_size (img));
   assert_ok (&alone);
   const char *names[] = { "a.png", "bad.png", "c.png" };
   char *paths[4] = { NULL };
@@ -706,7 +657,7 @@ test_batch (void)
         g_assert_true (g_file_set_contents (paths[i], g_bytes_get_data (img, NULL),
                                             g_bytes_get_size (img), NULL));
     }
-  g_auto (Run) r = run_model (NULL, 0, "-o", dst, paths[0], paths[1], paths[2]);
+  g_auto (TestRun) r = run_model (NULL, 0, "-o", dst, paths[0], paths[1], paths[2]);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_cmpuint (g_bytes_get_size (r.out), ==, 0);
   g_assert_nonnull (strstr (r.err, paths[1]));
@@ -729,13 +680,13 @@ test_batch (void)
   g_assert_false (dir_has_temp_files (dst));
 
   /* All good: exit 0; --format renames. */
-  g_auto (Run) ok = run_model (NULL, 0, "-o", dst, "--format", "pam", paths[0], paths[2]);
+  g_auto (TestRun) ok = run_model (NULL, 0, "-o", dst, "--format", "pam", paths[0], paths[2]);
   assert_ok (&ok);
   g_autofree char *pam = g_build_filename (dst, "a.pam", NULL);
   g_assert_true (g_file_test (pam, G_FILE_TEST_IS_REGULAR));
 
   /* Never over an input: -o into the input's own directory. */
-  g_auto (Run) self = run_model (NULL, 0, "-o", src, paths[0]);
+  g_auto (TestRun) self = run_model (NULL, 0, "-o", src, paths[0]);
   g_assert_cmpint (self.status, ==, 1);
   g_assert_nonnull (strstr (self.err, "input"));
   char *data;
@@ -749,20 +700,20 @@ test_batch (void)
   g_autofree char *later = g_build_filename (dst, "c.png", NULL);
   g_assert_true (g_file_set_contents (later, g_bytes_get_data (img, NULL),
                                       g_bytes_get_size (img), NULL));
-  g_auto (Run) l = run_model (NULL, 0, "-o", dst, paths[2], later);
+  g_auto (TestRun) l = run_model (NULL, 0, "-o", dst, paths[2], later);
   g_assert_cmpint (l.status, ==, 1);
   g_assert_true (g_file_get_contents (later, &data, &len, NULL));
   g_assert_cmpmem (data, len, g_bytes_get_data (img, NULL), g_bytes_get_size (img));
   g_free (data);
   g_autofree char *dst2 = tmp_file ("dst2");
   g_assert_cmpint (g_mkdir_with_parents (dst2, 0700), ==, 0);
-  g_auto (Run) twice = run_model (NULL, 0, "-o", dst2, paths[0], paths[0]);
+  g_auto (TestRun) twice = run_model (NULL, 0, "-o", dst2, paths[0], paths[0]);
   g_assert_cmpint (twice.status, ==, 1);
   g_assert_nonnull (strstr (twice.err, "earlier"));
 
   /* A directory that is not there. */
   g_autofree char *nodir = tmp_file ("nodir");
-  g_auto (Run) nd = run_model (NULL, 0, "-o", nodir, paths[0]);
+  g_auto (TestRun) nd = run_model (NULL, 0, "-o", nodir, paths[0]);
   assert_fails (&nd, 1, nodir);
   for (guint i = 0; i < 3; i++)
     g_free (paths[i]);
@@ -843,7 +794,7 @@ test_batch_interrupted (void)
 static void
 test_help_and_man (void)
 {
-  g_auto (Run) h = run_filter (NULL, 0, "--help");
+  g_auto (TestRun) h = run_filter (NULL, 0, "--help");
   assert_ok (&h);
   g_autofree char *help = g_strndup (g_bytes_get_data (h.out, NULL), g_bytes_get_size (h.out));
   g_autofree char *man_path = g_test_build_filename (G_TEST_DIST, "..", "man", "dae-filter.1", NULL);
@@ -865,7 +816,7 @@ test_help_and_man (void)
     }
   g_assert_cmpuint (n, >=, 17);
 
-  g_auto (Run) v = run_filter (NULL, 0, "--version");
+  g_auto (TestRun) v = run_filter (NULL, 0, "--version");
   assert_ok (&v);
   g_assert_nonnull (g_strstr_len (g_bytes_get_data (v.out, NULL), g_bytes_get_size (v.out),
                                   dae_version ()));
@@ -880,12 +831,12 @@ test_list_models (void)
   g_autoptr (DaeModel) m = dae_model_load_file (model_path, NULL);
   g_assert_true (dae_model_save_file (m, copy, NULL));
   g_setenv ("DAE_MODEL_PATH", dir, TRUE);
-  g_auto (Run) l = run_filter (NULL, 0, "--list-models");
+  g_auto (TestRun) l = run_filter (NULL, 0, "--list-models");
   assert_ok (&l);
   g_assert_nonnull (g_strstr_len (g_bytes_get_data (l.out, NULL), g_bytes_get_size (l.out),
                                   "tutorial-copy"));
   /* ... and found by name. */
-  g_auto (Run) r = run_filter ("P5\n1 1\n255\n\0", 12, "-m", "tutorial-copy", "-v");
+  g_auto (TestRun) r = run_filter ("P5\n1 1\n255\n\0", 12, "-m", "tutorial-copy", "-v");
   assert_ok (&r);
   g_assert_nonnull (strstr (r.err, "tutorial-copy.dae"));
   g_assert_nonnull (strstr (r.err, "kernels"));
@@ -901,9 +852,9 @@ test_invert_auto (void)
   for (size_t i = 0; i < 1600; i++)
     s[i] = i % 9 ? 240 : 20;
   g_autoptr (GBytes) in = encode1 (&info, s);
-  g_auto (Run) a = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-v");
-  g_auto (Run) on = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "on");
-  g_auto (Run) off = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "off");
+  g_auto (TestRun) a = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "-v");
+  g_auto (TestRun) on = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "on");
+  g_auto (TestRun) off = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "off");
   assert_ok (&a);
   g_assert_nonnull (strstr (a.err, "inverted: yes"));
   g_assert_true (g_bytes_equal (a.out, on.out));
