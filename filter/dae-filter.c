@@ -624,8 +624,12 @@ main (int argc, char **argv)
       return 2;
     }
   if (opt_verbose)
-    fprintf (stderr, "%s: model %s (%ux%u patches), kernels %s\n", PROG, model_path, pw, ph,
-             dae_kernels_describe ());
+    {
+      const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
+      fprintf (stderr, "%s: model %s (%ux%u patches), kernels %s%s%s%s\n", PROG, model_path,
+               pw, ph, dae_kernels_describe (), note ? " (" : "", note ? note : "",
+               note ? ")" : "");
+    }
 
   const int status = opt_output_dir ? run_batch (&s, opt_files) : run_stdout (&s, opt_files);
   dae_model_free (s.model);

@@ -840,6 +840,12 @@ test_list_models (void)
   assert_ok (&r);
   g_assert_nonnull (strstr (r.err, "tutorial-copy.dae"));
   g_assert_nonnull (strstr (r.err, "kernels"));
+  /* -v says why a DAE_ISA it was given did not take effect. */
+  g_setenv ("DAE_ISA", "bogus", TRUE);
+  g_auto (TestRun) b = run_filter ("P5\n1 1\n255\n\0", 12, "-m", "tutorial-copy", "-v");
+  g_unsetenv ("DAE_ISA");
+  assert_ok (&b);
+  g_assert_nonnull (strstr (b.err, "(DAE_ISA=bogus is not one of ref, avx2, avx512"));
   g_unsetenv ("DAE_MODEL_PATH");
 }
 

@@ -798,7 +798,10 @@ main (int argc, char **argv)
       if (opt_verbose)
         {
           g_autofree char *desc = dae_model_describe (model);
+          const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
           fprintf (stderr, "%s", desc);
+          fprintf (stderr, "kernels: %s%s%s%s\n", dae_kernels_describe (), note ? " (" : "",
+                   note ? note : "", note ? ")" : "");
           fprintf (stderr, "noise: %s%s\n", noise_str,
                    opt_noise_once ? " (drawn once)" : " (fresh every epoch)");
         }
