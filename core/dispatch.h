@@ -25,8 +25,12 @@ typedef struct {
   DaeConv3x3Fn conv3x3_maxpool2;  /* conv3x3, then 2x2 max-pool */
   DaeConv3x3Fn upsample2_conv3x3; /* 2x upsample, then conv3x3 */
   DaeConvBackwardFn conv3x3_backward; /* dweight, dbias and din */
+  DaeResampleFn maxpool2;
+  DaeResampleFn upsample2;
   DaePool2BackwardFn maxpool2_backward;
   DaePool2BackwardFn maxpool2_backward_relu; /* the pool's input came out of a ReLU */
+  DaeUpsampleBackwardFn upsample2_backward;
+  DaePool2BackwardFn upsample2_backward_relu; /* the same for an upsample */
 } DaeKernels;
 
 /* The table in use: the best supported ISA, or DAE_ISA's choice. */

@@ -229,10 +229,10 @@ dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
       dae_convt2x2_ref (&a, x, y);
       break;
     case DAE_LAYER_MAXPOOL2:
-      dae_maxpool2_ref (n, is.c, is.h, is.w, x, y);
+      dae__kernels ()->maxpool2 (n, is.c, is.h, is.w, x, y);
       break;
     case DAE_LAYER_UPSAMPLE2:
-      dae_upsample2_ref (n, is.c, is.h, is.w, x, y);
+      dae__kernels ()->upsample2 (n, is.c, is.h, is.w, x, y);
       break;
     case DAE_LAYER_ADD:
       dae_add_ref (n * shape_floats (os), x, src, l->act, y);

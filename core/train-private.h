@@ -109,7 +109,7 @@ dae__rng_normal (DaeRng *r)
  * derivative (so: with respect to the pre-activation).  Writes (overwrites)
  * the gradient of its weights and bias into dparams (the layer's slice),
  * of its input into dx (nullable: not wanted) and, for add/concat, of its
- * skip source into dsrc (nullable).  dx_relu (max-pool only): the input is
+ * skip source into dsrc (nullable).  dx_relu (max-pool, upsample): the input is
  * a ReLU's output read by nothing else, and dx gets the ReLU's derivative
  * too (the caller skips that pass).  scratch holds
  * dae__layer_backward_scratch() floats.  The one place where layer kinds

@@ -49,9 +49,9 @@ struct _DaeTrainer {
   double *shard_loss;
   float *grad;           /* reduced over shards */
   float *m, *v;          /* Adam moments */
-  gboolean *pool_relu;   /* per layer: a max-pool whose input is a ReLU's
-                          * output that nothing else reads, so its backward
-                          * applies the ReLU's derivative too */
+  gboolean *relu_folded; /* per layer: a max-pool or upsample whose input is
+                          * a ReLU's output that nothing else reads, so its
+                          * backward applies the ReLU's derivative too */
   guint64 step;
   /* The current epoch (dae_trainer_train_epoch). */
   size_t *order;
@@ -199,8 +199,10 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
         dae__kernels ()->maxpool2_backward (n, is.c, is.h, is.w, x, dy, dx);
       break;
     case DAE_LAYER_UPSAMPLE2:
-      if (dx)
-        dae_upsample2_backward_ref (n, is.c, is.h, is.w, dy, dx);
+      if (dx && dx_relu)
+        dae__kernels ()->upsample2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
+      else if (dx)
+        dae__kernels ()->upsample2_backward (n, is.c, is.h, is.w, dy, dx);
       break;
     case DAE_LAYER_ADD:
       if (dx)
@@ -379,7 +381,7 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
   t->workers = g_new0 (Worker, t->n_workers);
   for (guint w = 0; w < t->n_workers; w++)
     worker_init (t, &t->workers[w]);
-  t->pool_relu = g_new0 (gboolean, model->n_layers);
+  t->relu_folded = g_new0 (gboolean, model->n_layers);
   for (guint i = 1; i < model->n_layers; i++)
     {
       gboolean read_elsewhere = FALSE;
@@ -387,7 +389,8 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
         read_elsewhere |= (model->layers[j].kind == DAE_LAYER_ADD
                            || model->layers[j].kind == DAE_LAYER_CONCAT)
                           && model->layers[j].source == (int) i - 1;
-      t->pool_relu[i] = model->layers[i].kind == DAE_LAYER_MAXPOOL2
+      t->relu_folded[i] = (model->layers[i].kind == DAE_LAYER_MAXPOOL2
+                         || model->layers[i].kind == DAE_LAYER_UPSAMPLE2)
                         && model->layers[i - 1].act == DAE_ACT_RELU && !read_elsewhere;
     }
   t->grad = g_new0 (float, MAX (model->n_params, 1));
@@ -411,7 +414,7 @@ dae_trainer_free (DaeTrainer *t)
   g_free (t->shard_loss);
   g_free (t->shapes);
   g_free (t->grad);
-  g_free (t->pool_relu);
+  g_free (t->relu_folded);
   g_free (t->m);
   g_free (t->v);
   g_free (t->order);
@@ -585,7 +588,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
       const size_t count = ns * shape_floats (t->shapes[ii]);
       float *dy = w->grad[ii];
       /* Folded into the loss, or into the max-pool after it. */
-      if (!(ii == L - 1 && folded) && !(ii + 1 < L && t->pool_relu[ii + 1]))
+      if (!(ii == L - 1 && folded) && !(ii + 1 < L && t->relu_folded[ii + 1]))
         dae_activation_backward_ref (count, l->act, w->act[ii], dy);
 
       gboolean add_x, add_src = FALSE;
@@ -595,7 +598,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
         dsrc = grad_dest (w, job, first, l->source, w->tmp2, &add_src);
       const float *x = ii == 0 ? input : w->act[ii - 1];
       dae__layer_backward (m, ii, t->in_shape, t->shapes, ns, x, dy, dparams + l->offset,
-                           dx, dsrc, t->pool_relu[ii], t->opt.conv_path, w->scratch);
+                           dx, dsrc, t->relu_folded[ii], t->opt.conv_path, w->scratch);
       if (add_x)
         grad_add (w, job, first, prev, w->tmp,
                   ns * shape_floats (prev < 0 ? t->in_shape : t->shapes[prev]));

@@ -126,5 +126,7 @@ const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",
   dae_conv3x3_emu16, dae_conv3x3_maxpool2_emu16, dae_upsample2_conv3x3_emu16,
   dae_conv3x3_backward_emu16,
+  dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
+  dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
 };

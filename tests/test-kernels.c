@@ -314,6 +314,60 @@ test_pool_backward (gconstpointer data)
         }
 }
 
+/* Max-pool and upsample forward, upsample backward (plain and with the
+ * ReLU folded in): the same bits as the references at every size, since
+ * the variants take maxima and add in the references' order. */
+static void
+test_resample (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (6);
+  for (guint w = 1; w <= 40; w++)
+    for (guint h = 1; h <= 5; h++)
+      {
+        const size_t n = 1 + (w + h) % 3, c = 1 + w % 4, plane = (size_t) h * w;
+        const size_t pooled = n * c * ((h + 1) / 2) * ((w + 1) / 2), big = 4 * n * c * plane;
+        g_autofree float *x = g_new (float, n * c * plane), *g = g_new (float, big);
+        g_autofree float *got = g_new (float, big), *want = g_new (float, big);
+        for (size_t i = 0; i < n * c * plane; i++) /* ties, zeros of both signs */
+          x[i] = (float) g_rand_int_range (rng, -3, 5) * 0.25f * (g_rand_boolean (rng) ? 1 : -1);
+        fill (rng, g, big, -1, 1);
+        struct { const char *name; size_t count; } step[] = {
+          { "maxpool2", pooled }, { "upsample2", big },
+          { "upsample2_backward", n * c * plane }, { "upsample2_backward_relu", n * c * plane },
+        };
+        for (guint s = 0; s < G_N_ELEMENTS (step); s++)
+          {
+            for (size_t i = 0; i < step[s].count; i++)
+              got[i] = want[i] = NAN;
+            switch (s)
+              {
+              case 0:
+                dae_maxpool2_ref (n, c, h, w, x, want);
+                k->maxpool2 (n, c, h, w, x, got);
+                break;
+              case 1:
+                dae_upsample2_ref (n, c, h, w, x, want);
+                k->upsample2 (n, c, h, w, x, got);
+                break;
+              case 2:
+                dae_upsample2_backward_ref (n, c, h, w, g, want);
+                k->upsample2_backward (n, c, h, w, g, got);
+                break;
+              default:
+                dae_upsample2_backward_relu_ref (n, c, h, w, x, g, want);
+                k->upsample2_backward_relu (n, c, h, w, x, g, got);
+                break;
+              }
+            if (memcmp (got, want, step[s].count * sizeof (float)) != 0)
+              g_error ("%s %s n=%zu c=%zu h=%u w=%u differs from the reference", k->name,
+                       step[s].name, n, c, h, w);
+          }
+      }
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -392,6 +446,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p5, d, test_backward);
       g_autofree char *p6 = g_strdup_printf ("/kernels/%s/pool-backward", name);
       g_test_add_data_func (p6, d, test_pool_backward);
+      g_autofree char *p7 = g_strdup_printf ("/kernels/%s/resample", name);
+      g_test_add_data_func (p7, d, test_resample);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

@@ -95,6 +95,16 @@ dae_maxpool2_backward_relu_ref (size_t n, guint c, guint h, guint w,
   pool_backward_planes (n, c, h, w, in, dout, din, TRUE, NULL);
 }
 
+/* din = the sum of each 2x2 copy, then the ReLU's derivative: zero where
+ * the upsample's input (the ReLU's output) is not positive. */
+void
+dae_upsample2_backward_relu_ref (size_t n, guint c, guint h, guint w,
+                                 const float *in, const float *dout, float *din)
+{
+  dae_upsample2_backward_ref (n, c, h, w, dout, din);
+  dae_activation_backward_ref (n * c * h * w, DAE_ACT_RELU, in, din);
+}
+
 void
 dae_upsample2_backward_ref (size_t n, guint c, guint h, guint w,
                             const float *dout, float *din)

@@ -213,9 +213,10 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
       x2 += xs;
       wt += T * OCB_MAX;
     }
-  /* The common case (ReLU, whole vectors) inline; the rest through one
-   * shared function, so that each block size does not carry a copy of
-   * every activation (code size and compile time). */
+  /* The common cases (ReLU, and none: training's input gradients; whole
+   * vectors) inline; the rest through one shared function, so that each
+   * block size does not carry a copy of every activation (code size and
+   * compile time). */
   if (b->last_n == VL && b->act == DAE_ACT_RELU)
     {
 #pragma GCC unroll 16
@@ -223,6 +224,15 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
 #pragma GCC unroll 16
         for (int v = 0; v < PV; v++)
           V_STOREU (b->out + j * b->os + v * VL, V_MAX (acc[j][v], V_ZERO ()));
+      return;
+    }
+  if (b->last_n == VL && b->act == DAE_ACT_NONE)
+    {
+#pragma GCC unroll 16
+      for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 16
+        for (int v = 0; v < PV; v++)
+          V_STOREU (b->out + j * b->os + v * VL, acc[j][v]);
       return;
     }
   float spill[OCB_MAX * 8 * VL];

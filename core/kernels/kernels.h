@@ -23,6 +23,9 @@ typedef void (*DaeConv3x3Fn) (const DaeConvArgs *args, const float *in,
 /* Scalar references: the specification every variant is tested against. */
 void dae_conv3x3_ref (const DaeConvArgs *args, const float *in, float *out);
 
+/* Max-pool and upsample: [n][c][h][w] in, out as each says. */
+typedef void (*DaeResampleFn) (size_t n, guint c, guint h, guint w,
+                               const float *in, float *out);
 /* [n][c][h][w] -> [n][c][ceil(h/2)][ceil(w/2)] (Keras 'same', PyTorch
  * ceil_mode=True). */
 void dae_maxpool2_ref (size_t n, guint c, guint h, guint w, const float *in,
@@ -70,6 +73,15 @@ void dae_conv3x3_backward_avx2 (const DaeConvArgs *args, const float *in,
 void dae_conv3x3_backward_avx512 (const DaeConvArgs *args, const float *in,
                                   const float *dz, float *dweight, float *dbias,
                                   float *din);
+void dae_maxpool2_avx2 (size_t n, guint c, guint h, guint w, const float *in,
+                        float *out);
+void dae_upsample2_avx2 (size_t n, guint c, guint h, guint w, const float *in,
+                         float *out);
+void dae_upsample2_backward_avx2 (size_t n, guint c, guint h, guint w,
+                                  const float *dout, float *din);
+void dae_upsample2_backward_relu_avx2 (size_t n, guint c, guint h, guint w,
+                                       const float *in, const float *dout,
+                                       float *din);
 void dae_maxpool2_backward_avx2 (size_t n, guint c, guint h, guint w,
                                  const float *in, const float *dout, float *din);
 void dae_maxpool2_backward_relu_avx2 (size_t n, guint c, guint h, guint w,
@@ -118,8 +130,15 @@ void dae_maxpool2_backward_relu_ref (size_t n, guint c, guint h, guint w,
                                      const float *in, const float *dout,
                                      float *din);
 /* din[h][w] = sum of dout over each 2x2 copy. */
+typedef void (*DaeUpsampleBackwardFn) (size_t n, guint c, guint h, guint w,
+                                       const float *dout, float *din);
 void dae_upsample2_backward_ref (size_t n, guint c, guint h, guint w,
                                  const float *dout, float *din);
+/* The same for an upsample whose input came out of a ReLU (in): din is also
+ * multiplied by the ReLU's derivative. */
+void dae_upsample2_backward_relu_ref (size_t n, guint c, guint h, guint w,
+                                      const float *in, const float *dout,
+                                      float *din);
 void dae_convt2x2_backward_ref (const DaeConvArgs *args, const float *in,
                                 const float *dz, float *dweight, float *dbias,
                                 float *din);
