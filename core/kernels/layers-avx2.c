@@ -13,12 +13,27 @@
 
 #include <immintrin.h>
 
-/* Lanes 0..k-1 of 8 on, for maskload/maskstore. */
+/* Lanes 0..k-1 of 8 on, for maskload.  (Masked stores are microcoded and
+ * slow on AMD's cores: partial vectors are stored through store_n.) */
 static inline __m256i
 lanes_below (int k)
 {
   const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32 (_mm256_set1_epi32 (k), idx);
+}
+
+/* The first n (< 8 allowed) lanes of v to d. */
+static inline void
+store_n (float *d, __m256 v, int n)
+{
+  if (n >= 8)
+    {
+      _mm256_storeu_ps (d, v);
+      return;
+    }
+  float tmp[8];
+  _mm256_storeu_ps (tmp, v);
+  memcpy (d, tmp, (size_t) MAX (n, 0) * sizeof (float));
 }
 
 /* x[0..2k) as its even and odd samples, each in window order. */
@@ -48,7 +63,7 @@ load_pairs (const float *x, int k, __m256i m_lo, __m256i m_hi, __m256 *even,
 
 /* The inverse of load_pairs: interleaves and stores 2k samples. */
 static inline void
-store_pairs (float *d, int k, __m256i m_lo, __m256i m_hi, __m256 even, __m256 odd)
+store_pairs (float *d, int k, __m256 even, __m256 odd)
 {
   const __m256 a = _mm256_unpacklo_ps (even, odd), b = _mm256_unpackhi_ps (even, odd);
   const __m256 lo = _mm256_permute2f128_ps (a, b, 0x20);
@@ -60,8 +75,8 @@ store_pairs (float *d, int k, __m256i m_lo, __m256i m_hi, __m256 even, __m256 od
     }
   else
     {
-      _mm256_maskstore_ps (d, m_lo, lo);
-      _mm256_maskstore_ps (d + 8, m_hi, hi);
+      store_n (d, lo, 2 * k);
+      store_n (d + 8, hi, 2 * k - 8);
     }
 }
 
@@ -85,8 +100,8 @@ windows8 (const float *xa, const float *xb, const float *g, float *da, float *db
   const __m256 ec = _mm256_andnot_ps (eab, _mm256_cmp_ps (c, m, _CMP_EQ_OQ));
   const __m256 ed = _mm256_andnot_ps (_mm256_or_ps (eab, ec),
                                       _mm256_castsi256_ps (_mm256_set1_epi32 (-1)));
-  store_pairs (da, k, m_lo, m_hi, _mm256_and_ps (v, ea), _mm256_and_ps (v, eb));
-  store_pairs (db, k, m_lo, m_hi, _mm256_and_ps (v, ec), _mm256_and_ps (v, ed));
+  store_pairs (da, k, _mm256_and_ps (v, ea), _mm256_and_ps (v, eb));
+  store_pairs (db, k, _mm256_and_ps (v, ec), _mm256_and_ps (v, ed));
 }
 
 static guint
@@ -142,10 +157,7 @@ dae_maxpool2_avx2 (size_t n, guint c, guint h, guint w, const float *in, float *
               load_pairs (xb + 2 * xx, k, m_lo, m_hi, &cc, &d);
               /* MAX (m, v) is m > v ? m : v, which _mm256_max_ps (m, v) is. */
               const __m256 m = _mm256_max_ps (_mm256_max_ps (_mm256_max_ps (a, b), cc), d);
-              if (k == 8)
-                _mm256_storeu_ps (orow + xx, m);
-              else
-                _mm256_maskstore_ps (orow + xx, lanes_below (k), m);
+              store_n (orow + xx, m, k);
               xx += (guint) k;
             }
           if (xx < ow) /* odd width: a window of one column */
@@ -173,9 +185,8 @@ dae_upsample2_avx2 (size_t n, guint c, guint h, guint w, const float *in, float 
               const int k = (int) MIN (8u, w - xx);
               const __m256i m_k = lanes_below (k);
               const __m256 v = k == 8 ? _mm256_loadu_ps (xr + xx) : _mm256_maskload_ps (xr + xx, m_k);
-              const __m256i m_lo = lanes_below (2 * k), m_hi = lanes_below (2 * k - 8);
-              store_pairs (r0 + 2 * xx, k, m_lo, m_hi, v, v);
-              store_pairs (r1 + 2 * xx, k, m_lo, m_hi, v, v);
+              store_pairs (r0 + 2 * xx, k, v, v);
+              store_pairs (r1 + 2 * xx, k, v, v);
             }
         }
     }
@@ -211,10 +222,7 @@ upsample2_backward_avx2 (size_t n, guint c, guint h, guint w, const float *in,
                   const __m256 v = k == 8 ? _mm256_loadu_ps (xr) : _mm256_maskload_ps (xr, m_k);
                   s = _mm256_and_ps (s, _mm256_cmp_ps (v, _mm256_setzero_ps (), _CMP_GT_OQ));
                 }
-              if (k == 8)
-                _mm256_storeu_ps (d + (size_t) y * w + xx, s);
-              else
-                _mm256_maskstore_ps (d + (size_t) y * w + xx, m_k, s);
+              store_n (d + (size_t) y * w + xx, s, k);
             }
         }
     }
