@@ -129,6 +129,7 @@ test_widths (gconstpointer data)
           const DaeActivation act = (DaeActivation) ((w + hi) % 3);
           check_shape (k, kind, 1 + (w + hi) % 2, 3, 5, h, w, act, rng);
           check_shape (k, kind, 1, 1, 1, h, w, act, rng);
+          check_shape (k, kind, 2, 7, 1, h, w, act, rng); /* one output channel */
         }
 }
 

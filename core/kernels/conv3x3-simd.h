@@ -437,6 +437,92 @@ FN (packed_weights) (const DaeConvArgs *a, int T)
   return e->packed;
 }
 
+/* ---- one output channel ---------------------------------------------------
+ * A network's last layer (32 -> 1, say) makes one sum per pixel from every
+ * input channel: three shifted copies of each input would cost more than
+ * the sums.  Instead each input plane is copied once with a border of one
+ * zero pixel, and the output is computed over that padded grid, w + 2
+ * wide, where every tap is one flat offset; the two extra columns of each
+ * row are dropped.  The sums run in the same order as FN (block)'s (bias,
+ * then channels, then taps), so the bits are the same. */
+
+static ALWAYS_INLINE void
+FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
+                   const float *wt, float bias, DaeActivation act, float *res,
+                   const int PV)
+{
+  VEC acc[8];
+#pragma GCC unroll 8
+  for (int v = 0; v < PV; v++)
+    acc[v] = V_SET1 (bias);
+  for (guint ic = 0; ic < in_c; ic++, x += pplane, wt += 9)
+    {
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++)
+        {
+          const float *xp = x + (size_t) (t / 3) * pw + t % 3;
+          const VEC wv = V_SET1 (wt[t]);
+#pragma GCC unroll 8
+          for (int v = 0; v < PV; v++)
+            acc[v] = V_FMA (wv, V_LOADU (xp + v * VL), acc[v]);
+        }
+    }
+#pragma GCC unroll 8
+  for (int v = 0; v < PV; v++)
+    {
+      VEC r = acc[v];
+      if (act == DAE_ACT_RELU)
+        r = FN (v_act) (r, DAE_ACT_RELU);
+      else if (act == DAE_ACT_SIGMOID)
+        r = FN (v_act) (r, DAE_ACT_SIGMOID);
+      V_STOREU (res + v * VL, r);
+    }
+}
+
+static void
+FN (conv3x3_single) (const DaeConvArgs *a, const float *in, float *out)
+{
+  const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
+  const size_t grid = h * pw, nvec = (grid + VL - 1) / VL;
+  /* The last vector of the grid, moved by the largest tap (2 rows and 2
+   * columns), reads less than VL floats past the last padded plane. */
+  const size_t x_f = (size_t) a->in_c * pplane + 2 * VL;
+  float *x = dae__kernel_scratch (x_f + nvec * VL);
+  float *res = x + x_f;
+  memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
+  for (size_t t = 0; t < a->n; t++)
+    {
+      for (guint ic = 0; ic < a->in_c; ic++)
+        {
+          const float *src = in + (t * a->in_c + ic) * h * w;
+          float *p = x + ic * pplane;
+          memset (p, 0, (pw + 1) * sizeof (float));
+          for (size_t y = 0; y < h; y++)
+            {
+              float *row = p + (y + 1) * pw + 1;
+              memcpy (row, src + y * w, w * sizeof (float));
+              row[w] = row[w + 1] = 0.0f; /* right border, next row's left */
+            }
+          memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
+        }
+      for (size_t v0 = 0; v0 < nvec; v0 += 8)
+        {
+          const float *xp = x + v0 * VL;
+          float *rp = res + v0 * VL;
+          switch (MIN (nvec - v0, 8))
+            {
+#define SINGLE(pv)                                                             case pv:                                                                       FN (single_block) (xp, pplane, pw, a->in_c, a->weight, a->bias[0], a->act,                        rp, pv);                                                  break;
+              SINGLE (1) SINGLE (2) SINGLE (3) SINGLE (4)
+              SINGLE (5) SINGLE (6) SINGLE (7) default: SINGLE (8)
+#undef SINGLE
+            }
+        }
+      float *o = out + t * h * w;
+      for (size_t y = 0; y < h; y++)
+        memcpy (o + y * w, res + y * pw, w * sizeof (float));
+    }
+}
+
 /* base[] of the 3x3 kernel: each shifted copy, one row up. */
 static void
 bases9 (const Geom *g, const float *x, const float *base[3])
@@ -448,6 +534,11 @@ bases9 (const Geom *g, const float *x, const float *base[3])
 void
 FN (dae_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
 {
+  if (a->out_c == 1)
+    {
+      FN (conv3x3_single) (a, in, out);
+      return;
+    }
   const Geom g = FN (geom) (a->in_c, a->h, a->w);
   const float *wp = FN (packed_weights) (a, 9);
   float *x = dae__kernel_scratch (x_floats (&g));
