@@ -38,8 +38,7 @@ store_n (float *d, __m256 v, int n)
 
 /* x[0..2k) as its even and odd samples, each in window order. */
 static inline void
-load_pairs (const float *x, int k, __m256i m_lo, __m256i m_hi, __m256 *even,
-            __m256 *odd)
+load_pairs (const float *x, int k, __m256 *even, __m256 *odd)
 {
   __m256 lo, hi;
   if (k == 8)
@@ -49,8 +48,8 @@ load_pairs (const float *x, int k, __m256i m_lo, __m256i m_hi, __m256 *even,
     }
   else
     {
-      lo = _mm256_maskload_ps (x, m_lo);
-      hi = _mm256_maskload_ps (x + 8, m_hi);
+      lo = _mm256_maskload_ps (x, lanes_below (2 * k));
+      hi = _mm256_maskload_ps (x + 8, lanes_below (2 * k - 8));
     }
   /* [x0 x2 x8 x10 | x4 x6 x12 x14] -> [x0 x2 x4 x6 x8 x10 x12 x14] */
   *even = _mm256_castpd_ps (_mm256_permute4x64_pd (
@@ -85,10 +84,9 @@ static inline void
 windows8 (const float *xa, const float *xb, const float *g, float *da, float *db,
           int k, gboolean relu)
 {
-  const __m256i m_lo = lanes_below (2 * k), m_hi = lanes_below (2 * k - 8);
   __m256 a, b, c, d;
-  load_pairs (xa, k, m_lo, m_hi, &a, &b);
-  load_pairs (xb, k, m_lo, m_hi, &c, &d);
+  load_pairs (xa, k, &a, &b);
+  load_pairs (xb, k, &c, &d);
   __m256 v = k == 8 ? _mm256_loadu_ps (g) : _mm256_maskload_ps (g, lanes_below (k));
   /* _mm256_max_ps (p, q) is p > q ? p : q, as GLib's MAX in the reference. */
   const __m256 m = _mm256_max_ps (_mm256_max_ps (a, b), _mm256_max_ps (c, d));
@@ -151,10 +149,9 @@ dae_maxpool2_avx2 (size_t n, guint c, guint h, guint w, const float *in, float *
           while (xx < full)
             {
               const int k = (int) MIN (8u, full - xx);
-              const __m256i m_lo = lanes_below (2 * k), m_hi = lanes_below (2 * k - 8);
               __m256 a, b, cc, d;
-              load_pairs (xa + 2 * xx, k, m_lo, m_hi, &a, &b);
-              load_pairs (xb + 2 * xx, k, m_lo, m_hi, &cc, &d);
+              load_pairs (xa + 2 * xx, k, &a, &b);
+              load_pairs (xb + 2 * xx, k, &cc, &d);
               /* MAX (m, v) is m > v ? m : v, which _mm256_max_ps (m, v) is. */
               const __m256 m = _mm256_max_ps (_mm256_max_ps (_mm256_max_ps (a, b), cc), d);
               store_n (orow + xx, m, k);
@@ -211,10 +208,9 @@ upsample2_backward_avx2 (size_t n, guint c, guint h, guint w, const float *in,
             {
               const int k = (int) MIN (8u, w - xx);
               const __m256i m_k = lanes_below (k);
-              const __m256i m_lo = lanes_below (2 * k), m_hi = lanes_below (2 * k - 8);
               __m256 a, b, cc, dd;
-              load_pairs (r0 + 2 * xx, k, m_lo, m_hi, &a, &b);
-              load_pairs (r1 + 2 * xx, k, m_lo, m_hi, &cc, &dd);
+              load_pairs (r0 + 2 * xx, k, &a, &b);
+              load_pairs (r1 + 2 * xx, k, &cc, &dd);
               __m256 s = _mm256_add_ps (_mm256_add_ps (a, b), _mm256_add_ps (cc, dd));
               if (relu)
                 {
