@@ -108,8 +108,9 @@ dae_model_init_glorot (DaeModel *model, guint64 seed)
 
 /* ---- one layer backward -------------------------------------------------- */
 
-/* The backward pass of a convolution runs as GEMMs (dW) and a forward
- * convolution (dx), unless the direct path is forced: then the scalar
+/* The backward pass of a convolution runs as a dW kernel (SIMD, or GEMM
+ * where the forward pass would use it) and a forward convolution (dx),
+ * unless the direct path is forced on the scalar kernels: then the scalar
  * reference, the specification. */
 static gboolean
 conv_backward_uses_ref (DaeConvPath path)
@@ -176,7 +177,11 @@ dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
           dae_conv3x3_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
           break;
         }
-      dae_conv3x3_gemm_dweight (&a, x, dy, dparams, dparams + l->n_weight, scratch);
+      /* dW by the forward pass's rule: SIMD where the direct kernels run. */
+      if (dae__conv_use_gemm (path, a.in_c, a.out_c))
+        dae_conv3x3_gemm_dweight (&a, x, dy, dparams, dparams + l->n_weight, scratch);
+      else
+        dae__kernels ()->conv3x3_backward (&a, x, dy, dparams, dparams + l->n_weight, NULL);
       if (dx)
         {
           float *flipped = scratch, *zero = flipped + l->n_weight;

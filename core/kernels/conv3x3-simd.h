@@ -677,8 +677,8 @@ FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
  * dweight[oc][ic][ky][kx] = sum over tiles and pixels p of dz[oc][p] times
  * the input under tap (ky, kx) at p, read from the same shifted copies as
  * the forward pass.  Each weight's sum runs in VL lanes (lane l takes the
- * pixels p = l mod VL) kept in memory across tiles, then the lanes are added
- * in order once at the end: the same order for any batch content. */
+ * pixels p = l mod VL), tiles in order, then the lanes are added in order
+ * once at the end: the same order for any batch content or grouping. */
 
 static ALWAYS_INLINE float
 FN (hsum) (VEC v)
@@ -691,40 +691,58 @@ FN (hsum) (VEC v)
   return s;
 }
 
-/* acc[j][kx] (VL floats each, ws floats apart per j, VL per kx) += sum over
- * pixels of dz[j][p] * copy kx at row ky of p. */
+/* acc[j][kx] (VL floats each, ws floats apart per j, VL per kx) += the sums
+ * over the pixels of gn tiles of dz[j][p] times copy kx at row ky of p.
+ * x: the tiles' copies of one input channel (3 * stride floats per tile);
+ * dz: the tiles' first output channel of the block (dts floats per tile,
+ * plane floats per channel).  A 3 x 3 block of sums in registers, and the
+ * three dz and three x vectors they share: 6 loads per 9 FMAs, so the FMA
+ * units, not the loads, set the pace. */
 static ALWAYS_INLINE void
-FN (dw_row) (const Geom *g, const float *const base[3], size_t ky,
-             const float *dz, size_t ds, float *acc, size_t ws, const int OCB)
+FN (dw_block) (const Geom *g, const float *x, size_t ky, size_t gn, const float *dz,
+               size_t dts, float *acc, size_t ws, const int OCB)
 {
-  VEC s[4][3];
-#pragma GCC unroll 4
+  VEC s[3][3];
+#pragma GCC unroll 3
   for (int j = 0; j < OCB; j++)
 #pragma GCC unroll 3
     for (int k = 0; k < 3; k++)
       s[j][k] = V_LOADU (acc + j * ws + k * VL);
-  const float *x0 = base[0] + ky * g->w, *x1 = base[1] + ky * g->w;
-  const float *x2 = base[2] + ky * g->w;
-  const int tail = (int) (g->plane - (g->nvec - 1) * VL);
-  for (size_t v = 0; v < g->nvec; v++)
+  const size_t last = g->nvec - 1;
+  const int tail = (int) (g->plane - last * VL);
+  for (size_t t = 0; t < gn; t++)
     {
-      const size_t p = v * VL;
-      VEC d[4];
-      /* The tail of dz is not ours to read: masked; the copies' tails are
-       * zero. */
-#pragma GCC unroll 4
-      for (int j = 0; j < OCB; j++)
-        d[j] = v + 1 < g->nvec ? V_LOADU (dz + j * ds + p) : V_LOAD_N (dz + j * ds + p, tail);
+      const float *x0 = x + t * 3 * g->stride + g->margin + ky * g->w - g->w;
+      const float *x1 = x0 + g->stride, *x2 = x1 + g->stride;
+      const float *d = dz + t * dts;
+      for (size_t v = 0; v < last; v++)
+        {
+          const size_t p = v * VL;
+          const VEC a0 = V_LOADU (x0 + p), a1 = V_LOADU (x1 + p), a2 = V_LOADU (x2 + p);
+#pragma GCC unroll 3
+          for (int j = 0; j < OCB; j++)
+            {
+              const VEC dj = V_LOADU (d + j * g->plane + p);
+              s[j][0] = V_FMA (dj, a0, s[j][0]);
+              s[j][1] = V_FMA (dj, a1, s[j][1]);
+              s[j][2] = V_FMA (dj, a2, s[j][2]);
+            }
+        }
+      /* Past the plane, dz is not ours to read: masked; the copies' tails
+       * are zero. */
+      const size_t p = last * VL;
       const VEC a0 = V_LOADU (x0 + p), a1 = V_LOADU (x1 + p), a2 = V_LOADU (x2 + p);
-#pragma GCC unroll 4
+#pragma GCC unroll 3
       for (int j = 0; j < OCB; j++)
         {
-          s[j][0] = V_FMA (d[j], a0, s[j][0]);
-          s[j][1] = V_FMA (d[j], a1, s[j][1]);
-          s[j][2] = V_FMA (d[j], a2, s[j][2]);
+          const VEC dj = tail == VL ? V_LOADU (d + j * g->plane + p)
+                                    : V_LOAD_N (d + j * g->plane + p, tail);
+          s[j][0] = V_FMA (dj, a0, s[j][0]);
+          s[j][1] = V_FMA (dj, a1, s[j][1]);
+          s[j][2] = V_FMA (dj, a2, s[j][2]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 3
   for (int j = 0; j < OCB; j++)
 #pragma GCC unroll 3
     for (int k = 0; k < 3; k++)
@@ -752,48 +770,50 @@ void
 FN (dae_conv3x3_backward) (const DaeConvArgs *a, const float *in, const float *dz,
                            float *dweight, float *dbias, float *din)
 {
-  const Geom g = FN (geom) (a->in_c, a->h, a->w);
-  const size_t xf = round_up (x_floats (&g), VL);
+  /* One input channel's copies of a group of tiles, and the group's dz of
+   * a block of output channels, stay in L1 while the block's sums run over
+   * them. */
+  const Geom g = FN (geom) (1, a->h, a->w);
+  const size_t tile_bytes = (3 * g.stride + 3 * g.plane_r) * sizeof (float);
+  const size_t group = MIN (MAX ((size_t) 24576 / tile_bytes, 1), MAX (a->n, 1));
+  const size_t xf = round_up (group * x_floats (&g), VL);
   const size_t nw = (size_t) a->out_c * a->in_c * 9;
   float *x = dae__kernel_scratch (xf + (nw + a->out_c) * VL);
   float *acc = x + xf, *bacc = acc + nw * VL;
-  zero_margins (&g, x);
+  for (size_t t = 0; t < group; t++)
+    zero_margins (&g, x + t * x_floats (&g));
   memset (acc, 0, (nw + a->out_c) * VL * sizeof (float));
-  const float *base[3];
-  bases9 (&g, x, base);
   const int tail = (int) (g.plane - (g.nvec - 1) * VL);
   const size_t ws = (size_t) a->in_c * 9 * VL; /* acc: next output channel */
+  const size_t dts = (size_t) a->out_c * g.plane, its = (size_t) a->in_c * g.plane;
   for (size_t t = 0; t < a->n; t++)
+    for (guint oc = 0; oc < a->out_c; oc++)
+      {
+        const float *d = dz + t * dts + oc * g.plane;
+        VEC s = V_LOADU (bacc + oc * VL);
+        for (size_t v = 0; v < g.nvec; v++)
+          s = V_ADD (s, v + 1 < g.nvec ? V_LOADU (d + v * VL) : V_LOAD_N (d + v * VL, tail));
+        V_STOREU (bacc + oc * VL, s);
+      }
+  for (size_t t0 = 0; t0 < a->n; t0 += group)
     {
-      build_x (&g, in + t * a->in_c * g.plane, x);
-      const float *dzt = dz + t * a->out_c * g.plane;
-      for (guint oc = 0; oc < a->out_c; oc++)
-        {
-          VEC s = V_LOADU (bacc + oc * VL);
-          for (size_t v = 0; v < g.nvec; v++)
-            s = V_ADD (s, v + 1 < g.nvec ? V_LOADU (dzt + oc * g.plane + v * VL)
-                                         : V_LOAD_N (dzt + oc * g.plane + v * VL, tail));
-          V_STOREU (bacc + oc * VL, s);
-        }
-      /* Input channels outer: one channel's copies stay in L1 while every
-       * output channel's dz (a few KiB) passes over them. */
+      const size_t gn = MIN (group, a->n - t0);
       for (guint ic = 0; ic < a->in_c; ic++)
         {
-          const size_t xo = (size_t) ic * 3 * g.stride;
-          const float *b[3] = { base[0] + xo, base[1] + xo, base[2] + xo };
-          for (guint oc = 0; oc < a->out_c; oc += 4)
+          for (size_t t = 0; t < gn; t++)
+            build_x (&g, in + (t0 + t) * its + ic * g.plane, x + t * x_floats (&g));
+          for (guint oc = 0; oc < a->out_c; oc += 3)
             {
-              const int ocb = (int) MIN (4u, a->out_c - oc);
+              const int ocb = (int) MIN (3u, a->out_c - oc);
+              const float *d = dz + t0 * dts + oc * g.plane;
               for (size_t ky = 0; ky < 3; ky++)
                 {
                   float *ac = acc + (((size_t) oc * a->in_c + ic) * 9 + ky * 3) * VL;
-                  const float *d = dzt + oc * g.plane;
                   switch (ocb)
                     {
-                    case 1: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 1); break;
-                    case 2: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 2); break;
-                    case 3: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 3); break;
-                    default: FN (dw_row) (&g, b, ky, d, g.plane, ac, ws, 4); break;
+                    case 1: FN (dw_block) (&g, x, ky, gn, d, dts, ac, ws, 1); break;
+                    case 2: FN (dw_block) (&g, x, ky, gn, d, dts, ac, ws, 2); break;
+                    default: FN (dw_block) (&g, x, ky, gn, d, dts, ac, ws, 3); break;
                     }
                 }
             }
