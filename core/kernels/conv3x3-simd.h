@@ -457,10 +457,14 @@ FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
     acc[v] = V_SET1 (bias);
   for (guint ic = 0; ic < in_c; ic++, x += pplane, wt += 9)
     {
+      /* One base register per row, every tap a constant offset from it:
+       * left to itself, GCC keeps an offset per tap and vector, spilled. */
+      const float *row[3] = { x, x + pw, x + 2 * pw };
+      __asm__ ("" : "+r" (row[1]), "+r" (row[2]));
 #pragma GCC unroll 9
       for (int t = 0; t < 9; t++)
         {
-          const float *xp = x + (size_t) (t / 3) * pw + t % 3;
+          const float *xp = row[t / 3] + t % 3;
           const VEC wv = V_SET1 (wt[t]);
 #pragma GCC unroll 8
           for (int v = 0; v < PV; v++)
