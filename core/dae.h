@@ -388,8 +388,9 @@ gboolean dae_runner_forward_to (DaeRunner *runner, size_t n,
  * variants agree to about 1e-5 (they round differently); a given variant
  * gives the same bits whatever the batch, its split or the thread count.
  * With DAE_CONV_AUTO the SIMD direct kernels run every convolution (fused
- * with a following max-pool or preceding upsample), which measured faster
- * than im2col + BLAS on every layer of the shipped networks. */
+ * with a following max-pool, a preceding upsample, or a U-Net's upsample
+ * and concatenation), which measured faster than im2col + BLAS on every
+ * layer of the shipped networks. */
 
 /**
  * dae_kernels_describe:

@@ -265,19 +265,36 @@ read_by_skip (const DaeModel *m, guint i)
   return FALSE;
 }
 
-/* Runs layer i together with layer i + 1 where a fused SIMD kernel does
- * both (conv3x3 + maxpool2, upsample2 + conv3x3), writing layer i + 1's
- * output; FALSE if they run apart.  Layer i's own output is then never
- * made, so it must have no other reader. */
-static gboolean
+/* Runs layer i together with the next one or two where a fused SIMD
+ * kernel does them all (conv3x3 + maxpool2, upsample2 + conv3x3, and a
+ * U-Net's upsample2 + concat + conv3x3), writing the last one's output;
+ * returns how many layers ran, 0 if layer i runs alone.  The outputs of
+ * the others are then never made, so they must have no other reader. */
+static guint
 forward_fused (DaeRunner *r, guint i, guint last, size_t n, const float *x)
 {
   const DaeModel *m = r->model;
   const DaeKernels *k = dae__kernels ();
   if (k->isa == DAE__ISA_REF || i + 1 > last || read_by_skip (m, i))
-    return FALSE;
+    return 0;
   const DaeLayer *l = &m->layers[i], *next = &m->layers[i + 1];
   const DaeShape is = i == 0 ? (DaeShape){ m->in_c, r->h, r->w } : r->shapes[i - 1];
+  /* (A concat of the network's input is left alone: it never meets an
+   * upsampled tensor's shape in a real network.) */
+  if (l->kind == DAE_LAYER_UPSAMPLE2 && next->kind == DAE_LAYER_CONCAT && next->source >= 0
+      && i + 2 <= last && m->layers[i + 2].kind == DAE_LAYER_CONV3X3
+      && !read_by_skip (m, i + 1)
+      && !dae__conv_use_gemm (r->path, r->shapes[i + 1].c, m->layers[i + 2].c))
+    {
+      const DaeLayer *conv = &m->layers[i + 2];
+      const DaeShape cs = r->shapes[i + 1];
+      const float *skip = r->slots[r->slot_of[next->source]];
+      DaeConvArgs a = { .n = n, .in_c = cs.c, .out_c = conv->c, .h = cs.h, .w = cs.w,
+                        .weight = dae__layer_weight (m, conv),
+                        .bias = dae__layer_bias (m, conv), .act = conv->act };
+      k->upsample2_concat_conv3x3 (&a, is.c, x, skip, r->slots[r->slot_of[i + 2]]);
+      return 3;
+    }
   float *y = r->slots[r->slot_of[i + 1]];
   if (l->kind == DAE_LAYER_CONV3X3 && next->kind == DAE_LAYER_MAXPOOL2
       && !dae__conv_use_gemm (r->path, l->in_c, l->c))
@@ -286,7 +303,7 @@ forward_fused (DaeRunner *r, guint i, guint last, size_t n, const float *x)
                         .weight = dae__layer_weight (m, l),
                         .bias = dae__layer_bias (m, l), .act = l->act };
       k->conv3x3_maxpool2 (&a, x, y);
-      return TRUE;
+      return 2;
     }
   if (l->kind == DAE_LAYER_UPSAMPLE2 && next->kind == DAE_LAYER_CONV3X3
       && !dae__conv_use_gemm (r->path, next->in_c, next->c))
@@ -295,9 +312,9 @@ forward_fused (DaeRunner *r, guint i, guint last, size_t n, const float *x)
                         .weight = dae__layer_weight (m, next),
                         .bias = dae__layer_bias (m, next), .act = next->act };
       k->upsample2_conv3x3 (&a, x, y);
-      return TRUE;
+      return 2;
     }
-  return FALSE;
+  return 0;
 }
 
 /* Runs layers 0..last on n <= chunk tiles. */
@@ -307,9 +324,11 @@ forward_chunk (DaeRunner *r, size_t n, const float *input, guint last)
   const DaeModel *m = r->model;
   for (guint i = 0; i <= last; i++)
     {
-      if (forward_fused (r, i, last, n, i == 0 ? input : r->slots[r->slot_of[i - 1]]))
+      const guint fused = forward_fused (r, i, last, n,
+                                         i == 0 ? input : r->slots[r->slot_of[i - 1]]);
+      if (fused > 0)
         {
-          i++;
+          i += fused - 1;
           continue;
         }
       const DaeLayer *l = &m->layers[i];

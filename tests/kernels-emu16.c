@@ -20,6 +20,8 @@ void dae_conv3x3_maxpool2_emu16 (const DaeConvArgs *args, const float *in,
                                  float *out);
 void dae_upsample2_conv3x3_emu16 (const DaeConvArgs *args, const float *in,
                                   float *out);
+void dae_upsample2_concat_conv3x3_emu16 (const DaeConvArgs *args, guint up_c,
+                                         const float *up, const float *skip, float *out);
 void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
                                  const float *dz, float *dweight, float *dbias,
                                  float *din);
@@ -125,6 +127,7 @@ vpow2n (v16 n)
 const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",
   dae_conv3x3_emu16, dae_conv3x3_maxpool2_emu16, dae_upsample2_conv3x3_emu16,
+  dae_upsample2_concat_conv3x3_emu16,
   dae_conv3x3_backward_emu16,
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,

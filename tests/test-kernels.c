@@ -369,6 +369,63 @@ test_resample (gconstpointer data)
       }
 }
 
+/* The U-Net decoder step (upsample, concat, conv3x3) fused: the same bits
+ * as the variant's own layers run apart, for one and several output
+ * channels (the two conv paths), widths around the vector width, and
+ * ragged channel splits; the reference's fused form against its parts. */
+static void
+check_upcat (const DaeKernels *k, size_t n, guint up_c, guint skip_c, guint out_c, guint h,
+             guint w, GRand *rng)
+{
+  const guint in_c = up_c + skip_c;
+  const size_t plane = (size_t) h * w, up_f = n * up_c * plane / 4;
+  const size_t skip_f = n * skip_c * plane, out_f = n * out_c * plane;
+  g_autofree float *up = g_new (float, up_f), *skip = g_new (float, skip_f);
+  g_autofree float *cat = g_new (float, n * in_c * plane), *big = g_new (float, up_c * plane);
+  g_autofree float *wt = g_new (float, (size_t) out_c * in_c * 9), *b = g_new (float, out_c);
+  g_autofree float *got = g_new (float, out_f), *want = g_new (float, out_f);
+  fill (rng, up, up_f, -1, 1);
+  fill (rng, skip, skip_f, -1, 1);
+  fill (rng, wt, (size_t) out_c * in_c * 9, -0.6, 0.6);
+  fill (rng, b, out_c, -0.3, 0.3);
+  for (size_t t = 0; t < n; t++)
+    {
+      dae_upsample2_ref (1, up_c, h / 2, w / 2, up + t * up_c * plane / 4, big);
+      memcpy (cat + t * in_c * plane, big, up_c * plane * sizeof (float));
+      memcpy (cat + (t * in_c + up_c) * plane, skip + t * skip_c * plane,
+              skip_c * plane * sizeof (float));
+    }
+  DaeConvArgs a = { .n = n, .in_c = in_c, .out_c = out_c, .h = h, .w = w,
+                    .weight = wt, .bias = b, .act = DAE_ACT_RELU };
+  const DaeKernels *kernels[] = { k, dae__kernels_for (DAE__ISA_REF) };
+  for (guint v = 0; v < G_N_ELEMENTS (kernels); v++)
+    {
+      for (size_t i = 0; i < out_f; i++)
+        got[i] = want[i] = NAN;
+      kernels[v]->conv3x3 (&a, cat, want);
+      kernels[v]->upsample2_concat_conv3x3 (&a, up_c, up, skip, got);
+      if (memcmp (got, want, out_f * sizeof (float)) != 0)
+        g_error ("%s upsample2_concat_conv3x3 n=%zu up_c=%u skip_c=%u out_c=%u h=%u w=%u "
+                 "differs from its layers run apart", kernels[v]->name, n, up_c, skip_c,
+                 out_c, h, w);
+    }
+}
+
+static void
+test_upcat (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (7);
+  for (guint w = 2; w <= 36; w += 2)
+    check_upcat (k, 1 + w % 3, 1 + w % 4, 1 + w % 3, w % 3 == 0 ? 1 : 2 + w % 5, 2 + w % 6, w,
+                 rng);
+  check_upcat (k, 3, 32, 24, 1, 28, 28, rng); /* the document model's last layer */
+  check_upcat (k, 2, 32, 24, 16, 28, 28, rng); /* the photo model's */
+  check_upcat (k, 2, 9, 7, 33, 14, 14, rng);
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -449,6 +506,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p6, d, test_pool_backward);
       g_autofree char *p7 = g_strdup_printf ("/kernels/%s/resample", name);
       g_test_add_data_func (p7, d, test_resample);
+      g_autofree char *p8 = g_strdup_printf ("/kernels/%s/upsample-concat-conv", name);
+      g_test_add_data_func (p8, d, test_upcat);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

@@ -67,27 +67,64 @@ zero_margins (const Geom *g, float *x)
     }
 }
 
-/* Copies one tile's input into the three shifted copies; margins and the
- * tail past plane must already be zero (zero_margins). */
+/* Copies one input plane into its three shifted copies (xl: the first,
+ * at its margin); margins and the tail past plane must already be zero
+ * (zero_margins). */
+static void
+build_x1 (const Geom *g, const float *src, float *xl)
+{
+  const size_t plane = g->plane, w = g->w;
+  float *xc = xl + g->stride; /* x */
+  float *xr = xc + g->stride; /* x + 1 */
+  memcpy (xc, src, plane * sizeof (float));
+  memcpy (xl + 1, src, (plane - 1) * sizeof (float));
+  memcpy (xr, src + 1, (plane - 1) * sizeof (float));
+  for (size_t y = 0; y < g->h; y++)
+    {
+      xl[y * w] = 0.0f;
+      xr[y * w + w - 1] = 0.0f;
+    }
+}
+
+/* Copies one tile's input into the three shifted copies of each channel. */
 static void
 build_x (const Geom *g, const float *in, float *x)
 {
-  const size_t plane = g->plane, w = g->w;
   for (guint ic = 0; ic < g->in_c; ic++)
+    build_x1 (g, in + ic * g->plane, x + (size_t) ic * 3 * g->stride + g->margin);
+}
+
+/* Nearest 2x upsample of one h/2 x w/2 plane into h x w (h, w even). */
+static void
+upsample_plane (const float *src, size_t h, size_t w, float *dst)
+{
+  const size_t sw = w / 2;
+  for (size_t y = 0; y < h; y += 2)
     {
-      const float *src = in + ic * plane;
-      float *xl = x + (size_t) ic * 3 * g->stride + g->margin; /* x - 1 */
-      float *xc = xl + g->stride;                               /* x */
-      float *xr = xc + g->stride;                               /* x + 1 */
-      memcpy (xc, src, plane * sizeof (float));
-      memcpy (xl + 1, src, (plane - 1) * sizeof (float));
-      memcpy (xr, src + 1, (plane - 1) * sizeof (float));
-      for (size_t y = 0; y < g->h; y++)
-        {
-          xl[y * w] = 0.0f;
-          xr[y * w + w - 1] = 0.0f;
-        }
+      float *d = dst + y * w;
+      const float *s = src + (y / 2) * sw;
+      for (size_t x = 0; x < sw; x++)
+        d[2 * x] = d[2 * x + 1] = s[x];
+      memcpy (d + w, d, w * sizeof (float));
     }
+}
+
+/* The input of a conv3x3 whose channels are the concatenation of an
+ * upsampled tensor (up_c channels at half size) and a full-size one: tile
+ * t's channel ic, upsampled into tmp (one plane) when it needs to be. */
+typedef struct {
+  guint up_c;
+  const float *up, *skip;
+} UpCat;
+
+static const float *
+upcat_plane (const UpCat *u, guint in_c, size_t h, size_t w, size_t t, guint ic, float *tmp)
+{
+  const size_t plane = h * w;
+  if (ic >= u->up_c)
+    return u->skip + (t * (in_c - u->up_c) + (ic - u->up_c)) * plane;
+  upsample_plane (u->up + (t * u->up_c + ic) * (plane / 4), h, w, tmp);
+  return tmp;
 }
 
 static ALWAYS_INLINE VEC
@@ -483,47 +520,71 @@ FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
     }
 }
 
+/* Copies an h x w plane into the (h + 2) x (w + 2) grid p, zero-bordered. */
+static void
+pad_plane (const float *src, size_t h, size_t w, float *p)
+{
+  const size_t pw = w + 2;
+  memset (p, 0, (pw + 1) * sizeof (float));
+  for (size_t y = 0; y < h; y++)
+    {
+      float *row = p + (y + 1) * pw + 1;
+      memcpy (row, src + y * w, w * sizeof (float));
+      row[w] = row[w + 1] = 0.0f; /* right border, next row's left */
+    }
+  memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
+}
+
+/* Floats of conv3x3_single's scratch: the padded planes, then a result. */
+static size_t
+single_floats (const DaeConvArgs *a, size_t *x_f)
+{
+  const size_t pw = a->w + 2, pplane = (a->h + 2) * pw;
+  const size_t nvec = (a->h * pw + VL - 1) / VL;
+  /* The last vector of the grid, moved by the largest tap (2 rows and 2
+   * columns), reads less than VL floats past the last padded plane. */
+  *x_f = (size_t) a->in_c * pplane + 2 * VL;
+  return *x_f + nvec * VL;
+}
+
+/* One tile from its padded planes x: out gets h x w outputs. */
+static void
+FN (single_tile) (const DaeConvArgs *a, const float *x, float *res, float *out)
+{
+  const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
+  const size_t nvec = (h * pw + VL - 1) / VL;
+  for (size_t v0 = 0; v0 < nvec; v0 += 8)
+    {
+      const float *xp = x + v0 * VL;
+      float *rp = res + v0 * VL;
+      switch (MIN (nvec - v0, 8))
+        {
+#define SINGLE(pv)                                                             \
+  case pv:                                                                     \
+    FN (single_block) (xp, pplane, pw, a->in_c, a->weight, a->bias[0], a->act, \
+                       rp, pv);                                                \
+    break;
+          SINGLE (1) SINGLE (2) SINGLE (3) SINGLE (4)
+          SINGLE (5) SINGLE (6) SINGLE (7) default: SINGLE (8)
+#undef SINGLE
+        }
+    }
+  for (size_t y = 0; y < h; y++)
+    memcpy (out + y * w, res + y * pw, w * sizeof (float));
+}
+
 static void
 FN (conv3x3_single) (const DaeConvArgs *a, const float *in, float *out)
 {
-  const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
-  const size_t grid = h * pw, nvec = (grid + VL - 1) / VL;
-  /* The last vector of the grid, moved by the largest tap (2 rows and 2
-   * columns), reads less than VL floats past the last padded plane. */
-  const size_t x_f = (size_t) a->in_c * pplane + 2 * VL;
-  float *x = dae__kernel_scratch (x_f + nvec * VL);
-  float *res = x + x_f;
+  const size_t plane = (size_t) a->h * a->w, pplane = (size_t) (a->h + 2) * (a->w + 2);
+  size_t x_f;
+  float *x = dae__kernel_scratch (single_floats (a, &x_f));
   memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
   for (size_t t = 0; t < a->n; t++)
     {
       for (guint ic = 0; ic < a->in_c; ic++)
-        {
-          const float *src = in + (t * a->in_c + ic) * h * w;
-          float *p = x + ic * pplane;
-          memset (p, 0, (pw + 1) * sizeof (float));
-          for (size_t y = 0; y < h; y++)
-            {
-              float *row = p + (y + 1) * pw + 1;
-              memcpy (row, src + y * w, w * sizeof (float));
-              row[w] = row[w + 1] = 0.0f; /* right border, next row's left */
-            }
-          memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
-        }
-      for (size_t v0 = 0; v0 < nvec; v0 += 8)
-        {
-          const float *xp = x + v0 * VL;
-          float *rp = res + v0 * VL;
-          switch (MIN (nvec - v0, 8))
-            {
-#define SINGLE(pv)                                                             case pv:                                                                       FN (single_block) (xp, pplane, pw, a->in_c, a->weight, a->bias[0], a->act,                        rp, pv);                                                  break;
-              SINGLE (1) SINGLE (2) SINGLE (3) SINGLE (4)
-              SINGLE (5) SINGLE (6) SINGLE (7) default: SINGLE (8)
-#undef SINGLE
-            }
-        }
-      float *o = out + t * h * w;
-      for (size_t y = 0; y < h; y++)
-        memcpy (o + y * w, res + y * pw, w * sizeof (float));
+        pad_plane (in + (t * a->in_c + ic) * plane, a->h, a->w, x + ic * pplane);
+      FN (single_tile) (a, x, x + x_f, out + t * plane);
     }
 }
 
@@ -554,6 +615,53 @@ FN (dae_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
       build_x (&g, in + t * a->in_c * g.plane, x);
       FN (conv_plane) (&g, base, 9, wp, a->bias, 0, a->out_c, a->act,
                        out + t * a->out_c * g.plane, g.plane);
+    }
+}
+
+/* A U-Net decoder step: conv3x3 over the concatenation of up (up_c
+ * channels at h/2 x w/2, upsampled) and skip (in_c - up_c channels at
+ * h x w).  Each channel goes straight from its source into the kernel's
+ * own copies, so neither the upsampled nor the concatenated tensor is
+ * ever made; the copies, hence the sums and bits, are those of the
+ * unfused layers. */
+void
+FN (dae_upsample2_concat_conv3x3) (const DaeConvArgs *a, guint up_c, const float *up,
+                                   const float *skip, float *out)
+{
+  const UpCat u = { up_c, up, skip };
+  const size_t plane = (size_t) a->h * a->w;
+  if (a->out_c == 1)
+    {
+      const size_t pplane = (size_t) (a->h + 2) * (a->w + 2);
+      size_t x_f;
+      const size_t sf = single_floats (a, &x_f);
+      float *x = dae__kernel_scratch (sf + plane);
+      float *tmp = x + sf;
+      memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
+      for (size_t t = 0; t < a->n; t++)
+        {
+          for (guint ic = 0; ic < a->in_c; ic++)
+            pad_plane (upcat_plane (&u, a->in_c, a->h, a->w, t, ic, tmp), a->h, a->w,
+                       x + ic * pplane);
+          FN (single_tile) (a, x, x + x_f, out + t * plane);
+        }
+      return;
+    }
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const float *wp = FN (packed_weights) (a, 9);
+  const size_t xf = round_up (x_floats (&g), VL);
+  float *x = dae__kernel_scratch (xf + plane);
+  float *tmp = x + xf;
+  zero_margins (&g, x);
+  const float *base[3];
+  bases9 (&g, x, base);
+  for (size_t t = 0; t < a->n; t++)
+    {
+      for (guint ic = 0; ic < a->in_c; ic++)
+        build_x1 (&g, upcat_plane (&u, a->in_c, a->h, a->w, t, ic, tmp),
+                  x + (size_t) ic * 3 * g.stride + g.margin);
+      FN (conv_plane) (&g, base, 9, wp, a->bias, 0, a->out_c, a->act,
+                       out + t * a->out_c * plane, plane);
     }
 }
 

@@ -55,6 +55,19 @@ void dae_conv3x3_maxpool2_ref (const DaeConvArgs *args, const float *in,
                                float *out);
 void dae_upsample2_conv3x3_ref (const DaeConvArgs *args, const float *in,
                                 float *out);
+/* upsample2_concat_conv3x3: a conv3x3 at h x w whose input channels are
+ * dae_upsample2_ref of up ([n][up_c][h/2][w/2], h and w even), then those
+ * of skip ([n][in_c - up_c][h][w]); out is [n][out_c][h][w].  The SIMD
+ * variants give the bits of their unfused layers. */
+typedef void (*DaeUpConcatConvFn) (const DaeConvArgs *args, guint up_c, const float *up,
+                                   const float *skip, float *out);
+void dae_upsample2_concat_conv3x3_ref (const DaeConvArgs *args, guint up_c,
+                                       const float *up, const float *skip, float *out);
+void dae_upsample2_concat_conv3x3_avx2 (const DaeConvArgs *args, guint up_c,
+                                        const float *up, const float *skip, float *out);
+void dae_upsample2_concat_conv3x3_avx512 (const DaeConvArgs *args, guint up_c,
+                                          const float *up, const float *skip,
+                                          float *out);
 void dae_conv3x3_avx2 (const DaeConvArgs *args, const float *in, float *out);
 void dae_conv3x3_maxpool2_avx2 (const DaeConvArgs *args, const float *in,
                                 float *out);
