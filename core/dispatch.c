@@ -18,6 +18,7 @@ static const DaeKernels kernels_ref = {
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
   dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
+  dae_add_ref,
 };
 
 #if DAE_HAVE_AVX2_KERNELS
@@ -29,6 +30,7 @@ static const DaeKernels kernels_avx2 = {
   dae_maxpool2_avx2, dae_upsample2_avx2,
   dae_maxpool2_backward_avx2, dae_maxpool2_backward_relu_avx2,
   dae_upsample2_backward_avx2, dae_upsample2_backward_relu_avx2,
+  dae_add_avx2,
 };
 #endif
 #if DAE_HAVE_AVX512_KERNELS
@@ -42,10 +44,12 @@ static const DaeKernels kernels_avx512 = {
   dae_maxpool2_avx2, dae_upsample2_avx2,
   dae_maxpool2_backward_avx2, dae_maxpool2_backward_relu_avx2,
   dae_upsample2_backward_avx2, dae_upsample2_backward_relu_avx2,
+  dae_add_avx2,
 #else
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
   dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
+  dae_add_ref,
 #endif
 };
 #endif

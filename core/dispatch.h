@@ -32,6 +32,7 @@ typedef struct {
   DaePool2BackwardFn maxpool2_backward_relu; /* the pool's input came out of a ReLU */
   DaeUpsampleBackwardFn upsample2_backward;
   DaePool2BackwardFn upsample2_backward_relu; /* the same for an upsample */
+  DaeAddFn add;                   /* a skip connection's sum */
 } DaeKernels;
 
 /* The table in use: the best supported ISA, or DAE_ISA's choice. */

@@ -238,7 +238,7 @@ dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
       dae__kernels ()->upsample2 (n, is.c, is.h, is.w, x, y);
       break;
     case DAE_LAYER_ADD:
-      dae_add_ref (n * shape_floats (os), x, src, l->act, y);
+      dae__kernels ()->add (n * shape_floats (os), x, src, l->act, y);
       break;
     case DAE_LAYER_CONCAT:
       {

@@ -132,4 +132,5 @@ const DaeKernels dae__kernels_emu16 = {
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
   dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
+  dae_add_ref,
 };

@@ -369,6 +369,36 @@ test_resample (gconstpointer data)
       }
 }
 
+/* A skip connection's sum: the reference's bits, signed zeros and NaN
+ * through its ReLU included, for every length around the vector width. */
+static void
+test_add (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (8);
+  const DaeActivation acts[] = { DAE_ACT_NONE, DAE_ACT_RELU, DAE_ACT_SIGMOID };
+  for (size_t count = 0; count <= 40; count++)
+    for (guint ai = 0; ai < G_N_ELEMENTS (acts); ai++)
+      {
+        float a[41], b[41], got[41], want[41];
+        for (size_t i = 0; i < count; i++)
+          {
+            const guint r = g_rand_int_range (rng, 0, 8);
+            a[i] = r == 0 ? -0.0f : r == 1 ? NAN : (float) g_rand_double_range (rng, -1, 1);
+            b[i] = r == 0 ? -0.0f : (float) g_rand_double_range (rng, -1, 1);
+          }
+        for (size_t i = 0; i <= count; i++)
+          got[i] = want[i] = 7.0f; /* and one past: must stay */
+        dae_add_ref (count, a, b, acts[ai], want);
+        k->add (count, a, b, acts[ai], got);
+        if (memcmp (got, want, (count + 1) * sizeof (float)) != 0)
+          g_error ("%s add count=%zu act=%d differs from the reference", k->name, count,
+                   acts[ai]);
+      }
+}
+
 /* The U-Net decoder step (upsample, concat, conv3x3) fused: the same bits
  * as the variant's own layers run apart, for one and several output
  * channels (the two conv paths), widths around the vector width, and
@@ -508,6 +538,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p7, d, test_resample);
       g_autofree char *p8 = g_strdup_printf ("/kernels/%s/upsample-concat-conv", name);
       g_test_add_data_func (p8, d, test_upcat);
+      g_autofree char *p9 = g_strdup_printf ("/kernels/%s/add", name);
+      g_test_add_data_func (p9, d, test_add);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

@@ -37,6 +37,8 @@ void dae_upsample2_ref (size_t n, guint c, guint h, guint w, const float *in,
  * weight [in_c][out_c][2][2]. */
 void dae_convt2x2_ref (const DaeConvArgs *args, const float *in, float *out);
 /* out = act(a + b), count floats. */
+typedef void (*DaeAddFn) (size_t count, const float *a, const float *b,
+                          DaeActivation act, float *out);
 void dae_add_ref (size_t count, const float *a, const float *b,
                   DaeActivation act, float *out);
 /* Applies act in place. */
@@ -86,6 +88,8 @@ void dae_conv3x3_backward_avx2 (const DaeConvArgs *args, const float *in,
 void dae_conv3x3_backward_avx512 (const DaeConvArgs *args, const float *in,
                                   const float *dz, float *dweight, float *dbias,
                                   float *din);
+void dae_add_avx2 (size_t count, const float *a, const float *b, DaeActivation act,
+                   float *out);
 void dae_maxpool2_avx2 (size_t n, guint c, guint h, guint w, const float *in,
                         float *out);
 void dae_upsample2_avx2 (size_t n, guint c, guint h, guint w, const float *in,
