@@ -535,6 +535,25 @@ pad_plane (const float *src, size_t h, size_t w, float *p)
   memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
 }
 
+/* pad_plane of the nearest 2x upsample of an h/2 x w/2 plane (h, w even),
+ * each row doubled once and copied once, not made apart first. */
+static void
+pad_upsampled_plane (const float *src, size_t h, size_t w, float *p)
+{
+  const size_t pw = w + 2, sw = w / 2;
+  memset (p, 0, (pw + 1) * sizeof (float));
+  for (size_t y = 0; y < h; y += 2)
+    {
+      float *row = p + (y + 1) * pw + 1;
+      const float *s = src + (y / 2) * sw;
+      for (size_t x = 0; x < sw; x++)
+        row[2 * x] = row[2 * x + 1] = s[x];
+      row[w] = row[w + 1] = 0.0f;
+      memcpy (row + pw, row, (w + 2) * sizeof (float));
+    }
+  memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
+}
+
 /* Floats of conv3x3_single's scratch: the padded planes, then a result. */
 static size_t
 single_floats (const DaeConvArgs *a, size_t *x_f)
@@ -640,7 +659,10 @@ FN (dae_upsample2_concat_conv3x3) (const DaeConvArgs *a, guint up_c, const float
       memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
       for (size_t t = 0; t < a->n; t++)
         {
-          for (guint ic = 0; ic < a->in_c; ic++)
+          for (guint ic = 0; ic < up_c; ic++)
+            pad_upsampled_plane (up + (t * up_c + ic) * (plane / 4), a->h, a->w,
+                                 x + ic * pplane);
+          for (guint ic = up_c; ic < a->in_c; ic++)
             pad_plane (upcat_plane (&u, a->in_c, a->h, a->w, t, ic, tmp), a->h, a->w,
                        x + ic * pplane);
           FN (single_tile) (a, x, x + x_f, out + t * plane);
