@@ -189,8 +189,9 @@ dae_runner_get_output_shape (const DaeRunner *r, guint layer, guint *channels,
  * runs badly; direct kernels vectorise over pixels instead.  The SIMD
  * direct kernels measured faster than im2col + sgemm on every layer of the
  * tutorial network (bench/dae-bench), forward and for training's weight
- * gradients alike, so AUTO keeps BLAS for the scalar build only.  The rule depends on the shapes alone, never on timings, so
- * that every runner of a process computes the same bits. */
+ * gradients alike, so AUTO keeps BLAS for the scalar build only.  The rule
+ * depends on the shapes alone, never on timings, so that every runner of a
+ * process computes the same bits. */
 gboolean
 dae__conv_use_gemm (DaeConvPath path, guint in_c, guint out_c)
 {

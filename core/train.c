@@ -156,6 +156,9 @@ dae__layer_backward_scratch (const DaeModel *m, guint i, DaeShape input,
   size_t dx = (size_t) a.in_c * a.out_c * 9 + a.in_c;
   if (dae__conv_use_gemm (path, b.in_c, b.out_c))
     dx += dae_conv3x3_gemm_scratch (&b);
+  /* The SIMD dW kernel keeps its own per-thread scratch. */
+  if (!dae__conv_use_gemm (path, a.in_c, a.out_c))
+    return dx;
   return MAX (dae_conv3x3_gemm_dweight_scratch (&a), dx);
 }
 

@@ -94,18 +94,22 @@ build_x (const Geom *g, const float *in, float *x)
     build_x1 (g, in + ic * g->plane, x + (size_t) ic * 3 * g->stride + g->margin);
 }
 
+/* d[2x] = d[2x + 1] = s[x], x < sw: one row of a nearest 2x upsample. */
+static void
+double_row (const float *s, size_t sw, float *d)
+{
+  for (size_t x = 0; x < sw; x++)
+    d[2 * x] = d[2 * x + 1] = s[x];
+}
+
 /* Nearest 2x upsample of one h/2 x w/2 plane into h x w (h, w even). */
 static void
 upsample_plane (const float *src, size_t h, size_t w, float *dst)
 {
-  const size_t sw = w / 2;
   for (size_t y = 0; y < h; y += 2)
     {
-      float *d = dst + y * w;
-      const float *s = src + (y / 2) * sw;
-      for (size_t x = 0; x < sw; x++)
-        d[2 * x] = d[2 * x + 1] = s[x];
-      memcpy (d + w, d, w * sizeof (float));
+      double_row (src + (y / 2) * (w / 2), w / 2, dst + y * w);
+      memcpy (dst + (y + 1) * w, dst + y * w, w * sizeof (float));
     }
 }
 
@@ -117,12 +121,19 @@ typedef struct {
   const float *up, *skip;
 } UpCat;
 
+/* Tile t's channel ic >= up_c, from skip. */
+static const float *
+upcat_skip (const UpCat *u, guint in_c, size_t plane, size_t t, guint ic)
+{
+  return u->skip + (t * (in_c - u->up_c) + (ic - u->up_c)) * plane;
+}
+
 static const float *
 upcat_plane (const UpCat *u, guint in_c, size_t h, size_t w, size_t t, guint ic, float *tmp)
 {
   const size_t plane = h * w;
   if (ic >= u->up_c)
-    return u->skip + (t * (in_c - u->up_c) + (ic - u->up_c)) * plane;
+    return upcat_skip (u, in_c, plane, t, ic);
   upsample_plane (u->up + (t * u->up_c + ic) * (plane / 4), h, w, tmp);
   return tmp;
 }
@@ -540,30 +551,32 @@ pad_plane (const float *src, size_t h, size_t w, float *p)
 static void
 pad_upsampled_plane (const float *src, size_t h, size_t w, float *p)
 {
-  const size_t pw = w + 2, sw = w / 2;
+  const size_t pw = w + 2;
   memset (p, 0, (pw + 1) * sizeof (float));
   for (size_t y = 0; y < h; y += 2)
     {
       float *row = p + (y + 1) * pw + 1;
-      const float *s = src + (y / 2) * sw;
-      for (size_t x = 0; x < sw; x++)
-        row[2 * x] = row[2 * x + 1] = s[x];
+      double_row (src + (y / 2) * (w / 2), w / 2, row);
       row[w] = row[w + 1] = 0.0f;
       memcpy (row + pw, row, (w + 2) * sizeof (float));
     }
   memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
 }
 
-/* Floats of conv3x3_single's scratch: the padded planes, then a result. */
-static size_t
-single_floats (const DaeConvArgs *a, size_t *x_f)
+/* The thread's scratch for the one-channel path: the padded planes (zeroed
+ * slack after them), then *res, room for one tile's padded result. */
+static float *
+single_scratch (const DaeConvArgs *a, float **res)
 {
   const size_t pw = a->w + 2, pplane = (a->h + 2) * pw;
   const size_t nvec = (a->h * pw + VL - 1) / VL;
   /* The last vector of the grid, moved by the largest tap (2 rows and 2
    * columns), reads less than VL floats past the last padded plane. */
-  *x_f = (size_t) a->in_c * pplane + 2 * VL;
-  return *x_f + nvec * VL;
+  const size_t x_f = (size_t) a->in_c * pplane + 2 * VL;
+  float *x = dae__kernel_scratch (x_f + nvec * VL);
+  memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
+  *res = x + x_f;
+  return x;
 }
 
 /* One tile from its padded planes x: out gets h x w outputs. */
@@ -596,14 +609,12 @@ static void
 FN (conv3x3_single) (const DaeConvArgs *a, const float *in, float *out)
 {
   const size_t plane = (size_t) a->h * a->w, pplane = (size_t) (a->h + 2) * (a->w + 2);
-  size_t x_f;
-  float *x = dae__kernel_scratch (single_floats (a, &x_f));
-  memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
+  float *res, *x = single_scratch (a, &res);
   for (size_t t = 0; t < a->n; t++)
     {
       for (guint ic = 0; ic < a->in_c; ic++)
         pad_plane (in + (t * a->in_c + ic) * plane, a->h, a->w, x + ic * pplane);
-      FN (single_tile) (a, x, x + x_f, out + t * plane);
+      FN (single_tile) (a, x, res, out + t * plane);
     }
 }
 
@@ -652,20 +663,15 @@ FN (dae_upsample2_concat_conv3x3) (const DaeConvArgs *a, guint up_c, const float
   if (a->out_c == 1)
     {
       const size_t pplane = (size_t) (a->h + 2) * (a->w + 2);
-      size_t x_f;
-      const size_t sf = single_floats (a, &x_f);
-      float *x = dae__kernel_scratch (sf + plane);
-      float *tmp = x + sf;
-      memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
+      float *res, *x = single_scratch (a, &res);
       for (size_t t = 0; t < a->n; t++)
         {
           for (guint ic = 0; ic < up_c; ic++)
             pad_upsampled_plane (up + (t * up_c + ic) * (plane / 4), a->h, a->w,
                                  x + ic * pplane);
           for (guint ic = up_c; ic < a->in_c; ic++)
-            pad_plane (upcat_plane (&u, a->in_c, a->h, a->w, t, ic, tmp), a->h, a->w,
-                       x + ic * pplane);
-          FN (single_tile) (a, x, x + x_f, out + t * plane);
+            pad_plane (upcat_skip (&u, a->in_c, plane, t, ic), a->h, a->w, x + ic * pplane);
+          FN (single_tile) (a, x, res, out + t * plane);
         }
       return;
     }
@@ -825,6 +831,15 @@ FN (hsum) (VEC v)
   return s;
 }
 
+/* s[kx] += dj times copy kx's vector ak. */
+static ALWAYS_INLINE void
+FN (dw_fma3) (VEC dj, VEC a0, VEC a1, VEC a2, VEC s[3])
+{
+  s[0] = V_FMA (dj, a0, s[0]);
+  s[1] = V_FMA (dj, a1, s[1]);
+  s[2] = V_FMA (dj, a2, s[2]);
+}
+
 /* acc[j][kx] (VL floats each, ws floats apart per j, VL per kx) += the sums
  * over the pixels of gn tiles of dz[j][p] times copy kx at row ky of p.
  * x: the tiles' copies of one input channel (3 * stride floats per tile);
@@ -855,12 +870,7 @@ FN (dw_block) (const Geom *g, const float *x, size_t ky, size_t gn, const float 
           const VEC a0 = V_LOADU (x0 + p), a1 = V_LOADU (x1 + p), a2 = V_LOADU (x2 + p);
 #pragma GCC unroll 3
           for (int j = 0; j < OCB; j++)
-            {
-              const VEC dj = V_LOADU (d + j * g->plane + p);
-              s[j][0] = V_FMA (dj, a0, s[j][0]);
-              s[j][1] = V_FMA (dj, a1, s[j][1]);
-              s[j][2] = V_FMA (dj, a2, s[j][2]);
-            }
+            FN (dw_fma3) (V_LOADU (d + j * g->plane + p), a0, a1, a2, s[j]);
         }
       /* Past the plane, dz is not ours to read: masked; the copies' tails
        * are zero. */
@@ -868,13 +878,9 @@ FN (dw_block) (const Geom *g, const float *x, size_t ky, size_t gn, const float 
       const VEC a0 = V_LOADU (x0 + p), a1 = V_LOADU (x1 + p), a2 = V_LOADU (x2 + p);
 #pragma GCC unroll 3
       for (int j = 0; j < OCB; j++)
-        {
-          const VEC dj = tail == VL ? V_LOADU (d + j * g->plane + p)
-                                    : V_LOAD_N (d + j * g->plane + p, tail);
-          s[j][0] = V_FMA (dj, a0, s[j][0]);
-          s[j][1] = V_FMA (dj, a1, s[j][1]);
-          s[j][2] = V_FMA (dj, a2, s[j][2]);
-        }
+        FN (dw_fma3) (tail == VL ? V_LOADU (d + j * g->plane + p)
+                                 : V_LOAD_N (d + j * g->plane + p, tail),
+                      a0, a1, a2, s[j]);
     }
 #pragma GCC unroll 3
   for (int j = 0; j < OCB; j++)
