@@ -177,11 +177,12 @@ fma_peak (DaeThreadPool *pool)
 
 /* ---- one layer ------------------------------------------------------------ */
 
-typedef enum { V_DIRECT, V_FUSED, V_GEMM } Variant;
+typedef enum { V_DIRECT, V_FUSED, V_WINOGRAD, V_WINOGRAD_POOL, V_GEMM } Variant;
 
 typedef struct {
   DaeThreadPool *pool;
   DaeConv3x3Fn fn;
+  DaeWinogradFn wfn;
   Variant variant;
   DaeConvArgs args; /* n = CHUNK */
   size_t in_floats, out_floats; /* per tile */
@@ -202,6 +203,10 @@ layer_item (size_t item, guint worker, gpointer data)
   float *y = j->out + t0 * j->out_floats;
   if (j->variant == V_GEMM)
     dae_conv3x3_gemm (&a, x, y, j->gemm_scratch[worker]);
+  else if (j->variant == V_WINOGRAD)
+    j->wfn (&a, x, y, NULL);
+  else if (j->variant == V_WINOGRAD_POOL)
+    j->wfn (&a, x, NULL, y);
   else
     j->fn (&a, x, y);
 }
@@ -241,7 +246,7 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
     return;
   const size_t n = opt_batch;
   g_print ("\nPer layer (batch %zu tiles; fused: with the following max-pool or the "
-           "preceding upsample):\n", n);
+           "preceding upsample; GFLOP/s count the direct convolution's work):\n", n);
   for (guint i = 0; i < m->n_layers; i++)
     {
       const DaeLayer *l = &m->layers[i];
@@ -272,11 +277,14 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
           const DaeKernels *k = isa < DAE__N_ISA ? dae__kernels_for (isa) : NULL;
           if (isa < DAE__N_ISA && k == NULL)
             continue;
-          for (int v = 0; v < 2; v++)
+          const gboolean wino = dae__conv_use_winograd (DAE_CONV_WINOGRAD, is.c, os.c);
+          for (int v = 0; v < 4; v++)
             {
               if (isa == DAE__N_ISA && v > 0)
                 break;
               if (v == 1 && (k->isa == DAE__ISA_REF || !(pool_next || up_prev)))
+                continue;
+              if (v >= 2 && (!wino || (v == 3 && !pool_next)))
                 continue;
               for (int p = 0; p < 2; p++)
                 {
@@ -300,6 +308,14 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
                       j.variant = V_DIRECT;
                       j.fn = k->conv3x3;
                       vname = g_strdup_printf ("%s direct", k->name);
+                    }
+                  else if (v >= 2)
+                    {
+                      j.variant = v == 2 ? V_WINOGRAD : V_WINOGRAD_POOL;
+                      j.wfn = k->conv3x3_winograd;
+                      if (v == 3)
+                        j.out_floats = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
+                      vname = g_strdup_printf ("%s winograd%s", k->name, v == 3 ? "+pool" : "");
                     }
                   else
                     {

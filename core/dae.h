@@ -291,7 +291,9 @@ char **dae_model_get_metadata_keys (const DaeModel *model);
 typedef enum {
   DAE_CONV_AUTO = 0,   /* the fastest measured for each layer */
   DAE_CONV_DIRECT = 1, /* direct kernels (scalar reference or SIMD) */
-  DAE_CONV_GEMM = 2    /* im2col + BLAS sgemm over the batch */
+  DAE_CONV_GEMM = 2,   /* im2col + BLAS sgemm over the batch */
+  DAE_CONV_WINOGRAD = 3 /* Winograd F(2x2, 3x3) where a layer has 16 or more input
+                         * and output channels, direct kernels elsewhere */
 } DaeConvPath;
 
 /* A runner holds the scratch memory to run one model on tiles of one size.

@@ -14,6 +14,7 @@ static const DaeKernels kernels_ref = {
   DAE__ISA_REF, "ref",
   dae_conv3x3_ref, dae_conv3x3_maxpool2_ref, dae_upsample2_conv3x3_ref,
   dae_upsample2_concat_conv3x3_ref,
+  dae_conv3x3_winograd_ref,
   dae_conv3x3_backward_ref,
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
@@ -26,6 +27,7 @@ static const DaeKernels kernels_avx2 = {
   DAE__ISA_AVX2, "avx2",
   dae_conv3x3_avx2, dae_conv3x3_maxpool2_avx2, dae_upsample2_conv3x3_avx2,
   dae_upsample2_concat_conv3x3_avx2,
+  dae_conv3x3_winograd_avx2,
   dae_conv3x3_backward_avx2,
   dae_maxpool2_avx2, dae_upsample2_avx2,
   dae_maxpool2_backward_avx2, dae_maxpool2_backward_relu_avx2,
@@ -38,6 +40,7 @@ static const DaeKernels kernels_avx512 = {
   DAE__ISA_AVX512, "avx512",
   dae_conv3x3_avx512, dae_conv3x3_maxpool2_avx512, dae_upsample2_conv3x3_avx512,
   dae_upsample2_concat_conv3x3_avx512,
+  dae_conv3x3_winograd_avx512,
   dae_conv3x3_backward_avx512,
   /* Pooling and upsampling move memory: 8 lanes already keep up. */
 #if DAE_HAVE_AVX2_KERNELS

@@ -283,7 +283,7 @@ validate (const DaeModel *model, const DaeDenoiseOptions *o, guint width,
       return FALSE;
     }
   if ((guint) o->invert > DAE_INVERT_OFF || (guint) o->color > DAE_COLOR_RGB
-      || (guint) o->conv_path > DAE_CONV_GEMM)
+      || (guint) o->conv_path > DAE_CONV_WINOGRAD)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "invalid denoise option value");
       return FALSE;
@@ -731,19 +731,8 @@ dae_denoiser_describe (const DaeDenoiser *d)
                           d->ay.n_tiles, d->n_planes, d->n_planes == 1 ? "" : "s",
                           d->luma ? "luma" : d->n_color == 1 ? "gray" : "each channel",
                           d->n_workers, d->n_workers == 1 ? "" : "s", d->in_cap);
-  guint gemm = 0, direct = 0;
-  for (guint i = 0; i < dae_model_get_n_layers (d->model); i++)
-    {
-      const DaeLayer *l = &d->model->layers[i];
-      if (l->kind == DAE_LAYER_CONV3X3)
-        {
-          if (dae__conv_use_gemm (d->opt.conv_path, l->in_c, l->c))
-            gemm++;
-          else
-            direct++;
-        }
-    }
-  g_string_append_printf (s, "; conv3x3 layers: %u im2col+sgemm, %u direct", gemm, direct);
+  g_autofree char *convs = dae__runner_describe_convs (d->runners[0]);
+  g_string_append_printf (s, "; %s", convs);
   if (d->inverted >= 0)
     {
       g_string_append_printf (s, "; inverted: %s", d->inverted ? "yes" : "no");

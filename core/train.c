@@ -569,7 +569,9 @@ run_shard (size_t item, guint worker, gpointer user_data)
       if (l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT)
         src = l->source < 0 ? input : w->act[l->source];
       dae__layer_forward (m, i, t->in_shape, t->shapes, ns, x, src, w->act[i],
-                          t->opt.conv_path, w->scratch);
+                          t->opt.conv_path == DAE_CONV_AUTO ? DAE__CONV_AUTO_EXACT
+                                                            : t->opt.conv_path,
+                          w->scratch);
     }
   const float *y = w->act[L - 1];
   if (job->output)

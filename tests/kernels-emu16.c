@@ -22,6 +22,8 @@ void dae_upsample2_conv3x3_emu16 (const DaeConvArgs *args, const float *in,
                                   float *out);
 void dae_upsample2_concat_conv3x3_emu16 (const DaeConvArgs *args, guint up_c,
                                          const float *up, const float *skip, float *out);
+void dae_conv3x3_winograd_emu16 (const DaeConvArgs *args, const float *in, float *out,
+                                 float *pooled);
 void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
                                  const float *dz, float *dweight, float *dbias,
                                  float *din);
@@ -97,7 +99,17 @@ vpow2n (v16 n)
 #define V_BCAST(p) ((v16){} + *(p))
 #define V_SET1(x) ((v16){} + (x))
 #define V_ZERO() ((v16){})
-#define V_FMA(a, b, c) ((a) * (b) + (c))
+/* Fused, one rounding, as the hardware's FMA: the Winograd path promises
+ * the reference's bits, which uses fmaf. */
+static inline __attribute__ ((always_inline)) v16
+vfma (v16 a, v16 b, v16 c)
+{
+  v16 r;
+  for (int i = 0; i < VL; i++)
+    r[i] = __builtin_fmaf (a[i], b[i], c[i]);
+  return r;
+}
+#define V_FMA(a, b, c) vfma ((a), (b), (c))
 #define V_ADD(a, b) ((a) + (b))
 #define V_SUB(a, b) ((a) - (b))
 #define V_MUL(a, b) ((a) * (b))
@@ -106,11 +118,26 @@ vpow2n (v16 n)
 #define V_MIN(a, b) vmin ((a), (b))
 #define V_ROUND(a) vround (a)
 #define V_POW2N(n) vpow2n (n)
-#define V_PAIRMAX(a, b)                                                      \
-  vmax (__builtin_shuffle ((a), (b), (i16){ 0, 2, 4, 6, 8, 10, 12, 14, 16,    \
-                                            18, 20, 22, 24, 26, 28, 30 }),    \
-        __builtin_shuffle ((a), (b), (i16){ 1, 3, 5, 7, 9, 11, 13, 15, 17,    \
-                                            19, 21, 23, 25, 27, 29, 31 }))
+#define V_DEINTERLEAVE(a, b, even, odd)                                      \
+  do                                                                         \
+    {                                                                        \
+      (even) = __builtin_shuffle ((a), (b), (i16){ 0, 2, 4, 6, 8, 10, 12, 14, \
+                                                   16, 18, 20, 22, 24, 26, 28, \
+                                                   30 });                    \
+      (odd) = __builtin_shuffle ((a), (b), (i16){ 1, 3, 5, 7, 9, 11, 13, 15,  \
+                                                  17, 19, 21, 23, 25, 27, 29, \
+                                                  31 });                     \
+    }                                                                        \
+  while (0)
+
+static inline __attribute__ ((always_inline)) v16
+pairmax_emu16 (v16 a, v16 b)
+{
+  v16 even, odd;
+  V_DEINTERLEAVE (a, b, even, odd);
+  return vmax (even, odd);
+}
+#define V_PAIRMAX(a, b) pairmax_emu16 ((a), (b))
 #define V_INTERLEAVE(a, b, lo, hi)                                           \
   do                                                                         \
     {                                                                        \
@@ -128,6 +155,7 @@ const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",
   dae_conv3x3_emu16, dae_conv3x3_maxpool2_emu16, dae_upsample2_conv3x3_emu16,
   dae_upsample2_concat_conv3x3_emu16,
+  dae_conv3x3_winograd_emu16,
   dae_conv3x3_backward_emu16,
   dae_maxpool2_ref, dae_upsample2_ref,
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,

@@ -456,6 +456,106 @@ test_upcat (gconstpointer data)
   check_upcat (k, 2, 9, 7, 33, 14, 14, rng);
 }
 
+/* Winograd F(2x2, 3x3): the reference within tolerance of the direct
+ * convolution (check_shape's rule); the variant with the reference's bits
+ * (ReLU and none; the sigmoid's exp differs by an ulp or so), its max-pool
+ * with the bits of dae_maxpool2_ref over its own output, whether or not
+ * that output is written, and each tile's bits whatever the batch. */
+static void
+check_winograd (const DaeKernels *k, size_t n, guint in_c, guint out_c, guint h, guint w,
+                DaeActivation act, GRand *rng)
+{
+  const size_t plane = (size_t) h * w, oplane = (size_t) ((h + 1) / 2) * ((w + 1) / 2);
+  const size_t in_f = n * in_c * plane, out_f = n * out_c * plane, pool_f = n * out_c * oplane;
+  const size_t wf = (size_t) out_c * in_c * 9;
+  g_autofree float *x = g_new (float, in_f), *wt = g_new (float, wf), *b = g_new (float, out_c);
+  g_autofree float *direct = g_new (float, out_f), *scale = g_new (float, out_f);
+  g_autofree float *ref = g_new (float, out_f), *got = g_new (float, out_f);
+  g_autofree float *pool_want = g_new (float, pool_f), *pool_got = g_new (float, pool_f);
+  g_autofree float *one = g_new (float, out_c * plane);
+  fill (rng, x, in_f, -1.0, 1.0);
+  fill (rng, wt, wf, -0.6, 0.6);
+  fill (rng, b, out_c, -0.3, 0.3);
+  DaeConvArgs a = { .n = n, .in_c = in_c, .out_c = out_c, .h = h, .w = w,
+                    .weight = wt, .bias = b, .act = act };
+  for (size_t i = 0; i < out_f; i++)
+    got[i] = ref[i] = NAN;
+  dae_conv3x3_ref (&a, x, direct);
+  dae_conv3x3_winograd_ref (&a, x, ref, NULL);
+  k->conv3x3_winograd (&a, x, got, NULL);
+  {
+    g_autofree float *ax = g_memdup2 (x, in_f * sizeof (float));
+    g_autofree float *aw = g_memdup2 (wt, wf * sizeof (float));
+    g_autofree float *ab = g_memdup2 (b, out_c * sizeof (float));
+    abs_all (ax, in_f);
+    abs_all (aw, wf);
+    abs_all (ab, out_c);
+    DaeConvArgs s = a;
+    s.weight = aw;
+    s.bias = ab;
+    s.act = DAE_ACT_NONE;
+    dae_conv3x3_ref (&s, ax, scale);
+  }
+  for (size_t i = 0; i < out_f; i++)
+    {
+      const double tol = 1e-5 * MAX (1.0, scale[i]);
+      if (!(fabs ((double) ref[i] - direct[i]) <= tol))
+        g_error ("winograd ref n=%zu in_c=%u out_c=%u h=%u w=%u act=%d: output %zu is %.9g, "
+                 "direct %.9g (tolerance %.3g)", n, in_c, out_c, h, w, act, i, ref[i],
+                 direct[i], tol);
+      const gboolean same = act == DAE_ACT_SIGMOID ? fabsf (got[i] - ref[i]) <= 1e-6f
+                                                   : memcmp (&got[i], &ref[i], 4) == 0;
+      if (!same)
+        g_error ("%s winograd n=%zu in_c=%u out_c=%u h=%u w=%u act=%d: output %zu is %.9g, "
+                 "reference %.9g", k->name, n, in_c, out_c, h, w, act, i, got[i], ref[i]);
+    }
+  dae_maxpool2_ref (n, out_c, h, w, got, pool_want);
+  for (int with_out = 0; with_out < 2; with_out++)
+    {
+      for (size_t i = 0; i < pool_f; i++)
+        pool_got[i] = NAN;
+      g_autofree float *again = with_out ? g_new (float, out_f) : NULL;
+      k->conv3x3_winograd (&a, x, again, pool_got);
+      if (memcmp (pool_got, pool_want, pool_f * sizeof (float)) != 0
+          || (again && memcmp (again, got, out_f * sizeof (float)) != 0))
+        g_error ("%s winograd n=%zu in_c=%u out_c=%u h=%u w=%u: max-pool (output %s) "
+                 "differs", k->name, n, in_c, out_c, h, w, with_out ? "too" : "not made");
+    }
+  const size_t t = n / 2;
+  DaeConvArgs a1 = a;
+  a1.n = 1;
+  k->conv3x3_winograd (&a1, x + t * in_c * plane, one, NULL);
+  if (memcmp (one, got + t * out_c * plane, out_c * plane * sizeof (float)) != 0)
+    g_error ("%s winograd n=%zu in_c=%u out_c=%u h=%u w=%u: tile %zu alone differs",
+             k->name, n, in_c, out_c, h, w, t);
+}
+
+static void
+test_winograd (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (8);
+  const guint heights[] = { 1, 2, 3, 6, 7 };
+  for (guint w = 1; w <= 40; w++)
+    check_winograd (k, 1 + w % 4, 1 + w % 9, 1 + w % 7, heights[w % 5], w,
+                    (DaeActivation) (w % 3), rng);
+  const guint chans[] = { 1, 3, 8, 9, 33 };
+  guint step = 0;
+  for (guint ci = 0; ci < G_N_ELEMENTS (chans); ci++)
+    for (guint co = 0; co < G_N_ELEMENTS (chans); co++, step++)
+      check_winograd (k, 1 + step % 5, chans[ci], chans[co], 5 + step % 10, 13 - step % 7,
+                      (DaeActivation) (step % 3), rng);
+  /* The shipped networks' layers, at their tile size, and a batch larger
+   * than one group of images. */
+  check_winograd (k, 3, 24, 32, 14, 14, DAE_ACT_RELU, rng);
+  check_winograd (k, 5, 32, 48, 7, 7, DAE_ACT_RELU, rng);
+  check_winograd (k, 4, 32, 32, 14, 14, DAE_ACT_RELU, rng);
+  check_winograd (k, 17, 8, 16, 28, 28, DAE_ACT_RELU, rng);
+  check_winograd (k, 2, 16, 16, 28, 28, DAE_ACT_NONE, rng);
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -540,6 +640,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p8, d, test_upcat);
       g_autofree char *p9 = g_strdup_printf ("/kernels/%s/add", name);
       g_test_add_data_func (p9, d, test_add);
+      g_autofree char *p10 = g_strdup_printf ("/kernels/%s/winograd", name);
+      g_test_add_data_func (p10, d, test_winograd);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();

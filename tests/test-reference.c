@@ -51,7 +51,10 @@ fail (const char *format, ...)
 static const char *
 path_name (DaeConvPath path)
 {
-  return path == DAE_CONV_GEMM ? "gemm" : path == DAE_CONV_DIRECT ? "direct" : "auto";
+  return path == DAE_CONV_GEMM       ? "gemm"
+         : path == DAE_CONV_DIRECT   ? "direct"
+         : path == DAE_CONV_WINOGRAD ? "winograd"
+                                     : "auto";
 }
 
 static void
@@ -363,7 +366,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   static const char *const nets[] = { "tutorial", "unet" };
-  static const DaeConvPath paths[] = { DAE_CONV_DIRECT, DAE_CONV_GEMM };
+  static const DaeConvPath paths[] = { DAE_CONV_DIRECT, DAE_CONV_GEMM, DAE_CONV_WINOGRAD };
   static Case cases[G_N_ELEMENTS (nets)][G_N_ELEMENTS (paths)];
   for (guint i = 0; i < G_N_ELEMENTS (nets); i++)
     {

@@ -60,4 +60,15 @@ pairmax_avx2 (__m256 a, __m256 b)
     }                                                                        \
   while (0)
 
+/* even = a0 a2 .. b0 b2 .., odd = a1 a3 .. b1 b3 ..: 16 floats split by parity. */
+#define V_DEINTERLEAVE(a, b, even, odd)                                      \
+  do                                                                         \
+    {                                                                        \
+      (even) = _mm256_castpd_ps (_mm256_permute4x64_pd (                     \
+          _mm256_castps_pd (_mm256_shuffle_ps ((a), (b), 0x88)), 0xd8));     \
+      (odd) = _mm256_castpd_ps (_mm256_permute4x64_pd (                      \
+          _mm256_castps_pd (_mm256_shuffle_ps ((a), (b), 0xdd)), 0xd8));     \
+    }                                                                        \
+  while (0)
+
 #include "conv3x3-simd.h"

@@ -31,15 +31,25 @@
   _mm512_castsi512_ps (_mm512_slli_epi32 (                                   \
       _mm512_add_epi32 (_mm512_cvtps_epi32 (n), _mm512_set1_epi32 (127)), 23))
 
+/* even = a0 a2 .. b0 b2 .., odd = a1 a3 .. b1 b3 ..: 32 floats split by parity. */
+#define V_DEINTERLEAVE(a, b, even, odd)                                      \
+  do                                                                         \
+    {                                                                        \
+      const __m512i ie_ = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16,  \
+                                             18, 20, 22, 24, 26, 28, 30);    \
+      const __m512i io_ = _mm512_setr_epi32 (1, 3, 5, 7, 9, 11, 13, 15, 17,  \
+                                             19, 21, 23, 25, 27, 29, 31);    \
+      (even) = _mm512_permutex2var_ps ((a), ie_, (b));                       \
+      (odd) = _mm512_permutex2var_ps ((a), io_, (b));                        \
+    }                                                                        \
+  while (0)
+
 static inline __m512
 pairmax_avx512 (__m512 a, __m512 b)
 {
-  const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                          22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32 (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
-                                         23, 25, 27, 29, 31);
-  return _mm512_max_ps (_mm512_permutex2var_ps (a, even, b),
-                        _mm512_permutex2var_ps (a, odd, b));
+  __m512 even, odd;
+  V_DEINTERLEAVE (a, b, even, odd);
+  return _mm512_max_ps (even, odd);
 }
 #define V_PAIRMAX(a, b) pairmax_avx512 ((a), (b))
 

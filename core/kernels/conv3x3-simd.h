@@ -94,22 +94,55 @@ build_x (const Geom *g, const float *in, float *x)
     build_x1 (g, in + ic * g->plane, x + (size_t) ic * 3 * g->stride + g->margin);
 }
 
-/* d[2x] = d[2x + 1] = s[x], x < sw: one row of a nearest 2x upsample. */
-static void
-double_row (const float *s, size_t sw, float *d)
+/* d[x] = s[x], x < n: a row too short for memcpy's call to pay; the last
+ * vector overlaps the one before rather than going past the row. */
+static ALWAYS_INLINE void
+FN (copy_row) (const float *s, size_t n, float *d)
 {
-  for (size_t x = 0; x < sw; x++)
-    d[2 * x] = d[2 * x + 1] = s[x];
+  if (n < VL)
+    {
+      for (size_t x = 0; x < n; x++)
+        d[x] = s[x];
+      return;
+    }
+  for (size_t x = 0; x + VL < n; x += VL)
+    V_STOREU (d + x, V_LOADU (s + x));
+  V_STOREU (d + n - VL, V_LOADU (s + n - VL));
+}
+
+/* d[2x] = d[2x + 1] = s[x], x < sw: one row of a nearest 2x upsample,
+ * written at d and at d + d2 (the row below, or d again). */
+static ALWAYS_INLINE void
+FN (double_row) (const float *s, size_t sw, float *d, size_t d2)
+{
+  if (sw < VL)
+    {
+      for (size_t x = 0; x < sw; x++)
+        d[2 * x] = d[2 * x + 1] = d[d2 + 2 * x] = d[d2 + 2 * x + 1] = s[x];
+      return;
+    }
+  for (size_t x = 0;; x += VL)
+    {
+      x = MIN (x, sw - VL);
+      VEC lo, hi;
+      const VEC v = V_LOADU (s + x);
+      V_INTERLEAVE (v, v, lo, hi);
+      V_STOREU (d + 2 * x, lo);
+      V_STOREU (d + 2 * x + VL, hi);
+      V_STOREU (d + d2 + 2 * x, lo);
+      V_STOREU (d + d2 + 2 * x + VL, hi);
+      if (x + VL == sw)
+        break;
+    }
 }
 
 /* Nearest 2x upsample of one h/2 x w/2 plane into h x w (h, w even). */
 static void
-upsample_plane (const float *src, size_t h, size_t w, float *dst)
+FN (upsample_plane) (const float *src, size_t h, size_t w, float *dst)
 {
   for (size_t y = 0; y < h; y += 2)
     {
-      double_row (src + (y / 2) * (w / 2), w / 2, dst + y * w);
-      memcpy (dst + (y + 1) * w, dst + y * w, w * sizeof (float));
+      FN (double_row) (src + (y / 2) * (w / 2), w / 2, dst + y * w, w);
     }
 }
 
@@ -134,7 +167,7 @@ upcat_plane (const UpCat *u, guint in_c, size_t h, size_t w, size_t t, guint ic,
   const size_t plane = h * w;
   if (ic >= u->up_c)
     return upcat_skip (u, in_c, plane, t, ic);
-  upsample_plane (u->up + (t * u->up_c + ic) * (plane / 4), h, w, tmp);
+  FN (upsample_plane) (u->up + (t * u->up_c + ic) * (plane / 4), h, w, tmp);
   return tmp;
 }
 
@@ -324,7 +357,8 @@ G_STATIC_ASSERT (PV_MAX == 3 && PV1_MAX == 8);
     }
 
 /* Kernels exist for ocb in 1, 2, 3, OCB_MAX and pv in 1, 2, PV_MAX (3),
- * and pv in 1..8 when ocb is 1. */
+ * and pv in 1..8 when ocb is 1.  T = 1 is a plain matrix product (the
+ * Winograd path's). */
 static void
 FN (run_block) (const Block *b, int ocb, int pv, int T)
 {
@@ -332,27 +366,32 @@ FN (run_block) (const Block *b, int ocb, int pv, int T)
     {
       BLOCK_OC (9)
     }
-  else
+  else if (T == 4)
     {
       BLOCK_OC (4)
     }
+  else
+    {
+      BLOCK_OC (1)
+    }
 }
 
-/* Runs a T-tap convolution over one plane for output channels oc0..oc1-1:
- * out[oc - oc0][p] (os floats apart) for p < plane.  base: as in Block, at
- * pixel 0; wt: the packed weights (all channels). */
+/* Runs a T-tap kernel over nvec vectors of pixels for output channels
+ * oc0..oc1-1: out[oc - oc0][p] (os floats apart) for p < plane.  base: as
+ * in Block, at pixel 0, xs floats from one input channel to the next; wt:
+ * the packed weights (all channels). */
 static void
-FN (conv_plane) (const Geom *g, const float *const base[3], int T,
-                 const float *wt, const float *bias, guint oc0, guint oc1,
-                 DaeActivation act, float *out, size_t os)
+FN (run_plane) (size_t nvec, size_t plane, size_t w, guint in_c, size_t xs,
+                const float *const base[3], int T, const float *wt, const float *bias,
+                guint oc0, guint oc1, DaeActivation act, float *out, size_t os)
 {
   const int pv_max = oc1 - oc0 == 1 ? PV1_MAX : PV_MAX;
   /* Blocks of nearly equal size: a lone short block would stall on FMA
    * latency. */
-  const size_t nb = (g->nvec + pv_max - 1) / pv_max;
-  const size_t nvb = g->nvec / nb, extra = g->nvec % nb;
-  const int tail = (int) (g->plane - (g->nvec - 1) * VL);
-  const size_t wblock = (size_t) g->in_c * T * OCB_MAX;
+  const size_t nb = (nvec + pv_max - 1) / pv_max;
+  const size_t nvb = nvec / nb, extra = nvec % nb;
+  const int tail = (int) (plane - (nvec - 1) * VL);
+  const size_t wblock = (size_t) in_c * T * OCB_MAX;
   /* Pixels outer, channels inner: the input window of a pixel block (a few
    * rows of every input channel) stays in L1 while every output channel
    * is made from it; the weights stream through in order. */
@@ -369,15 +408,25 @@ FN (conv_plane) (const Geom *g, const float *const base[3], int T,
           ocb = left >= OCB_MAX ? OCB_MAX : MIN (3u, left);
           Block b = {
             .base = { base[0] + p, base[1] + p, base[2] + p },
-            .xs = 3 * g->stride, .w = g->w, .in_c = g->in_c,
+            .xs = xs, .w = w, .in_c = in_c,
             .wt = wt + oc / OCB_MAX * wblock + j0, .bias = bias + oc, .act = act,
             .out = out + (oc - oc0) * os + p, .os = os,
-            .last_n = v0 + pv == g->nvec ? tail : VL,
+            .last_n = v0 + pv == nvec ? tail : VL,
           };
           FN (run_block) (&b, (int) ocb, pv, T);
         }
       v0 += pv;
     }
+}
+
+/* Runs a T-tap convolution over one plane of shifted copies (see run_plane). */
+static void
+FN (conv_plane) (const Geom *g, const float *const base[3], int T,
+                 const float *wt, const float *bias, guint oc0, guint oc1,
+                 DaeActivation act, float *out, size_t os)
+{
+  FN (run_plane) (g->nvec, g->plane, g->w, g->in_c, 3 * g->stride, base, T, wt, bias,
+                  oc0, oc1, act, out, os);
 }
 
 /* Upsampling by 2 then a 3x3 convolution is, for each output parity
@@ -386,13 +435,34 @@ FN (conv_plane) (const Geom *g, const float *const base[3], int T,
  * last two taps sharing row i) or {i, i+1} (py = 1, the first two
  * sharing).  Likewise for columns.  The weights that meet the same sample
  * are added first: 16 multiply-adds per 4 outputs instead of 36. */
+/* How many weight sets a T-tap layout holds: the 3x3 kernel (T = 9), the
+ * four parities of the fused upsample (T = 4), or the 16 positions of the
+ * Winograd transform (T = 1). */
+static size_t
+weight_sets (int T)
+{
+  return T == 9 ? 1 : T == 4 ? 4 : 16;
+}
+
 static void
 pack_weights (const DaeConvArgs *a, int T, float *wp)
 {
   /* rows[p][t]: which kernel rows tap t of parity p sums (bit mask). */
   static const int rows[2][2] = { { 1, 6 }, { 3, 4 } };
   const size_t per = packed_floats (a->out_c, a->in_c, T);
-  memset (wp, 0, (T == 9 ? 1 : 4) * per * sizeof (float));
+  memset (wp, 0, weight_sets (T) * per * sizeof (float));
+  if (T == 1)
+    {
+      const size_t uc = (size_t) a->out_c * a->in_c;
+      g_autofree float *u = g_new (float, 16 * uc);
+      dae_winograd_weights (a, u);
+      for (size_t pos = 0; pos < 16; pos++)
+        for (guint oc = 0; oc < a->out_c; oc++)
+          for (guint ic = 0; ic < a->in_c; ic++)
+            wp[pos * per + ((size_t) oc / OCB_MAX * a->in_c + ic) * OCB_MAX + oc % OCB_MAX]
+                = u[pos * uc + (size_t) oc * a->in_c + ic];
+      return;
+    }
   for (guint oc = 0; oc < a->out_c; oc++)
     for (guint ic = 0; ic < a->in_c; ic++)
       {
@@ -475,7 +545,7 @@ FN (packed_weights) (const DaeConvArgs *a, int T)
   g_free (e->copy);
   g_aligned_free (e->packed);
   e->copy = g_memdup2 (a->weight, n * sizeof (float));
-  const size_t pf = (T == 9 ? 1 : 4) * packed_floats (a->out_c, a->in_c, T);
+  const size_t pf = weight_sets (T) * packed_floats (a->out_c, a->in_c, T);
   e->packed = g_aligned_alloc (pf, sizeof (float), 64);
   e->src = a->weight;
   e->n = n;
@@ -494,15 +564,18 @@ FN (packed_weights) (const DaeConvArgs *a, int T)
  * row are dropped.  The sums run in the same order as FN (block)'s (bias,
  * then channels, then taps), so the bits are the same. */
 
+/* One block of PV vectors over in_c channels: the sums start from the
+ * bias (first group of channels) or from res, where they are left, with
+ * the activation applied after the last group. */
 static ALWAYS_INLINE void
 FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
-                   const float *wt, float bias, DaeActivation act, float *res,
-                   const int PV)
+                   const float *wt, float bias, DaeActivation act, gboolean first,
+                   gboolean last, float *res, const int PV)
 {
   VEC acc[8];
 #pragma GCC unroll 8
   for (int v = 0; v < PV; v++)
-    acc[v] = V_SET1 (bias);
+    acc[v] = first ? V_SET1 (bias) : V_LOADU (res + v * VL);
   for (guint ic = 0; ic < in_c; ic++, x += pplane, wt += 9)
     {
       /* One base register per row, every tap a constant offset from it:
@@ -523,9 +596,9 @@ FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
   for (int v = 0; v < PV; v++)
     {
       VEC r = acc[v];
-      if (act == DAE_ACT_RELU)
+      if (last && act == DAE_ACT_RELU)
         r = FN (v_act) (r, DAE_ACT_RELU);
-      else if (act == DAE_ACT_SIGMOID)
+      else if (last && act == DAE_ACT_SIGMOID)
         r = FN (v_act) (r, DAE_ACT_SIGMOID);
       V_STOREU (res + v * VL, r);
     }
@@ -533,38 +606,48 @@ FN (single_block) (const float *x, size_t pplane, size_t pw, guint in_c,
 
 /* Copies an h x w plane into the (h + 2) x (w + 2) grid p, zero-bordered. */
 static void
-pad_plane (const float *src, size_t h, size_t w, float *p)
+FN (pad_plane) (const float *src, size_t h, size_t w, float *p)
 {
   const size_t pw = w + 2;
   memset (p, 0, (pw + 1) * sizeof (float));
   for (size_t y = 0; y < h; y++)
     {
       float *row = p + (y + 1) * pw + 1;
-      memcpy (row, src + y * w, w * sizeof (float));
+      FN (copy_row) (src + y * w, w, row);
       row[w] = row[w + 1] = 0.0f; /* right border, next row's left */
     }
   memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
 }
 
-/* pad_plane of the nearest 2x upsample of an h/2 x w/2 plane (h, w even),
+/* FN (pad_plane) of the nearest 2x upsample of an h/2 x w/2 plane (h, w even),
  * each row doubled once and copied once, not made apart first. */
 static void
-pad_upsampled_plane (const float *src, size_t h, size_t w, float *p)
+FN (pad_upsampled_plane) (const float *src, size_t h, size_t w, float *p)
 {
   const size_t pw = w + 2;
   memset (p, 0, (pw + 1) * sizeof (float));
   for (size_t y = 0; y < h; y += 2)
     {
       float *row = p + (y + 1) * pw + 1;
-      double_row (src + (y / 2) * (w / 2), w / 2, row);
-      row[w] = row[w + 1] = 0.0f;
-      memcpy (row + pw, row, (w + 2) * sizeof (float));
+      FN (double_row) (src + (y / 2) * (w / 2), w / 2, row, pw);
+      row[w] = row[w + 1] = row[pw + w] = row[pw + w + 1] = 0.0f;
     }
   memset (p + (h + 1) * pw + 1, 0, (pw - 1) * sizeof (float));
 }
 
-/* The thread's scratch for the one-channel path: the padded planes (zeroed
- * slack after them), then *res, room for one tile's padded result. */
+/* Input channels are taken in groups whose padded planes stay in L1 (with
+ * the sums, which wait in res between groups): each is padded, then used
+ * by every block of the tile, then overwritten by the next group. */
+static guint
+single_group (const DaeConvArgs *a)
+{
+  const size_t pplane_bytes = (size_t) (a->h + 2) * (a->w + 2) * sizeof (float);
+  return (guint) CLAMP (16384 / pplane_bytes, 1, a->in_c);
+}
+
+/* The thread's scratch for the one-channel path: one group's padded
+ * planes (zeroed slack after them), then *res, room for one tile's padded
+ * result. */
 static float *
 single_scratch (const DaeConvArgs *a, float **res)
 {
@@ -572,19 +655,22 @@ single_scratch (const DaeConvArgs *a, float **res)
   const size_t nvec = (a->h * pw + VL - 1) / VL;
   /* The last vector of the grid, moved by the largest tap (2 rows and 2
    * columns), reads less than VL floats past the last padded plane. */
-  const size_t x_f = (size_t) a->in_c * pplane + 2 * VL;
+  const size_t x_f = (size_t) single_group (a) * pplane + 2 * VL;
   float *x = dae__kernel_scratch (x_f + nvec * VL);
   memset (x + x_f - 2 * VL, 0, 2 * VL * sizeof (float));
   *res = x + x_f;
   return x;
 }
 
-/* One tile from its padded planes x: out gets h x w outputs. */
+/* Channels ic0 .. ic0 + gc - 1 of one tile, from their padded planes x,
+ * into res. */
 static void
-FN (single_tile) (const DaeConvArgs *a, const float *x, float *res, float *out)
+FN (single_group_run) (const DaeConvArgs *a, const float *x, guint ic0, guint gc, float *res)
 {
   const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
   const size_t nvec = (h * pw + VL - 1) / VL;
+  const gboolean first = ic0 == 0, last = ic0 + gc == a->in_c;
+  const float *wt = a->weight + (size_t) ic0 * 9;
   for (size_t v0 = 0; v0 < nvec; v0 += 8)
     {
       const float *xp = x + v0 * VL;
@@ -593,13 +679,48 @@ FN (single_tile) (const DaeConvArgs *a, const float *x, float *res, float *out)
         {
 #define SINGLE(pv)                                                             \
   case pv:                                                                     \
-    FN (single_block) (xp, pplane, pw, a->in_c, a->weight, a->bias[0], a->act, \
+    FN (single_block) (xp, pplane, pw, gc, wt, a->bias[0], a->act, first, last, \
                        rp, pv);                                                \
     break;
           SINGLE (1) SINGLE (2) SINGLE (3) SINGLE (4)
           SINGLE (5) SINGLE (6) SINGLE (7) default: SINGLE (8)
 #undef SINGLE
         }
+    }
+}
+
+/* Where one tile's input channel ic comes from: for a plain convolution,
+ * in; for the fused decoder step, the upsampled up (ic < up_c) or skip. */
+typedef struct {
+  const float *in;   /* plain: the tile's channels */
+  const UpCat *u;    /* or the decoder step's sources (then in is NULL) */
+  size_t t;          /* the tile */
+} SingleSrc;
+
+static void
+single_pad (const DaeConvArgs *a, const SingleSrc *s, guint ic, float *p)
+{
+  const size_t plane = (size_t) a->h * a->w;
+  if (s->u == NULL)
+    FN (pad_plane) (s->in + ic * plane, a->h, a->w, p);
+  else if (ic < s->u->up_c)
+    FN (pad_upsampled_plane) (s->u->up + (s->t * s->u->up_c + ic) * (plane / 4), a->h, a->w, p);
+  else
+    FN (pad_plane) (upcat_skip (s->u, a->in_c, plane, s->t, ic), a->h, a->w, p);
+}
+
+/* One tile: out gets h x w outputs. */
+static void
+FN (single_tile) (const DaeConvArgs *a, const SingleSrc *s, float *x, float *res, float *out)
+{
+  const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
+  const guint group = single_group (a);
+  for (guint ic0 = 0; ic0 < a->in_c; ic0 += group)
+    {
+      const guint gc = MIN (group, a->in_c - ic0);
+      for (guint k = 0; k < gc; k++)
+        single_pad (a, s, ic0 + k, x + k * pplane);
+      FN (single_group_run) (a, x, ic0, gc, res);
     }
   for (size_t y = 0; y < h; y++)
     memcpy (out + y * w, res + y * pw, w * sizeof (float));
@@ -608,13 +729,12 @@ FN (single_tile) (const DaeConvArgs *a, const float *x, float *res, float *out)
 static void
 FN (conv3x3_single) (const DaeConvArgs *a, const float *in, float *out)
 {
-  const size_t plane = (size_t) a->h * a->w, pplane = (size_t) (a->h + 2) * (a->w + 2);
+  const size_t plane = (size_t) a->h * a->w;
   float *res, *x = single_scratch (a, &res);
   for (size_t t = 0; t < a->n; t++)
     {
-      for (guint ic = 0; ic < a->in_c; ic++)
-        pad_plane (in + (t * a->in_c + ic) * plane, a->h, a->w, x + ic * pplane);
-      FN (single_tile) (a, x, res, out + t * plane);
+      const SingleSrc s = { .in = in + t * a->in_c * plane, .t = t };
+      FN (single_tile) (a, &s, x, res, out + t * plane);
     }
 }
 
@@ -662,16 +782,11 @@ FN (dae_upsample2_concat_conv3x3) (const DaeConvArgs *a, guint up_c, const float
   const size_t plane = (size_t) a->h * a->w;
   if (a->out_c == 1)
     {
-      const size_t pplane = (size_t) (a->h + 2) * (a->w + 2);
       float *res, *x = single_scratch (a, &res);
       for (size_t t = 0; t < a->n; t++)
         {
-          for (guint ic = 0; ic < up_c; ic++)
-            pad_upsampled_plane (up + (t * up_c + ic) * (plane / 4), a->h, a->w,
-                                 x + ic * pplane);
-          for (guint ic = up_c; ic < a->in_c; ic++)
-            pad_plane (upcat_skip (&u, a->in_c, plane, t, ic), a->h, a->w, x + ic * pplane);
-          FN (single_tile) (a, x, res, out + t * plane);
+          const SingleSrc s = { .u = &u, .t = t };
+          FN (single_tile) (a, &s, x, res, out + t * plane);
         }
       return;
     }
@@ -808,6 +923,190 @@ FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
             for (size_t i = 0; i < a->h; i++)
               FN (interleave) (e + i * w, d + i * w, w,
                                o + oc * oplane + (2 * i + py) * ow);
+          }
+    }
+}
+
+/* ---- Winograd F(2x2, 3x3) -------------------------------------------------
+ * conv3x3-winograd-ref.c's operations, vectorised over output tiles: a
+ * group of images' tiles side by side (V[pos][ic][tile]), the 16 products
+ * over input channels as matrix products (run_plane with T = 1: one
+ * position's V stays in L1 while every output channel is made from it),
+ * then the output transform.  Each lane runs the reference's sequence of
+ * operations, so the bits are its bits. */
+
+/* Input patch columns are split by parity: ev[j] = column 2j - 1, od[j] =
+ * column 2j, so that tile j's four columns are ev[j], od[j], ev[j + 1],
+ * od[j + 1]: whole-vector loads at offsets 0 and 1. */
+typedef struct {
+  guint h, w, th, tw;
+  size_t nt;    /* tiles per image */
+  size_t row;   /* floats per ev/od row: round_up (tw, VL) + VL */
+  size_t rows;  /* 2 th + 2: input rows -1 .. 2 th */
+} WinoGeom;
+
+/* V[4k + b][t] of one row of tiles from the split rows r (4 of them, row
+ * floats apart, ev then od at +half): tiles t0.. of row i, vectors of VL
+ * tiles, the overhang past the row's last tile overwritten by the next row
+ * or left in the padding. */
+static void
+FN (wino_input_row) (const WinoGeom *wg, const float *ev, const float *od, float *v,
+                     size_t ps)
+{
+  const size_t rs = wg->row;
+  for (size_t j = 0; j < wg->tw; j += VL)
+    {
+      VEC e[4][4]; /* e[k][c]: column c of the vertical transform's row k */
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; half++)
+        {
+          const float *x = (half ? od : ev) + j;
+#pragma GCC unroll 2
+          for (int s = 0; s < 2; s++)
+            {
+              const VEC d0 = V_LOADU (x + s), d1 = V_LOADU (x + rs + s);
+              const VEC d2 = V_LOADU (x + 2 * rs + s), d3 = V_LOADU (x + 3 * rs + s);
+              const int c = 2 * s + half;
+              e[0][c] = V_SUB (d0, d2);
+              e[1][c] = V_ADD (d1, d2);
+              e[2][c] = V_SUB (d2, d1);
+              e[3][c] = V_SUB (d1, d3);
+            }
+        }
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; k++)
+        {
+          float *o = v + 4 * k * ps + j;
+          V_STOREU (o, V_SUB (e[k][0], e[k][2]));
+          V_STOREU (o + ps, V_ADD (e[k][1], e[k][2]));
+          V_STOREU (o + 2 * ps, V_SUB (e[k][2], e[k][1]));
+          V_STOREU (o + 3 * ps, V_SUB (e[k][1], e[k][3]));
+        }
+    }
+}
+
+/* One output channel's tiles (m: its 16 products, ms floats apart per
+ * position), bias and activation, into the h x w plane o (room for 4 VL
+ * floats past it).  Whole vectors: what a row's last one writes past the
+ * row lands in the next row's first vectors, so those are written later
+ * (vectors of a row right to left, rows top to bottom). */
+static void
+FN (wino_output) (const WinoGeom *wg, const float *m, size_t ms, float bias,
+                  DaeActivation act, float *o)
+{
+  const VEC vb = V_SET1 (bias);
+  for (guint i = 0; i < wg->th; i++)
+    for (size_t jv = round_up (wg->tw, VL); jv > 0; jv -= VL)
+      {
+        const size_t j = jv - VL;
+        const float *mp = m + i * wg->tw + j;
+        VEC s[2][4], y[2][2];
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+          {
+            const VEC m0 = V_LOADU (mp + c * ms), m1 = V_LOADU (mp + (4 + c) * ms);
+            const VEC m2 = V_LOADU (mp + (8 + c) * ms), m3 = V_LOADU (mp + (12 + c) * ms);
+            s[0][c] = V_ADD (V_ADD (m0, m1), m2);
+            s[1][c] = V_SUB (V_SUB (m1, m2), m3);
+          }
+#pragma GCC unroll 2
+        for (int r = 0; r < 2; r++)
+          {
+            y[r][0] = V_ADD (V_ADD (s[r][0], s[r][1]), s[r][2]);
+            y[r][1] = V_SUB (V_SUB (s[r][1], s[r][2]), s[r][3]);
+          }
+        for (guint r = 0; r < 2 && 2 * i + r < wg->h; r++)
+          {
+            VEC lo, hi;
+            V_INTERLEAVE (FN (v_act) (V_ADD (y[r][0], vb), act),
+                          FN (v_act) (V_ADD (y[r][1], vb), act), lo, hi);
+            float *d = o + (2 * i + r) * wg->w + 2 * j;
+            V_STOREU (d, lo);
+            V_STOREU (d + VL, hi);
+          }
+      }
+}
+
+void
+FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
+                           float *pooled)
+{
+  WinoGeom wg = { .h = a->h, .w = a->w, .th = (a->h + 1) / 2, .tw = (a->w + 1) / 2 };
+  wg.nt = (size_t) wg.th * wg.tw;
+  wg.row = round_up (wg.tw, VL) + VL;
+  wg.rows = 2 * (size_t) wg.th + 2;
+  const size_t plane = (size_t) a->h * a->w, oplane = wg.nt;
+  /* Images per group: their transformed input and products (V, M) stay
+   * in L2. */
+  const size_t g_max = CLAMP ((size_t) 384 * 1024
+                                  / (16 * (a->in_c + a->out_c) * wg.nt * sizeof (float)),
+                              1, MAX (a->n, 1));
+  const size_t npad = round_up (g_max * wg.nt, VL) + VL;
+  /* Positions one cache line further apart than their size: at a
+   * multiple of 4 KiB, the 16 of a tile would share one L1 set. */
+  const size_t ps = (size_t) a->in_c * npad + 16;  /* V: next position */
+  const size_t ms = (size_t) a->out_c * npad + 16; /* M: next position */
+  const size_t split = 2 * wg.rows * wg.row;
+  const size_t vf = 16 * ps, mf = 16 * ms, of = round_up (plane, VL) + 4 * VL;
+  const float *wp = FN (packed_weights) (a, 1);
+  const size_t per = packed_floats (a->out_c, a->in_c, 1);
+  float *v = dae__kernel_scratch (vf + mf + split + of + round_up (a->out_c, VL));
+  float *m = v + vf, *ev = m + mf, *od = ev + split / 2, *ot = ev + split;
+  float *zero = ot + of;
+  /* What the transforms never write stays zero: the patch's border and
+   * the padding past the last tile. */
+  memset (ev, 0, split * sizeof (float));
+  memset (zero, 0, a->out_c * sizeof (float));
+  memset (ot, 0, of * sizeof (float));
+  for (size_t t0 = 0; t0 < a->n; t0 += g_max)
+    {
+      const size_t gn = MIN (g_max, a->n - t0), nvec = (gn * wg.nt + VL - 1) / VL;
+      for (size_t pos = 0; pos < 16; pos++)
+        for (guint ic = 0; ic < a->in_c; ic++)
+          memset (v + pos * ps + ic * npad + gn * wg.nt, 0,
+                  (npad - gn * wg.nt) * sizeof (float));
+      for (size_t g = 0; g < gn; g++)
+        for (guint ic = 0; ic < a->in_c; ic++)
+          {
+            const float *x = in + ((t0 + g) * a->in_c + ic) * plane;
+            for (guint y = 0; y < a->h; y++)
+              {
+                float *e = ev + (y + 1) * wg.row + 1, *o = od + (y + 1) * wg.row;
+                const float *xr = x + (size_t) y * a->w;
+                /* Past the row, the masked loads give the zeros the
+                 * patch's right border needs. */
+                for (guint c = 0; c < a->w; c += 2 * VL)
+                  {
+                    const guint left = a->w - c;
+                    const VEC lo = left >= VL ? V_LOADU (xr + c) : V_LOAD_N (xr + c, (int) left);
+                    const VEC hi = left >= 2 * VL ? V_LOADU (xr + c + VL)
+                                   : left > VL    ? V_LOAD_N (xr + c + VL, (int) (left - VL))
+                                                  : V_ZERO ();
+                    VEC even, odd;
+                    V_DEINTERLEAVE (lo, hi, even, odd);
+                    V_STOREU (o + c / 2, even);
+                    V_STOREU (e + c / 2, odd);
+                  }
+              }
+            for (guint i = 0; i < wg.th; i++)
+              FN (wino_input_row) (&wg, ev + 2 * i * wg.row, od + 2 * i * wg.row,
+                                   v + (size_t) ic * npad + g * wg.nt + i * wg.tw, ps);
+          }
+      for (int pos = 0; pos < 16; pos++)
+        {
+          const float *base[3] = { v + pos * ps, v + pos * ps, v + pos * ps };
+          FN (run_plane) (nvec, nvec * VL, 0, a->in_c, npad, base, 1, wp + pos * per, zero,
+                          0, a->out_c, DAE_ACT_NONE, m + pos * ms, npad);
+        }
+      for (size_t g = 0; g < gn; g++)
+        for (guint oc = 0; oc < a->out_c; oc++)
+          {
+            const size_t t = t0 + g;
+            FN (wino_output) (&wg, m + oc * npad + g * wg.nt, ms, a->bias[oc], a->act, ot);
+            if (out)
+              memcpy (out + (t * a->out_c + oc) * plane, ot, plane * sizeof (float));
+            if (pooled)
+              FN (maxpool_planes) (1, a->h, a->w, ot, 0, pooled + (t * a->out_c + oc) * oplane);
           }
     }
 }

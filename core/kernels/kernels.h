@@ -44,6 +44,18 @@ void dae_add_ref (size_t count, const float *a, const float *b,
 /* Applies act in place. */
 void dae_activate_ref (size_t count, DaeActivation act, float *x);
 
+/* A conv3x3 through Winograd F(2x2, 3x3) (conv3x3-winograd-ref.c): out
+ * (nullable) as dae_conv3x3_ref's, and pooled (nullable) its 2x2 max-pool,
+ * [n][out_c][ceil(h/2)][ceil(w/2)], as dae_maxpool2_ref makes it.  Within
+ * 1e-5 of the direct convolution relative to the sum of |terms|; the SIMD
+ * variants give the reference's bits (but for the sigmoid). */
+typedef void (*DaeWinogradFn) (const DaeConvArgs *args, const float *in, float *out,
+                               float *pooled);
+/* U = G g G^T of every kernel: u[16][out_c][in_c], position 4 * row + column. */
+void dae_winograd_weights (const DaeConvArgs *args, float *u);
+void dae_conv3x3_winograd_ref (const DaeConvArgs *args, const float *in, float *out,
+                               float *pooled);
+
 /* ==== Direct and fused conv3x3 variants (simd; dispatch in core/dispatch.c) ====
  * conv3x3_maxpool2: a conv3x3 (h, w are its input's and output's size),
  * then dae_maxpool2_ref: out is [n][out_c][ceil(h/2)][ceil(w/2)].
@@ -71,6 +83,10 @@ void dae_upsample2_concat_conv3x3_avx512 (const DaeConvArgs *args, guint up_c,
                                           const float *up, const float *skip,
                                           float *out);
 void dae_conv3x3_avx2 (const DaeConvArgs *args, const float *in, float *out);
+void dae_conv3x3_winograd_avx2 (const DaeConvArgs *args, const float *in, float *out,
+                                float *pooled);
+void dae_conv3x3_winograd_avx512 (const DaeConvArgs *args, const float *in, float *out,
+                                  float *pooled);
 void dae_conv3x3_maxpool2_avx2 (const DaeConvArgs *args, const float *in,
                                 float *out);
 void dae_upsample2_conv3x3_avx2 (const DaeConvArgs *args, const float *in,
