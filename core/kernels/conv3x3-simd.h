@@ -986,13 +986,14 @@ FN (wino_input_row) (const WinoGeom *wg, const float *ev, const float *od, float
 }
 
 /* One output channel's tiles (m: its 16 products, ms floats apart per
- * position), bias and activation, into the h x w plane o (room for 4 VL
- * floats past it).  Whole vectors: what a row's last one writes past the
- * row lands in the next row's first vectors, so those are written later
+ * position), bias and activation, into the h x w plane o, and their 2x2
+ * max-pool into the th x tw plane po (NULL: none); room for 4 VL floats
+ * past each.  Whole vectors: what a row's last one writes past the row
+ * lands in the next row's first vectors, so those are written later
  * (vectors of a row right to left, rows top to bottom). */
-static void
+static ALWAYS_INLINE void
 FN (wino_output) (const WinoGeom *wg, const float *m, size_t ms, float bias,
-                  DaeActivation act, float *o)
+                  const DaeActivation act, float *o, float *po)
 {
   const VEC vb = V_SET1 (bias);
   for (guint i = 0; i < wg->th; i++)
@@ -1015,15 +1016,43 @@ FN (wino_output) (const WinoGeom *wg, const float *m, size_t ms, float bias,
             y[r][0] = V_ADD (V_ADD (s[r][0], s[r][1]), s[r][2]);
             y[r][1] = V_SUB (V_SUB (s[r][1], s[r][2]), s[r][3]);
           }
+#pragma GCC unroll 2
+        for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+          for (int c = 0; c < 2; c++)
+            y[r][c] = FN (v_act) (V_ADD (y[r][c], vb), act);
         for (guint r = 0; r < 2 && 2 * i + r < wg->h; r++)
           {
             VEC lo, hi;
-            V_INTERLEAVE (FN (v_act) (V_ADD (y[r][0], vb), act),
-                          FN (v_act) (V_ADD (y[r][1], vb), act), lo, hi);
+            V_INTERLEAVE (y[r][0], y[r][1], lo, hi);
             float *d = o + (2 * i + r) * wg->w + 2 * j;
             V_STOREU (d, lo);
             V_STOREU (d + VL, hi);
           }
+        if (po == NULL)
+          continue;
+        /* dae_maxpool2_ref's order (each MAX keeps the later on a tie or a
+         * NaN, as the instruction does), an odd edge's window repeating
+         * its row or column. */
+        if (2 * i + 1 == wg->h)
+          {
+            y[1][0] = y[0][0];
+            y[1][1] = y[0][1];
+          }
+        if (wg->w % 2 && j + VL >= wg->tw)
+          {
+            float l0[VL], l1[VL], r0[VL], r1[VL];
+            V_STOREU (l0, y[0][0]);
+            V_STOREU (l1, y[1][0]);
+            V_STOREU (r0, y[0][1]);
+            V_STOREU (r1, y[1][1]);
+            r0[wg->tw - 1 - j] = l0[wg->tw - 1 - j];
+            r1[wg->tw - 1 - j] = l1[wg->tw - 1 - j];
+            y[0][1] = V_LOADU (r0);
+            y[1][1] = V_LOADU (r1);
+          }
+        V_STOREU (po + i * wg->tw + j,
+                  V_MAX (V_MAX (V_MAX (y[0][0], y[0][1]), y[1][0]), y[1][1]));
       }
 }
 
@@ -1044,20 +1073,22 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
   const size_t npad = round_up (g_max * wg.nt, VL) + VL;
   /* Positions one cache line further apart than their size: at a
    * multiple of 4 KiB, the 16 of a tile would share one L1 set. */
-  const size_t ps = (size_t) a->in_c * npad + 16;  /* V: next position */
+  const size_t ps = (size_t) a->in_c * npad + 16; /* V: next position */
   const size_t ms = (size_t) a->out_c * npad + 16; /* M: next position */
   const size_t split = 2 * wg.rows * wg.row;
-  const size_t vf = 16 * ps, mf = 16 * ms, of = round_up (plane, VL) + 4 * VL;
+  /* Each output buffer: a plane, then its pooled plane at pof. */
+  const size_t pof = round_up (plane, VL) + 4 * VL;
+  const size_t vf = 16 * ps, mf = 16 * ms, of = pof + round_up (oplane, VL) + 4 * VL;
   const float *wp = FN (packed_weights) (a, 1);
   const size_t per = packed_floats (a->out_c, a->in_c, 1);
-  float *v = dae__kernel_scratch (vf + mf + split + of + round_up (a->out_c, VL));
+  float *v = dae__kernel_scratch (vf + mf + split + 2 * of + round_up (a->out_c, VL));
   float *m = v + vf, *ev = m + mf, *od = ev + split / 2, *ot = ev + split;
-  float *zero = ot + of;
+  float *zero = ot + 2 * of;
   /* What the transforms never write stays zero: the patch's border and
    * the padding past the last tile. */
   memset (ev, 0, split * sizeof (float));
   memset (zero, 0, a->out_c * sizeof (float));
-  memset (ot, 0, of * sizeof (float));
+  memset (ot, 0, 2 * of * sizeof (float));
   for (size_t t0 = 0; t0 < a->n; t0 += g_max)
     {
       const size_t gn = MIN (g_max, a->n - t0), nvec = (gn * wg.nt + VL - 1) / VL;
@@ -1098,16 +1129,40 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
           FN (run_plane) (nvec, nvec * VL, 0, a->in_c, npad, base, 1, wp + pos * per, zero,
                           0, a->out_c, DAE_ACT_NONE, m + pos * ms, npad);
         }
-      for (size_t g = 0; g < gn; g++)
-        for (guint oc = 0; oc < a->out_c; oc++)
-          {
-            const size_t t = t0 + g;
-            FN (wino_output) (&wg, m + oc * npad + g * wg.nt, ms, a->bias[oc], a->act, ot);
-            if (out)
-              memcpy (out + (t * a->out_c + oc) * plane, ot, plane * sizeof (float));
-            if (pooled)
-              FN (maxpool_planes) (1, a->h, a->w, ot, 0, pooled + (t * a->out_c + oc) * oplane);
-          }
+      /* Each plane is copied out and pooled one channel later, from the
+       * other of two buffers: read right after its odd-sized stores, it
+       * would wait for them to leave the store buffer. */
+      const size_t np = gn * a->out_c;
+      for (size_t k = 0; k <= np; k++)
+        {
+          if (k < np)
+            {
+              const guint oc = (guint) (k % a->out_c);
+              const float *mt = m + oc * npad + (k / a->out_c) * wg.nt;
+              float *o = ot + (k % 2) * of, *po = pooled ? o + pof : NULL;
+              /* The activation a constant in each copy. */
+              switch (a->act)
+                {
+                case DAE_ACT_RELU:
+                  FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_RELU, o, po);
+                  break;
+                case DAE_ACT_NONE:
+                  FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_NONE, o, po);
+                  break;
+                default:
+                  FN (wino_output) (&wg, mt, ms, a->bias[oc], a->act, o, po);
+                  break;
+                }
+            }
+          if (k == 0)
+            continue;
+          const float *prev = ot + ((k - 1) % 2) * of;
+          const size_t dst = t0 * a->out_c + k - 1; /* plane index in out */
+          if (out)
+            memcpy (out + dst * plane, prev, plane * sizeof (float));
+          if (pooled)
+            memcpy (pooled + dst * oplane, prev + pof, oplane * sizeof (float));
+        }
     }
 }
 
