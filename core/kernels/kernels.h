@@ -72,7 +72,10 @@ void dae_upsample2_conv3x3_ref (const DaeConvArgs *args, const float *in,
 /* upsample2_concat_conv3x3: a conv3x3 at h x w whose input channels are
  * dae_upsample2_ref of up ([n][up_c][h/2][w/2], h and w even), then those
  * of skip ([n][in_c - up_c][h][w]); out is [n][out_c][h][w].  The SIMD
- * variants give the bits of their unfused layers. */
+ * variants give the bits of their unfused layers, but for one output
+ * channel: that path sums the upsampled channels at the small size (as
+ * upsample2_conv3x3 does) and matches the reference within the rule
+ * above. */
 typedef void (*DaeUpConcatConvFn) (const DaeConvArgs *args, guint up_c, const float *up,
                                    const float *skip, float *out);
 void dae_upsample2_concat_conv3x3_ref (const DaeConvArgs *args, guint up_c,
