@@ -1046,10 +1046,10 @@ typedef struct {
   size_t rows;  /* 2 th + 2: input rows -1 .. 2 th */
 } WinoGeom;
 
-/* V[4k + b][t] of one row of tiles from the split rows r (4 of them, row
- * floats apart, ev then od at +half): tiles t0.. of row i, vectors of VL
- * tiles, the overhang past the row's last tile overwritten by the next row
- * or left in the padding. */
+/* V[4k + b][t] (positions ps floats apart) of one row of tiles, from the
+ * four input rows under it, split into ev and od (wg->row floats from one
+ * row to the next); vectors of VL tiles, the overhang past the row's last
+ * tile overwritten by the next row or left in the padding. */
 static void
 FN (wino_input_row) (const WinoGeom *wg, const float *ev, const float *od, float *v,
                      size_t ps)
