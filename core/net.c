@@ -228,6 +228,17 @@ dae__conv_use_winograd (DaeConvPath path, guint in_c, guint out_c)
   return in_c >= 16 && out_c >= 16;
 }
 
+/* Which implementation a conv3x3 of these channels runs alone. */
+typedef enum { CONV_GEMM, CONV_WINOGRAD, CONV_DIRECT } ConvImpl;
+
+static ConvImpl
+conv_impl (DaeConvPath path, guint in_c, guint out_c)
+{
+  if (dae__conv_use_gemm (path, in_c, out_c))
+    return CONV_GEMM;
+  return dae__conv_use_winograd (path, in_c, out_c) ? CONV_WINOGRAD : CONV_DIRECT;
+}
+
 void
 dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
                     const DaeShape *shapes, size_t n, const float *x,
@@ -243,12 +254,18 @@ dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
   switch (l->kind)
     {
     case DAE_LAYER_CONV3X3:
-      if (dae__conv_use_gemm (path, a.in_c, a.out_c))
-        dae_conv3x3_gemm (&a, x, y, scratch);
-      else if (dae__conv_use_winograd (path, a.in_c, a.out_c))
-        dae__kernels ()->conv3x3_winograd (&a, x, y, NULL);
-      else
-        dae__kernels ()->conv3x3 (&a, x, y);
+      switch (conv_impl (path, a.in_c, a.out_c))
+        {
+        case CONV_GEMM:
+          dae_conv3x3_gemm (&a, x, y, scratch);
+          break;
+        case CONV_WINOGRAD:
+          dae__kernels ()->conv3x3_winograd (&a, x, y, NULL);
+          break;
+        case CONV_DIRECT:
+          dae__kernels ()->conv3x3 (&a, x, y);
+          break;
+        }
       break;
     case DAE_LAYER_CONVT2X2:
       dae_convt2x2_ref (&a, x, y);
@@ -386,15 +403,12 @@ dae__runner_describe_convs (const DaeRunner *r)
       else if (step != STEP_ALONE)
         direct++;
       else if (l->kind == DAE_LAYER_CONV3X3)
-        {
-          const guint in_c = i == 0 ? m->in_c : r->shapes[i - 1].c;
-          if (dae__conv_use_gemm (r->path, in_c, l->c))
-            gemm++;
-          else if (dae__conv_use_winograd (r->path, in_c, l->c))
-            winograd++;
-          else
-            direct++;
-        }
+        switch (conv_impl (r->path, i == 0 ? m->in_c : r->shapes[i - 1].c, l->c))
+          {
+          case CONV_GEMM: gemm++; break;
+          case CONV_WINOGRAD: winograd++; break;
+          case CONV_DIRECT: direct++; break;
+          }
       i += step_layers (step);
     }
   return g_strdup_printf ("conv3x3 layers: %u Winograd, %u direct, %u im2col+sgemm",

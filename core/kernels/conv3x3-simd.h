@@ -730,13 +730,15 @@ single_pad (const DaeConvArgs *a, const SingleSrc *s, guint ic, float *p)
     FN (pad_plane) (upcat_skip (s->u, a->in_c, plane, s->t, ic), a->h, a->w, p);
 }
 
-/* One tile: out gets h x w outputs. */
+/* One tile from its input channel ic_first on (the sums in res already
+ * hold the earlier ones when ic_first > 0): out gets h x w outputs. */
 static void
-FN (single_tile) (const DaeConvArgs *a, const SingleSrc *s, float *x, float *res, float *out)
+FN (single_tile) (const DaeConvArgs *a, const SingleSrc *s, guint ic_first, float *x,
+                  float *res, float *out)
 {
   const size_t h = a->h, w = a->w, pw = w + 2, pplane = (h + 2) * pw;
   const guint group = single_group (a);
-  for (guint ic0 = 0; ic0 < a->in_c; ic0 += group)
+  for (guint ic0 = ic_first; ic0 < a->in_c; ic0 += group)
     {
       const guint gc = MIN (group, a->in_c - ic0);
       for (guint k = 0; k < gc; k++)
@@ -755,7 +757,7 @@ FN (conv3x3_single) (const DaeConvArgs *a, const float *in, float *out)
   for (size_t t = 0; t < a->n; t++)
     {
       const SingleSrc s = { .in = in + t * a->in_c * plane, .t = t };
-      FN (single_tile) (a, &s, x, res, out + t * plane);
+      FN (single_tile) (a, &s, 0, x, res, out + t * plane);
     }
 }
 
@@ -831,7 +833,7 @@ FN (phase_block) (const float *x, size_t pplane, size_t psw, guint in_c, const f
 static void
 FN (upcat_single) (const DaeConvArgs *a, const UpCat *u, float *out)
 {
-  const size_t h = a->h, w = a->w, plane = h * w, pw = w + 2, pplane = (h + 2) * pw;
+  const size_t h = a->h, w = a->w, plane = h * w, pw = w + 2;
   const size_t sh = h / 2, sw = w / 2, psw = sw + 2, spplane = (sh + 2) * psw;
   const size_t nq = (sh * psw + VL - 1) / VL; /* vectors of one parity's sums */
   const guint sgroup = (guint) CLAMP (16384 / (spplane * sizeof (float)), 1, MAX (u->up_c, 1));
@@ -841,7 +843,6 @@ FN (upcat_single) (const DaeConvArgs *a, const UpCat *u, float *out)
   memset (sx + sx_f - 2 * VL, 0, 2 * VL * sizeof (float));
   const float *wp = FN (packed_weights) (a, 4);
   const size_t per = packed_floats (1, a->in_c, 4);
-  const guint group = single_group (a);
   for (size_t t = 0; t < a->n; t++)
     {
       for (guint ic0 = 0; ic0 < u->up_c; ic0 += sgroup)
@@ -881,15 +882,7 @@ FN (upcat_single) (const DaeConvArgs *a, const UpCat *u, float *out)
         for (size_t y = 0; y < h; y++)
           dae_activate_ref (w, a->act, res + y * pw);
       const SingleSrc s = { .u = u, .t = t };
-      for (guint ic0 = u->up_c; ic0 < a->in_c; ic0 += group)
-        {
-          const guint gc = MIN (group, a->in_c - ic0);
-          for (guint k = 0; k < gc; k++)
-            single_pad (a, &s, ic0 + k, x + k * pplane);
-          FN (single_group_run) (a, x, ic0, gc, res);
-        }
-      for (size_t y = 0; y < h; y++)
-        memcpy (out + t * plane + y * w, res + y * pw, w * sizeof (float));
+      FN (single_tile) (a, &s, u->up_c, x, res, out + t * plane);
     }
 }
 
@@ -1182,14 +1175,14 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
   const size_t vf = 16 * ps, mf = 16 * ms, of = pof + round_up (oplane, VL) + 4 * VL;
   const float *wp = FN (packed_weights) (a, 1);
   const size_t per = packed_floats (a->out_c, a->in_c, 1);
-  float *v = dae__kernel_scratch (vf + mf + split + 2 * of + round_up (a->out_c, VL));
+  float *v = dae__kernel_scratch (vf + mf + split + of + round_up (a->out_c, VL));
   float *m = v + vf, *ev = m + mf, *od = ev + split / 2, *ot = ev + split;
-  float *zero = ot + 2 * of;
+  float *zero = ot + of;
   /* What the transforms never write stays zero: the patch's border and
    * the padding past the last tile. */
   memset (ev, 0, split * sizeof (float));
   memset (zero, 0, a->out_c * sizeof (float));
-  memset (ot, 0, 2 * of * sizeof (float));
+  memset (ot, 0, of * sizeof (float));
   for (size_t t0 = 0; t0 < a->n; t0 += g_max)
     {
       const size_t gn = MIN (g_max, a->n - t0), nvec = (gn * wg.nt + VL - 1) / VL;
@@ -1230,40 +1223,30 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
           FN (run_plane) (nvec, nvec * VL, 0, a->in_c, npad, base, 1, wp + pos * per, zero,
                           0, a->out_c, DAE_ACT_NONE, m + pos * ms, npad);
         }
-      /* Each plane is copied out and pooled one channel later, from the
-       * other of two buffers: read right after its odd-sized stores, it
-       * would wait for them to leave the store buffer. */
-      const size_t np = gn * a->out_c;
-      for (size_t k = 0; k <= np; k++)
-        {
-          if (k < np)
-            {
-              const guint oc = (guint) (k % a->out_c);
-              const float *mt = m + oc * npad + (k / a->out_c) * wg.nt;
-              float *o = ot + (k % 2) * of, *po = pooled ? o + pof : NULL;
-              /* The activation a constant in each copy. */
-              switch (a->act)
-                {
-                case DAE_ACT_RELU:
-                  FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_RELU, o, po);
-                  break;
-                case DAE_ACT_NONE:
-                  FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_NONE, o, po);
-                  break;
-                default:
-                  FN (wino_output) (&wg, mt, ms, a->bias[oc], a->act, o, po);
-                  break;
-                }
-            }
-          if (k == 0)
-            continue;
-          const float *prev = ot + ((k - 1) % 2) * of;
-          const size_t dst = t0 * a->out_c + k - 1; /* plane index in out */
-          if (out)
-            memcpy (out + dst * plane, prev, plane * sizeof (float));
-          if (pooled)
-            memcpy (pooled + dst * oplane, prev + pof, oplane * sizeof (float));
-        }
+      for (size_t g = 0; g < gn; g++)
+        for (guint oc = 0; oc < a->out_c; oc++)
+          {
+            const size_t dst = (t0 + g) * a->out_c + oc; /* plane index in out */
+            const float *mt = m + oc * npad + g * wg.nt;
+            float *po = pooled ? ot + pof : NULL;
+            /* The activation a constant in each copy. */
+            switch (a->act)
+              {
+              case DAE_ACT_RELU:
+                FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_RELU, ot, po);
+                break;
+              case DAE_ACT_NONE:
+                FN (wino_output) (&wg, mt, ms, a->bias[oc], DAE_ACT_NONE, ot, po);
+                break;
+              default:
+                FN (wino_output) (&wg, mt, ms, a->bias[oc], a->act, ot, po);
+                break;
+              }
+            if (out)
+              memcpy (out + dst * plane, ot, plane * sizeof (float));
+            if (pooled)
+              memcpy (pooled + dst * oplane, po, oplane * sizeof (float));
+          }
     }
 }
 
