@@ -87,6 +87,26 @@ dae__layer_bias (const DaeModel *m, const DaeLayer *l)
   return m->params + l->offset + l->n_weight;
 }
 
+/* ---- analyze.c: what the denoiser learns from an image's first rows ---- */
+
+#define DAE__N_IMAGE_FEATURES 10
+
+typedef struct {
+  double sigma;       /* noise standard deviation of the luma, full scale */
+  double p_document;  /* probability that the image is a document page */
+  gboolean light;     /* the majority (background) is lighter than the ink */
+  double background;  /* its level */
+  /* Otsu bimodality, ink share, thin-stroke share of the ink, mid-tones,
+   * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
+   * the paper level; colour saturation. */
+  double features[DAE__N_IMAGE_FEATURES];
+} DaeImageStats;
+
+/* Statistics of n_rows rows of width pixels (channels floats each, the
+ * first n_color of them colour). */
+void dae__analyze_rows (const float *rows, guint width, guint n_rows,
+                        guint channels, guint n_color, DaeImageStats *stats);
+
 G_END_DECLS
 
 #endif

@@ -717,21 +717,41 @@ gboolean dae_idx_save (const char *path, guint n_dims, const guint dims[3],
  * "background": "dark" (the default when absent), "light" or "any" (never
  * inverted by auto). */
 typedef enum {
-  DAE_INVERT_AUTO = 0, /* invert when the median luminance of the first band
-                        * (> 0.5: a light page) is not the model's background */
+  DAE_INVERT_AUTO = 0, /* per region: each tile looks at the band of the
+                        * image around it (a few patches wide) and is inverted
+                        * when its ink is darker than its background and the
+                        * model's is not (or the reverse); tiles with no clear
+                        * ink follow the tile above, their row, then the
+                        * whole image's majority */
   DAE_INVERT_ON = 1,
   DAE_INVERT_OFF = 2
 } DaeInvert;
 
-/* Colour images: denoise the luminance only, or every channel. */
+/* Colour images (3 colour channels): denoise the luma only (Cb and Cr kept,
+ * their noise too), each of R, G and B, or the three planes of the
+ * opponent transform (Y = (R+G+B)/3, (R-B)/2, (R-2G+B)/4, the colour
+ * space of CBM3D: the noise splits the same way over the planes and the
+ * chroma planes are smooth, so the model takes it off them too).  AUTO
+ * (the default) picks OPPONENT for photos and LUMA for document pages. */
 typedef enum {
   DAE_COLOR_LUMA = 0,
-  DAE_COLOR_RGB = 1
+  DAE_COLOR_RGB = 1,
+  DAE_COLOR_OPPONENT = 2,
+  DAE_COLOR_AUTO = 3
 } DaeColorMode;
+
+/* strength: let the denoiser weigh the model against the input by the
+ * noise it measures (the default).  A model that records "clean-error"
+ * (the RMS error of its output on clean images) gets the weight
+ * sigma^2 / (sigma^2 + clean_error^2) on each plane, the least-squares
+ * blend of two independent estimates: a clean photo is left nearly as it
+ * is, a noisy one denoised in full.  Other models get strength 1. */
+#define DAE_STRENGTH_AUTO (-1.0)
 
 typedef struct {
   guint stride;        /* tile step in pixels, 1..patch; 0 = half a patch */
-  double strength;     /* 0..1: blend of the denoised image over the input */
+  double strength;     /* 0..1: blend of the denoised image over the input,
+                        * or DAE_STRENGTH_AUTO */
   DaeInvert invert;
   DaeColorMode color;
   guint threads;       /* 0 = all cores; results do not depend on it */
@@ -741,7 +761,8 @@ typedef struct {
 /**
  * dae_denoise_options_init:
  * @options: options to fill with the defaults (stride = half a patch,
- *   strength 1, invert auto, luma, all cores, automatic conv path)
+ *   strength auto, invert auto, colour auto, all cores, automatic conv
+ *   path)
  *
  * Returns: nothing.
  */
@@ -751,13 +772,18 @@ void dae_denoise_options_init (DaeDenoiseOptions *options);
  * band later; memory grows with the width, not the height, as long as the
  * caller pulls the finished rows after each push (rows not pulled wait in a
  * queue).  Samples are floats in [0,1]; outputs are clamped to [0,1], and
- * alpha is copied.  Colour (3 colour channels, DAE_COLOR_LUMA): the BT.601
- * luma Y = 0.299 R + 0.587 G + 0.114 B is denoised and the change of Y added
- * to each of R, G, B (Cb and Cr kept); otherwise each channel on its own.
+ * alpha is copied.  Colour: see DaeColorMode (LUMA adds the change of the
+ * BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B to each of R, G, B).
  * Tiles are blended with a sin^2 window normalised by the sum of the windows,
  * borders are mirrored (reflect-101); an image of exactly the patch size is
  * one tile, so at strength 1 with invert off its output is bit for bit
- * dae_runner_forward()'s.  Results do not depend on the thread count. */
+ * dae_runner_forward()'s.  Results do not depend on the thread count.
+ *
+ * Automatic choices (a model set with several models, invert auto with a
+ * model that has a polarity, strength auto with a model that records its
+ * clean error) are made from the image's first rows: up to 4 million
+ * samples (at least 256 rows, or the whole image), held until then; no row
+ * comes out before.  dae_denoiser_describe() says what was chosen and why. */
 typedef struct _DaeDenoiser DaeDenoiser;
 
 /**
@@ -807,10 +833,20 @@ guint dae_denoiser_pull_rows (DaeDenoiser *denoiser, float *rows,
  * dae_denoiser_get_inverted:
  * @denoiser: a denoiser
  *
- * Returns: 1 if the image is inverted around the model, 0 if not, -1 while
- * --invert auto has not decided yet (before the first band is complete).
+ * Returns: 1 if every tile run so far was inverted around the model, 0 if
+ * none was, 2 if some were (regions of both polarities), -1 while no tile
+ * has run yet.
  */
 int dae_denoiser_get_inverted (const DaeDenoiser *denoiser);
+
+/**
+ * dae_denoiser_get_model:
+ * @denoiser: a denoiser
+ *
+ * Returns: (transfer none) (nullable): the model in use, or NULL while a
+ * model set's automatic choice is not made yet (before the first rows).
+ */
+const DaeModel *dae_denoiser_get_model (const DaeDenoiser *denoiser);
 
 /**
  * dae_denoiser_describe:
@@ -877,6 +913,75 @@ char *dae_model_find (const char *name, GError **error);
  * free with g_strfreev().
  */
 char **dae_model_list (void);
+
+/* The models a front end hands to the denoiser: one model (-m NAME or
+ * FILE), or, by default, the shipped document and photo models, between
+ * which each image's denoiser chooses from the image's own statistics: a
+ * page (bimodal levels, thin strokes, paper blocks) gets the document
+ * model, anything else the photo model, which does less harm where the
+ * guess is wrong. */
+typedef struct _DaeModelSet DaeModelSet;
+
+/**
+ * dae_model_set_load:
+ * @name: (nullable): NULL, "" or "auto" for the automatic choice (falling
+ *   back to dae_model_find (NULL)'s model when the document or the photo
+ *   model is missing), otherwise a name or file as for dae_model_find()
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the set, or NULL with @error.
+ */
+DaeModelSet *dae_model_set_load (const char *name, GError **error);
+
+/**
+ * dae_model_set_free:
+ * @set: (nullable): a set
+ *
+ * Returns: nothing.
+ */
+void dae_model_set_free (DaeModelSet *set);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeModelSet, dae_model_set_free)
+
+/**
+ * dae_model_set_get_n_models:
+ * @set: a set
+ *
+ * Returns: 1 for a single model, 2 for the automatic choice.
+ */
+guint dae_model_set_get_n_models (const DaeModelSet *set);
+
+/**
+ * dae_model_set_get_model:
+ * @set: a set
+ * @index: 0 .. n_models - 1 (automatic: 0 the document model, 1 the photo model)
+ * @path: (out) (optional) (transfer none): the model's file
+ *
+ * Returns: (transfer none): the model.
+ */
+const DaeModel *dae_model_set_get_model (const DaeModelSet *set, guint index,
+                                         const char **path);
+
+/**
+ * dae_denoiser_new_for_set:
+ * @set: the models; it must outlive the denoiser
+ * @options: (nullable): options, NULL for the defaults
+ * @width: image width
+ * @height: image height
+ * @channels: samples per pixel, 1..4 (alpha last, if any)
+ * @has_alpha: whether the last channel is alpha
+ * @error: return location for an error
+ *
+ * As dae_denoiser_new(), with the model chosen for this image when the set
+ * holds several.
+ *
+ * Returns: (transfer full): a denoiser, or NULL with @error set.
+ */
+DaeDenoiser *dae_denoiser_new_for_set (const DaeModelSet *set,
+                                       const DaeDenoiseOptions *options,
+                                       guint width, guint height,
+                                       guint channels, gboolean has_alpha,
+                                       GError **error);
 
 /* ==== Metrics (core/metrics.c) ============================================ */
 

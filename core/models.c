@@ -131,3 +131,69 @@ dae_model_list (void)
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (names, FALSE);
 }
+
+/* ---- model sets: one model, or the automatic choice ---------------------- */
+
+struct _DaeModelSet {
+  guint n;
+  DaeModel *models[2]; /* automatic: document, photo */
+  char *paths[2];
+};
+
+static gboolean
+set_add (DaeModelSet *set, const char *name, GError **error)
+{
+  g_autofree char *path = dae_model_find (name, error);
+  if (path == NULL)
+    return FALSE;
+  DaeModel *m = dae_model_load_file (path, error);
+  if (m == NULL)
+    return FALSE;
+  set->models[set->n] = m;
+  set->paths[set->n++] = g_steal_pointer (&path);
+  return TRUE;
+}
+
+DaeModelSet *
+dae_model_set_load (const char *name, GError **error)
+{
+  g_autoptr (DaeModelSet) set = g_new0 (DaeModelSet, 1);
+  const gboolean automatic = name == NULL || name[0] == '\0' || strcmp (name, "auto") == 0;
+  if (!automatic)
+    return set_add (set, name, error) ? g_steal_pointer (&set) : NULL;
+  g_autofree char *doc = dae_model_find ("document", NULL);
+  g_autofree char *photo = dae_model_find ("photo", NULL);
+  if (doc != NULL && photo != NULL)
+    return set_add (set, doc, error) && set_add (set, photo, error) ? g_steal_pointer (&set)
+                                                                    : NULL;
+  return set_add (set, NULL, error) ? g_steal_pointer (&set) : NULL;
+}
+
+void
+dae_model_set_free (DaeModelSet *set)
+{
+  if (set == NULL)
+    return;
+  for (guint i = 0; i < set->n; i++)
+    {
+      dae_model_free (set->models[i]);
+      g_free (set->paths[i]);
+    }
+  g_free (set);
+}
+
+guint
+dae_model_set_get_n_models (const DaeModelSet *set)
+{
+  g_return_val_if_fail (set != NULL, 0);
+  return set->n;
+}
+
+const DaeModel *
+dae_model_set_get_model (const DaeModelSet *set, guint index, const char **path)
+{
+  g_return_val_if_fail (set != NULL && index < set->n, NULL);
+  if (path != NULL)
+    *path = set->paths[index];
+  return set->models[index];
+}

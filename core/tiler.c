@@ -36,10 +36,24 @@
  * as large as a page's tile row (2 workers: 256 tiles; 4 rounds lost about
  * 5% of the second core on a 2480-pixel page). */
 #define ROUNDS 16u
-#define HIST_BINS 256u /* luminance histogram for --invert auto */
+/* Polarity per region: luma histograms of POL_BINS levels over column
+ * blocks of POL_BLOCK pixels of a tile row's band; a tile looks at the
+ * blocks within POL_REACH patch widths either side of it. */
+#define POL_BINS 32u
+#define POL_BLOCK 8u
+#define POL_REACH 2u
+/* The look-ahead for automatic choices: samples held before the first
+ * tile runs (at least LOOK_MIN_ROWS rows, or the whole image). */
+#define LOOK_SAMPLES 4000000u
+#define LOOK_MIN_ROWS 256u
+/* A page when the analysis is at least this sure; else the photo model,
+ * which does less harm to a page than the document model does to a photo. */
+#define PAGE_PROBABILITY 0.8
 
 /* The polarity a model was trained on: metadata "background". */
 typedef enum { BG_DARK, BG_LIGHT, BG_ANY } Background;
+/* What a model is for: metadata "content", or its place in a model set. */
+typedef enum { CONTENT_OTHER, CONTENT_DOCUMENT, CONTENT_PHOTO } Content;
 
 typedef struct {
   gint64 n;      /* image extent */
@@ -84,6 +98,7 @@ struct _DaeDenoiser {
   float *tile_out;         /* n_planes x group_cols tiles */
   guint group_cols;
   gint failed;             /* a worker's forward pass failed (atomic) */
+  GError *worker_error;    /* the first worker's error (atomic) */
 
   /* The group of tiles being run. */
   gint64 job_j0;
@@ -91,18 +106,33 @@ struct _DaeDenoiser {
   guint *job_ry;           /* ph ring slots of the tile row's input rows */
   float *wy;               /* ph normalised row weights of the tile row */
 
-  guint decide_rows;       /* the first band, that --invert auto looks at */
-  int inverted;            /* -1 until decided */
-  double background;       /* median luminance that decided --invert auto */
+  /* Polarity: per tile of the current tile row (auto), or fixed. */
   Background model_bg;
+  gboolean invert_auto;
+  guint8 fixed_inverted;
+  gint8 *tile_inv, *prev_inv;  /* ax.n_tiles decisions: 1, 0, -1 undecided */
+  guint32 *pol_cum;            /* (blocks + 1) x POL_BINS cumulative histograms */
+  guint64 tiles_inverted, tiles_run;
+
+  /* Automatic choices, from the first rows (held in `pending` until then). */
+  const DaeModel *candidates[2]; /* a set's: document, photo */
+  guint n_candidates;
+  float *pending;
+  guint lookahead, n_pending;
+  gboolean ready, analysed;
+  DaeImageStats stats;
+  Content content;
+  DaeColorMode color;
+  float plane_strength[3];
+  char *why;                   /* the choices, for describe */
 };
 
 void
 dae_denoise_options_init (DaeDenoiseOptions *options)
 {
   g_return_if_fail (options != NULL);
-  *options = (DaeDenoiseOptions){ .stride = 0, .strength = 1.0,
-                                  .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_LUMA,
+  *options = (DaeDenoiseOptions){ .stride = 0, .strength = DAE_STRENGTH_AUTO,
+                                  .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_AUTO,
                                   .threads = 0, .conv_path = DAE_CONV_AUTO };
 }
 
@@ -256,9 +286,29 @@ model_background (const DaeModel *model)
   return BG_DARK;
 }
 
+static Content
+model_content (const DaeModel *model)
+{
+  const char *c = dae_model_get_metadata (model, "content");
+  if (c != NULL && g_ascii_strcasecmp (c, "photo") == 0)
+    return CONTENT_PHOTO;
+  if (c != NULL && g_ascii_strcasecmp (c, "document") == 0)
+    return CONTENT_DOCUMENT;
+  return CONTENT_OTHER;
+}
+
+/* The RMS error of the model's output on clean images (metadata
+ * "clean-error"), 0 when not recorded. */
+static double
+model_clean_error (const DaeModel *model)
+{
+  const char *v = dae_model_get_metadata (model, "clean-error");
+  const double e = v != NULL ? g_ascii_strtod (v, NULL) : 0.0;
+  return e > 0.0 && e < 1.0 ? e : 0.0;
+}
+
 static gboolean
-validate (const DaeModel *model, const DaeDenoiseOptions *o, guint width,
-          guint height, guint channels, gboolean has_alpha, GError **error)
+validate_model (const DaeModel *model, const DaeDenoiseOptions *o, GError **error)
 {
   guint ph, pw;
   dae_model_get_patch_size (model, &ph, &pw);
@@ -276,13 +326,20 @@ validate (const DaeModel *model, const DaeDenoiseOptions *o, guint width,
                    o->stride, pw, ph);
       return FALSE;
     }
-  if (!(o->strength >= 0.0 && o->strength <= 1.0))
+  return TRUE;
+}
+
+static gboolean
+validate (const DaeDenoiseOptions *o, guint width, guint height, guint channels,
+          gboolean has_alpha, GError **error)
+{
+  if (!(o->strength >= 0.0 && o->strength <= 1.0) && o->strength != DAE_STRENGTH_AUTO)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
                    "strength %g is not between 0 and 1", o->strength);
       return FALSE;
     }
-  if ((guint) o->invert > DAE_INVERT_OFF || (guint) o->color > DAE_COLOR_RGB
+  if ((guint) o->invert > DAE_INVERT_OFF || (guint) o->color > DAE_COLOR_AUTO
       || (guint) o->conv_path > DAE_CONV_WINOGRAD)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "invalid denoise option value");
@@ -317,94 +374,185 @@ memory_needed (guint64 width, guint64 channels, guint64 planes, guint64 in_cap,
 /* Buffers beyond 4 GiB mean an absurd width: refused, not attempted. */
 #define MAX_BYTES (G_GUINT64_CONSTANT (1) << 32)
 
-DaeDenoiser *
-dae_denoiser_new (const DaeModel *model, const DaeDenoiseOptions *options,
-                  guint width, guint height, guint channels,
-                  gboolean has_alpha, GError **error)
+/* The colour mode and the per-plane strengths for the chosen model. */
+static void
+resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
 {
-  g_return_val_if_fail (model != NULL, NULL);
-  DaeDenoiseOptions opt;
-  if (options != NULL)
-    opt = *options;
-  else
-    dae_denoise_options_init (&opt);
-  if (!validate (model, &opt, width, height, channels, has_alpha, error))
-    return NULL;
-
-  g_autoptr (DaeDenoiser) d = g_new0 (DaeDenoiser, 1);
-  d->model = model;
-  d->opt = opt;
-  d->width = width;
-  d->height = height;
-  d->channels = channels;
-  d->has_alpha = has_alpha;
-  d->n_color = channels - (has_alpha ? 1 : 0);
-  d->luma = opt.color == DAE_COLOR_LUMA && d->n_color == 3;
+  d->color = d->opt.color;
+  if (d->color == DAE_COLOR_AUTO)
+    d->color = d->content == CONTENT_PHOTO ? DAE_COLOR_OPPONENT : DAE_COLOR_LUMA;
+  d->luma = d->color == DAE_COLOR_LUMA && d->n_color == 3;
   d->n_planes = d->luma ? 1 : d->n_color;
-  dae_model_get_patch_size (model, &d->ph, &d->pw);
-  const guint sy = opt.stride ? opt.stride : MAX (d->ph / 2, 1u);
-  const guint sx = opt.stride ? opt.stride : MAX (d->pw / 2, 1u);
-  axis_plan (&d->ax, width, d->pw, sx);
-  axis_plan (&d->ay, height, d->ph, sy);
-  d->decide_rows = MIN (d->ph, height);
-  d->in_cap = (guint) MAX (input_ring_rows (&d->ay), d->decide_rows);
-  d->acc_cap = MIN (d->ph, height);
-  d->inverted = opt.invert == DAE_INVERT_ON ? 1 : opt.invert == DAE_INVERT_OFF ? 0 : -1;
-  d->model_bg = model_background (model);
-  if (d->inverted < 0 && d->model_bg == BG_ANY)
-    d->inverted = 0;
+  /* Noise of each plane from the luma's, for noise independent across
+   * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
+  const double e = model_clean_error (model), sl = d->stats.sigma;
+  double sp[3] = { sl, sl, sl };
+  if (d->n_color == 3 && !d->luma)
+    for (guint c = 0; c < 3; c++)
+      sp[c] = sl / 0.6686 * (d->color == DAE_COLOR_OPPONENT ? (double[]){ 0.5774, 0.7071, 0.6124 }[c] : 1.0);
+  for (guint c = 0; c < 3; c++)
+    d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
+                           : e == 0.0 ? 1.0f
+                           : (float) (sp[c] * sp[c] / (sp[c] * sp[c] + e * e));
+}
 
-  d->pool = dae__pool_new (opt.threads);
-  d->n_workers = dae__pool_get_n_workers (d->pool);
-  d->group_cols = (guint) MIN ((gint64) d->n_workers * BATCH * ROUNDS, d->ax.n_tiles);
+/* The buffers of setup(); FALSE when out of memory. */
+static gboolean
+alloc_buffers (DaeDenoiser *d)
+{
+  const size_t row_f = (size_t) d->width * d->channels;
+  const size_t plane_f = (size_t) d->width * d->n_planes;
   const size_t area = (size_t) d->ph * d->pw;
-
-  const guint64 bytes = memory_needed (width, channels, d->n_planes, d->in_cap, d->acc_cap,
-                                       d->group_cols, area);
-  if (bytes > MAX_BYTES)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
-                   "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
-                   width, bytes >> 20);
-      return NULL;
-    }
-
-  const size_t row_f = (size_t) width * channels;
-  const size_t plane_f = (size_t) width * d->n_planes;
   const gint64 span = (d->ax.n_tiles - 1) * d->ax.stride + d->ax.patch;
+  const size_t blocks = (d->width + POL_BLOCK - 1) / POL_BLOCK;
   d->in_rows = g_try_new (float, row_f * d->in_cap);
   d->in_planes = g_try_new (float, plane_f * d->in_cap);
   d->acc = g_try_new0 (float, plane_f * d->acc_cap);
   d->wx = g_try_new (float, (size_t) d->ax.n_tiles * d->pw);
   d->rx = g_try_new (gint64, span);
   d->tile_out = g_try_new (float, (size_t) d->n_planes * d->group_cols * area);
-  if (!d->in_rows || !d->in_planes || !d->acc || !d->wx || !d->rx || !d->tile_out)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
-                   "out of memory for an image %u pixels wide", width);
-      return NULL;
-    }
+  d->tile_inv = g_try_new (gint8, d->ax.n_tiles);
+  d->prev_inv = g_try_new (gint8, d->ax.n_tiles);
+  d->pol_cum = g_try_new (guint32, (blocks + 1) * POL_BINS);
+  if (!d->in_rows || !d->in_planes || !d->acc || !d->wx || !d->rx || !d->tile_out
+      || !d->tile_inv || !d->prev_inv || !d->pol_cum)
+    return FALSE;
   d->win_x = make_window (d->pw);
   d->win_y = make_window (d->ph);
   for (gint64 j = 0; j < d->ax.n_tiles; j++)
     for (guint i = 0; i < d->pw; i++)
       d->wx[j * d->pw + i] = axis_weight (&d->ax, d->win_x, j, i);
   for (gint64 i = 0; i < span; i++)
-    d->rx[i] = reflect (d->ax.t0 + i, width);
+    d->rx[i] = reflect (d->ax.t0 + i, d->width);
+  memset (d->prev_inv, -1, d->ax.n_tiles);
   d->job_ry = g_new (guint, d->ph);
   d->wy = g_new (float, d->ph);
+  return TRUE;
+}
 
+/* Everything that depends on the model: tiles, rings, workers. */
+static gboolean
+setup (DaeDenoiser *d, const DaeModel *model, GError **error)
+{
+  d->model = model;
+  resolve_color_strength (d, model);
+  dae_model_get_patch_size (model, &d->ph, &d->pw);
+  const guint sy = d->opt.stride ? d->opt.stride : MAX (d->ph / 2, 1u);
+  const guint sx = d->opt.stride ? d->opt.stride : MAX (d->pw / 2, 1u);
+  axis_plan (&d->ax, d->width, d->pw, sx);
+  axis_plan (&d->ay, d->height, d->ph, sy);
+  d->in_cap = (guint) input_ring_rows (&d->ay);
+  d->acc_cap = MIN (d->ph, d->height);
+  d->model_bg = model_background (model);
+  d->invert_auto = d->opt.invert == DAE_INVERT_AUTO && d->model_bg != BG_ANY;
+  d->fixed_inverted = d->opt.invert == DAE_INVERT_ON;
+
+  d->pool = dae__pool_new (d->opt.threads);
+  d->n_workers = dae__pool_get_n_workers (d->pool);
+  d->group_cols = (guint) MIN ((gint64) d->n_workers * BATCH * ROUNDS, d->ax.n_tiles);
+  const size_t area = (size_t) d->ph * d->pw;
+  const guint64 bytes = memory_needed (d->width, d->channels, d->n_planes, d->in_cap,
+                                       d->acc_cap, d->group_cols, area);
+  if (bytes > MAX_BYTES)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
+                   d->width, bytes >> 20);
+      return FALSE;
+    }
+  if (!alloc_buffers (d))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "out of memory for an image %u pixels wide", d->width);
+      return FALSE;
+    }
   d->runners = g_new0 (DaeRunner *, d->n_workers);
   d->tile_in = g_new0 (float *, d->n_workers);
   for (guint w = 0; w < d->n_workers; w++)
     {
       d->runners[w] = dae_runner_new (model, d->ph, d->pw, error);
       if (d->runners[w] == NULL)
-        return NULL;
-      dae_runner_set_conv_path (d->runners[w], opt.conv_path);
+        return FALSE;
+      dae_runner_set_conv_path (d->runners[w], d->opt.conv_path);
       d->tile_in[w] = g_new (float, BATCH * area);
     }
+  d->ready = TRUE;
+  return TRUE;
+}
+
+/* Whether anything must be decided from the image before the first tile. */
+static gboolean
+needs_lookahead (const DaeDenoiser *d)
+{
+  if (d->n_candidates > 1)
+    return TRUE;
+  const DaeModel *m = d->candidates[0];
+  return (d->opt.invert == DAE_INVERT_AUTO && model_background (m) != BG_ANY)
+         || (d->opt.strength == DAE_STRENGTH_AUTO && model_clean_error (m) > 0.0);
+}
+
+static DaeDenoiser *
+denoiser_new (const DaeModel *const *candidates, guint n_candidates,
+              const DaeDenoiseOptions *options, guint width, guint height, guint channels,
+              gboolean has_alpha, GError **error)
+{
+  DaeDenoiseOptions opt;
+  if (options != NULL)
+    opt = *options;
+  else
+    dae_denoise_options_init (&opt);
+  if (!validate (&opt, width, height, channels, has_alpha, error))
+    return NULL;
+  for (guint i = 0; i < n_candidates; i++)
+    if (!validate_model (candidates[i], &opt, error))
+      return NULL;
+
+  g_autoptr (DaeDenoiser) d = g_new0 (DaeDenoiser, 1);
+  d->opt = opt;
+  d->width = width;
+  d->height = height;
+  d->channels = channels;
+  d->has_alpha = has_alpha;
+  d->n_color = channels - (has_alpha ? 1 : 0);
+  d->n_candidates = n_candidates;
+  for (guint i = 0; i < n_candidates; i++)
+    d->candidates[i] = candidates[i];
+  d->content = n_candidates > 1 ? CONTENT_OTHER : model_content (candidates[0]);
+  if (!needs_lookahead (d))
+    return setup (d, candidates[0], error) ? g_steal_pointer (&d) : NULL;
+
+  const guint64 row_f = (guint64) width * channels;
+  d->lookahead = (guint) MIN ((guint64) height, MAX ((guint64) LOOK_MIN_ROWS, LOOK_SAMPLES / row_f));
+  if (4 * row_f * d->lookahead > MAX_BYTES
+      || (d->pending = g_try_new (float, row_f * d->lookahead)) == NULL)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "out of memory for an image %u pixels wide", width);
+      return NULL;
+    }
   return g_steal_pointer (&d);
+}
+
+DaeDenoiser *
+dae_denoiser_new (const DaeModel *model, const DaeDenoiseOptions *options,
+                  guint width, guint height, guint channels,
+                  gboolean has_alpha, GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return denoiser_new (&model, 1, options, width, height, channels, has_alpha, error);
+}
+
+DaeDenoiser *
+dae_denoiser_new_for_set (const DaeModelSet *set, const DaeDenoiseOptions *options,
+                          guint width, guint height, guint channels, gboolean has_alpha,
+                          GError **error)
+{
+  g_return_val_if_fail (set != NULL, NULL);
+  const guint n = MIN (dae_model_set_get_n_models (set), 2u);
+  const DaeModel *models[2] = { NULL, NULL };
+  for (guint i = 0; i < n; i++)
+    models[i] = dae_model_set_get_model (set, i, NULL);
+  return denoiser_new (models, n, options, width, height, channels, has_alpha, error);
 }
 
 void
@@ -432,6 +580,13 @@ dae_denoiser_free (DaeDenoiser *d)
   g_free (d->job_ry);
   g_free (d->wy);
   g_free (d->queue);
+  g_free (d->tile_inv);
+  g_free (d->prev_inv);
+  g_free (d->pol_cum);
+  g_free (d->pending);
+  g_free (d->why);
+  if (d->worker_error != NULL)
+    g_error_free (d->worker_error);
   g_free (d);
 }
 
@@ -445,31 +600,89 @@ luminance (const DaeDenoiser *d, const float *px)
   return 0.5f * (px[0] + px[1]);
 }
 
-/* --invert auto: the median luminance of the first band (a patch height)
- * tells a light page from a dark one. */
+/* Luma histograms of the tile row's band, per column block, cumulated
+ * over the blocks: pol_cum[b * POL_BINS + i] counts the band's pixels of
+ * level i in the columns before block b. */
 static void
-decide_invert (DaeDenoiser *d)
+band_histograms (DaeDenoiser *d)
 {
-  guint64 hist[HIST_BINS] = { 0 };
-  guint64 n = 0;
-  for (guint64 y = 0; y < d->decide_rows; y++)
+  const guint blocks = (d->width + POL_BLOCK - 1) / POL_BLOCK;
+  memset (d->pol_cum, 0, (size_t) (blocks + 1) * POL_BINS * sizeof (guint32));
+  for (guint i = 0; i < d->ph; i++)
     {
-      const float *row = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
-      for (guint x = 0; x < d->width; x++, n++)
+      const float *row = d->in_rows + (size_t) d->job_ry[i] * d->width * d->channels;
+      for (guint x = 0; x < d->width; x++)
         {
           const float v = luminance (d, row + (size_t) x * d->channels);
-          const int b = v >= 1.0f ? (int) HIST_BINS - 1 : v > 0.0f ? (int) (v * HIST_BINS) : 0;
-          hist[b]++;
+          const int bin = v >= 1.0f ? (int) POL_BINS - 1 : v > 0.0f ? (int) (v * POL_BINS) : 0;
+          d->pol_cum[(size_t) (x / POL_BLOCK + 1) * POL_BINS + bin]++;
         }
     }
-  guint64 seen = 0;
-  guint b = 0;
-  for (; b < HIST_BINS; b++)
-    if ((seen += hist[b]) * 2 >= n)
-      break;
-  d->background = (b + 0.5) / HIST_BINS;
-  const gboolean light = d->background > 0.5;
-  d->inverted = light != (d->model_bg == BG_LIGHT);
+  for (guint b = 1; b <= blocks; b++)
+    for (guint i = 0; i < POL_BINS; i++)
+      d->pol_cum[(size_t) b * POL_BINS + i] += d->pol_cum[(size_t) (b - 1) * POL_BINS + i];
+}
+
+/* Tile j's evidence: 1 if its window shows ink darker than the dominant
+ * level (a light background), 0 if lighter, -1 if neither clearly (no
+ * ink, or as much on both sides, as noise gives). */
+static int
+window_light (const DaeDenoiser *d, gint64 j)
+{
+  const guint blocks = (d->width + POL_BLOCK - 1) / POL_BLOCK;
+  const gint64 reach = (gint64) POL_REACH * d->pw;
+  const gint64 xs = axis_start (&d->ax, j);
+  const guint b0 = (guint) CLAMP ((xs - reach) / (gint64) POL_BLOCK, 0, (gint64) blocks);
+  const guint b1 = (guint) CLAMP ((xs + d->pw + reach + POL_BLOCK - 1) / (gint64) POL_BLOCK,
+                                  (gint64) b0 + 1, (gint64) blocks);
+  double h[POL_BINS], n = 0;
+  for (guint i = 0; i < POL_BINS; i++)
+    n += h[i] = d->pol_cum[(size_t) b1 * POL_BINS + i] - d->pol_cum[(size_t) b0 * POL_BINS + i];
+  guint med = 0;
+  for (double seen = 0; med < POL_BINS - 1 && (seen += h[med]) * 2 < n; med++)
+    ;
+  const int delta = (int) ceil (MAX (0.12, 2 * d->stats.sigma) * POL_BINS);
+  double dark = 0, light = 0;
+  for (int i = 0; i < (int) POL_BINS; i++)
+    {
+      dark += i < (int) med - delta ? h[i] : 0;
+      light += i > (int) med + delta ? h[i] : 0;
+    }
+  const double need = MAX (0.005 * n, 3 * sqrt (dark + light));
+  return dark - light > need ? 1 : light - dark > need ? 0 : -1;
+}
+
+/* Per-region polarity of tile row k: each tile by its window; a tile with
+ * no clear evidence takes the decision of the tile above, else of the
+ * nearest decided tile of its row, else the image's majority. */
+static void
+decide_tile_polarity (DaeDenoiser *d)
+{
+  const gint64 n = d->ax.n_tiles;
+  if (!d->invert_auto)
+    {
+      memset (d->tile_inv, d->fixed_inverted, n);
+      return;
+    }
+  band_histograms (d);
+  const int want_light = d->model_bg == BG_LIGHT;
+  for (gint64 j = 0; j < n; j++)
+    {
+      const int light = window_light (d, j);
+      d->tile_inv[j] = light < 0 ? -1 : light != want_light;
+    }
+  const gint8 prior = d->stats.light != want_light;
+  for (gint64 j = 0; j < n; j++)
+    {
+      if (d->tile_inv[j] >= 0)
+        continue;
+      gint8 v = d->prev_inv[j];
+      for (gint64 r = 1; v < 0 && r < n; r++)
+        v = j - r >= 0 && d->tile_inv[j - r] >= 0 ? d->tile_inv[j - r]
+            : j + r < n && d->tile_inv[j + r] >= 0 ? d->tile_inv[j + r] : -1;
+      d->tile_inv[j] = v >= 0 ? v : prior;
+    }
+  memcpy (d->prev_inv, d->tile_inv, n);
 }
 
 static void
@@ -481,7 +694,7 @@ gather_tile (const DaeDenoiser *d, guint plane, gint64 j, float *out)
     {
       const float *src = d->in_planes + d->job_ry[i] * plane_f + (size_t) plane * d->width;
       float *dst = out + (size_t) i * d->pw;
-      if (d->inverted)
+      if (d->tile_inv[j])
         for (guint c = 0; c < d->pw; c++)
           dst[c] = 1.0f - src[rx[c]];
       else
@@ -502,8 +715,14 @@ run_batch (size_t item, guint worker, gpointer data)
   for (guint t = 0; t < n; t++)
     gather_tile (d, plane, d->job_j0 + first + t, in + t * area);
   float *out = d->tile_out + ((size_t) plane * d->group_cols + first) * area;
-  if (!dae_runner_forward (d->runners[worker], n, in, out, NULL))
-    g_atomic_int_set (&d->failed, TRUE);
+  GError *error = NULL;
+  if (!dae_runner_forward (d->runners[worker], n, in, out, &error))
+    {
+      /* The first failure is reported; the others are dropped. */
+      if (!g_atomic_pointer_compare_and_exchange (&d->worker_error, NULL, error))
+        g_error_free (error);
+      g_atomic_int_set (&d->failed, TRUE);
+    }
 }
 
 /* Adds the group's weighted tiles into the accumulators, tile by tile in
@@ -532,8 +751,12 @@ accumulate_group (DaeDenoiser *d, gint64 k)
             float *acc = d->acc + (size_t) (y % d->acc_cap) * plane_f
                          + (size_t) p * d->width;
             const float *src = tile + (size_t) i * d->pw;
-            for (guint c = c0; c < c1; c++)
-              acc[xs + c] += wy * wx[c] * src[c];
+            if (d->tile_inv[j])
+              for (guint c = c0; c < c1; c++)
+                acc[xs + c] += wy * wx[c] * (1.0f - src[c]);
+            else
+              for (guint c = c0; c < c1; c++)
+                acc[xs + c] += wy * wx[c] * src[c];
           }
       }
 }
@@ -565,8 +788,27 @@ clamp01 (float v)
   return v >= 1.0f ? 1.0f : v > 0.0f ? v : 0.0f; /* NaN -> 0 */
 }
 
-/* Turns accumulated row y into output: undo the inversion, blend with the
- * input, put back chroma and alpha. */
+/* The opponent planes of a pixel (Y, (R-B)/2, (R-2G+B)/4, chroma offset
+ * by one half into the model's range) and back. */
+static inline void
+to_opponent (const float *rgb, float *p, size_t stride)
+{
+  p[0] = (rgb[0] + rgb[1] + rgb[2]) * (1.0f / 3);
+  p[stride] = 0.5f * (rgb[0] - rgb[2]) + 0.5f;
+  p[2 * stride] = 0.25f * (rgb[0] - 2 * rgb[1] + rgb[2]) + 0.5f;
+}
+
+static inline void
+from_opponent (const float *p, float *rgb)
+{
+  const float y = p[0], c1 = p[1] - 0.5f, c2 = (p[2] - 0.5f) * (2.0f / 3);
+  rgb[0] = clamp01 (y + c1 + c2);
+  rgb[1] = clamp01 (y - 2 * c2);
+  rgb[2] = clamp01 (y - c1 + c2);
+}
+
+/* Turns accumulated row y into output: blend with the input by each
+ * plane's strength, back to the image's channels, alpha copied. */
 static void
 finish_row (DaeDenoiser *d, guint64 y)
 {
@@ -575,10 +817,8 @@ finish_row (DaeDenoiser *d, guint64 y)
   const float *in = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
   const float *in_pl = d->in_planes + (size_t) (y % d->in_cap) * plane_f;
   float *out = queue_reserve (d);
-  const float s = (float) d->opt.strength, r = 1.0f - s;
-  if (d->inverted)
-    for (size_t i = 0; i < plane_f; i++)
-      acc[i] = 1.0f - acc[i];
+  const float *s = d->plane_strength;
+  const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   for (guint x = 0; x < d->width; x++)
     {
       const float *pi = in + (size_t) x * d->channels;
@@ -586,13 +826,21 @@ finish_row (DaeDenoiser *d, guint64 y)
       if (d->luma)
         {
           const float yin = in_pl[x];
-          const float dy = (s * acc[x] + r * yin) - yin;
+          const float dy = (s[0] * acc[x] + (1.0f - s[0]) * yin) - yin;
           for (guint c = 0; c < 3; c++)
             po[c] = clamp01 (pi[c] + dy);
         }
+      else if (opponent)
+        {
+          float p[3];
+          for (guint c = 0; c < 3; c++)
+            p[c] = s[c] * acc[(size_t) c * d->width + x]
+                   + (1.0f - s[c]) * in_pl[(size_t) c * d->width + x];
+          from_opponent (p, po);
+        }
       else
         for (guint c = 0; c < d->n_color; c++)
-          po[c] = clamp01 (s * acc[(size_t) c * d->width + x] + r * pi[c]);
+          po[c] = clamp01 (s[c] * acc[(size_t) c * d->width + x] + (1.0f - s[c]) * pi[c]);
       if (d->has_alpha)
         po[d->channels - 1] = pi[d->channels - 1];
     }
@@ -603,14 +851,16 @@ finish_row (DaeDenoiser *d, guint64 y)
 static void
 run_tile_row (DaeDenoiser *d, gint64 k)
 {
-  if (d->inverted < 0)
-    decide_invert (d);
   const gint64 ys = axis_start (&d->ay, k);
   for (guint i = 0; i < d->ph; i++)
     {
       d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
       d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
     }
+  decide_tile_polarity (d);
+  for (gint64 j = 0; j < d->ax.n_tiles; j++)
+    d->tiles_inverted += d->tile_inv[j] > 0;
+  d->tiles_run += d->ax.n_tiles;
   for (gint64 j0 = 0; j0 < d->ax.n_tiles; j0 += d->group_cols)
     {
       d->job_j0 = j0;
@@ -632,8 +882,6 @@ run_ready_tile_rows (DaeDenoiser *d)
     {
       gint64 lo, hi;
       tile_rows_needed (&d->ay, d->next_tile_row, &lo, &hi);
-      if (d->next_tile_row == 0)
-        hi = MAX (hi, (gint64) d->decide_rows);
       if ((guint64) hi > d->pushed)
         break;
       run_tile_row (d, d->next_tile_row);
@@ -654,6 +902,8 @@ store_row (DaeDenoiser *d, const float *row)
       const float *px = row + (size_t) x * d->channels;
       if (d->luma)
         pl[x] = luminance (d, px);
+      else if (d->color == DAE_COLOR_OPPONENT && d->n_color == 3)
+        to_opponent (px, pl + x, d->width);
       else
         for (guint c = 0; c < d->n_planes; c++)
           pl[(size_t) c * d->width + x] = px[c];
@@ -661,25 +911,18 @@ store_row (DaeDenoiser *d, const float *row)
   d->pushed++;
 }
 
-gboolean
-dae_denoiser_push_rows (DaeDenoiser *d, const float *rows, guint n_rows,
-                        GError **error)
+/* Stores rows into the ring and runs the tile rows they complete. */
+static gboolean
+push_ready (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
 {
-  g_return_val_if_fail (d != NULL && (rows != NULL || n_rows == 0), FALSE);
-  if (n_rows > d->height - d->pushed)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   "%u rows pushed but only %" G_GUINT64_FORMAT " of %u are left",
-                   n_rows, d->height - d->pushed, d->height);
-      return FALSE;
-    }
   const size_t row_f = (size_t) d->width * d->channels;
   for (;;)
     {
       run_ready_tile_rows (d);
       if (g_atomic_int_get (&d->failed))
         {
-          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the forward pass failed");
+          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the forward pass failed: %s",
+                       d->worker_error ? d->worker_error->message : "unknown error");
           return FALSE;
         }
       if (n_rows == 0)
@@ -696,6 +939,79 @@ dae_denoiser_push_rows (DaeDenoiser *d, const float *rows, guint n_rows,
       rows += take * row_f;
       n_rows -= take;
     }
+}
+
+/* Percent, for messages. */
+#define PCT(x) (100.0 * (x))
+
+/* The automatic choices, once the look-ahead rows are in: the model, then
+ * what depends on it; then the held rows go through. */
+static gboolean
+choose (DaeDenoiser *d, GError **error)
+{
+  dae__analyze_rows (d->pending, d->width, d->lookahead, d->channels, d->n_color, &d->stats);
+  d->analysed = TRUE;
+  const DaeImageStats *st = &d->stats;
+  GString *why = g_string_new (NULL);
+  const DaeModel *model = d->candidates[0];
+  if (d->n_candidates > 1)
+    {
+      const gboolean page = st->p_document >= PAGE_PROBABILITY;
+      model = d->candidates[page ? 0 : 1];
+      d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
+      g_string_append_printf (why, "auto: %s model, %s (page probability %.2f: ink %.0f%%, "
+                              "thin strokes %.0f%% of it, paper-level blocks %.0f%%, "
+                              "textured blocks %.0f%%, saturation %.2f); ",
+                              page ? "document" : "photo",
+                              page ? "a page" : "not clearly a page", st->p_document,
+                              PCT (st->features[1]), PCT (st->features[2]),
+                              PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
+    }
+  g_string_append_printf (why, "noise sigma %.1f/255 in the first %u rows", 255 * st->sigma,
+                          d->lookahead);
+  d->why = g_string_free (why, FALSE);
+  if (!setup (d, model, error))
+    {
+      g_atomic_int_set (&d->failed, TRUE);
+      return FALSE;
+    }
+  const gboolean ok = push_ready (d, d->pending, d->n_pending, error);
+  g_clear_pointer (&d->pending, g_free);
+  return ok;
+}
+
+gboolean
+dae_denoiser_push_rows (DaeDenoiser *d, const float *rows, guint n_rows,
+                        GError **error)
+{
+  g_return_val_if_fail (d != NULL && (rows != NULL || n_rows == 0), FALSE);
+  const guint64 have = d->ready ? d->pushed : d->n_pending;
+  if (n_rows > d->height - have)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "%u rows pushed but only %" G_GUINT64_FORMAT " of %u are left",
+                   n_rows, d->height - have, d->height);
+      return FALSE;
+    }
+  if (!d->ready && g_atomic_int_get (&d->failed))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the denoiser failed earlier");
+      return FALSE;
+    }
+  if (!d->ready)
+    {
+      const size_t row_f = (size_t) d->width * d->channels;
+      const guint take = MIN (n_rows, d->lookahead - d->n_pending);
+      memcpy (d->pending + d->n_pending * row_f, rows, take * row_f * sizeof (float));
+      d->n_pending += take;
+      rows += take * row_f;
+      n_rows -= take;
+      if (d->n_pending < d->lookahead)
+        return TRUE;
+      if (!choose (d, error))
+        return FALSE;
+    }
+  return push_ready (d, rows, n_rows, error);
 }
 
 guint
@@ -717,28 +1033,61 @@ dae_denoiser_pull_rows (DaeDenoiser *d, float *rows, guint max_rows)
 int
 dae_denoiser_get_inverted (const DaeDenoiser *d)
 {
-  return d->inverted;
+  if (d->tiles_run == 0)
+    return -1;
+  return d->tiles_inverted == 0 ? 0 : d->tiles_inverted == d->tiles_run ? 1 : 2;
+}
+
+const DaeModel *
+dae_denoiser_get_model (const DaeDenoiser *d)
+{
+  return d->model;
+}
+
+static const char *
+color_name (const DaeDenoiser *d)
+{
+  if (d->n_color == 1)
+    return "gray";
+  if (d->luma)
+    return "luma";
+  return d->color == DAE_COLOR_OPPONENT ? "opponent planes" : "each channel";
 }
 
 char *
 dae_denoiser_describe (const DaeDenoiser *d)
 {
   GString *s = g_string_new (NULL);
+  if (d->why != NULL)
+    g_string_append_printf (s, "%s; ", d->why);
+  if (!d->ready)
+    {
+      g_string_append (s, "waiting for the first rows");
+      return g_string_free (s, FALSE);
+    }
   g_string_append_printf (s, "%ux%u tiles, stride %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                           ", %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " tiles x %u plane%s"
                           " (%s); %u thread%s; input ring %u rows",
                           d->pw, d->ph, d->ax.stride, d->ay.stride, d->ax.n_tiles,
                           d->ay.n_tiles, d->n_planes, d->n_planes == 1 ? "" : "s",
-                          d->luma ? "luma" : d->n_color == 1 ? "gray" : "each channel",
-                          d->n_workers, d->n_workers == 1 ? "" : "s", d->in_cap);
+                          color_name (d), d->n_workers, d->n_workers == 1 ? "" : "s", d->in_cap);
   g_autofree char *convs = dae__runner_describe_convs (d->runners[0]);
-  g_string_append_printf (s, "; %s", convs);
-  if (d->inverted >= 0)
+  g_string_append_printf (s, "; %s; strength", convs);
+  for (guint c = 0; c < (d->n_planes == 3 ? 3u : 1u); c++)
+    g_string_append_printf (s, "%s%.2f", c ? "/" : " ", d->plane_strength[c]);
+  if (d->opt.strength == DAE_STRENGTH_AUTO)
+    g_string_append_printf (s, " (auto: %s)", model_clean_error (d->model) > 0
+                            ? "by the noise and the model's clean error"
+                            : "the model records no clean error");
+  if (d->tiles_run > 0)
     {
-      g_string_append_printf (s, "; inverted: %s", d->inverted ? "yes" : "no");
-      if (d->opt.invert == DAE_INVERT_AUTO && d->model_bg != BG_ANY)
-        g_string_append_printf (s, " (auto: background %.2f, model trained on %s)",
-                                d->background, d->model_bg == BG_LIGHT ? "light" : "dark");
+      g_string_append_printf (s, "; inverted: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                              " tiles", d->tiles_inverted, d->tiles_run);
+      if (d->invert_auto)
+        g_string_append_printf (s, " (auto, per region: the model was trained on %s "
+                                "backgrounds; the image's majority is %s, level %.2f)",
+                                d->model_bg == BG_LIGHT ? "light" : "dark",
+                                d->stats.light ? "light" : "dark", d->stats.background);
     }
   return g_string_free (s, FALSE);
 }
@@ -758,7 +1107,7 @@ dae_denoise_image (const DaeModel *model, const DaeDenoiseOptions *options,
   for (guint y = 0; y < height;)
     {
       /* Small pushes keep the queue of finished rows short. */
-      const guint n = MIN (d->ph, height - y);
+      const guint n = MIN (MAX (d->ph, 32u), height - y);
       if (!dae_denoiser_push_rows (d, input + (size_t) y * row_f, n, error))
         return FALSE;
       y += n;

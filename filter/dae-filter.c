@@ -32,18 +32,21 @@ static char **opt_files;
 
 static const GOptionEntry entries[] = {
   { "model", 'm', 0, G_OPTION_ARG_STRING, &opt_model,
-    "The model: a NAME from --list-models or a .dae FILE (default: the best shipped "
-    "general model)", "NAME|FILE" },
+    "The model: a NAME from --list-models, a .dae FILE, or auto: the document model "
+    "for pages, the photo model for anything else, chosen per image (default: auto)",
+    "NAME|FILE|auto" },
   { "list-models", 0, 0, G_OPTION_ARG_NONE, &opt_list_models,
     "List the models found, with their files, and exit", NULL },
   { "strength", 's', 0, G_OPTION_ARG_STRING, &opt_strength,
-    "Blend of the denoised image over the input, 0..1 (default: 1)", "S" },
+    "Blend of the denoised image over the input, 0..1, or auto: by the noise measured "
+    "and the model's error on clean images (default: auto)", "S|auto" },
   { "invert", 0, 0, G_OPTION_ARG_STRING, &opt_invert,
-    "Invert the image around the model: auto (when the page's background is not the "
-    "model's), on or off (default: auto)", "auto|on|off" },
+    "Invert the image around the model: auto (region by region, where the background "
+    "is not the model's), on or off (default: auto)", "auto|on|off" },
   { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
-    "Colour images: denoise the luminance only (luma) or each channel (rgb) "
-    "(default: luma)", "luma|rgb" },
+    "Colour images: denoise the luminance only (luma), each channel (rgb), the "
+    "opponent planes (opponent: luminance and both chroma planes), or auto: opponent "
+    "for photos, luma for pages (default: auto)", "auto|luma|rgb|opponent" },
   { "stride", 0, 0, G_OPTION_ARG_STRING, &opt_stride,
     "Step between tiles in pixels, 1..patch size; the patch size means no overlap "
     "(default: half a patch)", "N" },
@@ -71,8 +74,7 @@ static const GOptionEntry entries[] = {
 typedef enum { FORMAT_SAME, FORMAT_PNM, FORMAT_PAM, FORMAT_PNG } OutFormat;
 
 typedef struct {
-  DaeModel *model;
-  const char *model_name;
+  DaeModelSet *models;
   DaeDenoiseOptions dopt;
   OutFormat format;
   guint64 max_pixels;
@@ -251,6 +253,19 @@ progress_update (Progress *p, gboolean enabled)
     fputs ("\r\033[K", stderr);
 }
 
+/* The file of the model the denoiser runs. */
+static const char *
+model_path (const Settings *s, const DaeDenoiser *d)
+{
+  for (guint i = 0; i < dae_model_set_get_n_models (s->models); i++)
+    {
+      const char *path;
+      if (dae_model_set_get_model (s->models, i, &path) == dae_denoiser_get_model (d))
+        return path;
+    }
+  return "?";
+}
+
 static gboolean
 denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in,
                FILE *out, const char *name, DaeImageInfo *out_info, GError **error)
@@ -259,8 +274,9 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
   if (!output_info (s, in, &oi, error))
     return FALSE;
   *out_info = oi;
-  g_autoptr (DaeDenoiser) d = dae_denoiser_new (s->model, &s->dopt, in->width, in->height,
-                                                in->channels, in->has_alpha, error);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (s->models, &s->dopt, in->width,
+                                                        in->height, in->channels,
+                                                        in->has_alpha, error);
   if (d == NULL)
     return FALSE;
   const size_t in_row = (size_t) in->width * in->channels;
@@ -317,7 +333,7 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
       g_autofree char *how = dae_denoiser_describe (d);
       fprintf (stderr, "%s: %s: image %u: %ux%u %s maxval %u -> %s: model %s; %s\n", PROG,
                name, prog.index, in->width, in->height, dae_image_format_name (in->format),
-               in->maxval, dae_image_format_name (oi.format), s->model_name, how);
+               in->maxval, dae_image_format_name (oi.format), model_path (s, d), how);
     }
   return dae_image_writer_finish (w, error);
 }
@@ -566,7 +582,7 @@ main (int argc, char **argv)
 
   Settings s = { 0 };
   dae_denoise_options_init (&s.dopt);
-  if (opt_strength)
+  if (opt_strength && strcmp (opt_strength, "auto") != 0)
     s.dopt.strength = parse_fraction ("--strength", opt_strength);
   if (opt_invert)
     {
@@ -576,8 +592,10 @@ main (int argc, char **argv)
     }
   if (opt_color)
     {
-      static const char *const c[] = { "luma", "rgb", NULL };
-      s.dopt.color = parse_choice ("--color", opt_color, c) ? DAE_COLOR_RGB : DAE_COLOR_LUMA;
+      static const char *const c[] = { "auto", "luma", "rgb", "opponent", NULL };
+      static const DaeColorMode v[] = { DAE_COLOR_AUTO, DAE_COLOR_LUMA, DAE_COLOR_RGB,
+                                        DAE_COLOR_OPPONENT };
+      s.dopt.color = v[parse_choice ("--color", opt_color, c)];
     }
   if (opt_threads)
     s.dopt.threads = (guint) parse_uint ("--threads", opt_threads, 0, 1024);
@@ -600,39 +618,40 @@ main (int argc, char **argv)
   if (usage_failed)
     return 2;
 
-  g_autofree char *model_path = dae_model_find (opt_model, &error);
-  if (model_path == NULL)
+  s.models = dae_model_set_load (opt_model, &error);
+  if (s.models == NULL)
     {
+      /* The message names the model or the file already. */
       fprintf (stderr, "%s: %s\n", PROG, error->message);
       return 1;
     }
-  s.model = dae_model_load_file (model_path, &error);
-  if (s.model == NULL)
+  for (guint i = 0; i < dae_model_set_get_n_models (s.models); i++)
     {
-      /* The message names the file already. */
-      fprintf (stderr, "%s: %s\n", PROG, error->message);
-      return 1;
+      const char *path;
+      guint ph, pw;
+      dae_model_get_patch_size (dae_model_set_get_model (s.models, i, &path), &ph, &pw);
+      if (s.dopt.stride > MIN (ph, pw))
+        usage_error ("--stride: %u is larger than the %ux%u patches of %s", s.dopt.stride, pw,
+                     ph, path);
+      if (opt_verbose && !usage_failed)
+        fprintf (stderr, "%s: model %s (%ux%u patches)%s\n", PROG, path, pw, ph,
+                 dae_model_set_get_n_models (s.models) > 1
+                   ? (i == 0 ? ", for pages" : ", for photos and anything else") : "");
     }
-  s.model_name = model_path;
-  guint ph, pw;
-  dae_model_get_patch_size (s.model, &ph, &pw);
-  if (s.dopt.stride > MIN (ph, pw))
-    usage_error ("--stride: %u is larger than the model's %ux%u patches", s.dopt.stride, pw, ph);
   if (usage_failed)
     {
-      dae_model_free (s.model);
+      dae_model_set_free (s.models);
       return 2;
     }
   if (opt_verbose)
     {
       const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
-      fprintf (stderr, "%s: model %s (%ux%u patches), kernels %s%s%s%s\n", PROG, model_path,
-               pw, ph, dae_kernels_describe (), note ? " (" : "", note ? note : "",
-               note ? ")" : "");
+      fprintf (stderr, "%s: kernels %s%s%s%s\n", PROG, dae_kernels_describe (),
+               note ? " (" : "", note ? note : "", note ? ")" : "");
     }
 
   const int status = opt_output_dir ? run_batch (&s, opt_files) : run_stdout (&s, opt_files);
-  dae_model_free (s.model);
+  dae_model_set_free (s.models);
   g_strfreev (opt_files);
   return status;
 }

@@ -862,7 +862,12 @@ test_invert_auto (void)
   g_auto (TestRun) on = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "on");
   g_auto (TestRun) off = run_model (g_bytes_get_data (in, NULL), g_bytes_get_size (in), "--invert", "off");
   assert_ok (&a);
-  g_assert_nonnull (strstr (a.err, "inverted: yes"));
+  const char *inv = strstr (a.err, "inverted: ");
+  g_assert_nonnull (inv);
+  guint n_inv = 0, n_tiles = 0;
+  g_assert_cmpint (sscanf (inv, "inverted: %u of %u tiles", &n_inv, &n_tiles), ==, 2);
+  g_assert_cmpuint (n_tiles, >, 0);
+  g_assert_cmpuint (n_inv, ==, n_tiles); /* every region is a light page */
   g_assert_true (g_bytes_equal (a.out, on.out));
   g_assert_false (g_bytes_equal (a.out, off.out));
 }

@@ -1,0 +1,317 @@
+/* analyze.c: cheap statistics of an image's first rows, from which the
+ * denoiser picks a model (document page or photo), the polarity prior and
+ * how strongly to denoise.
+ *
+ * Everything works on 2x2 means of the luma (half the noise, a quarter of
+ * the pixels):
+ * - noise: sigma = median |HH| / 0.6745, HH the finest diagonal Haar band
+ *   (Donoho's estimator: image structure barely reaches that band);
+ * - the two-class split of Otsu's threshold: how bimodal the levels are,
+ *   the minority ("ink") share, how much of the ink is thin strokes (what
+ *   a 5x5 erosion removes), the mid-tones between the classes;
+ * - 8x8 blocks of the means: flat, strongly edged or textured, and the
+ *   share of blocks at the dominant (paper) level;
+ * - colour saturation.
+ * A logistic model of these ten numbers gives the probability of a page.
+ * Its weights were fitted on pages and photos with Gaussian noise of sigma
+ * 0-50/255 (see weights/README.md, "Automatic choice"). */
+#include "dae-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIGMA_BINS 4096u /* |HH| histogram over [0, 0.5) for the median */
+
+typedef struct {
+  guint w, h;   /* of the 2x2-mean plane */
+  float *mean;  /* w x h */
+} HalfPlane;
+
+static inline float
+pixel_luma (const float *px, guint n_color)
+{
+  if (n_color >= 3)
+    return 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+  if (n_color == 2)
+    return 0.5f * (px[0] + px[1]);
+  return px[0];
+}
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  const double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* The noise from the HH band's energy in 8x8 blocks of coefficients (16x16
+ * pixels): texture and edges raise some blocks, never lower them, so a low
+ * quantile of the blocks' energies is the noise's, scaled by that quantile
+ * of chi^2 with 64 degrees of freedom over 64 (Wilson-Hilferty: 0.849 for
+ * the 5th percentile).  Falls back to the median |HH| (Donoho) on images
+ * too small for blocks. */
+static double
+noise_sigma (const float *hh, guint w, guint h, const guint64 *hist)
+{
+  const guint bw = w / 8, bh = h / 8;
+  if (bw * bh < 4)
+    {
+      const guint64 n = (guint64) w * h;
+      guint64 seen = 0;
+      guint b = 0;
+      for (; b < SIGMA_BINS - 1; b++)
+        if ((seen += hist[b]) * 2 >= n)
+          break;
+      return n == 0 ? 0.0 : (b + 0.5) / (2.0 * SIGMA_BINS) / 0.6745;
+    }
+  g_autofree double *energy = g_new (double, (size_t) bw * bh);
+  for (guint by = 0; by < bh; by++)
+    for (guint bx = 0; bx < bw; bx++)
+      {
+        double e = 0;
+        for (guint y = 0; y < 8; y++)
+          for (guint x = 0; x < 8; x++)
+            {
+              const double v = hh[(size_t) (by * 8 + y) * w + bx * 8 + x];
+              e += v * v;
+            }
+        energy[(size_t) by * bw + bx] = e / 64;
+      }
+  qsort (energy, (size_t) bw * bh, sizeof (double), compare_double);
+  return sqrt (energy[(size_t) bw * bh / 20] / 0.728);
+}
+
+/* 2x2 means of the luma and the noise estimate from the HH band. */
+static double
+half_plane (const float *rows, guint width, guint n_rows, guint channels, guint n_color,
+            HalfPlane *hp)
+{
+  hp->w = width / 2;
+  hp->h = n_rows / 2;
+  const size_t n = (size_t) MAX (hp->w * hp->h, 1u);
+  hp->mean = g_new (float, n);
+  g_autofree float *hh = g_new (float, n);
+  g_autofree guint64 *hist = g_new0 (guint64, SIGMA_BINS);
+  const size_t row_f = (size_t) width * channels;
+  for (guint y = 0; y < hp->h; y++)
+    {
+      const float *r0 = rows + (size_t) (2 * y) * row_f, *r1 = r0 + row_f;
+      for (guint x = 0; x < hp->w; x++)
+        {
+          const size_t o = (size_t) (2 * x) * channels;
+          const float a = pixel_luma (r0 + o, n_color), b = pixel_luma (r0 + o + channels, n_color);
+          const float c = pixel_luma (r1 + o, n_color), d = pixel_luma (r1 + o + channels, n_color);
+          const size_t i = (size_t) y * hp->w + x;
+          hp->mean[i] = 0.25f * (a + b + c + d);
+          hh[i] = 0.5f * (a - b - c + d);
+          hist[MIN ((guint) (fabsf (hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
+        }
+    }
+  return noise_sigma (hh, hp->w, hp->h, hist);
+}
+
+/* 8x8 blocks of the half plane: flat / strong / textured shares and the
+ * share of blocks near the dominant level. */
+static void
+block_features (const HalfPlane *hp, double sigma, double *f)
+{
+  const guint bw = hp->w / 8, bh = hp->h / 8;
+  const double t_flat = 3 * sigma + 0.04, t_strong = 0.3 + 2 * sigma;
+  guint64 flat = 0, strong = 0, hist[64] = { 0 };
+  float *means = g_new (float, (size_t) MAX (bw * bh, 1u));
+  for (guint by = 0; by < bh; by++)
+    for (guint bx = 0; bx < bw; bx++)
+      {
+        float lo = 2.0f, hi = -1.0f, sum = 0.0f;
+        for (guint y = 0; y < 8; y++)
+          for (guint x = 0; x < 8; x++)
+            {
+              const float v = hp->mean[(size_t) (by * 8 + y) * hp->w + bx * 8 + x];
+              lo = MIN (lo, v);
+              hi = MAX (hi, v);
+              sum += v;
+            }
+        const float m = sum / 64;
+        means[(size_t) by * bw + bx] = m;
+        hist[CLAMP ((int) (m * 64), 0, 63)]++;
+        flat += hi - lo < t_flat;
+        strong += hi - lo > t_strong;
+      }
+  const double n = MAX ((double) bw * bh, 1.0);
+  guint mode = 0;
+  guint64 best = 0;
+  for (guint i = 0; i < 64; i++)
+    {
+      const guint64 s = hist[i] + (i > 0 ? hist[i - 1] : 0) + (i < 63 ? hist[i + 1] : 0);
+      if (s > best)
+        best = s, mode = i;
+    }
+  const double level = (mode + 0.5) / 64, tol = 0.06 + sigma / 4;
+  guint64 paper = 0;
+  for (size_t i = 0; i < (size_t) bw * bh; i++)
+    paper += fabs (means[i] - level) < tol;
+  g_free (means);
+  f[5] = flat / n;
+  f[6] = strong / n;
+  f[7] = 1.0 - f[5] - f[6];
+  f[8] = paper / n;
+}
+
+/* A 3x3 box blur of the half plane (for noisy images), edges clamped. */
+static float *
+box3 (const HalfPlane *hp)
+{
+  float *out = g_new (float, (size_t) MAX (hp->w * hp->h, 1u));
+  for (guint y = 0; y < hp->h; y++)
+    for (guint x = 0; x < hp->w; x++)
+      {
+        float s = 0.0f;
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            {
+              const guint yy = (guint) CLAMP ((int) y + dy, 0, (int) hp->h - 1);
+              const guint xx = (guint) CLAMP ((int) x + dx, 0, (int) hp->w - 1);
+              s += hp->mean[(size_t) yy * hp->w + xx];
+            }
+        out[(size_t) y * hp->w + x] = s / 9;
+      }
+  return out;
+}
+
+/* Otsu's threshold of 8-bit levels: the split, its class means and how
+ * much of the variance it explains. */
+typedef struct {
+  guint t;
+  double w0, m0, m1, eta;
+} Otsu;
+
+static Otsu
+otsu (const guint64 *hist)
+{
+  double n = 0, total = 0, var = 0;
+  for (guint i = 0; i < 256; i++)
+    n += hist[i], total += (double) i * hist[i];
+  Otsu o = { 0, 0, 0, 0, 0 };
+  if (n == 0)
+    return o;
+  const double mu = total / n;
+  for (guint i = 0; i < 256; i++)
+    var += hist[i] * (i - mu) * (i - mu) / n;
+  double w0 = 0, s0 = 0, best = -1;
+  for (guint t = 0; t < 255; t++)
+    {
+      w0 += hist[t] / n;
+      s0 += (double) t * hist[t] / n;
+      if (w0 <= 0 || w0 >= 1)
+        continue;
+      const double m0 = s0 / w0, m1 = (mu - s0) / (1 - w0);
+      const double between = w0 * (1 - w0) * (m0 - m1) * (m0 - m1);
+      if (between > best)
+        best = between, o = (Otsu){ t, w0, m0, m1, var > 0 ? between / var : 0 };
+    }
+  return o;
+}
+
+/* Share of the ink mask that a 5x5 erosion removes: strokes are thin. */
+static double
+thin_share (const guint8 *ink, guint w, guint h)
+{
+  guint8 *rows = g_new (guint8, (size_t) MAX (w * h, 1u));
+  guint64 n_ink = 0, kept = 0;
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        guint8 v = 1;
+        for (guint xx = x >= 2 ? x - 2 : 0; xx <= MIN (x + 2, w - 1); xx++)
+          v &= ink[(size_t) y * w + xx];
+        rows[(size_t) y * w + x] = v;
+        n_ink += ink[(size_t) y * w + x];
+      }
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        guint8 v = 1;
+        for (guint yy = y >= 2 ? y - 2 : 0; yy <= MIN (y + 2, h - 1); yy++)
+          v &= rows[(size_t) yy * w + x];
+        kept += v;
+      }
+  g_free (rows);
+  return n_ink ? 1.0 - (double) kept / n_ink : 0.0;
+}
+
+/* Two-class features: f[0] eta, f[1] ink share, f[2] thin, f[3] mid, f[4]
+ * gap; and whether the majority class is the lighter one. */
+static void
+class_features (const HalfPlane *hp, double sigma, double *f, DaeImageStats *st)
+{
+  g_autofree float *blurred = sigma > 0.04 ? box3 (hp) : NULL;
+  const float *d = blurred ? blurred : hp->mean;
+  const size_t n = (size_t) hp->w * hp->h;
+  g_autofree guint8 *q = g_new (guint8, MAX (n, 1));
+  guint64 hist[256] = { 0 };
+  for (size_t i = 0; i < n; i++)
+    hist[q[i] = (guint8) CLAMP ((int) floorf (d[i] * 255 + 0.5f), 0, 255)]++;
+  const Otsu o = otsu (hist);
+  const gboolean light = 1.0 - o.w0 >= 0.5; /* most pixels above the split */
+  g_autofree guint8 *ink = g_new (guint8, MAX (n, 1));
+  guint64 n_ink = 0, n_mid = 0;
+  const double gap = fabs (o.m1 - o.m0) / 255;
+  const double lo = MIN (o.m0, o.m1) / 255 + 0.25 * gap, hi = MAX (o.m0, o.m1) / 255 - 0.25 * gap;
+  for (size_t i = 0; i < n; i++)
+    {
+      ink[i] = light ? q[i] <= o.t : q[i] > o.t;
+      n_ink += ink[i];
+      n_mid += d[i] > lo && d[i] < hi;
+    }
+  f[0] = o.eta;
+  f[1] = n ? (double) n_ink / n : 0;
+  f[2] = thin_share (ink, hp->w, hp->h);
+  f[3] = n ? (double) n_mid / n : 0;
+  f[4] = gap;
+  st->light = light;
+  st->background = (light ? o.m1 : o.m0) / 255;
+}
+
+static double
+saturation (const float *rows, guint width, guint n_rows, guint channels, guint n_color)
+{
+  if (n_color < 3)
+    return 0.0;
+  double sum = 0;
+  const size_t n = (size_t) width * n_rows;
+  for (size_t i = 0; i < n; i++)
+    {
+      const float *p = rows + i * channels;
+      sum += MAX (MAX (p[0], p[1]), p[2]) - MIN (MIN (p[0], p[1]), p[2]);
+    }
+  return n ? sum / n : 0.0;
+}
+
+/* Fitted weights of the ten features (in DaeImageStats.features order). */
+static const double page_weights[DAE__N_IMAGE_FEATURES] = {
+  9.5607, -8.4353, 4.2699, 1.3217, 0.7388, -0.9286, 2.8409, -3.8147, 5.3937, 4.9354
+};
+static const double page_bias = -12.4553;
+
+void
+dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
+                   guint n_color, DaeImageStats *st)
+{
+  memset (st, 0, sizeof *st);
+  st->light = TRUE;
+  st->background = 1.0;
+  if (width < 16 || n_rows < 16)
+    return; /* too small to tell: sigma 0, not a page */
+  HalfPlane hp;
+  st->sigma = half_plane (rows, width, n_rows, channels, n_color, &hp);
+  double *f = st->features;
+  block_features (&hp, st->sigma, f);
+  class_features (&hp, st->sigma, f, st);
+  f[9] = saturation (rows, width, n_rows, channels, n_color);
+  g_free (hp.mean);
+  double z = page_bias;
+  for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
+    z += page_weights[i] * f[i];
+  st->p_document = 1.0 / (1.0 + exp (-z));
+}
