@@ -412,19 +412,36 @@ const char *dae_kernels_get_note (void);
 
 /* ==== Image I/O (core/io) ================================================ */
 
-/* Streaming codecs for netpbm (PBM/PGM/PPM plain and raw, PAM) and PNG
- * images, row by row so that memory grows with the width, never the
- * height; and MNIST's IDX files.
+/* Streaming codecs for netpbm (PBM/PGM/PPM plain and raw, PAM), PNG
+ * (libpng), JPEG (libjpeg) and TIFF (libtiff) images, row by row so that
+ * memory grows with the width, never the height; and MNIST's IDX files.
  *
  * Samples are guint16, row-major with channels interleaved, at their native
  * range 0..maxval.  Alpha, if any, is the last channel.  Bilevel images
- * (PBM, PAM BLACKANDWHITE, 1-bit gray PNG) read as maxval 1 with 1 = WHITE,
- * like a PGM (note that inside a PBM file a 1 bit is black: the codec
- * inverts).  PNG palettes are expanded to RGB, or to gray when every
- * palette entry is gray; tRNS becomes an alpha channel; 1/2/4-bit gray
- * keeps maxval 1/3/15; no gamma or sBIT conversion is made.  Interlaced
- * (Adam7) PNGs are the one exception to streaming: they are decoded whole
- * into memory, up to 1 GiB. */
+ * (PBM, PAM BLACKANDWHITE, 1-bit gray PNG or TIFF) read as maxval 1 with
+ * 1 = WHITE, like a PGM (note that inside a PBM file a 1 bit is black: the
+ * codec inverts, as it does for TIFF's min-is-white).  PNG palettes are
+ * expanded to RGB, or to gray when every palette entry is gray; tRNS
+ * becomes an alpha channel; 1/2/4-bit gray keeps maxval 1/3/15; no gamma
+ * or sBIT conversion is made.  Interlaced (Adam7) PNGs are the one
+ * exception to streaming: they are decoded whole into memory, up to 1 GiB;
+ * progressive JPEGs are buffered by libjpeg, and tiled TIFFs a row of tiles
+ * at a time.
+ *
+ * JPEG: 8-bit gray and YCbCr/RGB; CMYK and YCCK are refused (convert them
+ * to RGB first: their colours need the profile).  Written as baseline
+ * JPEG at DaeImageInfo.quality, 4:2:0 for colour.
+ *
+ * TIFF: strips or tiles, 1/2/4/8/16-bit gray, RGB, palette (expanded to
+ * RGB), with or without alpha (one extra sample), every page of a
+ * multi-page file in turn as the images of the stream.  A TIFF is read by
+ * seeking: from a pipe it is first copied to a temporary file, and it ends
+ * the stream.  Planar-separate, CMYK, YCbCr (but in JPEG compression),
+ * floating-point and 32-bit samples are refused.
+ *
+ * Metadata (resolution, ICC profile, Exif, PNG's gAMA/cHRM/sRGB and text
+ * chunks, JPEG comments and XMP, TIFF's text tags) is read with each image
+ * and written by each format that can hold it. */
 
 typedef enum {
   DAE_IMAGE_FORMAT_PBM_PLAIN = 1, /* P1 */
@@ -434,7 +451,9 @@ typedef enum {
   DAE_IMAGE_FORMAT_PGM = 5,       /* P5 */
   DAE_IMAGE_FORMAT_PPM = 6,       /* P6 */
   DAE_IMAGE_FORMAT_PAM = 7,       /* P7 */
-  DAE_IMAGE_FORMAT_PNG = 8
+  DAE_IMAGE_FORMAT_PNG = 8,
+  DAE_IMAGE_FORMAT_JPEG = 9,
+  DAE_IMAGE_FORMAT_TIFF = 10
 } DaeImageFormat;
 
 /* What the samples are, PAM's TUPLTYPE, set for every format. */
@@ -457,6 +476,48 @@ typedef enum {
   DAE_PNG_COLOR_PALETTE
 } DaePngColorType;
 
+/* The unit of DaeImageInfo's x_res and y_res. */
+typedef enum {
+  DAE_RES_UNIT_NONE = 0,  /* no resolution known */
+  DAE_RES_UNIT_ASPECT,    /* the ratio of x_res to y_res only (JFIF, PNG) */
+  DAE_RES_UNIT_INCH,
+  DAE_RES_UNIT_CM
+} DaeResUnit;
+
+/* How a text is stored, PNG's chunk types. */
+typedef enum {
+  DAE_TEXT_PLAIN = 0,             /* tEXt: Latin-1 */
+  DAE_TEXT_COMPRESSED,            /* zTXt: Latin-1 */
+  DAE_TEXT_INTERNATIONAL,         /* iTXt: UTF-8 */
+  DAE_TEXT_INTERNATIONAL_COMPRESSED
+} DaeTextKind;
+
+typedef struct {
+  char *keyword;   /* PNG's keywords: "Description", "Comment"... */
+  char *text;
+  DaeTextKind kind;
+  char *lang, *lang_key; /* iTXt's language and translated keyword, or NULL */
+} DaeImageText;
+
+/* An image's metadata, as its reader found it.  Formats map to each other:
+ * JPEG's COM markers are texts "Comment"; XMP (JPEG APP1, TIFF's
+ * XMLPacket) is the text "XML:com.adobe.xmp" as in PNG; TIFF's
+ * ImageDescription, Software, Artist, Copyright, DateTime and DocumentName
+ * are "Description", "Software", "Author", "Copyright", "Creation Time" and
+ * "Title". */
+typedef struct {
+  GBytes *icc;          /* ICC profile (PNG iCCP, JPEG APP2, TIFF), or NULL */
+  char *icc_name;       /* PNG iCCP's profile name, or NULL */
+  GBytes *exif;         /* Exif, a TIFF structure (JPEG APP1 after "Exif\0\0",
+                         * PNG eXIf), or NULL; TIFF's Exif IFD is not kept */
+  gboolean has_gamma;
+  guint32 gamma;        /* PNG gAMA: the file's gamma x 100000 */
+  gboolean has_chrm;
+  guint32 chrm[8];      /* PNG cHRM x 100000: white, red, green, blue x, y */
+  int srgb_intent;      /* PNG sRGB: rendering intent 0..3, or -1 */
+  GPtrArray *texts;     /* of DaeImageText, in file order, or NULL */
+} DaeImageMeta;
+
 typedef struct {
   DaeImageFormat format;
   guint width, height;    /* both >= 1 */
@@ -466,6 +527,22 @@ typedef struct {
   DaeTupleType tuple_type;
   DaePngColorType png_color_type; /* PNG input only, informative */
   guint png_bit_depth;    /* PNG input only: 1, 2, 4, 8 or 16; else 0 */
+  double x_res, y_res;    /* pixels per res_unit; 0 when unknown */
+  DaeResUnit res_unit;
+  /* JPEG input: the quality of libjpeg's luminance table nearest to its
+   * own (exact for files libjpeg made, an estimate for others).  Output (JPEG, TIFF's JPEG compression):
+   * the quality to write at, 0 for 90. */
+  guint quality;
+  /* TIFF: the compression read (libtiff's COMPRESSION_*), written again
+   * when it suits the output's samples and libtiff has it (G3/G4: 1-bit
+   * only; JPEG: 8-bit only), else the default: G4 for 1-bit, Deflate with
+   * the horizontal predictor otherwise.  0: the default. */
+  guint tiff_compression;
+  gboolean min_is_white;  /* TIFF: photometric min-is-white, read and written */
+  guint tiff_orientation; /* TIFF: Orientation 1..8 (rows as stored), 0 if unset */
+  /* Owned by the reader, valid until its next image; NULL: none.  Writers
+   * store what their format can hold. */
+  const DaeImageMeta *meta;
 } DaeImageInfo;
 
 /* Default limit on width x height: 2^30 pixels. */
@@ -496,8 +573,9 @@ const char *dae_tuple_type_name (DaeTupleType tuple_type);
  * Makes @info describe the same samples in @format: sets format,
  * has_alpha and the tuple type (kept if it fits the channels, so PAM
  * BLACKANDWHITE stays so).  PBM needs 1 channel of maxval 1, PGM 1 channel,
- * PPM 3; PAM and PNG take 1..4 channels.  PNG stores maxval 1, 3, 15 (gray),
- * 255 and 65535 exactly, and rescales other maxvals to 8 or 16 bits.
+ * PPM 3, JPEG 1 or 3; PAM, PNG and TIFF take 1..4 channels.  PNG and TIFF
+ * store maxval 1, 3, 15 (gray), 255 and 65535 exactly, and rescale other
+ * maxvals to 8 or 16 bits; JPEG stores 8 bits.
  *
  * Returns: TRUE if @format can hold such an image; else FALSE with
  * @error set (DAE_ERROR_INVALID) and @info unchanged.
@@ -557,11 +635,13 @@ void dae_image_reader_set_max_pixels (DaeImageReader *reader,
  * @error: return location for an error
  *
  * Reads and validates the header of the next image of the stream (PNM,
- * PAM or PNG, told apart by their magic numbers), skipping the rows of
- * the current image that were not read.  Whitespace after an image is
- * allowed; anything else that is not another image is an error, as
- * `pamfile -allimages` has it.  An empty stream is an error.  Messages
- * about a second or later image begin with "image N: ".
+ * PAM, PNG, JPEG or TIFF, told apart by their magic numbers; the next page
+ * of a TIFF), skipping the rows of the current image that were not read.
+ * Whitespace after an image is allowed; anything else that is not another
+ * image is an error, as `pamfile -allimages` has it, except after a JPEG,
+ * where trailing bytes are ignored as libjpeg does.  An empty stream is an
+ * error, and so is another format (named when known: "a WebP image...").
+ * Messages about a second or later image begin with "image N: ".
  *
  * Returns: TRUE with @info set; FALSE with @error unset at the clean end
  * of the stream (after at least one image); FALSE with @error set on bad
@@ -616,7 +696,8 @@ typedef struct _DaeImageWriter DaeImageWriter;
  * @error: return location for an error
  *
  * Checks @info and writes the image's header.  Several images written one
- * after the other to @fp make a multi-image stream.
+ * after the other to @fp make a multi-image stream: see
+ * dae_image_writer_next(), which TIFF needs for a multi-page file.
  *
  * Returns: (transfer full): a writer, or NULL with @error set.
  */
@@ -646,6 +727,33 @@ gboolean dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
  * Returns: TRUE if the whole image reached the stream.
  */
 gboolean dae_image_writer_finish (DaeImageWriter *writer, GError **error);
+
+/**
+ * dae_image_writer_next:
+ * @writer: a writer whose image was finished
+ * @info: the next image, as for dae_image_writer_new()
+ * @error: return location for an error
+ *
+ * Starts another image in the same stream: a new page of a TIFF, the next
+ * image of a PNM, PNG or JPEG stream.
+ *
+ * Returns: TRUE, or FALSE with @error set.
+ */
+gboolean dae_image_writer_next (DaeImageWriter *writer, const DaeImageInfo *info,
+                                GError **error);
+
+/**
+ * dae_image_writer_close:
+ * @writer: a writer whose last image was finished
+ * @error: return location for an error
+ *
+ * Ends the stream.  A TIFF reaches @fp only here (its pages are linked by
+ * seeking, in a temporary file); other formats are complete after
+ * dae_image_writer_finish().
+ *
+ * Returns: TRUE if the whole stream reached @fp.
+ */
+gboolean dae_image_writer_close (DaeImageWriter *writer, GError **error);
 
 /**
  * dae_image_writer_free:

@@ -25,7 +25,7 @@
 /* ---- options -------------------------------------------------------------- */
 
 static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
-static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir;
+static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
 static gboolean opt_verbose, opt_version;
 static char **opt_files;
@@ -53,8 +53,10 @@ static const GOptionEntry entries[] = {
   { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
     "Worker threads (default: 0 = one per CPU); the output does not depend on it", "N" },
   { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
-    "Output format: pnm (PBM/PGM/PPM, alpha dropped), pam or png (default: the "
-    "input's)", "pnm|pam|png" },
+    "Output format: pnm (PBM/PGM/PPM, alpha dropped), pam, png, jpeg (alpha dropped) "
+    "or tiff (default: the input's)", "pnm|pam|png|jpeg|tiff" },
+  { "quality", 0, 0, G_OPTION_ARG_STRING, &opt_quality,
+    "JPEG quality, 1..100 (default: the input JPEG's, else 90)", "Q" },
   { "max-pixels", 0, 0, G_OPTION_ARG_STRING, &opt_max_pixels,
     "Refuse images of more than N pixels (default: 1073741824)", "N" },
   { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output_dir,
@@ -71,12 +73,13 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-typedef enum { FORMAT_SAME, FORMAT_PNM, FORMAT_PAM, FORMAT_PNG } OutFormat;
+typedef enum { FORMAT_SAME, FORMAT_PNM, FORMAT_PAM, FORMAT_PNG, FORMAT_JPEG, FORMAT_TIFF } OutFormat;
 
 typedef struct {
   DaeModelSet *models;
   DaeDenoiseOptions dopt;
   OutFormat format;
+  guint quality;        /* JPEG output; 0: the input's, else 90 */
   guint64 max_pixels;
   gboolean progress;
 } Settings;
@@ -198,6 +201,10 @@ format_extension (const DaeImageInfo *info)
       return ".pam";
     case DAE_IMAGE_FORMAT_PNG:
       return ".png";
+    case DAE_IMAGE_FORMAT_JPEG:
+      return ".jpg";
+    case DAE_IMAGE_FORMAT_TIFF:
+      return ".tif";
     }
   return "";
 }
@@ -209,6 +216,8 @@ static gboolean
 output_info (const Settings *s, const DaeImageInfo *in, DaeImageInfo *out, GError **error)
 {
   *out = *in;
+  if (s->quality)
+    out->quality = s->quality;
   switch (s->format)
     {
     case FORMAT_SAME:
@@ -217,6 +226,12 @@ output_info (const Settings *s, const DaeImageInfo *in, DaeImageInfo *out, GErro
       return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_PAM, error);
     case FORMAT_PNG:
       return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_PNG, error);
+    case FORMAT_TIFF:
+      return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_TIFF, error);
+    case FORMAT_JPEG:
+      if (in->has_alpha)
+        out->channels--;
+      return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_JPEG, error);
     case FORMAT_PNM:
       if (in->has_alpha)
         out->channels--; /* as pamtopnm does */
@@ -266,9 +281,11 @@ model_path (const Settings *s, const DaeDenoiser *d)
   return "?";
 }
 
+/* Denoises one image into the stream of *@wp (made for the first image). */
 static gboolean
 denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in,
-               FILE *out, const char *name, DaeImageInfo *out_info, GError **error)
+               FILE *out, DaeImageWriter **wp, const char *name, DaeImageInfo *out_info,
+               GError **error)
 {
   DaeImageInfo oi;
   if (!output_info (s, in, &oi, error))
@@ -290,9 +307,10 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
                    in->width);
       return FALSE;
     }
-  g_autoptr (DaeImageWriter) w = dae_image_writer_new (out, &oi, error);
-  if (w == NULL)
+  if (*wp == NULL ? (*wp = dae_image_writer_new (out, &oi, error)) == NULL
+                  : !dae_image_writer_next (*wp, &oi, error))
     return FALSE;
+  DaeImageWriter *w = *wp;
 
   Progress prog = { name, dae_image_reader_get_index (reader), 0, in->height, -1,
                     isatty (STDERR_FILENO) };
@@ -345,12 +363,13 @@ denoise_stream (const Settings *s, DaeImageReader *reader, FILE *out, const char
                 DaeImageInfo *first_out, GError **error)
 {
   dae_image_reader_set_max_pixels (reader, s->max_pixels);
+  g_autoptr (DaeImageWriter) w = NULL;
   for (guint n = 0;; n++)
     {
       DaeImageInfo info, oi;
       if (!dae_image_reader_next (reader, &info, error))
-        return *error == NULL;
-      if (!denoise_image (s, reader, &info, out, name, &oi, error))
+        return *error == NULL && (w == NULL || dae_image_writer_close (w, error));
+      if (!denoise_image (s, reader, &info, out, &w, name, &oi, error))
         return FALSE;
       if (n == 0)
         *first_out = oi;
@@ -552,8 +571,9 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx,
     "Reads PBM/PGM/PPM/PAM (plain or raw, maxval 1..65535, every image of a\n"
-    "multi-image stream) or PNG from FILEs or stdin and writes the denoised\n"
-    "images to stdout in the same format, or with -o into a directory.");
+    "multi-image stream), PNG, JPEG or TIFF (every page) from FILEs or stdin and\n"
+    "writes the denoised images to stdout in the same format (resolution and\n"
+    "metadata kept), or with -o into a directory.");
   g_option_context_set_description (ctx,
     "Examples:\n"
     "  dae-filter < noisy.pgm > clean.pgm\n"
@@ -601,9 +621,11 @@ main (int argc, char **argv)
     s.dopt.threads = (guint) parse_uint ("--threads", opt_threads, 0, 1024);
   if (opt_format)
     {
-      static const char *const c[] = { "pnm", "pam", "png", NULL };
+      static const char *const c[] = { "pnm", "pam", "png", "jpeg", "tiff", NULL };
       s.format = FORMAT_PNM + parse_choice ("--format", opt_format, c);
     }
+  if (opt_quality)
+    s.quality = (guint) parse_uint ("--quality", opt_quality, 1, 100);
   s.max_pixels = opt_max_pixels ? parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
                                 : DAE_IMAGE_DEFAULT_MAX_PIXELS;
   if (opt_stride)

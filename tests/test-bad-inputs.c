@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <tiffio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -686,6 +687,141 @@ test_edge_cases_accepted (void)
   accept ("whitespace after the last image", cat (a, lit ("\n\n  \t\n", -1)), 1);
 }
 
+/* ---- JPEG and TIFF -------------------------------------------------------- */
+
+/* An image written by our own writer (@pages of them: a TIFF's pages). */
+static GBytes *
+encode_image (DaeImageFormat format, guint w, guint h, guint maxval, guint pages)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream (&buf, &len);
+  DaeImageInfo info = { 0 };
+  info.width = w, info.height = h, info.channels = 1, info.maxval = maxval;
+  g_assert_true (dae_image_info_set_format (&info, format, NULL));
+  g_autofree guint16 *s = g_new (guint16, (size_t) w * h);
+  for (guint i = 0; i < w * h; i++)
+    s[i] = (guint16) ((i * 37 + i / w) % (maxval + 1));
+  g_autoptr (DaeImageWriter) wr = NULL;
+  for (guint p = 0; p < pages; p++)
+    {
+      g_assert_true (p == 0 ? (wr = dae_image_writer_new (fp, &info, NULL)) != NULL
+                            : dae_image_writer_next (wr, &info, NULL));
+      g_assert_true (dae_image_writer_write_rows (wr, h, s, NULL));
+      g_assert_true (dae_image_writer_finish (wr, NULL));
+      info.maxval = 255; /* later pages: 8-bit gray */
+    }
+  g_assert_true (dae_image_writer_close (wr, NULL));
+  fclose (fp);
+  return g_bytes_new_take (buf, len);
+}
+
+static GBytes *
+patched (GBytes *b, gsize at, const char *bytes, gsize n)
+{
+  gsize size;
+  const void *data = g_bytes_get_data (b, &size);
+  guint8 *d = g_memdup2 (data, size);
+  g_assert_cmpuint (at + n, <=, size);
+  memcpy (d + at, bytes, n);
+  return g_bytes_new_take (d, size);
+}
+
+static gssize
+find_bytes (GBytes *b, const char *what, gsize n)
+{
+  gsize size;
+  const guint8 *d = g_bytes_get_data (b, &size);
+  for (gsize i = 0; i + n <= size; i++)
+    if (memcmp (d + i, what, n) == 0)
+      return (gssize) i;
+  return -1;
+}
+
+static void
+test_jpeg (void)
+{
+  g_autoptr (GBytes) jpg = encode_image (DAE_IMAGE_FORMAT_JPEG, 40, 24, 255, 1);
+  gsize size = g_bytes_get_size (jpg);
+  /* Cut anywhere: refused, with nothing on stdout. */
+  for (gsize len = 1; len < size; len += 1 + len / 8)
+    {
+      g_autofree char *name = g_strdup_printf ("JPEG cut at %zu of %zu", len, size);
+      refuse (name, prefix (jpg, (gssize) len), "");
+    }
+  refuse ("JPEG magic, then junk", lit ("\xff\xd8\xff\xe0 junk junk junk junk", -1), "JPEG");
+  /* 60000 x 60000 declared in SOF: refused from the header. */
+  gssize sof = find_bytes (jpg, "\xff\xc0", 2);
+  g_assert_cmpint (sof, >, 0);
+  Case c = { "JPEG of 60000x60000 under --max-pixels 1000000",
+             patched (jpg, sof + 5, "\xea\x60\xea\x60", 4), NULL,
+             { "--max-pixels", "1000000" }, "limit", 0 };
+  expect_refused (&c);
+  g_bytes_unref (c.input);
+  /* Scan data damaged: a lost-data warning of libjpeg's is an error. */
+  gssize sos = find_bytes (jpg, "\xff\xda", 2);
+  refuse ("JPEG scan data with a marker inside", patched (jpg, sos + 20, "\xff\xd9", 2), "JPEG");
+  accept ("JPEG", g_bytes_ref (jpg), 1);
+}
+
+static void
+test_tiff (void)
+{
+  g_autoptr (GBytes) tif = encode_image (DAE_IMAGE_FORMAT_TIFF, 40, 24, 1, 2);
+  gsize size = g_bytes_get_size (tif);
+  /* libtiff writes the image data first and the directories after it:
+   * a cut before the last directory loses a page, or the whole file. */
+  for (gsize len = 1; len < size - 40; len += 1 + len / 6)
+    {
+      g_autofree char *name = g_strdup_printf ("TIFF cut at %zu of %zu", len, size);
+      refuse (name, prefix (tif, (gssize) len), "");
+    }
+  refuse ("TIFF magic, then junk", lit ("II*\0junkjunkjunk", 16), "TIFF");
+  refuse ("TIFF with its first directory past the end",
+          lit ("MM\0*\x7f\0\0\0\0\0\0\0", 12), "TIFF");
+  /* One directory: 100000 x 100000, 8-bit gray, one strip. */
+  static const guint8 huge[] = {
+    'I', 'I', 42, 0, 8, 0, 0, 0, 6, 0,
+    0x00, 0x01, 4, 0, 1, 0, 0, 0, 0xa0, 0x86, 0x01, 0, /* width 100000 */
+    0x01, 0x01, 4, 0, 1, 0, 0, 0, 0xa0, 0x86, 0x01, 0, /* height */
+    0x02, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0,          /* 8 bits */
+    0x06, 0x01, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0,          /* min-is-black */
+    0x11, 0x01, 4, 0, 1, 0, 0, 0, 8, 0, 0, 0,          /* strip at 8 */
+    0x17, 0x01, 4, 0, 1, 0, 0, 0, 0, 0xe4, 0x0b, 0x54, /* 10^10 bytes */
+    0, 0, 0, 0,
+  };
+  Case c = { "TIFF of 100000x100000 under --max-pixels 1000000",
+             g_bytes_new_static (huge, sizeof huge), NULL, { "--max-pixels", "1000000" },
+             "limit", 0 };
+  expect_refused (&c);
+  g_bytes_unref (c.input);
+  /* Each page's strip overwritten, where libtiff says it is. */
+  g_autofree char *path = write_tmp ("two-pages.tif", tif);
+  toff_t strip[2];
+  TIFF *t = TIFFOpen (path, "r");
+  for (guint16 page = 0; page < 2; page++)
+    {
+      const toff_t *offsets = NULL;
+      g_assert_true (TIFFSetDirectory (t, page));
+      g_assert_true (TIFFGetField (t, TIFFTAG_STRIPOFFSETS, &offsets));
+      strip[page] = offsets[0];
+    }
+  TIFFClose (t);
+  refuse ("TIFF with a corrupt Group 4 strip", patched (tif, strip[0] + 4, "\0\0\0\0\0\0", 6),
+          "TIFF");
+  refuse ("TIFF with a corrupt Deflate strip", patched (tif, strip[1] + 2, "\xff\xff\xff\xff", 4),
+          "TIFF");
+  accept ("two-page TIFF", g_bytes_ref (tif), 2);
+}
+
+static void
+test_other_formats (void)
+{
+  refuse ("WebP", lit ("RIFF\x10\0\0\0WEBPVP8 junk", 20), "WebP");
+  refuse ("BMP", lit ("BM\x36\0\0\0\0\0\0\0\x36\0\0\0", 14), "anytopnm");
+  refuse ("GIF", lit ("GIF89a\1\0\1\0\0\0\0;", 14), "GIF");
+}
+
 static void
 test_count (void)
 {
@@ -725,6 +861,9 @@ main (int argc, char **argv)
   g_test_add_func ("/bad-inputs/reproducers", test_reproducers);
   g_test_add_func ("/bad-inputs/truncations", test_truncations);
   g_test_add_func ("/bad-inputs/edge-cases-accepted", test_edge_cases_accepted);
+  g_test_add_func ("/bad-inputs/jpeg", test_jpeg);
+  g_test_add_func ("/bad-inputs/tiff", test_tiff);
+  g_test_add_func ("/bad-inputs/other-formats", test_other_formats);
   g_test_add_func ("/bad-inputs/count", test_count);
   int status = g_test_run ();
 

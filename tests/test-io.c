@@ -2,11 +2,14 @@
  * of every format, type and depth; multi-image streams; fixtures made by
  * netpbm and by hand; refusal of every truncation and of bad headers,
  * samples, sizes and CRCs; and, when netpbm is installed, agreement with
- * pamfile/pngtopam/pnmtopng. */
+ * pamfile/pngtopam/pnmtopng.  Metadata (PNG chunks checked by libpng),
+ * JPEG and TIFF (fixtures made by libtiff in the test). */
 #include "dae.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <png.h>
+#include <tiffio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -921,7 +924,7 @@ test_writer_errors (void)
     { DAE_IMAGE_FORMAT_PGM, 3, 255 }, { DAE_IMAGE_FORMAT_PPM, 4, 255 },
     { DAE_IMAGE_FORMAT_PAM, 5, 255 }, { DAE_IMAGE_FORMAT_PNG, 0, 255 },
     { DAE_IMAGE_FORMAT_PGM, 1, 0 }, { DAE_IMAGE_FORMAT_PGM, 1, 65536 },
-    { 0, 1, 255 }, { 9, 1, 255 },
+    { 0, 1, 255 }, { 99, 1, 255 }, { DAE_IMAGE_FORMAT_JPEG, 2, 255 },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -1322,6 +1325,463 @@ test_netpbm (void)
   g_rand_free (rng);
 }
 
+/* ---- metadata, JPEG and TIFF ------------------------------------------- */
+
+/* Writes @n images (TIFF: pages) into one stream through one writer. */
+static GBytes *
+encode_stream (const DaeImageInfo *infos, guint16 *const *samples, guint n)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream (&buf, &len);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageWriter) w = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      if (i == 0)
+        w = dae_image_writer_new (fp, &infos[0], &error);
+      else
+        g_assert_true (dae_image_writer_next (w, &infos[i], &error));
+      g_assert_no_error (error);
+      g_assert_true (dae_image_writer_write_rows (w, infos[i].height, samples[i], &error));
+      g_assert_true (dae_image_writer_finish (w, &error));
+    }
+  g_assert_true (dae_image_writer_close (w, &error));
+  g_assert_no_error (error);
+  fclose (fp);
+  return g_bytes_new_take (buf, len);
+}
+
+/* A minimal valid ICC profile header (no tags) of @size bytes, padded. */
+static GBytes *
+make_icc (size_t size, const char *space)
+{
+  guint8 *p = g_malloc0 (size);
+  p[0] = (guint8) (size >> 24), p[1] = (guint8) (size >> 16);
+  p[2] = (guint8) (size >> 8), p[3] = (guint8) size;
+  p[8] = 2, p[9] = 0x10;
+  memcpy (p + 12, "mntr", 4);
+  memcpy (p + 16, space, 4);
+  memcpy (p + 20, "XYZ ", 4);
+  memcpy (p + 36, "acsp", 4);
+  static const guint8 d50[12] = { 0, 0, 0xf6, 0xd6, 0, 1, 0, 0, 0, 0, 0xd3, 0x2d };
+  memcpy (p + 68, d50, 12);
+  for (size_t i = 132; i < size; i++)
+    p[i] = (guint8) (i * 7);
+  return g_bytes_new_take (p, size);
+}
+
+static const DaeImageText *
+find_text (const DaeImageMeta *m, const char *keyword)
+{
+  for (guint i = 0; m->texts && i < m->texts->len; i++)
+    if (strcmp (((DaeImageText *) m->texts->pdata[i])->keyword, keyword) == 0)
+      return m->texts->pdata[i];
+  return NULL;
+}
+
+/* A PNG made by libpng with every kept chunk; read, written and read back
+ * by libpng: the chunks survive. */
+static void
+test_png_metadata (void)
+{
+  DaeImageMeta meta = { 0 };
+  meta.srgb_intent = -1;
+  meta.icc = make_icc (400, "GRAY");
+  meta.icc_name = g_strdup ("test profile");
+  meta.has_gamma = TRUE;
+  meta.gamma = 45455;
+  meta.has_chrm = TRUE;
+  static const guint32 chrm[8] = { 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000 };
+  memcpy (meta.chrm, chrm, sizeof chrm);
+  meta.exif = g_bytes_new_static ("MM\0*\0\0\0\x08\0\0", 10);
+  meta.texts = g_ptr_array_new ();
+  DaeImageText t1 = { "Title", "plain", DAE_TEXT_PLAIN, NULL, NULL };
+  DaeImageText t2 = { "Description", "squeezed squeezed squeezed", DAE_TEXT_COMPRESSED, NULL, NULL };
+  DaeImageText t3 = { "Comment", "gr\xc3\xbc\xc3\x9f" "e", DAE_TEXT_INTERNATIONAL, "de", "Kommentar" };
+  g_ptr_array_add (meta.texts, &t1);
+  g_ptr_array_add (meta.texts, &t2);
+  g_ptr_array_add (meta.texts, &t3);
+  DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_PNG, 5, 3, 1, 255, 0);
+  info.x_res = info.y_res = 300;
+  info.res_unit = DAE_RES_UNIT_INCH;
+  info.meta = &meta;
+  GRand *rng = g_rand_new_with_seed (18);
+  g_autofree guint16 *s = random_samples (rng, n_samples (&info), 255);
+  g_rand_free (rng);
+  guint16 *pages[] = { s };
+  g_autoptr (GBytes) png = encode_stream (&info, pages, 1);
+
+  /* libpng's view of what we wrote. */
+  {
+    png_structp p = png_create_read_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop pi = png_create_info_struct (p);
+    FILE *fp = fmemopen ((void *) g_bytes_get_data (png, NULL), g_bytes_get_size (png), "rb");
+    g_assert_false (setjmp (png_jmpbuf (p)));
+    png_init_io (p, fp);
+    png_read_info (p, pi);
+    png_uint_32 rx, ry;
+    int unit;
+    g_assert_true (png_get_pHYs (p, pi, &rx, &ry, &unit));
+    g_assert_cmpuint (rx, ==, 11811);
+    g_assert_cmpint (unit, ==, PNG_RESOLUTION_METER);
+    png_fixed_point g;
+    g_assert_true (png_get_gAMA_fixed (p, pi, &g));
+    g_assert_cmpint (g, ==, 45455);
+    png_charp name;
+    int comp;
+    png_bytep prof;
+    png_uint_32 plen;
+    g_assert_true (png_get_iCCP (p, pi, &name, &comp, &prof, &plen));
+    g_assert_cmpstr (name, ==, "test profile");
+    g_assert_cmpmem (prof, plen, g_bytes_get_data (meta.icc, NULL), 400);
+    png_textp text;
+    int n_text = png_get_text (p, pi, &text, NULL);
+    g_assert_cmpint (n_text, ==, 3);
+    g_assert_cmpstr (text[1].key, ==, "Description");
+    g_assert_cmpint (text[1].compression, ==, PNG_TEXT_COMPRESSION_zTXt);
+    g_assert_cmpstr (text[2].lang, ==, "de");
+    g_assert_cmpint (text[2].compression, ==, PNG_ITXT_COMPRESSION_NONE);
+    png_bytep exif;
+    png_uint_32 elen;
+    g_assert_true (png_get_eXIf_1 (p, pi, &elen, &exif));
+    g_assert_cmpuint (elen, ==, 10);
+    png_destroy_read_struct (&p, &pi, NULL);
+    fclose (fp);
+  }
+
+  /* Ours, read back: the same metadata. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_memory (g_bytes_get_data (png, NULL),
+                                                              g_bytes_get_size (png));
+  DaeImageInfo back;
+  g_assert_true (dae_image_reader_next (r, &back, &error));
+  g_assert_cmpint (back.res_unit, ==, DAE_RES_UNIT_CM);
+  g_assert_cmpfloat_with_epsilon (back.x_res * 2.54, 300.0, 0.01);
+  const DaeImageMeta *m = back.meta;
+  g_assert_true (m->has_gamma && m->gamma == 45455 && m->has_chrm);
+  g_assert_cmpmem (m->chrm, sizeof m->chrm, chrm, sizeof chrm);
+  g_assert_true (g_bytes_equal (m->icc, meta.icc));
+  g_assert_cmpstr (m->icc_name, ==, "test profile");
+  g_assert_true (g_bytes_equal (m->exif, meta.exif));
+  g_assert_cmpuint (m->texts->len, ==, 3);
+  g_assert_cmpstr (find_text (m, "Description")->text, ==, t2.text);
+  g_assert_cmpint (find_text (m, "Description")->kind, ==, DAE_TEXT_COMPRESSED);
+  const DaeImageText *c = find_text (m, "Comment");
+  g_assert_cmpstr (c->text, ==, t3.text);
+  g_assert_cmpstr (c->lang_key, ==, "Kommentar");
+  g_assert_cmpint (m->srgb_intent, ==, -1);
+
+  g_ptr_array_unref (meta.texts);
+  g_bytes_unref (meta.icc);
+  g_bytes_unref (meta.exif);
+  g_free (meta.icc_name);
+}
+
+/* A smooth image, for lossy round trips. */
+static guint16 *
+smooth_samples (const DaeImageInfo *info)
+{
+  guint16 *s = g_new (guint16, n_samples (info));
+  for (guint y = 0; y < info->height; y++)
+    for (guint x = 0; x < info->width; x++)
+      for (guint c = 0; c < info->channels; c++)
+        s[((size_t) y * info->width + x) * info->channels + c]
+          = (guint16) ((128 + 100 * sin (x / 7.0 + c) * cos (y / 5.0)) * info->maxval / 255);
+  return s;
+}
+
+static double
+mean_abs_diff (const guint16 *a, const guint16 *b, size_t n)
+{
+  double m = 0;
+  for (size_t i = 0; i < n; i++)
+    m += fabs ((double) a[i] - b[i]);
+  return m / n;
+}
+
+/* JPEG: gray and colour, quality, density, Exif, a multi-chunk ICC
+ * profile, comments and XMP; two JPEGs in a row. */
+static void
+test_jpeg (void)
+{
+  DaeImageMeta meta = { 0 };
+  meta.srgb_intent = -1;
+  meta.icc = make_icc (150000, "RGB "); /* three APP2 chunks */
+  meta.exif = g_bytes_new_static ("II*\0\x08\0\0\0\0\0", 10);
+  meta.texts = g_ptr_array_new ();
+  DaeImageText com = { "Comment", "scanned by test-io", DAE_TEXT_PLAIN, NULL, NULL };
+  DaeImageText xmp = { "XML:com.adobe.xmp", "<x:xmpmeta xmlns:x='adobe:ns:meta/'/>",
+                       DAE_TEXT_INTERNATIONAL, NULL, NULL };
+  g_ptr_array_add (meta.texts, &com);
+  g_ptr_array_add (meta.texts, &xmp);
+  DaeImageInfo infos[2] = {
+    make_info (DAE_IMAGE_FORMAT_JPEG, 67, 41, 3, 255, 0),
+    make_info (DAE_IMAGE_FORMAT_JPEG, 33, 20, 1, 255, 0),
+  };
+  infos[0].quality = 75;
+  infos[0].x_res = infos[0].y_res = 300;
+  infos[0].res_unit = DAE_RES_UNIT_INCH;
+  infos[0].meta = &meta;
+  infos[1].x_res = 118.11, infos[1].y_res = 118.11; /* 300 dpi from a PNG */
+  infos[1].res_unit = DAE_RES_UNIT_CM;
+  g_autofree guint16 *a = smooth_samples (&infos[0]);
+  g_autofree guint16 *b = smooth_samples (&infos[1]);
+  guint16 *pages[] = { a, b };
+  g_autoptr (GBytes) jpg = encode_stream (infos, pages, 2);
+  /* A byte after the last EOI, as cameras pad: ignored. */
+  GByteArray *arr = g_byte_array_new ();
+  g_byte_array_append (arr, g_bytes_get_data (jpg, NULL), (guint) g_bytes_get_size (jpg));
+  g_byte_array_append (arr, (const guint8 *) "\0\0", 2);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_memory (arr->data, arr->len);
+  DaeImageInfo back;
+  g_autofree guint16 *ra = read_image (r, &back, 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back.format, ==, DAE_IMAGE_FORMAT_JPEG);
+  g_assert_cmpuint (back.width, ==, 67);
+  g_assert_cmpuint (back.channels, ==, 3);
+  g_assert_cmpuint (back.quality, ==, 75);
+  g_assert_cmpint (back.res_unit, ==, DAE_RES_UNIT_INCH);
+  g_assert_cmpfloat (back.x_res, ==, 300);
+  g_assert_cmpfloat (mean_abs_diff (a, ra, n_samples (&back)), <, 3);
+  const DaeImageMeta *m = back.meta;
+  g_assert_true (g_bytes_equal (m->icc, meta.icc));
+  g_assert_true (g_bytes_equal (m->exif, meta.exif));
+  g_assert_cmpstr (find_text (m, "Comment")->text, ==, com.text);
+  g_assert_cmpstr (find_text (m, "XML:com.adobe.xmp")->text, ==, xmp.text);
+
+  g_autofree guint16 *rb = read_image (r, &back, 7, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back.channels, ==, 1);
+  g_assert_cmpuint (back.quality, ==, 90); /* the default */
+  g_assert_cmpfloat (back.x_res, ==, 300); /* whole in dpi: written so */
+  g_assert_cmpfloat (mean_abs_diff (b, rb, n_samples (&back)), <, 2);
+  g_assert_false (dae_image_reader_next (r, &back, &error));
+  g_assert_no_error (error);
+
+  /* Truncated anywhere: an error, never a made-up image. */
+  for (size_t cut = 1; cut < g_bytes_get_size (jpg) / 2; cut += 997)
+    {
+      int n = decode_all (arr->data, cut, &error);
+      g_assert_cmpint (n, ==, -1);
+      assert_one_line (error);
+      g_clear_error (&error);
+    }
+  g_byte_array_unref (arr);
+  g_ptr_array_unref (meta.texts);
+  g_bytes_unref (meta.icc);
+  g_bytes_unref (meta.exif);
+}
+
+/* TIFF: every depth and layout through our writer, as pages of one file,
+ * read back exactly, with resolution and photometric kept. */
+static void
+test_tiff_round_trip (void)
+{
+  static const struct { guint c, maxval; gboolean white; } t[] = {
+    { 1, 1, TRUE }, { 1, 1, FALSE }, { 1, 3, FALSE }, { 1, 15, TRUE }, { 1, 255, FALSE },
+    { 1, 65535, TRUE }, { 2, 255, FALSE }, { 3, 255, FALSE }, { 3, 65535, FALSE },
+    { 4, 255, FALSE }, { 4, 65535, FALSE },
+  };
+  enum { N = G_N_ELEMENTS (t) };
+  DaeImageInfo infos[N];
+  guint16 *pages[N];
+  GRand *rng = g_rand_new_with_seed (1818);
+  for (guint i = 0; i < N; i++)
+    {
+      infos[i] = make_info (DAE_IMAGE_FORMAT_TIFF, 13 + i, 9 + 2 * i, t[i].c, t[i].maxval, 0);
+      infos[i].min_is_white = t[i].white;
+      infos[i].x_res = 150 + i, infos[i].y_res = 300;
+      infos[i].res_unit = DAE_RES_UNIT_INCH;
+      pages[i] = random_samples (rng, n_samples (&infos[i]), t[i].maxval);
+    }
+  g_rand_free (rng);
+  g_autoptr (GBytes) tif = encode_stream (infos, pages, N);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_memory (g_bytes_get_data (tif, NULL),
+                                                              g_bytes_get_size (tif));
+  for (guint i = 0; i < N; i++)
+    {
+      DaeImageInfo back;
+      g_autofree guint16 *s = read_image (r, &back, 1 + i % 4, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (dae_image_reader_get_index (r), ==, i + 1);
+      g_assert_cmpuint (back.width, ==, infos[i].width);
+      g_assert_cmpuint (back.height, ==, infos[i].height);
+      g_assert_cmpuint (back.channels, ==, t[i].c);
+      g_assert_cmpuint (back.maxval, ==, t[i].maxval);
+      g_assert_cmpint (back.min_is_white, ==, t[i].white);
+      g_assert_cmpfloat (back.x_res, ==, 150 + i);
+      g_assert_cmpfloat (back.y_res, ==, 300);
+      g_assert_cmpuint (back.tiff_compression, ==, t[i].maxval == 1 ? 4 /* G4 */ : 8);
+      g_assert_cmpmem (s, n_samples (&back) * 2, pages[i], n_samples (&infos[i]) * 2);
+      g_free (pages[i]);
+    }
+  DaeImageInfo more;
+  g_assert_false (dae_image_reader_next (r, &more, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+tiff_fixture_path (const char *name)
+{
+  return g_build_filename (g_get_tmp_dir (), name, NULL);
+}
+
+/* Writes a TIFF with libtiff itself: tiled or stripped, any layout. */
+static void
+write_tiff (const char *path, guint w, guint h, guint spp, guint bps, guint photo,
+            guint planar, guint tile, guint16 comp, const guint8 *data)
+{
+  TIFF *tif = TIFFOpen (path, "w");
+  g_assert_nonnull (tif);
+  TIFFSetField (tif, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField (tif, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField (tif, TIFFTAG_SAMPLESPERPIXEL, spp);
+  TIFFSetField (tif, TIFFTAG_BITSPERSAMPLE, bps);
+  TIFFSetField (tif, TIFFTAG_PHOTOMETRIC, photo);
+  TIFFSetField (tif, TIFFTAG_PLANARCONFIG, planar);
+  TIFFSetField (tif, TIFFTAG_COMPRESSION, comp);
+  if (photo == PHOTOMETRIC_PALETTE)
+    {
+      static guint16 r[256], g[256], b[256];
+      for (guint i = 0; i < 256; i++)
+        r[i] = (guint16) (i * 257), g[i] = (guint16) ((255 - i) * 257), b[i] = 0x1212;
+      TIFFSetField (tif, TIFFTAG_COLORMAP, r, g, b);
+    }
+  size_t row = ((size_t) w * spp * bps + 7) / 8;
+  if (tile)
+    {
+      TIFFSetField (tif, TIFFTAG_TILEWIDTH, tile);
+      TIFFSetField (tif, TIFFTAG_TILELENGTH, tile);
+      guint8 *buf = g_malloc0 (TIFFTileSize (tif));
+      size_t bpp = spp * bps / 8;
+      for (guint y0 = 0; y0 < h; y0 += tile)
+        for (guint x0 = 0; x0 < w; x0 += tile)
+          {
+            memset (buf, 0, TIFFTileSize (tif));
+            for (guint y = y0; y < MIN (h, y0 + tile); y++)
+              memcpy (buf + (size_t) (y - y0) * tile * bpp, data + y * row + x0 * bpp,
+                      MIN (tile, w - x0) * bpp);
+            g_assert_cmpint (TIFFWriteTile (tif, buf, x0, y0, 0, 0), >, 0);
+          }
+      g_free (buf);
+    }
+  else
+    {
+      TIFFSetField (tif, TIFFTAG_ROWSPERSTRIP, 3);
+      for (guint y = 0; y < h; y++)
+        g_assert_cmpint (TIFFWriteScanline (tif, (void *) (data + y * row), y, 0), ==, 1);
+    }
+  TIFFClose (tif);
+}
+
+static guint16 *
+read_path (const char *path, DaeImageInfo *info, GError **error)
+{
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, error);
+  g_assert_nonnull (r);
+  return read_image (r, info, 4, error);
+}
+
+/* TIFFs made by libtiff: tiles, min-is-white bits, palettes, from a pipe;
+ * separate planes and CMYK refused by name. */
+static void
+test_tiff_fixtures (void)
+{
+  g_autofree char *path = tiff_fixture_path ("dae-test-io.tif");
+  guint8 data[45 * 37 * 4];
+  for (guint i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 13 + i / 7);
+  g_autoptr (GError) error = NULL;
+  DaeImageInfo info;
+
+  /* Tiled RGB, 16x16 tiles over 45x37: tiles overhang both edges. */
+  write_tiff (path, 45, 37, 3, 8, PHOTOMETRIC_RGB, PLANARCONFIG_CONTIG, 16,
+              COMPRESSION_LZW, data);
+  g_autofree guint16 *s = read_path (path, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info.channels, ==, 3);
+  for (guint i = 0; i < 45 * 37 * 3; i++)
+    g_assert_cmpuint (s[i], ==, data[i]);
+
+  /* Min-is-white bilevel, stripped: 1 bits are black (0). */
+  write_tiff (path, 45, 37, 1, 1, PHOTOMETRIC_MINISWHITE, PLANARCONFIG_CONTIG, 0,
+              COMPRESSION_CCITTFAX4, data);
+  g_clear_pointer (&s, g_free);
+  s = read_path (path, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info.maxval, ==, 1);
+  g_assert_cmpint (info.tuple_type, ==, DAE_TUPLE_TYPE_BLACKANDWHITE);
+  g_assert_true (info.min_is_white);
+  for (guint y = 0; y < 37; y++)
+    for (guint x = 0; x < 45; x++)
+      g_assert_cmpuint (s[y * 45 + x], ==, !((data[y * 6 + x / 8] >> (7 - x % 8)) & 1));
+
+  /* A palette: expanded to RGB, maxval 255 for 8-bit entries. */
+  write_tiff (path, 45, 37, 1, 8, PHOTOMETRIC_PALETTE, PLANARCONFIG_CONTIG, 0,
+              COMPRESSION_PACKBITS, data);
+  g_clear_pointer (&s, g_free);
+  s = read_path (path, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info.channels, ==, 3);
+  g_assert_cmpuint (info.maxval, ==, 255);
+  g_assert_cmpuint (s[3 * 100], ==, data[100]);
+  g_assert_cmpuint (s[3 * 100 + 1], ==, 255 - data[100]);
+  g_assert_cmpuint (s[3 * 100 + 2], ==, 0x12);
+
+  /* From a pipe: copied to a temporary file first. */
+  g_autofree char *cmd = g_strdup_printf ("cat '%s'", path);
+  FILE *pipe = popen (cmd, "r");
+  g_autoptr (DaeImageReader) pr = dae_image_reader_new (pipe);
+  g_autofree guint16 *ps = read_image (pr, &info, 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (ps, 45 * 37 * 6, s, 45 * 37 * 6);
+  g_clear_pointer (&pr, dae_image_reader_free);
+  pclose (pipe);
+
+  /* Refused by name. */
+  static const struct { guint spp, photo, planar; const char *what; } bad[] = {
+    { 3, PHOTOMETRIC_RGB, PLANARCONFIG_SEPARATE, "separate planes" },
+    { 4, PHOTOMETRIC_SEPARATED, PLANARCONFIG_CONTIG, "CMYK" },
+    { 5, PHOTOMETRIC_RGB, PLANARCONFIG_CONTIG, "samples a pixel" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      write_tiff (path, 7, 5, bad[i].spp, 8, bad[i].photo, bad[i].planar, 0,
+                  COMPRESSION_NONE, data);
+      g_assert_null (read_path (path, &info, &error));
+      g_assert_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED);
+      g_assert_nonnull (strstr (error->message, bad[i].what));
+      assert_one_line (error);
+      g_clear_error (&error);
+    }
+  g_unlink (path);
+}
+
+/* Formats we do not read are named, with a way out. */
+static void
+test_other_formats (void)
+{
+  static const struct { const char *bytes; size_t n; const char *name; } f[] = {
+    { "RIFF\x10\0\0\0WEBPVP8 ", 16, "WebP" },
+    { "BM\x36\0\0\0\0\0\0\0\x36\0\0\0", 14, "BMP" },
+    { "GIF89a\x01\0\x01\0\0\0\0", 13, "GIF" },
+    { "%PDF-1.7\n", 9, "PDF" },
+    { "\x1f\x8b\x08\0\0\0\0\0", 8, "gzip" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (f); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_cmpint (decode_all (f[i].bytes, f[i].n, &error), ==, -1);
+      assert_one_line (error);
+      g_assert_nonnull (strstr (error->message, f[i].name));
+      g_assert_nonnull (strstr (error->message, "anytopnm"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1346,5 +1806,10 @@ main (int argc, char **argv)
   g_test_add_func ("/io/file-and-pipe", test_file_and_pipe);
   g_test_add_func ("/io/idx", test_idx);
   g_test_add_func ("/io/netpbm", test_netpbm);
+  g_test_add_func ("/io/png-metadata", test_png_metadata);
+  g_test_add_func ("/io/jpeg", test_jpeg);
+  g_test_add_func ("/io/tiff/round-trip", test_tiff_round_trip);
+  g_test_add_func ("/io/tiff/fixtures", test_tiff_fixtures);
+  g_test_add_func ("/io/other-formats", test_other_formats);
   return g_test_run ();
 }

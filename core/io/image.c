@@ -1,7 +1,9 @@
 /* image.c: the streaming image reader and writer; dispatches to the PNM
- * (pnm.c) and PNG (png.c) codecs by magic number and by requested format. */
+ * (pnm.c), PNG (png.c), JPEG (jpeg.c) and TIFF (tiff.c) codecs by magic
+ * number and by requested format. */
 #include "io-private.h"
 
+#include <math.h>
 #include <string.h>
 
 const guint8 dae__png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
@@ -39,7 +41,12 @@ dae__source_read (DaeSource *s, void *buf, size_t n)
       s->pos += k;
       return k;
     }
-  size_t done = 0;
+  size_t done = MIN (n, s->back_len - s->back_pos);
+  if (done)
+    {
+      memcpy (buf, s->back + s->back_pos, done);
+      s->back_pos += done;
+    }
   while (done < n)
     {
       done += fread ((guint8 *) buf + done, 1, n - done, s->fp);
@@ -53,6 +60,28 @@ dae__source_read (DaeSource *s, void *buf, size_t n)
       clearerr (s->fp);
     }
   return done;
+}
+
+void
+dae__source_unread (DaeSource *s, const guint8 *buf, size_t n)
+{
+  if (n == 0)
+    return;
+  if (s->fp == NULL)
+    {
+      g_assert (n <= s->pos);
+      s->pos -= n; /* the same bytes */
+      return;
+    }
+  size_t rest = s->back_len - s->back_pos;
+  guint8 *back = g_malloc (n + rest);
+  memcpy (back, buf, n);
+  if (rest)
+    memcpy (back + n, s->back + s->back_pos, rest);
+  g_free (s->back);
+  s->back = back;
+  s->back_len = n + rest;
+  s->back_pos = 0;
 }
 
 void
@@ -87,6 +116,8 @@ dae_image_format_name (DaeImageFormat format)
     case DAE_IMAGE_FORMAT_PPM: return "PPM";
     case DAE_IMAGE_FORMAT_PAM: return "PAM";
     case DAE_IMAGE_FORMAT_PNG: return "PNG";
+    case DAE_IMAGE_FORMAT_JPEG: return "JPEG";
+    case DAE_IMAGE_FORMAT_TIFF: return "TIFF";
     }
   return "unknown format";
 }
@@ -141,8 +172,13 @@ dae_image_info_set_format (DaeImageInfo *info, DaeImageFormat format,
       if (c != 3)
         need = "3 channels";
       break;
+    case DAE_IMAGE_FORMAT_JPEG:
+      if (c != 1 && c != 3)
+        need = "1 or 3 channels (no alpha)";
+      break;
     case DAE_IMAGE_FORMAT_PAM:
     case DAE_IMAGE_FORMAT_PNG:
+    case DAE_IMAGE_FORMAT_TIFF:
       break;
     default:
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
@@ -214,6 +250,59 @@ dae__image_check_size (guint64 width, guint64 height, guint64 max_pixels,
   return TRUE;
 }
 
+/* ---- metadata ----------------------------------------------------------- */
+
+static void
+text_free (gpointer p)
+{
+  DaeImageText *t = p;
+  g_free (t->keyword);
+  g_free (t->text);
+  g_free (t->lang);
+  g_free (t->lang_key);
+  g_free (t);
+}
+
+void
+dae__image_meta_clear (DaeImageMeta *meta)
+{
+  g_clear_pointer (&meta->icc, g_bytes_unref);
+  g_clear_pointer (&meta->icc_name, g_free);
+  g_clear_pointer (&meta->exif, g_bytes_unref);
+  g_clear_pointer (&meta->texts, g_ptr_array_unref);
+  memset (meta, 0, sizeof *meta);
+  meta->srgb_intent = -1;
+}
+
+void
+dae__image_meta_add_text (DaeImageMeta *meta, const char *keyword,
+                          const char *text, DaeTextKind kind,
+                          const char *lang, const char *lang_key)
+{
+  if (meta->texts == NULL)
+    meta->texts = g_ptr_array_new_with_free_func (text_free);
+  DaeImageText *t = g_new0 (DaeImageText, 1);
+  t->keyword = g_strdup (keyword);
+  t->text = g_strdup (text);
+  t->kind = kind;
+  t->lang = g_strdup (lang);
+  t->lang_key = g_strdup (lang_key);
+  g_ptr_array_add (meta->texts, t);
+}
+
+double
+dae__res_per_inch (const DaeImageInfo *info)
+{
+  double f = info->res_unit == DAE_RES_UNIT_INCH ? 1.0
+             : info->res_unit == DAE_RES_UNIT_CM ? 2.54 : 0.0;
+  double x = info->x_res * f, y = info->y_res * f;
+  /* 300 dpi read from PNG is 118.11 px/cm: whole within a PNG's rounding. */
+  if (f == 0.0 || fabs (x - round (x)) > 0.01 || fabs (y - round (y)) > 0.01
+      || round (x) < 1 || round (y) < 1)
+    return 0.0;
+  return round (x);
+}
+
 /* ---- reader ------------------------------------------------------------- */
 
 static DaeImageReader *
@@ -221,6 +310,7 @@ reader_new (void)
 {
   DaeImageReader *r = g_new0 (DaeImageReader, 1);
   r->max_pixels = DAE_IMAGE_DEFAULT_MAX_PIXELS;
+  dae__image_meta_clear (&r->meta);
   return r;
 }
 
@@ -277,6 +367,10 @@ dae_image_reader_free (DaeImageReader *reader)
   if (reader == NULL)
     return;
   dae__png_reader_free (reader->png);
+  dae__jpeg_reader_free (reader->jpeg);
+  dae__tiff_reader_free (reader->tiff);
+  dae__image_meta_clear (&reader->meta);
+  g_free (reader->src.back);
   if (reader->owned_fp)
     fclose (reader->owned_fp);
   g_free (reader->scratch);
@@ -330,6 +424,14 @@ read_rows (DaeImageReader *r, guint n_rows, guint16 *samples, GError **error)
       if (ok && r->row + n_rows == r->info.height)
         ok = dae__png_read_end (r->png, error);
     }
+  else if (r->jpeg)
+    {
+      ok = dae__jpeg_read_rows (r->jpeg, n_rows, samples, error);
+      if (ok && r->row + n_rows == r->info.height)
+        ok = dae__jpeg_read_end (r->jpeg, error);
+    }
+  else if (r->tiff)
+    ok = dae__tiff_read_rows (r->tiff, n_rows, samples, error);
   else
     ok = dae__pnm_read_rows (r, n_rows, samples, error);
   if (!ok)
@@ -344,6 +446,8 @@ read_rows (DaeImageReader *r, guint n_rows, guint16 *samples, GError **error)
 static gboolean
 skip_rest (DaeImageReader *r, GError **error)
 {
+  if (r->tiff)
+    return TRUE; /* pages are found by their offsets */
   size_t row_samples = (size_t) r->info.width * r->info.channels;
   g_autofree guint16 *row = dae__io_try_alloc (row_samples * sizeof (guint16),
                                                "a row of the image", error);
@@ -353,6 +457,134 @@ skip_rest (DaeImageReader *r, GError **error)
     if (!read_rows (r, 1, row, error))
       return FALSE;
   return TRUE;
+}
+
+typedef enum { KIND_NONE, KIND_PNM, KIND_PNG, KIND_JPEG, KIND_TIFF } Kind;
+
+/* Names a format we do not read from its first bytes, or NULL. */
+static const char *
+other_format (const guint8 *h, size_t n)
+{
+  static const struct { guint off; guint len; const char *magic; const char *name; } known[] = {
+    { 0, 4, "RIFF", NULL }, /* WebP, below */
+    { 0, 6, "GIF87a", "GIF" }, { 0, 6, "GIF89a", "GIF" },
+    { 0, 2, "BM", "BMP" },
+    { 4, 8, "ftypavif", "AVIF" }, { 4, 8, "ftypheic", "HEIF" },
+    { 4, 8, "ftypheix", "HEIF" }, { 4, 8, "ftypmif1", "HEIF" },
+    { 0, 12, "\0\0\0\x0cjP  \r\n\x87\n", "JPEG 2000" },
+    { 0, 4, "\xff\x4f\xff\x51", "JPEG 2000" },
+    { 0, 2, "\xff\x0a", "JPEG XL" }, { 0, 8, "\0\0\0\x0cJXL ", "JPEG XL" },
+    { 0, 4, "%PDF", "PDF" }, { 0, 2, "%!", "PostScript" },
+    { 0, 8, "gimp xcf", "GIMP XCF" }, { 0, 4, "8BPS", "Photoshop" },
+    { 0, 4, "qoif", "QOI" }, { 0, 4, "\x76\x2f\x31\x01", "OpenEXR" },
+    { 0, 8, "AT&TFORM", "DjVu" }, { 0, 4, "\0\0\1\0", "ICO" },
+    { 0, 2, "\x1f\x8b", "gzip-compressed" }, { 0, 5, "<?xml", "XML (SVG?)" },
+    { 0, 4, "<svg", "SVG" }, { 0, 9, "SIMPLE  =", "FITS" },
+    { 0, 2, "\x01\xda", "SGI" }, { 0, 4, "\x59\xa6\x6a\x95", "Sun raster" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    {
+      guint off = known[i].off, len = known[i].len;
+      if (n >= off + len && memcmp (h + off, known[i].magic, len) == 0)
+        {
+          if (known[i].name)
+            return known[i].name;
+          if (n >= 12 && memcmp (h + 8, "WEBP", 4) == 0)
+            return "WebP";
+        }
+    }
+  return NULL;
+}
+
+static Kind
+sniff (const guint8 *h, size_t n)
+{
+  if (n >= 2 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7')
+    return KIND_PNM;
+  if (n >= 8 && memcmp (h, dae__png_signature, 8) == 0)
+    return KIND_PNG;
+  if (n >= 3 && h[0] == 0xff && h[1] == 0xd8 && h[2] == 0xff)
+    return KIND_JPEG;
+  if (n >= 4 && ((h[0] == 'I' && h[1] == 'I' && (h[2] == 42 || h[2] == 43) && h[3] == 0)
+                 || (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && (h[3] == 42 || h[3] == 43))))
+    return KIND_TIFF;
+  return KIND_NONE;
+}
+
+/* The first image's bad magic: name the format if we know it. */
+static void
+set_bad_magic (const guint8 *head, size_t n, GError **error)
+{
+  const char *name = other_format (head, n);
+  if (name)
+    g_set_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
+                 "a %s file: not read here (PNM, PAM, PNG, JPEG and TIFF are); "
+                 "convert it first, e.g. with netpbm's anytopnm", name);
+  else
+    g_set_error_literal (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                         "not a PNM, PAM, PNG, JPEG or TIFF image (bad magic "
+                         "number); netpbm's anytopnm converts most formats");
+}
+
+/* Past whitespace between images, peeks at the next one's magic number.
+ * Returns FALSE at the clean end of the stream, or with @error set. */
+static gboolean
+find_next (DaeImageReader *r, Kind *kind, GError **error)
+{
+  int c = dae__source_getc (&r->src);
+  if (r->index > 0)
+    while (c != EOF && dae__is_space (c))
+      c = dae__source_getc (&r->src);
+  guint8 head[16];
+  size_t n = 0;
+  if (c != EOF)
+    {
+      head[0] = (guint8) c;
+      n = 1 + dae__source_read (&r->src, head + 1, sizeof head - 1);
+      dae__source_unread (&r->src, head, n);
+    }
+  *kind = n ? sniff (head, n) : KIND_NONE;
+  if (*kind != KIND_NONE)
+    return TRUE;
+  if (r->src.io_errno)
+    dae__source_set_short_error (&r->src, error, "read error");
+  else if (n == 0 && r->index == 0)
+    g_set_error_literal (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                         "empty input: no image found");
+  else if (n == 0 || r->after_jpeg)
+    return FALSE; /* the clean end, or bytes after a JPEG's EOI */
+  else if (r->index == 0)
+    set_bad_magic (head, n, error);
+  else
+    g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                 "junk after image %u", r->index);
+  r->failed = TRUE;
+  return FALSE;
+}
+
+/* Reads the header of an image whose magic number is at the source. */
+static gboolean
+start_image (DaeImageReader *r, Kind kind, DaeImageInfo *in, GError **error)
+{
+  guint8 magic[8];
+  switch (kind)
+    {
+    case KIND_PNG:
+      dae__source_read (&r->src, magic, 8);
+      r->png = dae__png_reader_start (&r->src, r->max_pixels, in, &r->meta, error);
+      return r->png != NULL;
+    case KIND_JPEG:
+      r->jpeg = dae__jpeg_reader_start (&r->src, r->max_pixels, in, &r->meta, error);
+      return r->jpeg != NULL;
+    case KIND_TIFF:
+      r->tiff = dae__tiff_reader_open (&r->src, error);
+      return r->tiff != NULL
+             && dae__tiff_reader_next (r->tiff, r->max_pixels, in, &r->meta, error);
+    default:
+      dae__source_read (&r->src, magic, 2);
+      return dae__pnm_read_header (r, magic[1] - '0', in, error)
+             && dae__image_check_size (in->width, in->height, r->max_pixels, error);
+    }
 }
 
 gboolean
@@ -369,67 +601,37 @@ dae_image_reader_next (DaeImageReader *reader, DaeImageInfo *info,
   if (r->in_image && !skip_rest (r, error))
     return reader_fail (r, error);
   g_clear_pointer (&r->png, dae__png_reader_free);
+  g_clear_pointer (&r->jpeg, dae__jpeg_reader_free);
+  dae__image_meta_clear (&r->meta);
 
-  int c = dae__source_getc (&r->src);
-  if (r->index > 0)
-    while (c != EOF && dae__is_space (c))
-      c = dae__source_getc (&r->src);
-  if (c == EOF)
-    {
-      if (r->src.io_errno)
-        dae__source_set_short_error (&r->src, error, "read error");
-      else if (r->index == 0)
-        g_set_error_literal (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                             "empty input: no image found");
-      else
-        return FALSE; /* the clean end of the stream */
-      r->failed = TRUE;
-      return FALSE;
-    }
-
-  int digit = -1;
-  gboolean png = FALSE;
-  if (c == 'P')
-    {
-      int d = dae__source_getc (&r->src);
-      if (d >= '1' && d <= '7')
-        digit = d - '0';
-    }
-  else if (c == dae__png_signature[0])
-    {
-      guint8 sig[7];
-      size_t k = dae__source_read (&r->src, sig, sizeof sig);
-      png = k == sizeof sig && memcmp (sig, dae__png_signature + 1, 7) == 0;
-    }
-  if (digit < 0 && !png)
-    {
-      if (r->src.io_errno)
-        dae__source_set_short_error (&r->src, error, "read error");
-      else if (r->index == 0)
-        g_set_error_literal (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                             "not a PNM, PAM or PNG image (bad magic number)");
-      else
-        g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                     "junk after image %u", r->index);
-      r->failed = TRUE;
-      return FALSE;
-    }
-
-  r->index++;
   DaeImageInfo in = { 0 };
-  if (png)
+  if (r->tiff)
     {
-      r->png = dae__png_reader_start (&r->src, r->max_pixels, &in, error);
-      if (r->png == NULL)
-        return reader_fail (r, error);
+      /* A TIFF's pages are the rest of the stream. */
+      GError *e = NULL;
+      r->index++;
+      if (!dae__tiff_reader_next (r->tiff, r->max_pixels, &in, &r->meta, &e))
+        {
+          if (e == NULL)
+            {
+              r->index--;
+              return FALSE;
+            }
+          g_propagate_error (error, e);
+          return reader_fail (r, error);
+        }
     }
   else
     {
-      if (!dae__pnm_read_header (r, digit, &in, error))
+      Kind kind;
+      if (!find_next (r, &kind, error))
+        return FALSE;
+      r->index++;
+      if (!start_image (r, kind, &in, error))
         return reader_fail (r, error);
-      if (!dae__image_check_size (in.width, in.height, r->max_pixels, error))
-        return reader_fail (r, error);
+      r->after_jpeg = kind == KIND_JPEG;
     }
+  in.meta = &r->meta;
   r->info = in;
   r->row = 0;
   r->in_image = TRUE;
@@ -464,38 +666,85 @@ struct _DaeImageWriter {
   DaeImageInfo info;
   guint row;
   gboolean failed;
+  gboolean in_image;    /* started and not finished */
   DaePngWriter *png;
+  DaeJpegWriter *jpeg;
+  DaeTiffWriter *tiff;  /* lives for the whole stream */
   guint8 *scratch;
 };
+
+/* Starts an image on @w: checks @info and writes its header. */
+static gboolean
+writer_start (DaeImageWriter *w, const DaeImageInfo *info, GError **error)
+{
+  DaeImageInfo in = *info;
+  if (!dae_image_info_set_format (&in, info->format, error))
+    return FALSE;
+  if (!dae__image_check_size (in.width, in.height, G_MAXUINT64, error))
+    return FALSE;
+  if (w->tiff && in.format != DAE_IMAGE_FORMAT_TIFF)
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_INVALID,
+                           "a TIFF stream holds TIFF pages only");
+      return FALSE;
+    }
+  w->info = in;
+  w->row = 0;
+  g_clear_pointer (&w->png, dae__png_writer_free);
+  g_clear_pointer (&w->jpeg, dae__jpeg_writer_free);
+  g_clear_pointer (&w->scratch, g_free);
+  switch (in.format)
+    {
+    case DAE_IMAGE_FORMAT_PNG:
+      w->png = dae__png_writer_new (w->fp, &in, error);
+      return w->png != NULL;
+    case DAE_IMAGE_FORMAT_JPEG:
+      w->jpeg = dae__jpeg_writer_new (w->fp, &in, error);
+      return w->jpeg != NULL;
+    case DAE_IMAGE_FORMAT_TIFF:
+      if (w->tiff == NULL && (w->tiff = dae__tiff_writer_new (w->fp, error)) == NULL)
+        return FALSE;
+      return dae__tiff_writer_start_page (w->tiff, &in, error);
+    default:
+      if (!dae__pnm_write_header (w->fp, &in, error))
+        return FALSE;
+      w->scratch = dae__io_try_alloc (dae__pnm_row_bytes_max (&in),
+                                      "a row of the output image", error);
+      return w->scratch != NULL;
+    }
+}
 
 DaeImageWriter *
 dae_image_writer_new (FILE *fp, const DaeImageInfo *info, GError **error)
 {
-  DaeImageInfo in = *info;
-  if (!dae_image_info_set_format (&in, info->format, error))
-    return NULL;
-  if (!dae__image_check_size (in.width, in.height, G_MAXUINT64, error))
-    return NULL;
-
   g_autoptr (DaeImageWriter) w = g_new0 (DaeImageWriter, 1);
   w->fp = fp;
-  w->info = in;
-  if (in.format == DAE_IMAGE_FORMAT_PNG)
-    {
-      w->png = dae__png_writer_new (fp, &in, error);
-      if (w->png == NULL)
-        return NULL;
-    }
-  else
-    {
-      if (!dae__pnm_write_header (fp, &in, error))
-        return NULL;
-      w->scratch = dae__io_try_alloc (dae__pnm_row_bytes_max (&in),
-                                      "a row of the output image", error);
-      if (w->scratch == NULL)
-        return NULL;
-    }
+  if (!writer_start (w, info, error))
+    return NULL;
+  w->in_image = TRUE;
   return g_steal_pointer (&w);
+}
+
+gboolean
+dae_image_writer_next (DaeImageWriter *writer, const DaeImageInfo *info,
+                       GError **error)
+{
+  DaeImageWriter *w = writer;
+  if (w->in_image || w->fp == NULL)
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_INVALID,
+                           w->fp ? "the current image is not finished"
+                                 : "image writer already closed");
+      return FALSE;
+    }
+  if (!writer_start (w, info, error))
+    {
+      w->failed = TRUE;
+      return FALSE;
+    }
+  w->failed = FALSE;
+  w->in_image = TRUE;
+  return TRUE;
 }
 
 gboolean
@@ -503,11 +752,12 @@ dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
                              const guint16 *samples, GError **error)
 {
   DaeImageWriter *w = writer;
-  if (w->failed || n_rows > w->info.height - w->row)
+  if (w->failed || !w->in_image || n_rows > w->info.height - w->row)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   w->failed ? "image writer unusable after an earlier error"
-                             : "%u rows given, %u left in the image",
+                   w->failed || !w->in_image
+                   ? "image writer unusable after an earlier error or the end"
+                   : "%u rows given, %u left in the image",
                    n_rows, w->info.height - w->row);
       return FALSE;
     }
@@ -521,9 +771,15 @@ dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
         w->failed = TRUE;
         return FALSE;
       }
-  gboolean ok = w->png
-    ? dae__png_write_rows (w->png, n_rows, samples, error)
-    : dae__pnm_write_rows (w->fp, &w->info, n_rows, samples, w->scratch, error);
+  gboolean ok;
+  if (w->png)
+    ok = dae__png_write_rows (w->png, n_rows, samples, error);
+  else if (w->jpeg)
+    ok = dae__jpeg_write_rows (w->jpeg, n_rows, samples, error);
+  else if (w->info.format == DAE_IMAGE_FORMAT_TIFF)
+    ok = dae__tiff_write_rows (w->tiff, n_rows, samples, error);
+  else
+    ok = dae__pnm_write_rows (w->fp, &w->info, n_rows, samples, w->scratch, error);
   if (!ok)
     {
       w->failed = TRUE;
@@ -533,22 +789,10 @@ dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
   return TRUE;
 }
 
-gboolean
-dae_image_writer_finish (DaeImageWriter *writer, GError **error)
+static gboolean
+flush_stream (FILE *fp, GError **error)
 {
-  DaeImageWriter *w = writer;
-  if (w->failed || w->row != w->info.height)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   w->failed ? "image writer unusable after an earlier error"
-                             : "only %u of %u rows written",
-                   w->row, w->info.height);
-      return FALSE;
-    }
-  w->failed = TRUE; /* finished: no more rows */
-  if (w->png && !dae__png_writer_finish (w->png, error))
-    return FALSE;
-  if (fflush (w->fp) != 0 || ferror (w->fp))
+  if (fflush (fp) != 0 || ferror (fp))
     {
       int e = errno;
       g_set_error (error, DAE_ERROR, DAE_ERROR_IO, "write error: %s",
@@ -558,12 +802,56 @@ dae_image_writer_finish (DaeImageWriter *writer, GError **error)
   return TRUE;
 }
 
+gboolean
+dae_image_writer_finish (DaeImageWriter *writer, GError **error)
+{
+  DaeImageWriter *w = writer;
+  if (w->failed || !w->in_image || w->row != w->info.height)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   w->failed || !w->in_image
+                   ? "image writer unusable after an earlier error or the end"
+                   : "only %u of %u rows written",
+                   w->row, w->info.height);
+      return FALSE;
+    }
+  w->in_image = FALSE;
+  w->failed = TRUE; /* finished: no more rows */
+  if (w->png && !dae__png_writer_finish (w->png, error))
+    return FALSE;
+  if (w->jpeg && !dae__jpeg_writer_finish (w->jpeg, error))
+    return FALSE;
+  if (w->info.format == DAE_IMAGE_FORMAT_TIFF)
+    return dae__tiff_writer_end_page (w->tiff, error);
+  return flush_stream (w->fp, error);
+}
+
+gboolean
+dae_image_writer_close (DaeImageWriter *writer, GError **error)
+{
+  DaeImageWriter *w = writer;
+  if (w->in_image || w->fp == NULL)
+    {
+      g_set_error_literal (error, DAE_ERROR, DAE_ERROR_INVALID,
+                           w->fp ? "the last image is not finished"
+                                 : "image writer already closed");
+      return FALSE;
+    }
+  FILE *fp = w->fp;
+  w->fp = NULL;
+  if (w->tiff && !dae__tiff_writer_close (w->tiff, error))
+    return FALSE;
+  return flush_stream (fp, error);
+}
+
 void
 dae_image_writer_free (DaeImageWriter *writer)
 {
   if (writer == NULL)
     return;
   dae__png_writer_free (writer->png);
+  dae__jpeg_writer_free (writer->jpeg);
+  dae__tiff_writer_free (writer->tiff);
   g_free (writer->scratch);
   g_free (writer);
 }

@@ -6,7 +6,9 @@
 
 #include <png.h>
 #include <stdarg.h>
+#include <math.h>
 #include <string.h>
+#include <zlib.h>
 
 #define CHUNK_MALLOC_MAX (8u << 20) /* ancillary chunks, decompressed */
 #define CHUNK_CACHE_MAX 1000u       /* ancillary chunks kept */
@@ -105,9 +107,141 @@ read_cb (png_structp png, png_bytep data, size_t length)
   png_error (png, p->err.msg);
 }
 
+/* Inflates a zTXt, iTXt or iCCP payload, up to CHUNK_MALLOC_MAX bytes. */
+static GBytes *
+inflate_bounded (const guint8 *in, size_t n)
+{
+  z_stream z = { 0 };
+  if (inflateInit (&z) != Z_OK)
+    return NULL;
+  GByteArray *out = g_byte_array_new ();
+  guint8 buf[16384];
+  int ret = Z_OK;
+  z.next_in = (Bytef *) in;
+  z.avail_in = (uInt) n;
+  while (ret == Z_OK && out->len <= CHUNK_MALLOC_MAX)
+    {
+      z.next_out = buf;
+      z.avail_out = sizeof buf;
+      ret = inflate (&z, Z_NO_FLUSH);
+      g_byte_array_append (out, buf, (guint) (sizeof buf - z.avail_out));
+      if (ret == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+        ret = Z_DATA_ERROR; /* input ended early */
+    }
+  inflateEnd (&z);
+  if (ret != Z_STREAM_END || out->len > CHUNK_MALLOC_MAX)
+    {
+      g_byte_array_unref (out);
+      return NULL;
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* The NUL-terminated field at @*pos of @d (length @n), moving past it. */
+static const char *
+field (const guint8 *d, size_t n, size_t *pos)
+{
+  const guint8 *end = memchr (d + *pos, 0, n - *pos);
+  if (end == NULL)
+    return NULL;
+  const char *f = (const char *) d + *pos;
+  *pos = (size_t) (end - d) + 1;
+  return f;
+}
+
+/* A text chunk (tEXt, zTXt or iTXt) into @meta; broken ones are dropped. */
+static void
+add_text_chunk (DaeImageMeta *meta, const png_unknown_chunk *c)
+{
+  const guint8 *d = c->data;
+  size_t n = c->size, pos = 0;
+  const char *key = field (d, n, &pos), *lang = NULL, *lkey = NULL;
+  gboolean z = FALSE, itxt = memcmp (c->name, "iTXt", 4) == 0;
+  if (key == NULL || pos < 2 || pos > 80)
+    return;
+  if (memcmp (c->name, "zTXt", 4) == 0)
+    {
+      if (pos >= n || d[pos++] != 0)
+        return;
+      z = TRUE;
+    }
+  else if (itxt)
+    {
+      if (n - pos < 2 || d[pos + 1] != 0 || d[pos] > 1)
+        return;
+      z = d[pos] == 1;
+      pos += 2;
+      if ((lang = field (d, n, &pos)) == NULL || (lkey = field (d, n, &pos)) == NULL)
+        return;
+    }
+  g_autoptr (GBytes) text = z ? inflate_bounded (d + pos, n - pos)
+                              : g_bytes_new (d + pos, n - pos);
+  if (text == NULL)
+    return;
+  gsize len;
+  const char *t = g_bytes_get_data (text, &len);
+  g_autofree char *str = g_strndup (t ? t : "", len);
+  if (strlen (str) != len || (itxt && !g_utf8_validate (str, -1, NULL)))
+    return; /* a NUL inside, or bad UTF-8 */
+  DaeTextKind kind = itxt ? (z ? DAE_TEXT_INTERNATIONAL_COMPRESSED : DAE_TEXT_INTERNATIONAL)
+                          : z ? DAE_TEXT_COMPRESSED : DAE_TEXT_PLAIN;
+  dae__image_meta_add_text (meta, key, str, kind, lang && *lang ? lang : NULL,
+                            lkey && *lkey ? lkey : NULL);
+}
+
+/* The metadata before the image data: resolution into @info, the rest
+ * into @meta. */
+static void
+get_meta (png_structp png, png_infop pi, DaeImageInfo *info, DaeImageMeta *meta)
+{
+  png_uint_32 rx, ry;
+  int unit;
+  if (png_get_pHYs (png, pi, &rx, &ry, &unit) && rx > 0 && ry > 0)
+    {
+      gboolean m = unit == PNG_RESOLUTION_METER;
+      info->x_res = m ? rx / 100.0 : rx;
+      info->y_res = m ? ry / 100.0 : ry;
+      info->res_unit = m ? DAE_RES_UNIT_CM : DAE_RES_UNIT_ASPECT;
+    }
+  png_fixed_point g, c[8];
+  if (png_get_gAMA_fixed (png, pi, &g) && g > 0)
+    {
+      meta->has_gamma = TRUE;
+      meta->gamma = (guint32) g;
+    }
+  if (png_get_cHRM_fixed (png, pi, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7]))
+    {
+      meta->has_chrm = TRUE;
+      for (int i = 0; i < 8; i++)
+        meta->chrm[i] = (guint32) MAX (c[i], 0);
+    }
+  int intent;
+  if (png_get_sRGB (png, pi, &intent))
+    meta->srgb_intent = intent;
+
+  png_unknown_chunkp chunks;
+  int n = png_get_unknown_chunks (png, pi, &chunks);
+  for (int i = 0; i < n; i++)
+    {
+      const png_unknown_chunk *ch = &chunks[i];
+      if (memcmp (ch->name, "iCCP", 4) == 0 && meta->icc == NULL)
+        {
+          size_t pos = 0;
+          const char *name = field (ch->data, ch->size, &pos);
+          if (name && pos < ch->size && ch->data[pos] == 0
+              && (meta->icc = inflate_bounded (ch->data + pos + 1, ch->size - pos - 1)))
+            meta->icc_name = g_strdup (name);
+        }
+      else if (memcmp (ch->name, "eXIf", 4) == 0 && meta->exif == NULL && ch->size > 0)
+        meta->exif = g_bytes_new (ch->data, ch->size);
+      else if (memcmp (ch->name, "iCCP", 4) != 0 && memcmp (ch->name, "eXIf", 4) != 0)
+        add_text_chunk (meta, ch);
+    }
+}
+
 static gboolean
 start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
-               GError **error)
+               DaeImageMeta *meta, GError **error)
 {
   png_structp png = p->png;
   if (setjmp (png_jmpbuf (png)))
@@ -125,6 +259,13 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
    * IEND: we need no other, and libpng 1.6.39 allocates a text chunk's
    * declared length, however large, before reading it. */
   png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+  /* Metadata of fixed size goes through libpng's handlers; chunks of any
+   * size are cached as unknown (bounded by CHUNK_MALLOC_MAX) and parsed in
+   * get_meta(). */
+  static const png_byte fixed[] = "pHYs\0gAMA\0cHRM\0sRGB";
+  static const png_byte sized[] = "tEXt\0zTXt\0iTXt\0iCCP\0eXIf";
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_AS_DEFAULT, fixed, 4);
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_ALWAYS, sized, 5);
 
   p->stage = "header";
   png_read_info (png, p->info);
@@ -239,13 +380,14 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
   info->tuple_type = tuple[channels];
   info->png_color_type = type;
   info->png_bit_depth = (guint) bd;
+  get_meta (png, p->info, info, meta);
   p->stage = NULL;
   return TRUE;
 }
 
 DaePngReader *
 dae__png_reader_start (DaeSource *src, guint64 max_pixels, DaeImageInfo *info,
-                       GError **error)
+                       DaeImageMeta *meta, GError **error)
 {
   DaePngReader *p = g_new0 (DaePngReader, 1);
   p->src = src;
@@ -261,7 +403,7 @@ dae__png_reader_start (DaeSource *src, guint64 max_pixels, DaeImageInfo *info,
       dae__png_reader_free (p);
       return NULL;
     }
-  if (!start_guarded (p, max_pixels, info, error))
+  if (!start_guarded (p, max_pixels, info, meta, error))
     {
       dae__png_reader_free (p);
       return NULL;
@@ -414,6 +556,81 @@ flush_cb (png_structp png)
   fflush (w->fp); /* errors show in ferror() at the end */
 }
 
+/* Whether libpng takes @k as a keyword: 1-79 printable Latin-1 bytes, no
+ * leading, trailing or double spaces (it stops with an error otherwise). */
+static gboolean
+keyword_ok (const char *k)
+{
+  size_t n = strlen (k);
+  if (n < 1 || n > 79 || k[0] == ' ' || k[n - 1] == ' ' || strstr (k, "  "))
+    return FALSE;
+  for (const guchar *c = (const guchar *) k; *c; c++)
+    if (*c < 32 || (*c > 126 && *c < 161))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+set_texts (png_structp png, png_infop pi, const GPtrArray *texts)
+{
+  static const int compression[] = {
+    PNG_TEXT_COMPRESSION_NONE, PNG_TEXT_COMPRESSION_zTXt,
+    PNG_ITXT_COMPRESSION_NONE, PNG_ITXT_COMPRESSION_zTXt
+  };
+  for (guint i = 0; texts && i < texts->len; i++)
+    {
+      const DaeImageText *t = texts->pdata[i];
+      if (!keyword_ok (t->keyword))
+        continue;
+      png_text pt = { 0 };
+      pt.compression = compression[MIN ((guint) t->kind, 3)];
+      /* Latin-1 chunks would garble UTF-8: such a text goes as iTXt. */
+      if (t->kind <= DAE_TEXT_COMPRESSED && !g_str_is_ascii (t->text))
+        pt.compression = PNG_ITXT_COMPRESSION_NONE;
+      pt.key = t->keyword;
+      pt.text = t->text;
+      pt.lang = t->lang;
+      pt.lang_key = t->lang_key;
+      png_set_text (png, pi, &pt, 1);
+    }
+}
+
+/* The chunks before the image data, from @in and its metadata. */
+static void
+set_meta (png_structp png, png_infop pi, const DaeImageInfo *in)
+{
+  if (in->res_unit != DAE_RES_UNIT_NONE && in->x_res > 0 && in->y_res > 0)
+    {
+      double f = in->res_unit == DAE_RES_UNIT_INCH ? 100 / 2.54
+                 : in->res_unit == DAE_RES_UNIT_CM ? 100 : 1;
+      double x = round (in->x_res * f), y = round (in->y_res * f);
+      if (x >= 1 && y >= 1 && x <= PNG_UINT_31_MAX && y <= PNG_UINT_31_MAX)
+        png_set_pHYs (png, pi, (png_uint_32) x, (png_uint_32) y,
+                      in->res_unit == DAE_RES_UNIT_ASPECT ? PNG_RESOLUTION_UNKNOWN
+                                                          : PNG_RESOLUTION_METER);
+    }
+  const DaeImageMeta *m = in->meta;
+  if (m == NULL)
+    return;
+  if (m->has_gamma && m->gamma <= PNG_UINT_31_MAX)
+    png_set_gAMA_fixed (png, pi, (png_fixed_point) m->gamma);
+  const guint32 *c = m->chrm;
+  if (m->has_chrm)
+    png_set_cHRM_fixed (png, pi, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+  if (m->srgb_intent >= 0 && m->srgb_intent <= 3)
+    png_set_sRGB (png, pi, m->srgb_intent);
+  gsize n;
+  const guint8 *d;
+  if (m->icc && (d = g_bytes_get_data (m->icc, &n)) && n >= 132 && n <= PNG_UINT_31_MAX)
+    {
+      const char *name = m->icc_name && keyword_ok (m->icc_name) ? m->icc_name : "ICC profile";
+      png_set_iCCP (png, pi, name, 0, d, (png_uint_32) n);
+    }
+  if (m->exif && (d = g_bytes_get_data (m->exif, &n)) && n > 0 && n <= PNG_UINT_31_MAX)
+    png_set_eXIf_1 (png, pi, (png_uint_32) n, (png_bytep) d);
+  set_texts (png, pi, m->texts);
+}
+
 static gboolean
 writer_start_guarded (DaePngWriter *w, const DaeImageInfo *in, GError **error)
 {
@@ -427,6 +644,10 @@ writer_start_guarded (DaePngWriter *w, const DaeImageInfo *in, GError **error)
   png_set_IHDR (w->png, w->info, in->width, in->height, (int) w->bit_depth,
                 types[in->channels], PNG_INTERLACE_NONE,
                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  /* A profile libpng finds inconsistent (a gray one on RGB) is dropped
+   * with a warning, not an error. */
+  png_set_benign_errors (w->png, 1);
+  set_meta (w->png, w->info, in);
   png_write_info (w->png, w->info);
   if (w->bit_depth < 8)
     png_set_packing (w->png);

@@ -111,6 +111,7 @@ filter_stream (const guint8 *data, size_t size, const DaeDenoiseOptions *opt)
         {
           fuzz_require (pulled == info.height, "rows missing at the end", NULL);
           fuzz_require (dae_image_writer_finish (w, &error), "finish", error);
+          fuzz_require (dae_image_writer_close (w, &error), "close", error);
           fclose (fp);
           fp = NULL;
           /* What was written is one valid image of the same kind. */
