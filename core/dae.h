@@ -889,7 +889,7 @@ void dae_denoise_options_init (DaeDenoiseOptions *options);
  *
  * Automatic choices (a model set with several models, invert auto with a
  * model that has a polarity, strength auto with a model that records its
- * clean error) are made from the image's first rows: up to 4 million
+ * clean error) are made from the image's first rows: up to 2 million
  * samples (at least 256 rows, or the whole image), held until then; no row
  * comes out before.  dae_denoiser_describe() says what was chosen and why. */
 typedef struct _DaeDenoiser DaeDenoiser;

@@ -44,7 +44,7 @@
 #define POL_REACH 2u
 /* The look-ahead for automatic choices: samples held before the first
  * tile runs (at least LOOK_MIN_ROWS rows, or the whole image). */
-#define LOOK_SAMPLES 4000000u
+#define LOOK_SAMPLES 2000000u
 #define LOOK_MIN_ROWS 256u
 /* A page when the analysis is at least this sure; else the photo model,
  * which does less harm to a page than the document model does to a photo. */

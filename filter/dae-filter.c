@@ -541,12 +541,17 @@ static int
 list_models (void)
 {
   g_auto (GStrv) names = dae_model_list ();
-  g_autofree char *def = dae_model_find (NULL, NULL);
+  g_autoptr (DaeModelSet) set = dae_model_set_load (NULL, NULL);
+  const gboolean automatic = set != NULL && dae_model_set_get_n_models (set) > 1;
+  g_autofree char *def = automatic ? NULL : dae_model_find (NULL, NULL);
   if (names[0] == NULL)
     {
       fprintf (stderr, "%s: no models found\n", PROG);
       return 1;
     }
+  if (automatic)
+    printf ("* %-12s %s\n  %-12s %s\n", "auto", "(the default)", "",
+            "document for pages, photo for anything else, chosen per image");
   for (guint i = 0; names[i] != NULL; i++)
     {
       g_autofree char *path = dae_model_find (names[i], NULL);

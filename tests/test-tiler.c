@@ -7,6 +7,7 @@
  * bounded lag; the seam test on a shipped model. */
 #include "dae.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -434,6 +435,177 @@ test_invert (void)
     }
 }
 
+/* Opponent planes: with the identity model the image comes back, so the
+ * transform and its inverse agree; alpha is copied. */
+static void
+test_opponent (void)
+{
+  g_autoptr (DaeModel) m = identity_model ();
+  const guint w = 50, h = 40;
+  g_autofree float *in = random_image (w, h, 4, 61);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  o.color = DAE_COLOR_OPPONENT;
+  o.strength = 1.0;
+  g_autofree float *out = denoise (m, &o, w, h, 4, TRUE, in);
+  for (size_t i = 0; i < (size_t) w * h * 4; i++)
+    g_assert_cmpfloat (fabsf (out[i] - in[i]), <, 2e-6f);
+  /* The tutorial network changes the image, the same on every colour plane
+   * as rgb mode does on the opponent planes' values. */
+  g_autoptr (DaeModel) t = load_tutorial ();
+  g_autofree float *tout = denoise (t, &o, w, h, 4, TRUE, in);
+  gboolean changed = FALSE;
+  for (size_t i = 0; i < (size_t) w * h * 4; i++)
+    changed |= i % 4 != 3 && fabsf (tout[i] - in[i]) > 1e-3f;
+  g_assert_true (changed);
+}
+
+/* A light page beside a dark one: auto inverts the light half only, tile by
+ * tile, and away from the boundary gives what forcing each would. */
+static void
+test_invert_regions (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "dark");
+  const guint w = 400, h = 60, half = 200;
+  g_autofree float *in = g_new (float, (size_t) w * h);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const float light = (x + 3 * y) % 7 == 0 ? 0.1f : 0.9f;
+        in[(size_t) y * w + x] = x < half ? light : 1.0f - light;
+      }
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_ON);
+  g_autofree float *on = denoise (m, &o, w, h, 1, FALSE, in);
+  o.invert = DAE_INVERT_OFF;
+  g_autofree float *off = denoise (m, &o, w, h, 1, FALSE, in);
+  o.invert = DAE_INVERT_AUTO;
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  g_assert_true (dae_denoiser_push_rows (d, in, h, NULL));
+  g_assert_cmpint (dae_denoiser_get_inverted (d), ==, 2);
+  g_autofree float *au = g_new (float, (size_t) w * h);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, au, h), ==, h);
+  /* A tile's window reaches 2 patches past it: 3 patches from the edge. */
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const size_t i = (size_t) y * w + x;
+        if (x + 3 * 28 < half)
+          g_assert_cmpfloat (fabsf (au[i] - on[i]), <, 1e-5f);
+        else if (x > half + 3 * 28)
+          g_assert_cmpfloat (fabsf (au[i] - off[i]), <, 1e-5f);
+      }
+}
+
+/* A smooth 8-bit image plus Gaussian noise of sigma/255 (sigma 0: none). */
+static float *
+smooth_image (guint w, guint h, double sigma, guint32 seed)
+{
+  GRand *rng = g_rand_new_with_seed (seed);
+  float *img = g_new (float, (size_t) w * h);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const double u = g_rand_double (rng), v = g_rand_double (rng);
+        const double z = sqrt (-2 * log (1 - u)) * cos (2 * G_PI * v);
+        const double c = 0.2 + 0.6 * x / w + 0.1 * sin (y * 0.05);
+        img[(size_t) y * w + x] = (float) (CLAMP (round ((c + z * sigma / 255) * 255), 0, 255) / 255);
+      }
+  g_rand_free (rng);
+  return img;
+}
+
+/* Strength auto: a clean image is left nearly as it is, a noisy one gets the
+ * weight sigma^2 / (sigma^2 + e^2), with sigma measured. */
+static void
+test_strength_auto (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "clean-error", "0.03");
+  const guint w = 160, h = 120;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_assert_cmpfloat (o.strength, ==, DAE_STRENGTH_AUTO);
+  g_autofree float *clean = smooth_image (w, h, 0, 5);
+  g_autofree float *same = denoise (m, &o, w, h, 1, FALSE, clean);
+  for (size_t i = 0; i < (size_t) w * h; i++) /* the same 8-bit values */
+    g_assert_cmpfloat (fabsf (same[i] - clean[i]), <, 0.5f / 255);
+
+  g_autofree float *noisy = smooth_image (w, h, 20, 6);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  g_assert_true (dae_denoiser_push_rows (d, noisy, h, NULL));
+  g_autofree char *desc = dae_denoiser_describe (d);
+  const char *ns = strstr (desc, "noise sigma ");
+  g_assert_nonnull (ns);
+  const double sigma = g_ascii_strtod (ns + strlen ("noise sigma "), NULL);
+  g_assert_cmpfloat (fabs (sigma - 20), <, 3);
+  const double s = pow (sigma / 255, 2) / (pow (sigma / 255, 2) + 0.03 * 0.03);
+  g_autofree float *got = g_new (float, (size_t) w * h);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, got, h), ==, h);
+  o.strength = 1.0;
+  g_autofree float *full = denoise (m, &o, w, h, 1, FALSE, noisy);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    g_assert_cmpfloat (fabs (got[i] - CLAMP (s * full[i] + (1 - s) * noisy[i], 0, 1)), <, 2e-3);
+}
+
+static float *
+read_gray (const char *name, guint *w, guint *h)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", name, NULL);
+  GError *error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, &error);
+  g_assert_no_error (error);
+  DaeImageInfo info;
+  g_assert_true (dae_image_reader_next (r, &info, &error));
+  g_assert_cmpuint (info.channels, ==, 1);
+  const size_t n = (size_t) info.width * info.height;
+  g_autofree guint16 *s = g_new (guint16, n);
+  g_assert_true (dae_image_reader_read_rows (r, info.height, s, &error));
+  float *img = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    img[i] = s[i] / (float) info.maxval;
+  *w = info.width;
+  *h = info.height;
+  return img;
+}
+
+/* The automatic choice: a scanned-looking page gets the document model, a
+ * photo the photo model; no row comes out before the choice. */
+static void
+test_auto_choice (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dae-tiler-XXXXXX", NULL);
+  g_autoptr (DaeModel) doc = load_tutorial ();
+  g_autoptr (DaeModel) photo = identity_model ();
+  dae_model_set_metadata (photo, "background", "any");
+  g_autofree char *dp = g_build_filename (dir, "document.dae", NULL);
+  g_autofree char *pp = g_build_filename (dir, "photo.dae", NULL);
+  g_assert_true (dae_model_save_file (doc, dp, NULL));
+  g_assert_true (dae_model_save_file (photo, pp, NULL));
+  g_setenv ("DAE_MODEL_PATH", dir, TRUE);
+  g_autoptr (DaeModelSet) set = dae_model_set_load (NULL, NULL);
+  g_unsetenv ("DAE_MODEL_PATH");
+  g_assert_nonnull (set);
+  g_assert_cmpuint (dae_model_set_get_n_models (set), ==, 2);
+  const char *files[] = { "samples/noisy-text.png", "tests/data/photo-camera-crop.png" };
+  for (guint k = 0; k < 2; k++)
+    {
+      guint w, h;
+      g_autofree float *img = read_gray (files[k], &w, &h);
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 1, FALSE, NULL);
+      g_assert_nonnull (d);
+      g_assert_null (dae_denoiser_get_model (d));
+      g_autofree float *out = g_new (float, (size_t) w * h);
+      g_assert_true (dae_denoiser_push_rows (d, img, 16, NULL));
+      g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, 0);
+      g_assert_true (dae_denoiser_push_rows (d, img + (size_t) 16 * w, h - 16, NULL));
+      g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, k, NULL));
+      g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+    }
+  g_remove (dp);
+  g_remove (pp);
+  g_rmdir (dir);
+}
+
 static void
 test_errors (void)
 {
@@ -569,6 +741,10 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/luma", test_luma);
   g_test_add_func ("/tiler/rgb-is-per-channel", test_rgb_is_per_channel);
   g_test_add_func ("/tiler/invert", test_invert);
+  g_test_add_func ("/tiler/invert-regions", test_invert_regions);
+  g_test_add_func ("/tiler/opponent", test_opponent);
+  g_test_add_func ("/tiler/strength-auto", test_strength_auto);
+  g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/errors", test_errors);
   g_test_add_func ("/tiler/seams", test_seams);
   return g_test_run ();

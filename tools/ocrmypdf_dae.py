@@ -25,9 +25,13 @@ from ocrmypdf.exceptions import MissingDependencyError
 def add_options(parser):
     g = parser.add_argument_group("dae", "Denoising with dae-filter before OCR")
     g.add_argument("--dae-model", metavar="NAME",
-                   help="dae-filter model name or .dae file (default: its default)")
-    g.add_argument("--dae-strength", metavar="S", type=float,
-                   help="dae-filter --strength, 0..1 (default 1)")
+                   help="dae-filter model name or .dae file (default: auto, the "
+                        "document model for pages, the photo model otherwise)")
+    g.add_argument("--dae-strength", metavar="S",
+                   help="dae-filter --strength, 0..1 or auto (default: auto)")
+    g.add_argument("--dae-invert", choices=("auto", "on", "off"),
+                   help="dae-filter --invert: auto decides region by region "
+                        "(default), on or off force one polarity")
 
 
 def _program():
@@ -49,6 +53,8 @@ def filter_ocr_image(page, image):
         cmd += ["-m", page.options.dae_model]
     if page.options.dae_strength is not None:
         cmd += ["--strength", str(page.options.dae_strength)]
+    if page.options.dae_invert is not None:
+        cmd += ["--invert", page.options.dae_invert]
     # Gray is what the document model and tesseract want; PNG keeps it
     # lossless through the pipe.
     buf = io.BytesIO()
