@@ -168,7 +168,8 @@ install_signal_handlers (void)
 {
   /* Past the file size limit, a write fails (EFBIG) and is reported. */
   signal (SIGXFSZ, SIG_IGN);
-  const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+  /* SIGABRT, SIGTRAP: GLib's end when an allocation fails. */
+  const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGABRT, SIGTRAP };
   for (guint i = 0; i < G_N_ELEMENTS (sigs); i++)
     {
       struct sigaction sa = { 0 };
@@ -412,6 +413,8 @@ batch_one (const Settings *s, const char *path, const char *dir, const FileId *i
   tmp_live = strlen (tmpl) < sizeof tmp_path;
 
   FILE *fp = fdopen (fd, "wb");
+  if (fp == NULL)
+    g_set_error (&error, DAE_ERROR, DAE_ERROR_IO, "writing %s: %s", tmpl, g_strerror (errno));
   DaeImageInfo first = { 0 };
   gboolean ok = fp != NULL && denoise_stream (s, reader, fp, path, &first, &error);
   if (ok && (fflush (fp) != 0 || fsync (fd) != 0))
