@@ -975,10 +975,10 @@ test_writer_errors (void)
   g_free (buf);
 
   /* A full disk. */
-  FILE *full = fopen ("/dev/full", "w");
+  FILE *full = fopen ("/dev/full", "r+"); /* "w" would create a file */
   if (full == NULL)
     {
-      g_test_message ("no /dev/full: write errors not checked");
+      g_test_skip ("no /dev/full: a full disk not checked");
       return;
     }
   for (DaeImageFormat f = DAE_IMAGE_FORMAT_PGM; f <= DAE_IMAGE_FORMAT_PNG;
