@@ -3,8 +3,9 @@
 #include "dae-config.h"
 
 #include <unistd.h>
-#if DAE_HAVE_BLAS
-#include <cblas.h>
+#if DAE_HAVE_OPENBLAS
+/* Declared here too: another CBLAS's cblas.h may come first on the path. */
+void openblas_set_num_threads (int n);
 #endif
 
 struct _DaeThreadPool {
@@ -76,10 +77,12 @@ worker_main (gpointer data)
   return NULL;
 }
 
+/* Our threads call sgemm, one each: OpenBLAS's own threads would only
+ * contend with them.  Other CBLAS libraries are left as they are. */
 void
 dae__blas_pin_single_thread (void)
 {
-#if DAE_HAVE_BLAS
+#if DAE_HAVE_OPENBLAS
   static gsize once = 0;
   if (g_once_init_enter (&once))
     {
