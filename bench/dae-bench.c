@@ -31,6 +31,7 @@ static gboolean opt_no_page = FALSE;
 static gboolean opt_no_train = FALSE;
 static gboolean opt_no_network = FALSE;
 static gboolean opt_cpu_time = FALSE;
+static gboolean opt_peak_only = FALSE;
 
 static GOptionEntry entries[] = {
   { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model, "model file (default: the tutorial network)", "FILE" },
@@ -44,6 +45,7 @@ static GOptionEntry entries[] = {
   { "no-train", 0, 0, G_OPTION_ARG_NONE, &opt_no_train, "skip training", NULL },
   { "no-network", 0, 0, G_OPTION_ARG_NONE, &opt_no_network, "skip the whole-network figures", NULL },
   { "cpu-time", 0, 0, G_OPTION_ARG_NONE, &opt_cpu_time, "rates per CPU second given to the process x threads, not per wall second: what the code does on cores it has to itself, on a machine shared with other work", NULL },
+  { "peak-only", 0, 0, G_OPTION_ARG_NONE, &opt_peak_only, "only the FMA peak line", NULL },
   { NULL }
 };
 
@@ -114,29 +116,29 @@ best_rate (void (*fn) (gpointer), gpointer data)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-/* Twelve independent FMA chains: enough to hide the latency on two
- * pipes.  Only this function is compiled for AVX2; it runs only if the CPU
- * has it. */
-__attribute__ ((target ("avx2,fma"))) static double
-fma_loop_avx2 (long iters)
-{
-  __m256 a[12];
-  for (int i = 0; i < 12; i++)
-    a[i] = _mm256_set1_ps (i * 1e-3f);
-  const __m256 b = _mm256_set1_ps (0.9999f), c = _mm256_set1_ps (1e-4f);
-  for (long k = 0; k < iters; k++)
-    {
-      /* No asm barrier here: it would keep a[] in memory.  The chains
-       * are not folded away without -ffast-math. */
-#pragma GCC unroll 12
-      for (int i = 0; i < 12; i++)
-        a[i] = _mm256_fmadd_ps (a[i], b, c);
-    }
-  float s = 0;
-  for (int i = 0; i < 12; i++)
-    s += a[i][0];
-  return s;
-}
+/* Twelve independent FMA chains: enough to hide the latency on two pipes.
+ * One loop per vector width, each compiled for its ISA alone and run only
+ * where the dispatch picked that ISA, so that "% of peak" compares the
+ * kernels with code as wide as theirs. */
+#define FMA_LOOP(name, isa_flags, vec, set1, fmadd)                             \
+  __attribute__ ((target (isa_flags))) static double name (long iters)         \
+  {                                                                             \
+    vec a[12];                                                                  \
+    for (int i = 0; i < 12; i++)                                                \
+      a[i] = set1 (i * 1e-3f);                                                  \
+    const vec b = set1 (0.9999f), c = set1 (1e-4f);                             \
+    /* No asm barrier: it would keep a[] in memory.  The chains are not      \
+     * folded away without -ffast-math. */                                      \
+    for (long k = 0; k < iters; k++)                                            \
+      _Pragma ("GCC unroll 12") for (int i = 0; i < 12; i++)                    \
+        a[i] = fmadd (a[i], b, c);                                              \
+    float s = 0;                                                                \
+    for (int i = 0; i < 12; i++)                                                \
+      s += a[i][0];                                                             \
+    return s;                                                                   \
+  }
+FMA_LOOP (fma_loop_avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps)
+FMA_LOOP (fma_loop_avx512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps)
 #endif
 
 /* Many short items, not one per thread: a worker slow to wake would leave
@@ -148,26 +150,32 @@ static void
 peak_item (size_t item, guint worker, gpointer data)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-  volatile double sink = fma_loop_avx2 (PEAK_ITERS);
+  const DaeIsa *isa = data;
+  volatile double sink = *isa == DAE__ISA_AVX512 ? fma_loop_avx512 (PEAK_ITERS)
+                                                 : fma_loop_avx2 (PEAK_ITERS);
   (void) sink;
 #endif
 }
 
-/* GFLOP/s of FMA-only code on n threads; 0 if unknown. */
+/* GFLOP/s of FMA-only code on n threads, as wide as the kernels in use
+ * (dae__kernels()); 0 if they are the scalar reference. */
 static double
 fma_peak (DaeThreadPool *pool)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma"))
+  DaeIsa isa = dae__kernels ()->isa;
+  if (isa == DAE__ISA_REF)
     return 0;
+  const double lanes = isa == DAE__ISA_AVX512 ? 16 : 8;
   const guint n = dae__pool_get_n_workers (pool);
   double best = 0;
   for (int r = 0; r < opt_reps + 1; r++)
     {
       double t0 = now (), c0 = cpu_now ();
-      dae__pool_run (pool, n * PEAK_ITEMS_PER_THREAD, peak_item, NULL);
+      dae__pool_run (pool, n * PEAK_ITEMS_PER_THREAD, peak_item, &isa);
       double t = opt_cpu_time ? (cpu_now () - c0) / n : now () - t0;
-      best = MAX (best, n * PEAK_ITEMS_PER_THREAD * (double) PEAK_ITERS * 12 * 16 / t * 1e-9);
+      best = MAX (best, n * PEAK_ITEMS_PER_THREAD * (double) PEAK_ITERS * 12 * lanes * 2 / t
+                          * 1e-9);
     }
   return best;
 #else
@@ -642,6 +650,8 @@ main (int argc, char **argv)
       g_printerr ("dae-bench: --batch, --reps and --seconds must be positive\n");
       return 2;
     }
+  if (opt_peak_only)
+    opt_no_layers = opt_no_network = opt_no_page = opt_no_train = TRUE;
   const char *path = opt_model ? opt_model : DAE_BENCH_DEFAULT_MODEL;
   g_autoptr (DaeModel) m = dae_model_load_file (path, &error);
   if (m == NULL)
@@ -662,8 +672,12 @@ main (int argc, char **argv)
       g_print ("kernels: %s%s%s\n", dae_kernels_describe (),
                dae_kernels_get_note () ? "; " : "",
                dae_kernels_get_note () ? dae_kernels_get_note () : "");
-      g_print ("FMA peak measured now: %.1f GFLOP/s on 1 thread, %.1f on %u\n", peaks[0],
-               peaks[1], all);
+      if (peaks[0] > 0)
+        g_print ("FMA peak measured now with %s code: %.1f GFLOP/s on 1 thread, %.1f on %u\n",
+                 dae__kernels ()->name, peaks[0], peaks[1], all);
+      else
+        g_print ("FMA peak measured now with %s code: none (scalar kernels)\n",
+                 dae__kernels ()->name);
       g_print ("model: %s\n", path);
       if (opt_cpu_time)
         g_print ("rates per CPU second (--cpu-time), not per wall second\n");
