@@ -155,6 +155,57 @@ test_loss_curve (void)
   g_free (path);
 }
 
+/* Each epoch's loss is drawn where plot.h says it goes: epoch 1..n and the
+ * losses' range, each widened by 5% a side, span the plot area.  Zigzag
+ * data (seeded), the extremes in the first two epochs so that the legend
+ * has a free corner on the right. */
+static void
+test_loss_curve_points (void)
+{
+  enum { N = 15 };
+  double train[N], val[N];
+  GRand *rng = g_rand_new_with_seed (17);
+  for (guint i = 0; i < N; i++)
+    {
+      train[i] = i == 0 ? 1.0 : i == 1 ? 3.0 : g_rand_double_range (rng, 1.8, 2.2);
+      val[i] = train[i] + (i == 1 ? 0.3 : 0.25);
+    }
+  g_rand_free (rng);
+  g_autofree char *path = g_build_filename (tmpdir, "points.png", NULL);
+  GError *error = NULL;
+  g_assert_true (dae_plot_loss_curve (path, train, val, N, "points", &error));
+  g_assert_no_error (error);
+  DaeImageInfo info;
+  guint16 *px = load_png (path, &info);
+  DaePlotRect a;
+  dae_plot_loss_area (&a);
+  const double xlo = 1 - 0.05 * (N - 1), xhi = N + 0.05 * (N - 1);
+  const double ylo = 1.0 - 0.05 * 2.3, yhi = 3.3 + 0.05 * 2.3;
+  for (guint k = 0; k < 2; k++)
+    for (guint i = 0; i < N; i++)
+      {
+        const double *v = k ? val : train;
+        const guint8 *rgb = k ? dae_plot_validation_rgb : dae_plot_train_rgb;
+        const int cx = (int) (a.x + (i + 1 - xlo) / (xhi - xlo) * a.width);
+        const int cy = (int) (a.y + a.height - (v[i] - ylo) / (yhi - ylo) * a.height);
+        guint hits = 0;
+        for (int y = cy - 3; y <= cy + 3; y++)
+          for (int x = cx - 3; x <= cx + 3; x++)
+            hits += near_colour (px + ((size_t) y * DAE_PLOT_LOSS_WIDTH + x) * 3, rgb);
+        if (hits < 10)
+          g_error ("%s epoch %u (%.3f) not drawn at (%d, %d): %u pixels of its colour",
+                   k ? "validation" : "train", i + 1, v[i], cx, cy, hits);
+      }
+  /* Axis names: "loss" (upright, left of the tick labels) and "epoch"
+   * (under the tick labels), as dark pixels where nothing else is. */
+  g_assert_cmpuint (count_dark (px, 0, a.y, 32, a.y + a.height), >, 30);
+  g_assert_cmpuint (count_dark (px, 0, 0, 32, a.y), ==, 0);
+  g_assert_cmpuint (count_dark (px, a.x + a.width / 2 - 40, a.y + a.height + 32,
+                                a.x + a.width / 2 + 40, DAE_PLOT_LOSS_HEIGHT), >, 30);
+  g_free (px);
+  g_unlink (path);
+}
+
 /* One epoch, a flat line, gaps: drawn without error, points visible. */
 static void
 test_loss_curve_edge_cases (void)
@@ -264,16 +315,37 @@ test_preview (void)
   g_assert_no_error (error);
 
   DaeImageInfo info;
-  guint16 *px = load_png (path, &info);
-  g_assert_cmpuint (info.channels, ==, 1);
+  guint16 *rgb = load_png (path, &info);
+  /* Gray throughout: cairo writes RGB, every pixel with R = G = B. */
+  g_assert_cmpuint (info.channels, ==, 3);
+  guint16 *px = g_new (guint16, (size_t) info.width * info.height);
+  for (size_t i = 0; i < (size_t) info.width * info.height; i++)
+    {
+      g_assert_true (rgb[3 * i] == rgb[3 * i + 1] && rgb[3 * i + 1] == rgb[3 * i + 2]);
+      px[i] = rgb[3 * i];
+    }
+  g_free (rgb);
   g_assert_cmpuint (info.width, >=, n * w * zoom);
   g_assert_cmpuint (info.height, >=, 3 * h * zoom);
 
+  /* The images start at the first column holding a whole denoised image's
+   * height of 128: left of it, only the labels (anti-aliased text, which
+   * may have any gray). */
+  guint img_x0 = info.width;
+  for (guint x = 0; x < info.width && img_x0 == info.width; x++)
+    {
+      guint run = 0;
+      for (guint y = 0; y < info.height; y++)
+        run += px[(size_t) y * info.width + x] == 128;
+      if (run == h * zoom)
+        img_x0 = x;
+    }
+  g_assert_cmpuint (img_x0, <, info.width);
   /* Bounding boxes and counts of each row's gray levels. */
   guint bx0[2] = { G_MAXUINT, G_MAXUINT }, by0[2] = { G_MAXUINT, G_MAXUINT };
   guint bx1[2] = { 0, 0 }, by1[2] = { 0, 0 }, count[2] = { 0, 0 };
   for (guint y = 0; y < info.height; y++)
-    for (guint x = 0; x < info.width; x++)
+    for (guint x = img_x0; x < info.width; x++)
       {
         guint16 v = px[(size_t) y * info.width + x];
         int k = v == 128 ? 0 : (v == 64 || v == 191) ? 1 : -1;
@@ -312,14 +384,22 @@ test_preview (void)
         guint16 want = (sx + sy) % 2 ? 191 : 64;
         g_assert_cmpuint (px[(size_t) y * info.width + x], ==, want);
       }
-  /* Row labels: black text left of the images, in each row's band. */
-  guint label[3] = { 0, 0, 0 };
+  /* Row labels: dark text left of the images, in each row's band, about
+   * as wide as the word ("denoised" the widest). */
+  guint label[3] = { 0, 0, 0 }, lx0[3] = { G_MAXUINT, G_MAXUINT, G_MAXUINT }, lx1[3] = { 0 };
   for (guint y = 0; y < info.height; y++)
     for (guint x = 0; x < bx0[0]; x++)
-      if (px[(size_t) y * info.width + x] == 0)
-        label[y < by0[0] ? 0 : y < by0[1] ? 1 : 2]++;
+      if (px[(size_t) y * info.width + x] < 100)
+        {
+          const guint r = y < by0[0] ? 0 : y < by0[1] ? 1 : 2;
+          label[r]++;
+          lx0[r] = MIN (lx0[r], x);
+          lx1[r] = MAX (lx1[r], x + 1);
+        }
   for (int r = 0; r < 3; r++)
     g_assert_cmpuint (label[r], >, 50);
+  g_assert_cmpuint (lx1[1] - lx0[1], >, lx1[0] - lx0[0]);
+  g_assert_cmpuint (lx1[1] - lx0[1], >, lx1[2] - lx0[2]);
 
   g_free (px);
   g_unlink (path);
@@ -337,10 +417,12 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("dae-test-plot-XXXXXX", &error);
   g_assert_no_error (error);
   g_test_add_func ("/plot/loss-curve", test_loss_curve);
+  g_test_add_func ("/plot/loss-curve-points", test_loss_curve_points);
   g_test_add_func ("/plot/loss-curve-edge-cases", test_loss_curve_edge_cases);
   g_test_add_func ("/plot/preview", test_preview);
   g_test_add_func ("/plot/errors", test_errors);
   int ret = g_test_run ();
+  dae_plot_shutdown ();
   g_rmdir (tmpdir);
   g_free (tmpdir);
   return ret;

@@ -921,18 +921,27 @@ main (int argc, char **argv)
     }
   if (opt_preview)
     {
-      /* Validation images if any, else training images with noise. */
-      const guint k = (guint) MIN ((size_t) PREVIEW_IMAGES, n_val ? n_val : n_train);
+      /* Validation images if any, else training images with noise, spread
+       * evenly over the set: sets often come sorted (MNIST's by label). */
+      const size_t n = n_val ? n_val : n_train;
+      const guint k = (guint) MIN ((size_t) PREVIEW_IMAGES, n);
       g_autofree float *pn = g_new (float, k * pf), *pd = g_new (float, k * pf);
-      const float *pc = n_val ? val_clean : train;
-      if (n_val)
-        memcpy (pn, val_noisy, k * pf * sizeof (float));
-      else
-        dae_noise_apply (noise, topt.seed + 1, 0, k, pf, train, pn);
+      g_autofree float *pc = g_new (float, k * pf);
+      for (guint i = 0; i < k; i++)
+        {
+          const size_t at = i * n / k * pf;
+          memcpy (pc + i * pf, (n_val ? val_clean : train) + at, pf * sizeof (float));
+          if (n_val)
+            memcpy (pn + i * pf, val_noisy + at, pf * sizeof (float));
+        }
+      if (!n_val)
+        dae_noise_apply (noise, topt.seed + 1, 0, k, pf, pc, pn);
       if (!dae_trainer_evaluate (tr, k, pn, NULL, NULL, pd, &error)
           || !dae_plot_preview (opt_preview, pn, pd, pc, k, ph, pw, &error))
         fail (error);
     }
+  if (opt_plot || opt_preview)
+    dae_plot_shutdown ();
   g_string_free (metrics, TRUE);
   g_string_free (data_desc, TRUE);
   g_string_free (val_desc, TRUE);

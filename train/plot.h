@@ -1,5 +1,5 @@
-/* plot.h: the training pictures of dae-train, drawn with our own code and
- * written as PNG through core/io: the loss curve and the preview grid. */
+/* plot.h: the training pictures of dae-train, drawn with cairo and written
+ * as PNG: the loss curve and the preview grid. */
 #ifndef DAE_PLOT_H
 #define DAE_PLOT_H
 
@@ -40,8 +40,9 @@ void dae_plot_loss_area (DaePlotRect *area);
  * Draws the losses per epoch as two coloured polylines (with markers when
  * the epochs are few) on axes with ticks at round values and a legend
  * ("train", "validation"), like the tutorial's matplotlib figure: an RGB
- * image of DAE_PLOT_LOSS_WIDTH x DAE_PLOT_LOSS_HEIGHT.  The loss axis spans
- * the finite values given; NaN and infinite losses leave a gap.
+ * image of DAE_PLOT_LOSS_WIDTH x DAE_PLOT_LOSS_HEIGHT.  Epochs 1..n and
+ * the range of the finite losses, each widened by 5% a side (matplotlib's
+ * margins), span the plot area; NaN and infinite losses leave a gap.
  *
  * Returns: TRUE on success, FALSE with @error set (DAE_ERROR_INVALID for
  * no epochs, DAE_ERROR_IO if @path cannot be written).
@@ -63,7 +64,8 @@ gboolean dae_plot_loss_curve (const char *path, const double *train_loss,
  *
  * Draws a grid of three labelled rows, noisy / denoised / clean, with @n
  * columns, each image enlarged by nearest neighbour (3x for digits, less
- * for images over 64 pixels), white gaps between them: an 8-bit gray PNG.
+ * for images over 64 pixels), white gaps between them: a gray picture in
+ * an 8-bit RGB PNG.
  * Values outside [0,1] are clamped, NaN shows black.
  *
  * Returns: TRUE on success, FALSE with @error set (DAE_ERROR_INVALID for
@@ -73,6 +75,15 @@ gboolean dae_plot_loss_curve (const char *path, const double *train_loss,
 gboolean dae_plot_preview (const char *path, const float *noisy,
                            const float *denoised, const float *clean, guint n,
                            guint h, guint w, GError **error);
+
+/**
+ * dae_plot_shutdown:
+ *
+ * Frees what cairo and fontconfig keep for the process (fonts, caches), so
+ * that leak checkers see a clean exit.  Call it once, at the end, when no
+ * picture is being drawn; drawing afterwards still works.
+ */
+void dae_plot_shutdown (void);
 
 G_END_DECLS
 
