@@ -533,16 +533,494 @@ run_eval (guint threads, guint64 limit)
   return 0;
 }
 
-/* ---- training ------------------------------------------------------------------ */
+/* ---- settings ----------------------------------------------------------------- */
 
-int
-main (int argc, char **argv)
+/* What the options ask for, checked before any data is read. */
+typedef struct {
+  DaeTrainOptions topt;
+  guint epochs;
+  guint64 limit;      /* images per IDX file, 0 = all */
+  size_t n_patches;   /* crops cut from pictures */
+  guint patch;        /* --patch, 0 = the data's or the model's */
+  double val_split;
+  DaeNoise *noise;
+} Settings;
+
+static void
+parse_settings (Settings *s, guint threads, guint64 limit)
 {
-  setlocale (LC_ALL, "");
   g_autoptr (GError) error = NULL;
-  g_autofree char *cmd = command_line (argc, argv);
+  dae_train_options_init (&s->topt);
+  s->topt.threads = threads;
+  s->limit = limit;
+  s->epochs = (guint) parse_uint ("epochs", opt_epochs, 1, 100000, 20);
+  s->topt.batch_size = (guint) parse_uint ("batch", opt_batch, 1, DAE_TRAIN_MAX_BATCH, 128);
+  s->topt.learning_rate = parse_double ("lr", opt_lr, 0, 10, 1e-3, TRUE);
+  s->topt.seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
+  if (strcmp (opt_loss, "bce") == 0)
+    s->topt.loss = DAE_LOSS_BCE;
+  else if (strcmp (opt_loss, "mse") == 0)
+    s->topt.loss = DAE_LOSS_MSE;
+  else
+    usage_error ("--loss: '%s' is not bce or mse", opt_loss);
+  if (strcmp (opt_adam, "keras") == 0)
+    s->topt.adam_formula = DAE_ADAM_KERAS;
+  else if (strcmp (opt_adam, "pytorch") == 0)
+    s->topt.adam_formula = DAE_ADAM_PYTORCH;
+  else
+    usage_error ("--adam: '%s' is not keras or pytorch", opt_adam);
+  s->n_patches = parse_uint ("patches", opt_patches, 1, 100000000, DEFAULT_PATCHES);
+  s->patch = (guint) parse_uint ("patch", opt_patch, 4, 1024, 0);
+  s->val_split = parse_double ("val-split", opt_val_split, 0, 0.9, 0, TRUE);
+  s->noise = dae_noise_new (opt_noise ? opt_noise : "gaussian:0.5", &error);
+  if (s->noise == NULL)
+    usage_error ("%s", error->message);
+}
 
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+/* The options that go (or do not go) together. */
+static void
+check_combinations (const Settings *s)
+{
+  if (opt_output == NULL)
+    usage_error ("no output model given (-o FILE)");
+  if (opt_data == NULL || opt_data[0] == NULL)
+    usage_error ("no training data given");
+  if (opt_arch && opt_init_from)
+    usage_error ("--arch and --init-from exclude each other");
+  if (opt_val_noisy && !opt_val_clean)
+    usage_error ("--val-noisy needs --val-clean");
+  if (opt_val_clean && s->val_split > 0)
+    usage_error ("--val-clean and --val-split exclude each other");
+  if (opt_train_noisy && (opt_noise || opt_noise_once || s->val_split > 0))
+    usage_error ("--train-noisy excludes --noise, --noise-once and --val-split");
+  if (opt_train_noisy && opt_val_clean && !opt_val_noisy)
+    usage_error ("--train-noisy needs --val-noisy with --val-clean");
+  if (opt_train_noisy && (opt_data[1] != NULL || !looks_like_idx (opt_data[0])))
+    usage_error ("--train-noisy pairs with exactly one IDX file of training data");
+  if (opt_background && strcmp (opt_background, "dark") != 0
+      && strcmp (opt_background, "light") != 0 && strcmp (opt_background, "any") != 0)
+    usage_error ("--background: '%s' is not dark, light or any", opt_background);
+}
+
+/* ---- data loading ------------------------------------------------------------- */
+
+/* The images trained and validated on, and where they came from. */
+typedef struct {
+  guint ph, pw;
+  float *train;                 /* n_train x ph x pw */
+  size_t n_train;
+  float *val_clean, *val_noisy; /* n_val each, or NULL */
+  size_t n_val;
+  float *noisy_once;            /* --train-noisy's or --noise-once's inputs, or NULL */
+  GString *data_desc, *val_desc, *init_from; /* for the metadata */
+} Data;
+
+static void
+data_clear (Data *d)
+{
+  g_free (d->train);
+  g_free (d->val_clean);
+  g_free (d->val_noisy);
+  g_free (d->noisy_once);
+  g_string_free (d->data_desc, TRUE);
+  g_string_free (d->val_desc, TRUE);
+  g_string_free (d->init_from, TRUE);
+}
+
+/* --init-from's model, if any: its patch size decides how data are cut. */
+static DaeModel *
+load_init_model (const Settings *s, Data *d)
+{
+  g_autoptr (GError) error = NULL;
+  DaeModel *model = NULL;
+  d->ph = d->pw = s->patch;
+  if (opt_init_from == NULL)
+    return NULL;
+  g_autofree char *p = dae_model_find (opt_init_from, &error);
+  if (p == NULL || (model = dae_model_load_file (p, &error)) == NULL)
+    fail (error); /* the message names the file */
+  record_file (d->init_from, p);
+  if (s->patch)
+    usage_error ("--patch: the size is that of the --init-from model");
+  dae_model_get_patch_size (model, &d->ph, &d->pw);
+  return model;
+}
+
+/* Every picture of a directory; one checksum for it, of its files' names
+ * and sums. */
+static void
+load_picture_dir (const char *dir, Pictures *pics, GString *desc)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) files = list_pictures (dir);
+  g_autoptr (GString) lines = g_string_new (NULL);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *sum = file_sha256 (files->pdata[i], &error);
+      if (sum == NULL)
+        fail (error);
+      g_autofree char *base = g_path_get_basename (files->pdata[i]);
+      g_string_append_printf (lines, "%s  %s\n", sum, base);
+      load_picture_file (files->pdata[i], pics);
+    }
+  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, lines->str,
+                                                        lines->len);
+  if (desc->len)
+    g_string_append (desc, "; ");
+  g_string_append_printf (desc, "%s/ (%u files) sha256-of-sha256sum:%s", dir, files->len, sum);
+}
+
+/* An IDX file of patch-sized images (the first one sets the size). */
+static void
+load_idx_set (const Settings *s, const char *path, Data *d, GArray *sets)
+{
+  Images im;
+  load_idx (path, s->limit, &im);
+  if (d->ph == 0)
+    {
+      d->ph = im.h;
+      d->pw = im.w;
+    }
+  if (im.h != d->ph || im.w != d->pw)
+    fail_msg ("%s: images of %ux%u, the patch is %ux%u", path, im.w, im.h, d->pw, d->ph);
+  g_array_append_val (sets, im);
+  record_file (d->data_desc, path);
+}
+
+/* The training images: the IDX sets' in order, then crops of the pictures. */
+static void
+load_training_data (const Settings *s, Data *d)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) sets = g_array_new (FALSE, TRUE, sizeof (Images));
+  Pictures pics = { g_ptr_array_new_with_free_func (g_free),
+                    g_array_new (FALSE, FALSE, sizeof (guint)),
+                    g_array_new (FALSE, FALSE, sizeof (guint)) };
+  for (char **p = opt_data; *p; p++)
+    if (g_file_test (*p, G_FILE_TEST_IS_DIR))
+      load_picture_dir (*p, &pics, d->data_desc);
+    else if (looks_like_idx (*p))
+      load_idx_set (s, *p, d, sets);
+    else
+      {
+        load_picture_file (*p, &pics);
+        record_file (d->data_desc, *p);
+      }
+  if (d->ph == 0)
+    d->ph = d->pw = 28;
+  const size_t pf = (size_t) d->ph * d->pw;
+  for (guint i = 0; i < sets->len; i++)
+    d->n_train += g_array_index (sets, Images, i).n;
+  g_autofree float *crops = NULL;
+  if (pics.planes->len)
+    {
+      crops = dae_random_crops (pics.planes->len, (const float *const *) pics.planes->pdata,
+                                (guint *) pics.widths->data, (guint *) pics.heights->data,
+                                s->n_patches, d->ph, d->pw, s->topt.seed, &error);
+      if (crops == NULL)
+        fail (error);
+      d->n_train += s->n_patches;
+    }
+  g_ptr_array_unref (pics.planes);
+  g_array_unref (pics.widths);
+  g_array_unref (pics.heights);
+  d->train = images_alloc (d->n_train, pf);
+  size_t at = 0;
+  for (guint i = 0; i < sets->len; i++)
+    {
+      Images *im = &g_array_index (sets, Images, i);
+      memcpy (d->train + at * pf, im->x, im->n * pf * sizeof (float));
+      at += im->n;
+      images_clear (im);
+    }
+  if (crops)
+    memcpy (d->train + at * pf, crops, s->n_patches * pf * sizeof (float));
+}
+
+/* --val-clean (and --val-noisy), or --val-split's held-out images; noise
+ * from the model where no noisy set is given. */
+static void
+load_validation (const Settings *s, Data *d)
+{
+  const size_t pf = (size_t) d->ph * d->pw;
+  if (opt_val_clean)
+    {
+      Images vc, vn = { 0 };
+      load_idx (opt_val_clean, s->limit, &vc);
+      record_file (d->val_desc, opt_val_clean);
+      if (vc.h != d->ph || vc.w != d->pw)
+        fail_msg ("%s: images of %ux%u, the patch is %ux%u", opt_val_clean, vc.w, vc.h, d->pw,
+                  d->ph);
+      d->n_val = vc.n;
+      d->val_clean = vc.x;
+      if (opt_val_noisy)
+        {
+          load_idx (opt_val_noisy, s->limit, &vn);
+          record_file (d->val_desc, opt_val_noisy);
+          if (vn.n != vc.n || vn.h != vc.h || vn.w != vc.w)
+            fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_val_noisy, vn.n,
+                      vn.w, vn.h, opt_val_clean, vc.n, vc.w, vc.h);
+          d->val_noisy = vn.x;
+        }
+    }
+  else if (s->val_split > 0)
+    {
+      d->n_val = (size_t) llround (s->val_split * d->n_train);
+      if (d->n_val == 0 || d->n_val >= d->n_train)
+        usage_error ("--val-split %g leaves no training or no validation images", s->val_split);
+      d->n_train -= d->n_val;
+      d->val_clean = g_memdup2 (d->train + d->n_train * pf, d->n_val * pf * sizeof (float));
+      g_string_append_printf (d->val_desc, "last %zu of the training images (--val-split)",
+                              d->n_val);
+    }
+  if (d->val_clean && d->val_noisy == NULL)
+    {
+      /* A seed apart from the training noise's (which is seed itself for
+       * --noise-once, and hashed per epoch otherwise). */
+      d->val_noisy = g_new (float, d->n_val * pf);
+      dae_noise_apply (s->noise, s->topt.seed + 1, 0, d->n_val, pf, d->val_clean, d->val_noisy);
+    }
+}
+
+/* Inputs fixed for the whole run: --train-noisy's, or --noise-once's. */
+static void
+load_fixed_inputs (const Settings *s, Data *d)
+{
+  const size_t pf = (size_t) d->ph * d->pw;
+  if (opt_train_noisy)
+    {
+      Images tn;
+      load_idx (opt_train_noisy, s->limit, &tn);
+      if (tn.n != d->n_train || tn.h != d->ph || tn.w != d->pw)
+        fail_msg ("%s: %zu images of %ux%u, but the training data has %zu of %ux%u",
+                  opt_train_noisy, tn.n, tn.w, tn.h, d->n_train, d->pw, d->ph);
+      record_file (d->data_desc, opt_train_noisy);
+      d->noisy_once = tn.x;
+    }
+  else if (opt_noise_once)
+    {
+      d->noisy_once = images_alloc (d->n_train, pf);
+      dae_noise_apply (s->noise, s->topt.seed, 0, d->n_train, pf, d->train, d->noisy_once);
+    }
+}
+
+/* ---- the training loop -------------------------------------------------------- */
+
+/* What the epochs gave. */
+typedef struct {
+  EpochRow *rows;       /* one per epoch */
+  double *tl, *vl;      /* training and validation loss per epoch, for the plot */
+  float *val_out;       /* the last epoch's validation outputs */
+  double train_seconds; /* in dae_trainer_train_epoch */
+} History;
+
+static void
+history_clear (History *h)
+{
+  g_free (h->rows);
+  g_free (h->tl);
+  g_free (h->vl);
+  g_free (h->val_out);
+}
+
+static void
+print_epoch (const Settings *s, const Data *d, guint e, const EpochRow *row)
+{
+  g_autofree char *el = hms (row->elapsed);
+  g_autofree char *eta = hms (row->elapsed / (e + 1) * (s->epochs - e - 1));
+  const int width = (int) strlen (opt_epochs ? opt_epochs : "20");
+  if (d->n_val)
+    printf ("epoch %*u/%u  loss %.5f  val_loss %.5f  val_psnr %.2f dB  %.0f img/s  "
+            "elapsed %s  eta %s\n", width, e + 1, s->epochs, row->train_loss, row->val_loss,
+            row->val_psnr, row->images_per_s, el, eta);
+  else
+    printf ("epoch %*u/%u  loss %.5f  %.0f img/s  elapsed %s  eta %s\n", width, e + 1,
+            s->epochs, row->train_loss, row->images_per_s, el, eta);
+  fflush (stdout);
+}
+
+static void
+run_epochs (const Settings *s, const Data *d, DaeTrainer *tr, History *h)
+{
+  g_autoptr (GError) error = NULL;
+  const size_t pf = (size_t) d->ph * d->pw;
+  DaeTrainData data = { .n = d->n_train, .clean = d->train, .noisy = d->noisy_once,
+                        .noise = s->noise };
+  Progress prog = { .tty = !opt_quiet && isatty (2), .epochs = s->epochs };
+  h->rows = g_new0 (EpochRow, s->epochs);
+  h->tl = g_new (double, s->epochs);
+  h->vl = g_new (double, s->epochs);
+  h->val_out = d->n_val ? g_new (float, d->n_val * pf) : NULL;
+  const gint64 t0 = g_get_monotonic_time ();
+  for (guint e = 0; e < s->epochs; e++)
+    {
+      prog.epoch = e + 1;
+      prog.last = 0;
+      const gint64 te = g_get_monotonic_time ();
+      double loss;
+      if (!dae_trainer_train_epoch (tr, &data, e, show_progress, &prog, &loss, &error))
+        fail (error);
+      const double secs = (g_get_monotonic_time () - te) / 1e6;
+      h->train_seconds += secs;
+      double vloss = NAN, vpsnr = NAN;
+      if (d->n_val)
+        {
+          if (!dae_trainer_evaluate (tr, d->n_val, d->val_noisy, d->val_clean, &vloss,
+                                     h->val_out, &error))
+            fail (error);
+          vpsnr = dae_psnr_mean (d->n_val, d->ph, d->pw, h->val_out, d->val_clean);
+        }
+      const double elapsed = (g_get_monotonic_time () - t0) / 1e6;
+      h->rows[e] = (EpochRow){ loss, vloss, vpsnr, d->n_train / secs, elapsed };
+      h->tl[e] = loss;
+      h->vl[e] = vloss;
+      clear_progress (&prog);
+      if (!opt_quiet)
+        print_epoch (s, d, e, &h->rows[e]);
+      if (opt_log)
+        write_log (opt_log, h->rows, e + 1);
+    }
+}
+
+/* ---- metadata and outputs ----------------------------------------------------- */
+
+/* What the run reached, as recorded in the model: "train_loss=... ...". */
+static char *
+final_metrics (const Settings *s, const Data *d, const History *h)
+{
+  const guint last = s->epochs - 1;
+  GString *m = g_string_new (NULL);
+  g_string_append_printf (m, "train_loss=%.5f", h->tl[last]);
+  if (d->n_val)
+    g_string_append_printf (m, " val_loss=%.5f val_psnr_db=%.3f val_ssim=%.4f val_bce=%.5f",
+                            h->vl[last], h->rows[last].val_psnr,
+                            dae_ssim_mean (d->n_val, d->ph, d->pw, h->val_out, d->val_clean),
+                            dae_bce_mean (d->n_val, d->ph, d->pw, h->val_out, d->val_clean));
+  return g_string_free (m, FALSE);
+}
+
+/* Metadata: enough to redo the run and to know what it reached. */
+static void
+set_metadata (DaeModel *model, const Settings *s, const Data *d, const char *cmd,
+              const char *metrics)
+{
+  g_autofree char *seed_s = g_strdup_printf ("%" G_GUINT64_FORMAT, s->topt.seed);
+  g_autofree char *epochs_s = g_strdup_printf ("%u", s->epochs);
+  g_autofree char *batch_s = g_strdup_printf ("%u", s->topt.batch_size);
+  g_autofree char *lr_s = fmt_double ("%g", s->topt.learning_rate);
+  g_autofree char *ntrain_s = g_strdup_printf ("%zu", d->n_train);
+  g_autofree char *noise_s = dae_noise_to_string (s->noise);
+  g_autofree char *paired = g_strdup_printf ("paired: %s", opt_train_noisy);
+  /* Keys written by an earlier run would describe another training. */
+  g_auto (GStrv) old = dae_model_get_metadata_keys (model);
+  for (char **k = old; *k; k++)
+    if (strcmp (*k, "arch") != 0)
+      dae_model_set_metadata (model, *k, NULL);
+  dae_model_set_metadata (model, "generator", PROG " " DAE_VERSION_STRING);
+  dae_model_set_metadata (model, "command", cmd);
+  dae_model_set_metadata (model, "data", d->data_desc->str);
+  dae_model_set_metadata (model, "training_images", ntrain_s);
+  if (d->val_desc->len)
+    dae_model_set_metadata (model, "validation_data", d->val_desc->str);
+  if (d->init_from->len)
+    dae_model_set_metadata (model, "init_from", d->init_from->str);
+  dae_model_set_metadata (model, "seed", seed_s);
+  dae_model_set_metadata (model, "epochs", epochs_s);
+  dae_model_set_metadata (model, "batch", batch_s);
+  dae_model_set_metadata (model, "optimizer", s->topt.adam_formula == DAE_ADAM_KERAS
+                                                ? "adam (keras epsilon)" : "adam (pytorch epsilon)");
+  dae_model_set_metadata (model, "learning_rate", lr_s);
+  dae_model_set_metadata (model, "loss", s->topt.loss == DAE_LOSS_BCE ? "bce" : "mse");
+  dae_model_set_metadata (model, "noise", opt_train_noisy ? paired : noise_s);
+  dae_model_set_metadata (model, "noise_schedule", opt_train_noisy ? "fixed pairs"
+                                                   : opt_noise_once ? "once" : "every epoch");
+  dae_model_set_metadata (model, "background",
+                          opt_background ? opt_background
+                                         : background_of (d->train, d->n_train * d->ph * d->pw));
+  dae_model_set_metadata (model, "metrics", metrics);
+}
+
+static void
+save_model (DaeModel *model)
+{
+  g_autoptr (GError) error = NULL;
+  if (!dae_model_save_file (model, opt_output, &error))
+    {
+      if (!g_str_has_prefix (error->message, opt_output))
+        g_prefix_error (&error, "%s: ", opt_output);
+      fail (error);
+    }
+}
+
+/* --preview: PREVIEW_IMAGES validation images (else training images with
+ * noise) spread evenly over the set, since sets often come sorted (by
+ * label, MNIST's test set among them). */
+static void
+write_preview (const Settings *s, const Data *d, DaeTrainer *tr)
+{
+  g_autoptr (GError) error = NULL;
+  const size_t pf = (size_t) d->ph * d->pw, n = d->n_val ? d->n_val : d->n_train;
+  const guint k = (guint) MIN ((size_t) PREVIEW_IMAGES, n);
+  g_autofree float *pn = g_new (float, k * pf), *pd = g_new (float, k * pf);
+  g_autofree float *pc = g_new (float, k * pf);
+  for (guint i = 0; i < k; i++)
+    {
+      const size_t at = i * n / k * pf;
+      memcpy (pc + i * pf, (d->n_val ? d->val_clean : d->train) + at, pf * sizeof (float));
+      if (d->n_val)
+        memcpy (pn + i * pf, d->val_noisy + at, pf * sizeof (float));
+    }
+  if (!d->n_val)
+    dae_noise_apply (s->noise, s->topt.seed + 1, 0, k, pf, pc, pn);
+  if (!dae_trainer_evaluate (tr, k, pn, NULL, NULL, pd, &error)
+      || !dae_plot_preview (opt_preview, pn, pd, pc, k, d->ph, d->pw, &error))
+    fail (error);
+}
+
+static void
+write_pictures (const Settings *s, const Data *d, const History *h, DaeTrainer *tr)
+{
+  g_autoptr (GError) error = NULL;
+  if (opt_plot)
+    {
+      g_autofree char *base = g_path_get_basename (opt_output);
+      g_autofree char *title = g_strdup_printf ("%s: loss per epoch", base);
+      if (!dae_plot_loss_curve (opt_plot, h->tl, d->n_val ? h->vl : NULL, s->epochs, title,
+                                &error))
+        fail (error);
+    }
+  if (opt_preview)
+    write_preview (s, d, tr);
+  if (opt_plot || opt_preview)
+    dae_plot_shutdown ();
+}
+
+/* ---- main ----------------------------------------------------------------------- */
+
+static void
+describe_run (const Data *d, DaeModel *model, DaeTrainer *tr, const Settings *s)
+{
+  if (opt_quiet)
+    return;
+  fprintf (stderr, PROG ": %zu training images of %ux%u, %zu validation; %zu parameters; "
+           "%u threads\n", d->n_train, d->pw, d->ph, d->n_val, dae_model_get_n_params (model),
+           dae_trainer_get_n_threads (tr));
+  if (!opt_verbose)
+    return;
+  g_autofree char *desc = dae_model_describe (model);
+  g_autofree char *noise_s = dae_noise_to_string (s->noise);
+  const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
+  fprintf (stderr, "%s", desc);
+  fprintf (stderr, "kernels: %s%s%s%s\n", dae_kernels_describe (), note ? " (" : "",
+           note ? note : "", note ? ")" : "");
+  fprintf (stderr, "noise: %s%s\n", noise_s,
+           opt_noise_once ? " (drawn once)" : " (fresh every epoch)");
+}
+
+static GOptionContext *
+option_context (void)
+{
+  GOptionContext *ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx,
     "Train a denoising autoencoder on clean images; the noisy inputs are made by a noise\n"
     "model.  DATA are IDX files (MNIST format, plain or gzip'd) of patch-sized images,\n"
@@ -560,14 +1038,23 @@ main (int argc, char **argv)
     "See dae-train(1) for the architecture and noise grammars.");
   g_option_context_add_main_entries (ctx, train_entries, NULL);
   g_option_context_add_main_entries (ctx, eval_entries, NULL);
+  return ctx;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cmd = command_line (argc, argv);
+  g_autoptr (GOptionContext) ctx = option_context ();
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     usage_error ("%s", error->message);
   if (opt_version)
     {
-      printf (PROG " %s\n", dae_version ());
+      printf ("%s (dae) %s\n", PROG, dae_version ());
       return 0;
     }
-
   const guint threads = (guint) parse_uint ("threads", opt_threads, 0, 256, 0);
   const guint64 limit = parse_uint ("limit", opt_limit, 1, G_MAXUINT32, 0);
   if (opt_eval)
@@ -575,380 +1062,39 @@ main (int argc, char **argv)
   if (opt_clean || opt_noisy)
     usage_error ("--clean and --noisy go with --eval");
 
-  /* Validate every option before reading any data. */
-  DaeTrainOptions topt;
-  dae_train_options_init (&topt);
-  topt.threads = threads;
-  const guint epochs = (guint) parse_uint ("epochs", opt_epochs, 1, 100000, 20);
-  topt.batch_size = (guint) parse_uint ("batch", opt_batch, 1, DAE_TRAIN_MAX_BATCH, 128);
-  topt.learning_rate = parse_double ("lr", opt_lr, 0, 10, 1e-3, TRUE);
-  topt.seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
-  if (strcmp (opt_loss, "bce") == 0)
-    topt.loss = DAE_LOSS_BCE;
-  else if (strcmp (opt_loss, "mse") == 0)
-    topt.loss = DAE_LOSS_MSE;
-  else
-    usage_error ("--loss: '%s' is not bce or mse", opt_loss);
-  if (strcmp (opt_adam, "keras") == 0)
-    topt.adam_formula = DAE_ADAM_KERAS;
-  else if (strcmp (opt_adam, "pytorch") == 0)
-    topt.adam_formula = DAE_ADAM_PYTORCH;
-  else
-    usage_error ("--adam: '%s' is not keras or pytorch", opt_adam);
-  const size_t n_patches = parse_uint ("patches", opt_patches, 1, 100000000, DEFAULT_PATCHES);
-  const guint patch_opt = (guint) parse_uint ("patch", opt_patch, 4, 1024, 0);
-  const double val_split = parse_double ("val-split", opt_val_split, 0, 0.9, 0, TRUE);
-  g_autoptr (DaeNoise) noise = dae_noise_new (opt_noise ? opt_noise : "gaussian:0.5", &error);
-  if (noise == NULL)
-    usage_error ("%s", error->message);
-  if (opt_output == NULL)
-    usage_error ("no output model given (-o FILE)");
-  if (opt_data == NULL || opt_data[0] == NULL)
-    usage_error ("no training data given");
-  if (opt_arch && opt_init_from)
-    usage_error ("--arch and --init-from exclude each other");
-  if (opt_val_noisy && !opt_val_clean)
-    usage_error ("--val-noisy needs --val-clean");
-  if (opt_val_clean && val_split > 0)
-    usage_error ("--val-clean and --val-split exclude each other");
-  if (opt_train_noisy && (opt_noise || opt_noise_once || val_split > 0))
-    usage_error ("--train-noisy excludes --noise, --noise-once and --val-split");
-  if (opt_train_noisy && opt_val_clean && !opt_val_noisy)
-    usage_error ("--train-noisy needs --val-noisy with --val-clean");
-  if (opt_train_noisy && (opt_data[1] != NULL || !looks_like_idx (opt_data[0])))
-    usage_error ("--train-noisy pairs with exactly one IDX file of training data");
-  if (opt_background && strcmp (opt_background, "dark") != 0
-      && strcmp (opt_background, "light") != 0 && strcmp (opt_background, "any") != 0)
-    usage_error ("--background: '%s' is not dark, light or any", opt_background);
-
-  /* The model first: its patch size decides how data are cut. */
-  g_autoptr (DaeModel) model = NULL;
-  GString *init_from = g_string_new (NULL);
-  if (opt_init_from)
-    {
-      g_autofree char *p = dae_model_find (opt_init_from, &error);
-      if (p == NULL || (model = dae_model_load_file (p, &error)) == NULL)
-        fail (error); /* the message names the file */
-      record_file (init_from, p);
-      if (patch_opt)
-        usage_error ("--patch: the size is that of the --init-from model");
-    }
-  guint ph = patch_opt, pw = patch_opt;
-  if (model)
-    dae_model_get_patch_size (model, &ph, &pw);
-
-  /* Training data. */
-  GString *data_desc = g_string_new (NULL);
-  GArray *sets = g_array_new (FALSE, TRUE, sizeof (Images));
-  Pictures pics = { g_ptr_array_new_with_free_func (g_free), g_array_new (FALSE, FALSE, sizeof (guint)),
-                    g_array_new (FALSE, FALSE, sizeof (guint)) };
-  for (char **d = opt_data; *d; d++)
-    {
-      if (g_file_test (*d, G_FILE_TEST_IS_DIR))
-        {
-          g_autoptr (GPtrArray) files = list_pictures (*d);
-          /* One checksum for the directory: of its files' names and sums. */
-          GString *lines = g_string_new (NULL);
-          for (guint i = 0; i < files->len; i++)
-            {
-              g_autofree char *sum = file_sha256 (files->pdata[i], &error);
-              if (sum == NULL)
-                fail (error);
-              g_autofree char *base = g_path_get_basename (files->pdata[i]);
-              g_string_append_printf (lines, "%s  %s\n", sum, base);
-              load_picture_file (files->pdata[i], &pics);
-            }
-          g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, lines->str,
-                                                                lines->len);
-          if (data_desc->len)
-            g_string_append (data_desc, "; ");
-          g_string_append_printf (data_desc, "%s/ (%u files) sha256-of-sha256sum:%s", *d,
-                                  files->len, sum);
-          g_string_free (lines, TRUE);
-        }
-      else if (looks_like_idx (*d))
-        {
-          Images im;
-          load_idx (*d, limit, &im);
-          if (ph == 0)
-            {
-              ph = im.h;
-              pw = im.w;
-            }
-          if (im.h != ph || im.w != pw)
-            fail_msg ("%s: images of %ux%u, the patch is %ux%u", *d, im.w, im.h, pw, ph);
-          g_array_append_val (sets, im);
-          record_file (data_desc, *d);
-        }
-      else
-        {
-          load_picture_file (*d, &pics);
-          record_file (data_desc, *d);
-        }
-    }
-  if (ph == 0)
-    ph = pw = 28;
-  const size_t pf = (size_t) ph * pw;
-  size_t n_train = 0;
-  for (guint i = 0; i < sets->len; i++)
-    n_train += g_array_index (sets, Images, i).n;
-  g_autofree float *crops = NULL;
-  if (pics.planes->len)
-    {
-      crops = dae_random_crops (pics.planes->len, (const float *const *) pics.planes->pdata,
-                                (guint *) pics.widths->data, (guint *) pics.heights->data,
-                                n_patches, ph, pw, topt.seed, &error);
-      if (crops == NULL)
-        fail (error);
-      n_train += n_patches;
-    }
-  g_ptr_array_unref (pics.planes);
-  g_array_unref (pics.widths);
-  g_array_unref (pics.heights);
-  g_autofree float *train = images_alloc (n_train, pf);
-  {
-    size_t at = 0;
-    for (guint i = 0; i < sets->len; i++)
-      {
-        Images *im = &g_array_index (sets, Images, i);
-        memcpy (train + at * pf, im->x, im->n * pf * sizeof (float));
-        at += im->n;
-        images_clear (im);
-      }
-    if (crops)
-      memcpy (train + at * pf, crops, n_patches * pf * sizeof (float));
-    g_array_unref (sets);
-  }
-
-  /* Validation data. */
-  size_t n_val = 0;
-  g_autofree float *val_clean = NULL, *val_noisy = NULL;
-  GString *val_desc = g_string_new (NULL);
-  if (opt_val_clean)
-    {
-      Images vc, vn = { 0 };
-      load_idx (opt_val_clean, limit, &vc);
-      record_file (val_desc, opt_val_clean);
-      if (vc.h != ph || vc.w != pw)
-        fail_msg ("%s: images of %ux%u, the patch is %ux%u", opt_val_clean, vc.w, vc.h, pw, ph);
-      n_val = vc.n;
-      val_clean = vc.x;
-      if (opt_val_noisy)
-        {
-          load_idx (opt_val_noisy, limit, &vn);
-          record_file (val_desc, opt_val_noisy);
-          if (vn.n != vc.n || vn.h != vc.h || vn.w != vc.w)
-            fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_val_noisy, vn.n,
-                      vn.w, vn.h, opt_val_clean, vc.n, vc.w, vc.h);
-          val_noisy = vn.x;
-        }
-    }
-  else if (val_split > 0)
-    {
-      n_val = (size_t) llround (val_split * n_train);
-      if (n_val == 0 || n_val >= n_train)
-        usage_error ("--val-split %g leaves no training or no validation images", val_split);
-      n_train -= n_val;
-      val_clean = g_memdup2 (train + n_train * pf, n_val * pf * sizeof (float));
-      g_string_append_printf (val_desc, "last %zu of the training images (--val-split)", n_val);
-    }
-  if (val_clean && val_noisy == NULL)
-    {
-      /* A seed apart from the training noise's (which is seed itself for
-       * --noise-once, and hashed per epoch otherwise). */
-      val_noisy = g_new (float, n_val * pf);
-      dae_noise_apply (noise, topt.seed + 1, 0, n_val, pf, val_clean, val_noisy);
-    }
-
+  Settings s = { 0 };
+  parse_settings (&s, threads, limit);
+  check_combinations (&s);
+  Data d = { .data_desc = g_string_new (NULL), .val_desc = g_string_new (NULL),
+             .init_from = g_string_new (NULL) };
+  g_autoptr (DaeModel) model = load_init_model (&s, &d);
+  load_training_data (&s, &d);
+  load_validation (&s, &d);
   if (model == NULL)
     {
-      model = dae_model_new_from_arch (opt_arch, 1, ph, pw, &error);
+      model = dae_model_new_from_arch (opt_arch, 1, d.ph, d.pw, &error);
       if (model == NULL)
         usage_error ("%s", error->message);
-      dae_model_init_glorot (model, topt.seed);
+      dae_model_init_glorot (model, s.topt.seed);
     }
-  g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &topt, &error);
+  g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &s.topt, &error);
   if (tr == NULL)
     fail (error);
+  load_fixed_inputs (&s, &d);
+  describe_run (&d, model, tr, &s);
 
-  g_autofree float *noisy_once = NULL;
-  if (opt_train_noisy)
-    {
-      Images tn;
-      load_idx (opt_train_noisy, limit, &tn);
-      if (tn.n != n_train || tn.h != ph || tn.w != pw)
-        fail_msg ("%s: %zu images of %ux%u, but the training data has %zu of %ux%u",
-                  opt_train_noisy, tn.n, tn.w, tn.h, n_train, pw, ph);
-      record_file (data_desc, opt_train_noisy);
-      noisy_once = tn.x;
-    }
-  else if (opt_noise_once)
-    {
-      noisy_once = images_alloc (n_train, pf);
-      dae_noise_apply (noise, topt.seed, 0, n_train, pf, train, noisy_once);
-    }
-  DaeTrainData data = { .n = n_train, .clean = train, .noisy = noisy_once, .noise = noise };
-  g_autofree char *noise_str = dae_noise_to_string (noise);
-
+  History h = { 0 };
+  run_epochs (&s, &d, tr, &h);
+  g_autofree char *metrics = final_metrics (&s, &d, &h);
+  set_metadata (model, &s, &d, cmd, metrics);
+  save_model (model);
   if (!opt_quiet)
-    {
-      fprintf (stderr, PROG ": %zu training images of %ux%u, %zu validation; %zu parameters; "
-               "%u threads\n", n_train, pw, ph, n_val, dae_model_get_n_params (model),
-               dae_trainer_get_n_threads (tr));
-      if (opt_verbose)
-        {
-          g_autofree char *desc = dae_model_describe (model);
-          const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
-          fprintf (stderr, "%s", desc);
-          fprintf (stderr, "kernels: %s%s%s%s\n", dae_kernels_describe (), note ? " (" : "",
-                   note ? note : "", note ? ")" : "");
-          fprintf (stderr, "noise: %s%s\n", noise_str,
-                   opt_noise_once ? " (drawn once)" : " (fresh every epoch)");
-        }
-    }
-
-  Progress prog = { .tty = !opt_quiet && isatty (2), .epochs = epochs };
-  EpochRow *rows = g_new0 (EpochRow, epochs);
-  double *tl = g_new (double, epochs), *vl = g_new (double, epochs);
-  g_autofree float *val_out = n_val ? g_new (float, n_val * pf) : NULL;
-  const gint64 t0 = g_get_monotonic_time ();
-  double train_seconds = 0;
-  for (guint e = 0; e < epochs; e++)
-    {
-      prog.epoch = e + 1;
-      prog.last = 0;
-      const gint64 te = g_get_monotonic_time ();
-      double loss;
-      if (!dae_trainer_train_epoch (tr, &data, e, show_progress, &prog, &loss, &error))
-        fail (error);
-      const double secs = (g_get_monotonic_time () - te) / 1e6;
-      train_seconds += secs;
-      double vloss = NAN, vpsnr = NAN;
-      if (n_val)
-        {
-          if (!dae_trainer_evaluate (tr, n_val, val_noisy, val_clean, &vloss, val_out, &error))
-            fail (error);
-          vpsnr = dae_psnr_mean (n_val, ph, pw, val_out, val_clean);
-        }
-      const double elapsed = (g_get_monotonic_time () - t0) / 1e6;
-      rows[e] = (EpochRow){ loss, vloss, vpsnr, n_train / secs, elapsed };
-      tl[e] = loss;
-      vl[e] = vloss;
-      clear_progress (&prog);
-      if (!opt_quiet)
-        {
-          g_autofree char *el = hms (elapsed), *eta = hms (elapsed / (e + 1) * (epochs - e - 1));
-          if (n_val)
-            printf ("epoch %*u/%u  loss %.5f  val_loss %.5f  val_psnr %.2f dB  %.0f img/s  "
-                    "elapsed %s  eta %s\n", (int) strlen (opt_epochs ? opt_epochs : "20"),
-                    e + 1, epochs, loss, vloss, vpsnr, n_train / secs, el, eta);
-          else
-            printf ("epoch %*u/%u  loss %.5f  %.0f img/s  elapsed %s  eta %s\n",
-                    (int) strlen (opt_epochs ? opt_epochs : "20"), e + 1, epochs, loss,
-                    n_train / secs, el, eta);
-          fflush (stdout);
-        }
-      if (opt_log)
-        write_log (opt_log, rows, e + 1);
-    }
-
-  /* Metadata: enough to redo the run and to know what it reached. */
-  GString *metrics = g_string_new (NULL);
-  g_string_append_printf (metrics, "train_loss=%.5f", tl[epochs - 1]);
-  if (n_val)
-    {
-      g_string_append_printf (metrics, " val_loss=%.5f val_psnr_db=%.3f val_ssim=%.4f "
-                              "val_bce=%.5f", vl[epochs - 1], rows[epochs - 1].val_psnr,
-                              dae_ssim_mean (n_val, ph, pw, val_out, val_clean),
-                              dae_bce_mean (n_val, ph, pw, val_out, val_clean));
-    }
-  g_autofree char *seed_s = g_strdup_printf ("%" G_GUINT64_FORMAT, topt.seed);
-  g_autofree char *epochs_s = g_strdup_printf ("%u", epochs);
-  g_autofree char *batch_s = g_strdup_printf ("%u", topt.batch_size);
-  g_autofree char *lr_s = fmt_double ("%g", topt.learning_rate);
-  g_autofree char *ntrain_s = g_strdup_printf ("%zu", n_train);
-  g_autofree char *rate_s = g_strdup_printf ("%.0f", n_train * epochs / train_seconds);
-  /* Keys written by an earlier run would describe another training. */
-  g_auto (GStrv) old = dae_model_get_metadata_keys (model);
-  for (char **k = old; *k; k++)
-    if (strcmp (*k, "arch") != 0)
-      dae_model_set_metadata (model, *k, NULL);
-  dae_model_set_metadata (model, "generator", PROG " " DAE_VERSION_STRING);
-  dae_model_set_metadata (model, "command", cmd);
-  dae_model_set_metadata (model, "data", data_desc->str);
-  dae_model_set_metadata (model, "training_images", ntrain_s);
-  if (val_desc->len)
-    dae_model_set_metadata (model, "validation_data", val_desc->str);
-  if (init_from->len)
-    dae_model_set_metadata (model, "init_from", init_from->str);
-  dae_model_set_metadata (model, "seed", seed_s);
-  dae_model_set_metadata (model, "epochs", epochs_s);
-  dae_model_set_metadata (model, "batch", batch_s);
-  dae_model_set_metadata (model, "optimizer", topt.adam_formula == DAE_ADAM_KERAS
-                                                ? "adam (keras epsilon)" : "adam (pytorch epsilon)");
-  dae_model_set_metadata (model, "learning_rate", lr_s);
-  dae_model_set_metadata (model, "loss", topt.loss == DAE_LOSS_BCE ? "bce" : "mse");
-  if (opt_train_noisy)
-    {
-      g_autofree char *paired = g_strdup_printf ("paired: %s", opt_train_noisy);
-      dae_model_set_metadata (model, "noise", paired);
-      dae_model_set_metadata (model, "noise_schedule", "fixed pairs");
-    }
-  else
-    {
-      dae_model_set_metadata (model, "noise", noise_str);
-      dae_model_set_metadata (model, "noise_schedule", opt_noise_once ? "once" : "every epoch");
-    }
-  dae_model_set_metadata (model, "background", opt_background ? opt_background
-                                                : background_of (train, n_train * pf));
-  dae_model_set_metadata (model, "metrics", metrics->str);
-  if (!dae_model_save_file (model, opt_output, &error))
-    {
-      if (!g_str_has_prefix (error->message, opt_output))
-        g_prefix_error (&error, "%s: ", opt_output);
-      fail (error);
-    }
-  if (!opt_quiet)
-    fprintf (stderr, PROG ": wrote %s (%s; %s img/s over the run)\n", opt_output, metrics->str,
-             rate_s);
-
-  if (opt_plot)
-    {
-      g_autofree char *base = g_path_get_basename (opt_output);
-      g_autofree char *title = g_strdup_printf ("%s: loss per epoch", base);
-      if (!dae_plot_loss_curve (opt_plot, tl, n_val ? vl : NULL, epochs, title, &error))
-        fail (error);
-    }
-  if (opt_preview)
-    {
-      /* Validation images if any, else training images with noise, spread
-       * evenly over the set: sets often come sorted (MNIST's by label). */
-      const size_t n = n_val ? n_val : n_train;
-      const guint k = (guint) MIN ((size_t) PREVIEW_IMAGES, n);
-      g_autofree float *pn = g_new (float, k * pf), *pd = g_new (float, k * pf);
-      g_autofree float *pc = g_new (float, k * pf);
-      for (guint i = 0; i < k; i++)
-        {
-          const size_t at = i * n / k * pf;
-          memcpy (pc + i * pf, (n_val ? val_clean : train) + at, pf * sizeof (float));
-          if (n_val)
-            memcpy (pn + i * pf, val_noisy + at, pf * sizeof (float));
-        }
-      if (!n_val)
-        dae_noise_apply (noise, topt.seed + 1, 0, k, pf, pc, pn);
-      if (!dae_trainer_evaluate (tr, k, pn, NULL, NULL, pd, &error)
-          || !dae_plot_preview (opt_preview, pn, pd, pc, k, ph, pw, &error))
-        fail (error);
-    }
-  if (opt_plot || opt_preview)
-    dae_plot_shutdown ();
-  g_string_free (metrics, TRUE);
-  g_string_free (data_desc, TRUE);
-  g_string_free (val_desc, TRUE);
-  g_string_free (init_from, TRUE);
-  g_free (rows);
-  g_free (tl);
-  g_free (vl);
+    fprintf (stderr, PROG ": wrote %s (%s; %.0f img/s over the run)\n", opt_output, metrics,
+             d.n_train * s.epochs / h.train_seconds);
+  write_pictures (&s, &d, &h, tr);
+  history_clear (&h);
+  data_clear (&d);
+  dae_noise_free (s.noise);
   if (fflush (stdout) != 0 || ferror (stdout))
     fail_msg ("standard output: write error");
   return 0;
