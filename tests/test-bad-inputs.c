@@ -698,6 +698,7 @@ encode_image (DaeImageFormat format, guint w, guint h, guint maxval, guint pages
   FILE *fp = open_memstream (&buf, &len);
   DaeImageInfo info = { 0 };
   info.width = w, info.height = h, info.channels = 1, info.maxval = maxval;
+  info.x_res = 300, info.y_res = 200, info.res_unit = DAE_RES_UNIT_INCH;
   g_assert_true (dae_image_info_set_format (&info, format, NULL));
   g_autofree guint16 *s = g_new (guint16, (size_t) w * h);
   for (guint i = 0; i < w * h; i++)
@@ -762,6 +763,25 @@ test_jpeg (void)
   gssize sos = find_bytes (jpg, "\xff\xda", 2);
   refuse ("JPEG scan data with a marker inside", patched (jpg, sos + 20, "\xff\xd9", 2), "JPEG");
   accept ("JPEG", g_bytes_ref (jpg), 1);
+
+  /* Through dae-filter: the density and the quality (90, the default of
+   * the writer that made it) kept; --quality changes the latter. */
+  for (guint q = 0; q <= 40; q += 40)
+    {
+      g_autofree char *qs = g_strdup_printf ("--quality=%u", q);
+      Case c2 = { "JPEG", jpg, NULL, { q ? qs : NULL }, NULL, 0 };
+      g_auto (TestRun) r = run_case (&c2);
+      g_assert_cmpint (r.status, ==, 0);
+      g_autoptr (DaeImageReader) rd = dae_image_reader_new_memory (
+        g_bytes_get_data (r.out, NULL), g_bytes_get_size (r.out));
+      DaeImageInfo info;
+      g_assert_true (dae_image_reader_next (rd, &info, NULL));
+      g_assert_cmpint (info.format, ==, DAE_IMAGE_FORMAT_JPEG);
+      g_assert_cmpuint (info.quality, ==, q ? q : 90);
+      g_assert_cmpint (info.res_unit, ==, DAE_RES_UNIT_INCH);
+      g_assert_cmpfloat (info.x_res, ==, 300);
+      g_assert_cmpfloat (info.y_res, ==, 200);
+    }
 }
 
 static void
@@ -812,6 +832,32 @@ test_tiff (void)
   refuse ("TIFF with a corrupt Deflate strip", patched (tif, strip[1] + 2, "\xff\xff\xff\xff", 4),
           "TIFF");
   accept ("two-page TIFF", g_bytes_ref (tif), 2);
+
+  /* Through dae-filter: pages, depths, compression and resolution kept. */
+  Case c2 = { "two-page TIFF", tif, NULL, { NULL }, NULL, 0 };
+  g_auto (TestRun) r = run_case (&c2);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *out = write_tmp ("two-pages-out.tif", r.out);
+  t = TIFFOpen (out, "r");
+  g_assert_nonnull (t);
+  static const guint16 bits[2] = { 1, 8 }, comp[2] = { COMPRESSION_CCITTFAX4,
+                                                       COMPRESSION_ADOBE_DEFLATE };
+  for (guint16 page = 0; page < 2; page++)
+    {
+      guint16 b = 0, k = 0;
+      float xr = 0, yr = 0;
+      g_assert_true (TIFFSetDirectory (t, page));
+      g_assert_true (TIFFGetField (t, TIFFTAG_BITSPERSAMPLE, &b));
+      g_assert_true (TIFFGetField (t, TIFFTAG_COMPRESSION, &k));
+      g_assert_true (TIFFGetField (t, TIFFTAG_XRESOLUTION, &xr));
+      g_assert_true (TIFFGetField (t, TIFFTAG_YRESOLUTION, &yr));
+      g_assert_cmpuint (b, ==, bits[page]);
+      g_assert_cmpuint (k, ==, comp[page]);
+      g_assert_cmpfloat (xr, ==, 300);
+      g_assert_cmpfloat (yr, ==, 200);
+    }
+  g_assert_false (TIFFReadDirectory (t));
+  TIFFClose (t);
 }
 
 static void

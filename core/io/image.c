@@ -290,17 +290,20 @@ dae__image_meta_add_text (DaeImageMeta *meta, const char *keyword,
   g_ptr_array_add (meta->texts, t);
 }
 
-double
-dae__res_per_inch (const DaeImageInfo *info)
+gboolean
+dae__res_per_inch (const DaeImageInfo *info, double *x, double *y)
 {
   double f = info->res_unit == DAE_RES_UNIT_INCH ? 1.0
              : info->res_unit == DAE_RES_UNIT_CM ? 2.54 : 0.0;
-  double x = info->x_res * f, y = info->y_res * f;
+  *x = info->x_res * f;
+  *y = info->y_res * f;
   /* 300 dpi read from PNG is 118.11 px/cm: whole within a PNG's rounding. */
-  if (f == 0.0 || fabs (x - round (x)) > 0.01 || fabs (y - round (y)) > 0.01
-      || round (x) < 1 || round (y) < 1)
-    return 0.0;
-  return round (x);
+  if (f == 0.0 || fabs (*x - round (*x)) > 0.01 || fabs (*y - round (*y)) > 0.01
+      || round (*x) < 1 || round (*y) < 1)
+    return FALSE;
+  *x = round (*x);
+  *y = round (*y);
+  return TRUE;
 }
 
 /* ---- reader ------------------------------------------------------------- */

@@ -167,8 +167,8 @@ void dae__image_meta_clear (DaeImageMeta *meta);
 void dae__image_meta_add_text (DaeImageMeta *meta, const char *keyword,
                                const char *text, DaeTextKind kind,
                                const char *lang, const char *lang_key);
-/* The resolution in dots per inch if it is a whole number there, else 0. */
-double dae__res_per_inch (const DaeImageInfo *info);
+/* The resolution in dots per inch, if whole numbers there. */
+gboolean dae__res_per_inch (const DaeImageInfo *info, double *x, double *y);
 /* Scales a sample 0..@maxval to 0..@to, rounding. */
 static inline guint
 dae__rescale (guint v, guint maxval, guint to)

@@ -444,9 +444,8 @@ term_destination (j_compress_ptr cinfo)
 static void
 set_density (j_compress_ptr c, const DaeImageInfo *in)
 {
-  double dpi = dae__res_per_inch (in);
-  double x = dpi, y = dpi;
-  if (dpi > 0)
+  double x, y;
+  if (dae__res_per_inch (in, &x, &y))
     c->density_unit = 1;
   else if (in->res_unit == DAE_RES_UNIT_CM || in->res_unit == DAE_RES_UNIT_ASPECT)
     {
