@@ -11,11 +11,17 @@ the same machine (fonts, FreeType and libjpeg versions fixed).
 
 Samples are float32 in [0,1], 1 = white paper, 0 = black ink.
 
-Needs Debian's python3-numpy, python3-scipy, python3-pil, python3-opencv and
-the font packages listed in FONTS (missing fonts are skipped).
+The second half (render_doc, degrade_doc, doc_recipe; tools/make-doc-data's
+default generator) makes the training pages of issue 14: whole layouts in
+every text face fontconfig lists (discover_fonts) but the evaluation's
+held-out families, in both polarities, with folds and bleed-through added
+to the damage.
+
+Needs Debian's python3-numpy, python3-scipy, python3-pil, python3-opencv,
+fontconfig and the font packages listed in FONTS (missing fonts are
+skipped).
 """
 
-import glob
 import io
 import os
 import re
@@ -432,3 +438,386 @@ def random_recipe(rng):
 
 def to_u8(a):
     return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------
+# Training pages that generalise (issue 14): every text face Debian ships
+# but the families the evaluation keeps apart, whole-page layouts (columns,
+# tables, rules, panels, pictures), both polarities, and more kinds of
+# damage.  Used by tools/make-doc-data; render_page and degrade above stay
+# as they were for the older tools.
+
+# Families no training or validation page may use: the evaluation renders
+# its pages with them.
+HELD_OUT_FAMILIES = re.compile(r"noto|lato|libertin|biolinum|garamond|plex", re.I)
+# Not text faces: symbols, maths, dingbats, scripts, CJK fallbacks.
+NOT_TEXT = re.compile(r"math|symbol|dingbat|d050000l|z003|chorus|fallback|awesome|"
+                      r"smallcaps|initials|keyboard|esint|wasy|cm(ex|mi|sy|r)10|"
+                      r"msam|msbm|rsfs|stmary|eufm|dsrom", re.I)
+
+STYLE_WEIGHTS = {"regular": 0.55, "bold": 0.2, "italic": 0.17, "bolditalic": 0.08}
+
+
+def discover_fonts():
+    """The text faces fontconfig knows that cover English, as a sorted list
+    of (family, style, mono, file): style is regular, bold, italic or
+    bolditalic (light, thin, black and such weights are left out).  Held-out
+    families are never returned."""
+    import subprocess
+    fmt = "%{file}\t%{family[0]}\t%{spacing}\t%{weight}\t%{slant}\n"
+    try:
+        out = subprocess.run(["fc-list", ":lang=en", "--format", fmt], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit("docgen: fc-list failed (%s): apt-get install fontconfig" % e)
+    faces = {}
+    for row in out.splitlines():
+        f = row.split("\t")
+        if len(f) != 5 or not f[0].endswith((".ttf", ".otf", ".TTF", ".OTF")):
+            continue
+        path, family, spacing, weight, slant = f
+        if HELD_OUT_FAMILIES.search(family + path) or NOT_TEXT.search(family + path):
+            continue
+        try:
+            w = float(weight)
+        except ValueError:  # a variable font's range: its default instance
+            w = 80.0
+        if 80 <= w <= 105:
+            bold = False
+        elif 180 <= w <= 210:
+            bold = True
+        else:
+            continue
+        italic = slant.strip() not in ("", "0")
+        style = ("bold" if bold else "") + ("italic" if italic else "") or "regular"
+        key = (family, style)
+        if key not in faces or path < faces[key][3]:
+            faces[key] = (family, style, spacing.strip() == "100", path)
+    fonts = sorted(faces.values())
+    if not fonts:
+        raise SystemExit("docgen: no usable fonts (apt-get install fonts-dejavu "
+                         "fonts-liberation2 fonts-urw-base35 ...)")
+    return fonts
+
+
+def font_families(fonts):
+    fam = {}
+    for f in fonts:
+        fam.setdefault(f[0], {})[f[1]] = f
+    return [fam[k] for k in sorted(fam)]
+
+
+def pick_face(rng, family, style=None):
+    """A face of a family: `style` if it has it, else drawn by STYLE_WEIGHTS."""
+    if style in family:
+        return family[style]
+    names = sorted(family)
+    p = np.array([STYLE_WEIGHTS[n] for n in names])
+    return family[names[rng.choice(len(names), p=p / p.sum())]]
+
+
+_FACE_CACHE = {}
+
+
+def load_face(path, px):
+    key = (path, px)
+    if key not in _FACE_CACHE:
+        if len(_FACE_CACHE) > 256:
+            _FACE_CACHE.clear()
+        _FACE_CACHE[key] = ImageFont.truetype(path, px)
+    return _FACE_CACHE[key]
+
+
+class _Words:
+    """An endless stream of words from the paragraphs, from a random start."""
+
+    def __init__(self, rng, paras):
+        self.rng, self.paras = rng, paras
+        self.k = int(rng.integers(len(paras)))
+        self.buf = []
+
+    def next(self):
+        if not self.buf:
+            self.buf = self.paras[self.k % len(self.paras)].split(" ")[::-1]
+            self.k += 1
+        return self.buf.pop()
+
+    def phrase(self, n):
+        return " ".join(self.next() for _ in range(n))
+
+
+def _wrap_lines(draw, words, face, width, n_lines):
+    """Fills up to n_lines lines of at most `width` pixels."""
+    lines = []
+    line = ""
+    while len(lines) < n_lines:
+        w = words.next()
+        cand = w if not line else line + " " + w
+        if draw.textlength(cand, font=face) <= width:
+            line = cand
+            continue
+        if line:
+            lines.append(line)
+        line = w if draw.textlength(w, font=face) <= width else ""
+    return lines
+
+
+def _text_block(draw, rng, words, face, x, y, width, height, line_h, fill,
+                underline=0.0):
+    """Prose in a box; returns the y below the last line drawn."""
+    n = max(0, int((height - face.size) // line_h) + 1)
+    for i, line in enumerate(_wrap_lines(draw, words, face, width, n)):
+        yy = y + i * line_h
+        draw.text((x, yy), line, font=face, fill=fill)
+        if underline and rng.random() < underline:
+            # Underline a run of words, as a link or an emphasis would be.
+            parts = line.split(" ")
+            a = int(rng.integers(len(parts)))
+            b = min(len(parts), a + int(rng.integers(1, 5)))
+            x0 = x + draw.textlength(" ".join(parts[:a]) + (" " if a else ""), font=face)
+            x1 = x + draw.textlength(" ".join(parts[:b]), font=face)
+            uy = yy + face.getmetrics()[0] + max(1, face.size // 12)
+            draw.line([(x0, uy), (x1, uy)], fill=fill, width=max(1, face.size // 16))
+    return y + n * line_h
+
+
+def _halftone(rng, w, h, dpi):
+    """A picture: a smooth random field, printed as a dot screen (or as
+    continuous grey, as a photo print or a screenshot is)."""
+    f = _smooth_field(rng, h, w, rng.uniform(2, 8))
+    f = np.clip(0.5 + 0.6 * f + 0.1 * _smooth_field(rng, h, w, rng.uniform(15, 40)), 0, 1)
+    if rng.random() < 0.35:
+        return f.astype(np.float32)
+    lpi = rng.uniform(60, 150)
+    period = max(3.0, dpi / lpi)
+    a = np.deg2rad(rng.choice([0.0, 15.0, 45.0]))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = (np.cos(a) * xx + np.sin(a) * yy) * 2 * np.pi / period
+    v = (-np.sin(a) * xx + np.cos(a) * yy) * 2 * np.pi / period
+    screen = 0.5 + 0.25 * (np.cos(u) + np.cos(v))
+    return (f > screen).astype(np.float32)
+
+
+def _table(draw, rng, words, face, x, y, width, height, line_h, fill):
+    rows = max(2, int(height // (line_h * 1.4)))
+    cols = int(rng.integers(2, 6))
+    row_h = height / rows
+    lw = max(1, int(round(face.size / rng.uniform(12, 30))))
+    grid = rng.random() < 0.5
+    cx = np.sort(rng.uniform(0.1, 0.9, cols - 1)) * width
+    xs = [x] + [x + c for c in cx] + [x + width]
+    for r in range(rows + 1):
+        if grid or r in (0, 1, rows):
+            yy = y + r * row_h
+            draw.line([(x, yy), (x + width, yy)], fill=fill, width=lw)
+    if grid:
+        for c in xs:
+            draw.line([(c, y), (c, y + height)], fill=fill, width=lw)
+    pad = face.size // 4
+    for r in range(rows):
+        for c in range(cols):
+            cw = xs[c + 1] - xs[c] - 2 * pad
+            if rng.random() < 0.5:
+                s = "%.*f" % (int(rng.integers(0, 3)), rng.uniform(0, 10 ** rng.uniform(1, 5)))
+            else:
+                s = words.phrase(int(rng.integers(1, 3)))
+            while s and draw.textlength(s, font=face) > cw:
+                s = s[:-1]
+            if s:
+                draw.text((xs[c] + pad, y + r * row_h + (row_h - face.size) / 2), s,
+                          font=face, fill=fill)
+
+
+def render_doc(rng, paras, families, dpi, size_pt, W, H):
+    """A page of W x H pixels laid out like a document: blocks of prose in
+    1-3 columns, headings, rules, underlines, tables, shaded boxes, dark
+    panels with light text, halftone pictures, footnotes and a page number;
+    sometimes wholly light on dark, sometimes with dark scanner borders,
+    often skewed.  Returns (page float32 in [0,1], meta)."""
+    fam = families[rng.integers(len(families))]
+    body = pick_face(rng, fam, "regular" if rng.random() < 0.7 else None)
+    px = max(7, int(round(size_pt * dpi / 72.0)))
+    img = Image.new("L", (W, H), 255)
+    draw = ImageDraw.Draw(img)
+    words = _Words(rng, paras)
+    mx = int(rng.uniform(0.02, 0.1) * W)
+    my = int(rng.uniform(0.02, 0.08) * H)
+    x0, x1 = mx, W - mx
+    y = my
+    bottom = H - my
+    spacing = rng.uniform(1.1, 1.6)
+    face = load_face(body[3], px)
+    line_h = int(round(px * spacing))
+    # The bottom: a page number, sometimes footnotes above it.
+    if rng.random() < 0.5:
+        nface = load_face(body[3], max(7, int(px * 0.9)))
+        s = str(int(rng.integers(1, 400)))
+        tw = draw.textlength(s, font=nface)
+        xn = [x0, (W - tw) / 2, x1 - tw][int(rng.integers(3))]
+        bottom -= int(px * 1.5)
+        draw.text((xn, bottom + px * 0.3), s, font=nface, fill=0)
+    if rng.random() < 0.3:
+        fface = load_face(body[3], max(7, int(px * 0.75)))
+        fh = int(px * 0.75 * 1.25) * int(rng.integers(1, 4))
+        top = bottom - fh - px // 2
+        if top > y + 3 * line_h:
+            draw.line([(x0, top), (x0 + (x1 - x0) // 3, top)], fill=0,
+                      width=max(1, px // 14))
+            _text_block(draw, rng, words, fface, x0, top + px // 3, x1 - x0, fh,
+                        int(px * 0.75 * 1.25), 0)
+            bottom = top - px // 2
+    kinds = []
+    while y + px < bottom:
+        k = rng.choice(["prose", "heading", "rule", "table", "panel", "shade", "picture"],
+                       p=[0.45, 0.1, 0.06, 0.1, 0.1, 0.08, 0.11])
+        h = int(min(bottom - y, line_h * rng.integers(2, 12)))
+        kinds.append(str(k))
+        if k == "prose":
+            ncol = int(rng.choice([1, 2, 3], p=[0.65, 0.28, 0.07]))
+            gap = int(px * rng.uniform(1, 2.5))
+            cw = (x1 - x0 - gap * (ncol - 1)) // ncol
+            if cw < 4 * px:
+                ncol, cw = 1, x1 - x0
+            f = face if rng.random() < 0.8 else load_face(pick_face(rng, fam)[3], px)
+            for c in range(ncol):
+                _text_block(draw, rng, words, f, x0 + c * (cw + gap), y, cw, h, line_h, 0,
+                            underline=0.08)
+            if ncol > 1 and rng.random() < 0.3:
+                for c in range(1, ncol):
+                    xr = x0 + c * (cw + gap) - gap // 2
+                    draw.line([(xr, y), (xr, y + h)], fill=0, width=max(1, px // 14))
+        elif k == "heading":
+            hs = int(px * rng.uniform(1.2, 2.2))
+            hf = load_face(pick_face(rng, fam, "bold" if rng.random() < 0.7 else None)[3], hs)
+            s = words.phrase(int(rng.integers(1, 6)))
+            while s and draw.textlength(s, font=hf) > x1 - x0:
+                s = s[:-1]
+            h = int(hs * 1.6)
+            if y + h > bottom:
+                break
+            tw = draw.textlength(s, font=hf)
+            hx = x0 if rng.random() < 0.7 else (W - tw) / 2
+            draw.text((hx, y + hs * 0.2), s, font=hf, fill=0)
+            if rng.random() < 0.25:
+                uy = y + hs * 0.2 + hf.getmetrics()[0] + 2
+                draw.line([(hx, uy), (hx + tw, uy)], fill=0, width=max(1, hs // 15))
+        elif k == "rule":
+            h = int(px * rng.uniform(0.5, 1.5))
+            lw = max(1, int(px * rng.uniform(0.04, 0.4)))
+            draw.rectangle([x0, y + h // 2, x1, y + h // 2 + lw - 1], fill=0)
+        elif k == "table":
+            _table(draw, rng, words, face, x0, y, x1 - x0, h, line_h, 0)
+        elif k in ("panel", "shade"):
+            # A box with its own ground: light text on a dark panel, or dark
+            # text on grey shading.
+            bx0 = x0 + int(rng.uniform(0, 0.3) * (x1 - x0))
+            bx1 = x1 - int(rng.uniform(0, 0.3) * (x1 - x0))
+            if k == "panel":
+                ground, ink = int(rng.uniform(0, 90)), int(rng.uniform(200, 256))
+            else:
+                ground, ink = int(rng.uniform(150, 235)), int(rng.uniform(0, 60))
+            draw.rectangle([bx0, y, bx1, y + h], fill=ground)
+            pad = px // 2
+            if bx1 - bx0 > 4 * px:
+                _text_block(draw, rng, words, face, bx0 + pad, y + pad, bx1 - bx0 - 2 * pad,
+                            h - 2 * pad, line_h, ink)
+        else:
+            pw = int(rng.uniform(0.3, 1.0) * (x1 - x0))
+            px0 = x0 + int(rng.uniform(0, 1) * (x1 - x0 - pw))
+            pic = _halftone(rng, pw, h, dpi)
+            img.paste(Image.fromarray(to_u8(pic)), (px0, y))
+        y += h + int(line_h * rng.uniform(0.3, 1.2))
+    page = np.asarray(img, dtype=np.float32) / 255.0
+    inverted = rng.random() < 0.2
+    if inverted:
+        page = 1.0 - page
+    skew = float(rng.uniform(-3, 3)) if rng.random() < 0.5 else 0.0
+    if skew:
+        fill = float(page[0, 0]) if inverted else 1.0
+        M = cv2.getRotationMatrix2D((W / 2, H / 2), skew, 1.0)
+        page = cv2.warpAffine(page, M, (W, H), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    if rng.random() < 0.15:
+        # The dark edge of the scanner's lid beyond the sheet.
+        for side in range(4):
+            if rng.random() < 0.4:
+                b = int(rng.uniform(0.02, 0.12) * min(W, H))
+                v = rng.uniform(0.0, 0.25)
+                if side == 0:
+                    page[:b] = v
+                elif side == 1:
+                    page[-b:] = v
+                elif side == 2:
+                    page[:, :b] = v
+                else:
+                    page[:, -b:] = v
+    meta = {"font": os.path.basename(body[3]), "family": body[0], "style": body[1],
+            "dpi": dpi, "size_pt": round(float(size_pt), 2), "skew": round(skew, 2),
+            "inverted": inverted, "blocks": "+".join(sorted(set(kinds))) or "-"}
+    return np.clip(page, 0, 1).astype(np.float32), meta
+
+
+def fold(rng, page, dpi, s):
+    """A crease across the page: a thin dark line with a shaded side."""
+    H, W = page.shape
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    a = rng.uniform(-0.1, 0.1) + (np.pi / 2 if rng.random() < 0.5 else 0.0)
+    c = rng.uniform(0.2, 0.8)
+    d = (-np.sin(a) * (xx - c * W) + np.cos(a) * (yy - c * H)) / (dpi / 300.0)
+    line = np.exp(-(d / rng.uniform(0.7, 2.0)) ** 2) * _lerp(0.2, 0.6, s)
+    side = np.where(d > 0, np.exp(-d / rng.uniform(20, 80)), 0) * _lerp(0.05, 0.3, s)
+    return page * (1.0 - line - side) + 0.15 * line * (rng.random() < 0.3)
+
+
+def bleed(rng, page, dpi, s, ghost):
+    """Bleed-through: the mirrored, blurred text of the other side."""
+    g = cv2.GaussianBlur(ghost[:, ::-1], (0, 0), rng.uniform(0.8, 2.5) * dpi / 300.0)
+    return page * (1.0 - _lerp(0.08, 0.4, s) * (1.0 - g))
+
+
+def jpeg_q(rng, page, dpi, s):
+    q = int(round(_lerp(60, 10, s)))
+    im = Image.fromarray(np.clip(page * 255 + 0.5, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=q)
+    buf.seek(0)
+    return np.asarray(Image.open(buf), dtype=np.float32) / 255.0
+
+
+DOC_KINDS = ["illumination", "stains", "fold", "bleed", "faded", "blur", "speckle",
+             "gaussian", "saltpepper", "jpeg"]
+
+
+def doc_recipe(rng):
+    """What a training page suffers: ("clean", ...) 8% of the time, the page
+    as it is (the target is the input: do no harm); ("mild", ...) 12%,
+    off-white paper, grey ink and light noise, blur or JPEG; one kind 45%;
+    a mixture of 2-4 kinds 35%.  Returns (class, kinds, strengths)."""
+    u = rng.random()
+    if u < 0.08:
+        return "clean", [], []
+    if u < 0.20:
+        k = ["gaussian", "jpeg", "blur", "none"][int(rng.integers(4))]
+        return "mild", ([] if k == "none" else [k]), ([] if k == "none" else [float(rng.uniform(0, 0.1))])
+    if u < 0.65:
+        return "one", [DOC_KINDS[int(rng.integers(len(DOC_KINDS)))]], [float(rng.random())]
+    n = int(rng.integers(2, 5))
+    k = [str(x) for x in rng.choice(DOC_KINDS, size=n, replace=False)]
+    return "mixed", k, [float(rng.uniform(0, 0.85)) for _ in k]
+
+
+def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None):
+    """Applies the kinds in physical order (paper and ink first); `ghost`
+    is another page's clean text for bleed-through."""
+    fns = dict(KINDS, fold=fold, jpeg=jpeg_q)
+    out = paper_and_ink(rng, page)
+    for k in DOC_KINDS:
+        if k not in kinds:
+            continue
+        s = strengths[kinds.index(k)]
+        if k == "bleed":
+            out = bleed(rng, out, dpi, s, ghost if ghost is not None else np.ones_like(out))
+        else:
+            out = fns[k](rng, out, dpi, s)
+        out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return out
