@@ -297,14 +297,21 @@ model_content (const DaeModel *model)
   return CONTENT_OTHER;
 }
 
-/* The RMS error of the model's output on clean images (metadata
- * "clean-error"), 0 when not recorded. */
+/* The error of the model's output on clean images (metadata "clean-error",
+ * or "clean-error-chroma" for the opponent chroma planes, smooth and so
+ * easier), 0 when not recorded. */
+static double
+model_error (const DaeModel *model, const char *key)
+{
+  const char *v = dae_model_get_metadata (model, key);
+  const double e = v != NULL ? g_ascii_strtod (v, NULL) : 0.0;
+  return e > 0.0 && e < 1.0 ? e : 0.0;
+}
+
 static double
 model_clean_error (const DaeModel *model)
 {
-  const char *v = dae_model_get_metadata (model, "clean-error");
-  const double e = v != NULL ? g_ascii_strtod (v, NULL) : 0.0;
-  return e > 0.0 && e < 1.0 ? e : 0.0;
+  return model_error (model, "clean-error");
 }
 
 static gboolean
@@ -385,15 +392,20 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   d->n_planes = d->luma ? 1 : d->n_color;
   /* Noise of each plane from the luma's, for noise independent across
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
+  static const double opponent_share[3] = { 0.5774, 0.7071, 0.6124 };
+  const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   const double e = model_clean_error (model), sl = d->stats.sigma;
-  double sp[3] = { sl, sl, sl };
-  if (d->n_color == 3 && !d->luma)
-    for (guint c = 0; c < 3; c++)
-      sp[c] = sl / 0.6686 * (d->color == DAE_COLOR_OPPONENT ? (double[]){ 0.5774, 0.7071, 0.6124 }[c] : 1.0);
+  const double ec = model_error (model, "clean-error-chroma");
   for (guint c = 0; c < 3; c++)
-    d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                           : e == 0.0 ? 1.0f
-                           : (float) (sp[c] * sp[c] / (sp[c] * sp[c] + e * e));
+    {
+      double sp = sl, ep = e;
+      if (d->n_color == 3 && !d->luma)
+        sp = sl / 0.6686 * (opponent ? opponent_share[c] : 1.0);
+      if (opponent && c > 0 && ec > 0.0)
+        ep = ec;
+      d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
+                             : e == 0.0 ? 1.0f : (float) (sp * sp / (sp * sp + ep * ep));
+    }
 }
 
 /* The buffers of setup(); FALSE when out of memory. */
