@@ -155,6 +155,16 @@ add_input (const char *dir, const char *name, guint w, guint h)
   return in;
 }
 
+/* Inputs named @names, @sizes[i] = { width, height }, in @dir. */
+static GPtrArray *
+add_inputs (const char *dir, const char *const *names, const guint (*sizes)[2], guint n)
+{
+  GPtrArray *inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_free);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (inputs, add_input (dir, names[i], sizes[i][0], sizes[i][1]));
+  return inputs;
+}
+
 static void
 assert_inputs_intact (GPtrArray *inputs)
 {
@@ -314,11 +324,9 @@ test_disk_full (void)
 {
   g_autofree char *in_dir = make_dir ("in");
   g_autofree char *out_dir = make_dir ("out");
-  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_free);
-  g_ptr_array_add (inputs, add_input (in_dir, "small1.pgm", 60, 50));
-  g_ptr_array_add (inputs, add_input (in_dir, "big.pgm", 700, 500));
-  g_ptr_array_add (inputs, add_input (in_dir, "small2.pgm", 33, 70));
-  g_ptr_array_add (inputs, add_input (in_dir, "big2.pgm", 500, 500));
+  g_autoptr (GPtrArray) inputs = add_inputs (
+    in_dir, (const char *const[]){ "small1.pgm", "big.pgm", "small2.pgm", "big2.pgm" },
+    (const guint[][2]){ { 60, 50 }, { 700, 500 }, { 33, 70 }, { 500, 500 } }, 4);
   /* 100 KiB: the small results fit, the big ones (350 and 250 KB) do not. */
   child_fsize = 100 * 1024;
   g_autofree const char **args = batch_args (out_dir, inputs);
@@ -448,10 +456,9 @@ test_fault (gconstpointer data)
 #endif
   g_autofree char *in_dir = make_dir ("in");
   g_autofree char *out_dir = make_dir ("out");
-  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) input_free);
-  g_ptr_array_add (inputs, add_input (in_dir, "a.pgm", 200, 30));
-  g_ptr_array_add (inputs, add_input (in_dir, "b.pgm", 40000, 20));
-  g_ptr_array_add (inputs, add_input (in_dir, "c.pgm", 190, 44));
+  g_autoptr (GPtrArray) inputs = add_inputs (
+    in_dir, (const char *const[]){ "a.pgm", "b.pgm", "c.pgm" },
+    (const guint[][2]){ { 200, 30 }, { 40000, 20 }, { 190, 44 } }, 3);
   const Input *b = inputs->pdata[1], *c = inputs->pdata[2];
   g_autofree const char **args = batch_args (out_dir, inputs);
   g_autofree char *fired = tmp_file ("fired");
