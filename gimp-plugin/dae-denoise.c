@@ -1,4 +1,4 @@
-/* dae-denoise.c: GIMP 2.10 plug-in, Filters -> Denoise...
+/* dae-denoise.c: GIMP 2.10 plug-in, Filters -> Enhance -> Denoise (autoencoder)...
  *
  * A thin adapter: the procedure's parameters become DaeDenoiseOptions, the
  * drawable's GeglBuffer is fed to core/'s DaeDenoiser (denoise-buffer.c)
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <libgimp/gimp.h>
+#include <glib/gi18n-lib.h>
 
 #include "dae-denoise.h"
 #include "denoise-buffer.h"
@@ -24,6 +25,23 @@ static const DenoiseVals default_vals = {
 
 MAIN ()
 
+/* The plug-in's own folder: its help pages and translations live beside it. */
+static gchar *
+plug_in_file (const char *name)
+{
+  g_autofree gchar *dir = g_path_get_dirname (gimp_get_progname ());
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+set_up_i18n (void)
+{
+  g_autofree gchar *locale = plug_in_file ("locale");
+  bindtextdomain (GETTEXT_PACKAGE, locale);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  gimp_plugin_domain_register (GETTEXT_PACKAGE, locale);
+}
+
 static void
 query (void)
 {
@@ -31,68 +49,34 @@ query (void)
     { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }" },
     { GIMP_PDB_IMAGE, "image", "Input image (unused)" },
     { GIMP_PDB_DRAWABLE, "drawable", "Input drawable (gray or RGB, with or without alpha)" },
-    { GIMP_PDB_STRING, "model",
-      "Model name (e.g. \"document\", \"mnist\") or path of a .dae file; \"\" for the default" },
-    { GIMP_PDB_FLOAT, "strength", "Blend of the denoised image over the input (0..1, default 1)" },
-    { GIMP_PDB_INT32, "stride",
-      "Step between overlapping patches in pixels (1..patch size; 0 = half a patch, the default)" },
-    { GIMP_PDB_INT32, "invert",
-      "Polarity { AUTO (0): by the background, ON (1), OFF (2) }; the digit models see light "
-      "strokes on dark" },
+    { GIMP_PDB_STRING, "model", DENOISE_MODEL_BLURB },
+    { GIMP_PDB_FLOAT, "strength", DENOISE_STRENGTH_BLURB },
+    { GIMP_PDB_INT32, "stride", DENOISE_STRIDE_BLURB },
+    { GIMP_PDB_INT32, "invert", DENOISE_INVERT_BLURB },
   };
 
-  gimp_install_procedure (PLUG_IN_PROC,
-                          "Remove noise with a denoising autoencoder",
-                          "Denoises the drawable (or the selection) with a small convolutional "
-                          "denoising autoencoder applied to overlapping patches: scanned pages, "
-                          "digits, photos, after the model chosen. Colour images are denoised "
-                          "in luminance; alpha is left untouched. Parameters after the drawable "
-                          "may be omitted: they take their defaults.",
-                          "dae authors", "dae authors", "2026", "_Denoise...", "RGB*, GRAY*",
+  set_up_i18n ();
+  gimp_install_procedure (PLUG_IN_PROC, DENOISE_BLURB,
+                          DENOISE_HELP,
+                          "dae authors", "dae authors", "2026", DENOISE_MENU_LABEL, "RGB*, GRAY*",
                           GIMP_PLUGIN, G_N_ELEMENTS (args), 0, args, NULL);
+  gimp_plugin_menu_register (PLUG_IN_PROC, DENOISE_MENU_PATH);
 
-  gimp_plugin_menu_register (PLUG_IN_PROC, "<Image>/Filters");
+  /* The dialog's Help button opens help/en/index.html. */
+  g_autofree gchar *help = plug_in_file ("help");
+  g_autofree gchar *uri = g_filename_to_uri (help, NULL, NULL);
+  if (uri != NULL && g_file_test (help, G_FILE_TEST_IS_DIR))
+    gimp_plugin_help_register (PLUG_IN_PROC, uri);
 }
 
-void
-denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options)
+gboolean
+denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options, GError **error)
 {
-  dae_denoise_options_init (options);
-  options->strength = vals->strength;
-  options->stride = (guint) MAX (vals->stride, 0);
-  options->invert = (DaeInvert) vals->invert;
-
+  const DenoiseParams params = { vals->model, vals->strength, vals->stride, vals->invert };
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");
-  if (threads != NULL && atoi (threads) > 0)
-    options->threads = (guint) atoi (threads);
-}
-
-DaeModel *
-denoise_load_model (const char *name, GError **error)
-{
-  g_autofree char *path = dae_model_find (name, error);
-  return path != NULL ? dae_model_load_file (path, error) : NULL;
-}
-
-/* The checks that belong to the PDB encoding; the denoiser checks the rest
- * (strength range, stride against the patch size). */
-static gboolean
-check_vals (const DenoiseVals *vals, GError **error)
-{
-  if (vals->stride < 0)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   "stride %d is negative (0 means half a patch)", vals->stride);
-      return FALSE;
-    }
-  if (vals->invert < DAE_INVERT_AUTO || vals->invert > DAE_INVERT_OFF)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   "invert mode %d is not 0 (auto), 1 (on) or 2 (off)", vals->invert);
-      return FALSE;
-    }
-  return TRUE;
+  const gint n = threads != NULL ? atoi (threads) : 0;
+  return denoise_params_to_options (&params, (guint) MAX (n, 0), options, error);
 }
 
 /* Non-interactive parameters; missing trailing ones keep their defaults so
@@ -136,15 +120,16 @@ denoise_drawable (gint32 drawable_id, const DenoiseVals *vals, GError **error)
   if (!gimp_drawable_mask_intersect (drawable_id, &x, &y, &width, &height))
     return TRUE; /* the selection misses this drawable */
 
+  DaeDenoiseOptions options;
+  if (!denoise_vals_to_options (vals, &options, error))
+    return FALSE;
   g_autoptr (DaeModel) model = denoise_load_model (vals->model, error);
   if (model == NULL)
     return FALSE;
-  DaeDenoiseOptions options;
-  denoise_vals_to_options (vals, &options);
 
   GeglBuffer *src = gimp_drawable_get_buffer (drawable_id);
   GeglBuffer *shadow = gimp_drawable_get_shadow_buffer (drawable_id);
-  gimp_progress_init ("Denoising");
+  gimp_progress_init (_("Denoising"));
   const gboolean ok = denoise_buffer_rect (model, &options, src, shadow,
                                            GEGL_RECTANGLE (x, y, width, height),
                                            progress_update, NULL, error);
@@ -185,6 +170,7 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
   const gint32 drawable_id = param[2].data.d_drawable;
 
   gegl_init (NULL, NULL);
+  set_up_i18n ();
 
   if (!gimp_item_is_valid (drawable_id) || !gimp_item_is_drawable (drawable_id))
     {
@@ -194,14 +180,14 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
   else if (gimp_item_is_group (drawable_id))
     {
       g_set_error (&error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
-                   "a layer group cannot be denoised: choose one of its layers");
+                   _("a layer group cannot be denoised: choose one of its layers"));
       status = GIMP_PDB_EXECUTION_ERROR;
     }
   else if (!gimp_drawable_is_rgb (drawable_id) && !gimp_drawable_is_gray (drawable_id))
     {
       g_set_error (&error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
-                   "indexed drawables cannot be denoised: convert the image to RGB or "
-                   "grayscale first");
+                   _("indexed drawables cannot be denoised: convert the image to RGB or "
+                     "grayscale first"));
       status = GIMP_PDB_EXECUTION_ERROR;
     }
   else
@@ -230,7 +216,8 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
       }
 
   vals.model[sizeof vals.model - 1] = '\0'; /* stored data may be stale */
-  if (status == GIMP_PDB_SUCCESS && !check_vals (&vals, &error))
+  DaeDenoiseOptions options;
+  if (status == GIMP_PDB_SUCCESS && !denoise_vals_to_options (&vals, &options, &error))
     status = GIMP_PDB_CALLING_ERROR;
 
   if (status == GIMP_PDB_SUCCESS)

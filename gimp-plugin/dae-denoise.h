@@ -5,10 +5,11 @@
 #include <libgimp/gimp.h>
 
 #include "dae.h"
+#include "denoise-buffer.h"
 
 G_BEGIN_DECLS
 
-#define PLUG_IN_PROC "plug-in-dae-denoise"
+#define PLUG_IN_PROC DENOISE_PROC
 #define PLUG_IN_BINARY "dae-denoise"
 #define PLUG_IN_ROLE "dae-denoise"
 
@@ -23,11 +24,10 @@ typedef struct {
   gint invert;                    /* DaeInvert: 0 auto, 1 on, 2 off */
 } DenoiseVals;
 
-/* Fills @options from @vals (and GIMP's thread preference). */
-void denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options);
-
-/* Loads the model @vals names: NULL with @error set if it is not found. */
-DaeModel *denoise_load_model (const char *name, GError **error);
+/* Fills @options from @vals (and GIMP's thread preference); FALSE with
+ * @error if @vals are not valid. */
+gboolean denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options,
+                                  GError **error);
 
 /* The interactive dialog; TRUE if the user pressed OK (then @vals holds
  * the chosen values). */

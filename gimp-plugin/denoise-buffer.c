@@ -13,7 +13,12 @@
 const Babl *
 denoise_buffer_format (GeglBuffer *buffer)
 {
-  const Babl *format = gegl_buffer_get_format (buffer);
+  return denoise_format_for (gegl_buffer_get_format (buffer));
+}
+
+const Babl *
+denoise_format_for (const Babl *format)
+{
   const gboolean alpha = babl_format_has_alpha (format);
   const gboolean gray = babl_format_get_n_components (format) - (alpha ? 1 : 0) == 1;
   const char *name = gray ? (alpha ? "Y'A float" : "Y' float")
@@ -116,4 +121,89 @@ denoise_buffer_rect (const DaeModel *model, const DaeDenoiseOptions *options,
         }
     }
   return TRUE;
+}
+
+gboolean
+denoise_params_to_options (const DenoiseParams *params, guint threads,
+                           DaeDenoiseOptions *options, GError **error)
+{
+  if (params->stride < 0)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "stride %d is negative (0 means half a patch)", params->stride);
+      return FALSE;
+    }
+  if (params->invert < DAE_INVERT_AUTO || params->invert > DAE_INVERT_OFF)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "invert mode %d is not 0 (auto), 1 (on) or 2 (off)", params->invert);
+      return FALSE;
+    }
+  dae_denoise_options_init (options);
+  options->strength = params->strength;
+  options->stride = (guint) params->stride;
+  options->invert = (DaeInvert) params->invert;
+  options->threads = threads;
+  return TRUE;
+}
+
+DaeModel *
+denoise_load_model (const char *name, GError **error)
+{
+  g_autofree char *path = dae_model_find (name, error);
+  return path != NULL ? dae_model_load_file (path, error) : NULL;
+}
+
+static void
+model_entry_free (gpointer data)
+{
+  DenoiseModelEntry *e = data;
+  g_free (e->id);
+  g_free (e->label);
+  g_free (e->description);
+  g_free (e);
+}
+
+/* The model's own words for what it is for; its name when it has none. */
+static char *
+model_description (const char *name)
+{
+  g_autoptr (DaeModel) model = denoise_load_model (name, NULL);
+  const char *text = model != NULL ? dae_model_get_metadata (model, "description") : NULL;
+  return g_strdup (text != NULL && *text != '\0' ? text : name);
+}
+
+static void
+add_entry (GPtrArray *entries, const char *id, const char *label, char *description)
+{
+  DenoiseModelEntry *e = g_new (DenoiseModelEntry, 1);
+  e->id = g_strdup (id);
+  e->label = g_strdup (label);
+  e->description = description;
+  g_ptr_array_add (entries, e);
+}
+
+GPtrArray *
+denoise_model_entries (const char *current)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func (model_entry_free);
+  g_autofree char *default_path = dae_model_find (NULL, NULL);
+  g_autofree char *default_name = default_path ? g_path_get_basename (default_path) : NULL;
+  if (default_name != NULL && g_str_has_suffix (default_name, ".dae"))
+    default_name[strlen (default_name) - 4] = '\0';
+  add_entry (entries, "", "Default",
+             default_name ? g_strdup_printf ("the default model (%s)", default_name)
+                          : g_strdup ("no model is installed"));
+
+  gboolean listed = current == NULL || *current == '\0';
+  g_auto (GStrv) names = dae_model_list ();
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      add_entry (entries, names[i], names[i], model_description (names[i]));
+      listed = listed || strcmp (names[i], current) == 0;
+    }
+  /* A model file a script gave earlier. */
+  if (!listed)
+    add_entry (entries, current, current, model_description (current));
+  return entries;
 }

@@ -1,7 +1,10 @@
-/* denoise-buffer.h: a DaeDenoiser run over a rectangle of a GeglBuffer.
+/* denoise-buffer.h: what the GIMP 2.10 and GIMP 3 plug-ins and the GEGL
+ * operation share: a DaeDenoiser run over a rectangle of a GeglBuffer, the
+ * checks of the procedure's parameters and the list of models a dialog
+ * offers.
  *
- * Nothing here knows libgimp: GIMP 2.10 and a GIMP 3 port hand it the same
- * GeglBuffers, and the preview and the final run both go through it. */
+ * Nothing here knows libgimp: every front end hands it GeglBuffers, and
+ * the previews and the final runs all go through denoise_buffer_rect(). */
 #ifndef DENOISE_BUFFER_H
 #define DENOISE_BUFFER_H
 
@@ -10,6 +13,88 @@
 #include "dae.h"
 
 G_BEGIN_DECLS
+
+/* Marks a string for translation without translating it here (GETTEXT_PACKAGE
+ * is "dae"; each front end binds the domain). */
+#ifndef N_
+#define N_(s) (s)
+#endif
+
+/* What both plug-ins show: the procedure's name, menu place and words. */
+#define DENOISE_PROC "plug-in-dae-denoise"
+#define DENOISE_MENU_PATH "<Image>/Filters/Enhance"
+#define DENOISE_MENU_LABEL N_("_Denoise (autoencoder)...")
+#define DENOISE_BLURB N_("Remove noise with a denoising autoencoder")
+#define DENOISE_HELP                                                                      \
+  N_("Denoises the drawable (or the selection) with a small convolutional denoising "    \
+     "autoencoder run over overlapping patches: scanned pages, photos or digits, after " \
+     "the model chosen. The result is the same as dae-filter's. Alpha is left as it was.")
+#define DENOISE_MODEL_BLURB                                                              \
+  N_("Model name (e.g. \"document\", \"photo\") or path of a .dae file; \"\" for the " \
+     "default")
+#define DENOISE_STRENGTH_BLURB                                                           \
+  N_("How much of the denoised image replaces the original: 1 all of it, 0 none")
+#define DENOISE_STRIDE_BLURB                                                             \
+  N_("Step between the overlapping patches, in pixels; 0 means half a patch. Smaller is " \
+     "smoother and slower (a quarter of the step costs 16 times as much)")
+#define DENOISE_INVERT_BLURB                                                             \
+  N_("Polarity: 0 auto (by the picture's background), 1 invert the picture around the " \
+     "model, 2 never invert")
+#define DENOISE_STRIDE_MAX 1024
+
+/* The procedure's parameters after the drawable, in their PDB encoding
+ * (the same in GIMP 2.10 and 3). */
+typedef struct {
+  const char *model; /* a name, a .dae path, or "" for the default */
+  double strength;   /* 0..1 */
+  int stride;        /* 0 = half a patch */
+  int invert;        /* DaeInvert: 0 auto, 1 on, 2 off */
+} DenoiseParams;
+
+/**
+ * denoise_params_to_options:
+ * @params: the procedure's parameters
+ * @threads: worker threads, 0 for all cores
+ * @options: filled from @params
+ * @error: return location for an error
+ *
+ * Checks what belongs to the PDB encoding (a negative stride, an invert
+ * mode out of range); the denoiser checks the rest (strength range, stride
+ * against the patch size).
+ *
+ * Returns: TRUE if @params are valid.
+ */
+gboolean denoise_params_to_options (const DenoiseParams *params, guint threads,
+                                    DaeDenoiseOptions *options, GError **error);
+
+/**
+ * denoise_load_model:
+ * @name: (nullable): a model name, a .dae path, or NULL / "" for the default
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the model, or NULL with @error set if it is
+ * not found or not valid.
+ */
+DaeModel *denoise_load_model (const char *name, GError **error);
+
+/* One entry of a dialog's model list. */
+typedef struct {
+  char *id;          /* what the "model" parameter holds; "" = the default */
+  char *label;       /* the name shown */
+  char *description; /* the model's "description" metadata, else its name */
+} DenoiseModelEntry;
+
+/**
+ * denoise_model_entries:
+ * @current: (nullable): the model the procedure holds now; a path or a
+ *   name not installed gets an entry of its own
+ *
+ * The default first, then every installed model (dae_model_list()), with
+ * its description read from the model file.
+ *
+ * Returns: (transfer full): a GPtrArray of DenoiseModelEntry.
+ */
+GPtrArray *denoise_model_entries (const char *current);
 
 /* Called between strips with the fraction done; FALSE stops the run. */
 typedef gboolean (*DenoiseProgressFunc) (double fraction, gpointer user_data);
@@ -26,6 +111,9 @@ typedef gboolean (*DenoiseProgressFunc) (double fraction, gpointer user_data);
  * Returns: (transfer none): the format.
  */
 const Babl *denoise_buffer_format (GeglBuffer *buffer);
+
+/* The same for a buffer of @format. */
+const Babl *denoise_format_for (const Babl *format);
 
 /**
  * denoise_buffer_rect:

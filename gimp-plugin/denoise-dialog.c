@@ -4,6 +4,7 @@
 
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
+#include <glib/gi18n-lib.h>
 
 #include "dae-denoise.h"
 #include "denoise-buffer.h"
@@ -79,10 +80,10 @@ preview_update (GimpPreview *preview, DialogState *st)
   gimp_preview_get_size (preview, &width, &height);
   const GeglRectangle rect = { x, y, width, height };
 
-  const DaeModel *model = state_model (st, &error);
-  GeglBuffer *dst = gegl_buffer_new (&rect, denoise_buffer_format (st->src));
   DaeDenoiseOptions options;
-  denoise_vals_to_options (st->vals, &options);
+  const gboolean valid = denoise_vals_to_options (st->vals, &options, &error);
+  const DaeModel *model = valid ? state_model (st, &error) : NULL;
+  GeglBuffer *dst = gegl_buffer_new (&rect, denoise_buffer_format (st->src));
   if (model != NULL
       && denoise_buffer_rect (model, &options, st->src, dst, &rect, NULL, NULL, &error))
     {
@@ -109,44 +110,26 @@ model_changed (GtkComboBox *combo, DialogState *st)
     g_strlcpy (st->vals->model, st->model_ids->pdata[i], sizeof st->vals->model);
 }
 
-/* Model names without ".dae", as the user knows them. */
-static gchar *
-model_display_name (const char *path)
-{
-  gchar *base = g_path_get_basename (path);
-  if (g_str_has_suffix (base, ".dae"))
-    base[strlen (base) - 4] = '\0';
-  return base;
-}
-
+/* The installed models, each with its description. */
 static GtkWidget *
 model_combo_new (DialogState *st)
 {
   GtkWidget *combo = gtk_combo_box_text_new ();
-  g_autofree char *default_path = dae_model_find (NULL, NULL);
-  g_autofree gchar *default_name = default_path ? model_display_name (default_path) : NULL;
-  g_autofree gchar *label = default_name ? g_strdup_printf ("Default (%s)", default_name)
-                                         : g_strdup ("Default (none installed)");
+  g_autoptr (GPtrArray) entries = denoise_model_entries (st->vals->model);
   gint active = 0;
-
-  gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), label);
-  g_ptr_array_add (st->model_ids, g_strdup (""));
-  g_auto (GStrv) names = dae_model_list ();
-  for (guint i = 0; names[i] != NULL; i++)
+  for (guint i = 0; i < entries->len; i++)
     {
-      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), names[i]);
-      g_ptr_array_add (st->model_ids, g_strdup (names[i]));
-      if (strcmp (names[i], st->vals->model) == 0)
-        active = (gint) st->model_ids->len - 1;
-    }
-  /* A model file given by a script earlier. */
-  if (st->vals->model[0] != '\0' && active == 0)
-    {
-      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), st->vals->model);
-      g_ptr_array_add (st->model_ids, g_strdup (st->vals->model));
-      active = (gint) st->model_ids->len - 1;
+      const DenoiseModelEntry *e = entries->pdata[i];
+      g_autofree gchar *label = g_strdup_printf ("%s: %s", i == 0 ? _(e->label) : e->label,
+                                                 e->description);
+      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), label);
+      g_ptr_array_add (st->model_ids, g_strdup (e->id));
+      if (strcmp (e->id, st->vals->model) == 0)
+        active = (gint) i;
     }
   gtk_combo_box_set_active (GTK_COMBO_BOX (combo), active);
+  gimp_help_set_help_data (combo, _("The network that denoises: each was trained on one kind "
+                                    "of picture (its description follows its name)"), NULL);
   g_signal_connect (combo, "changed", G_CALLBACK (model_changed), st);
   return combo;
 }
@@ -167,8 +150,8 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   if (model != NULL)
     dae_model_get_patch_size (model, NULL, &patch);
 
-  GtkWidget *dialog = gimp_dialog_new ("Denoise", PLUG_IN_ROLE, NULL, 0, gimp_standard_help_func,
-                                       PLUG_IN_PROC, "_Cancel", GTK_RESPONSE_CANCEL, "_OK",
+  GtkWidget *dialog = gimp_dialog_new (_("Denoise"), PLUG_IN_ROLE, NULL, 0, gimp_standard_help_func,
+                                       PLUG_IN_PROC, _("_Cancel"), GTK_RESPONSE_CANCEL, _("_OK"),
                                        GTK_RESPONSE_OK, NULL);
   gtk_dialog_set_alternative_button_order (GTK_DIALOG (dialog), GTK_RESPONSE_OK,
                                             GTK_RESPONSE_CANCEL, -1);
@@ -191,34 +174,33 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
 
   GtkWidget *combo = model_combo_new (&st);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, "_Model:", 0.0, 0.5, combo, 2, FALSE);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"), 0.0, 0.5, combo, 2, FALSE);
   g_signal_connect_swapped (combo, "changed", G_CALLBACK (gimp_preview_invalidate), preview);
 
-  GtkObject *adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 1, "_Strength:", SCALE_WIDTH,
+  GtkObject *adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 1, _("_Strength:"), SCALE_WIDTH,
                                          ENTRY_WIDTH, vals->strength, 0.0, 1.0, 0.01, 0.1, 2,
                                          TRUE, 0, 0,
-                                         "Blend of the denoised image over the original", NULL);
+                                         _(DENOISE_STRENGTH_BLURB), NULL);
   g_signal_connect (adj, "value-changed", G_CALLBACK (gimp_double_adjustment_update),
                     &vals->strength);
   g_signal_connect_swapped (adj, "value-changed", G_CALLBACK (gimp_preview_invalidate), preview);
 
-  adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 2, "S_tride:", SCALE_WIDTH, ENTRY_WIDTH,
+  adj = gimp_scale_entry_new (GTK_TABLE (table), 0, 2, _("S_tride:"), SCALE_WIDTH, ENTRY_WIDTH,
                               MIN ((guint) vals->stride, patch), 0, patch, 1, 4, 0, TRUE, 0, 0,
-                              "Step between overlapping patches in pixels; 0 = half a patch. "
-                              "Smaller is smoother and slower.",
+                              _(DENOISE_STRIDE_BLURB),
                               NULL);
   g_signal_connect (adj, "value-changed", G_CALLBACK (gimp_int_adjustment_update),
                     &vals->stride);
   g_signal_connect_swapped (adj, "value-changed", G_CALLBACK (gimp_preview_invalidate), preview);
 
-  GtkWidget *invert = gimp_int_combo_box_new ("Auto (by the background)", DAE_INVERT_AUTO,
-                                              "On (dark strokes on light)", DAE_INVERT_ON,
-                                              "Off (light strokes on dark)", DAE_INVERT_OFF,
-                                              NULL);
+  GtkWidget *invert = gimp_int_combo_box_new (_("Auto (by the background)"), DAE_INVERT_AUTO,
+                                              _("On (invert the picture around the model)"),
+                                              DAE_INVERT_ON, _("Off"), DAE_INVERT_OFF, NULL);
+  gimp_help_set_help_data (invert, _(DENOISE_INVERT_BLURB), NULL);
   gimp_int_combo_box_connect (GIMP_INT_COMBO_BOX (invert), vals->invert,
                               G_CALLBACK (gimp_int_combo_box_get_active), &vals->invert);
   g_signal_connect_swapped (invert, "changed", G_CALLBACK (gimp_preview_invalidate), preview);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, "_Invert:", 0.0, 0.5, invert, 2, FALSE);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, _("_Invert:"), 0.0, 0.5, invert, 2, FALSE);
 
   st.message = gtk_label_new (model == NULL ? error->message : "");
   gtk_label_set_line_wrap (GTK_LABEL (st.message), TRUE);

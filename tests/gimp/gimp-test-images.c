@@ -7,11 +7,14 @@
  *
  *   gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]
  *                                [--selection X,Y,W,H[:X,Y,W,H...]] [--same]
+ *                                [--same-inside]
  *     BEFORE is what GIMP was given and AFTER what the plug-in made of it
  *     (both exported by GIMP the same way).  Checks that the PSNR against
  *     CLEAN rose by at least DB (inside the selection, if one is given),
  *     that alpha is unchanged, and that nothing outside the selection
- *     changed; with --same, that AFTER equals BEFORE.  Prints one TAP-style
+ *     changed; with --same, that AFTER equals BEFORE; with --same-inside,
+ *     that it does inside the selection (BEFORE is then a reference, e.g.
+ *     dae-filter's output).  Prints one TAP-style
  *     line of figures; exit status 1 if a check fails.
  *
  * The digits: tests/data/mnist-test-60-idx3-ubyte.gz holds the first six
@@ -216,7 +219,7 @@ static int
 check (int argc, char **argv)
 {
   double min_gain = 0.0;
-  gboolean same = FALSE;
+  gboolean same = FALSE, same_inside = FALSE;
   g_autoptr (GArray) sel = g_array_new (FALSE, FALSE, sizeof (Rect));
   const char *paths[4];
   int n_paths = 0;
@@ -234,6 +237,8 @@ check (int argc, char **argv)
         }
       else if (strcmp (argv[i], "--same") == 0)
         same = TRUE;
+      else if (strcmp (argv[i], "--same-inside") == 0)
+        same_inside = TRUE;
       else if (n_paths < 4)
         paths[n_paths++] = argv[i];
       else
@@ -304,6 +309,12 @@ check (int argc, char **argv)
       if (changed > 0)
         g_string_append_printf (fail, "; %" G_GUINT64_FORMAT " samples changed", changed);
     }
+  else if (same_inside)
+    {
+      if (changed > outside_changed)
+        g_string_append_printf (fail, "; %" G_GUINT64_FORMAT " samples inside differ",
+                                changed - outside_changed);
+    }
   else
     {
       if (!(pa - pb >= min_gain))
@@ -316,7 +327,8 @@ check (int argc, char **argv)
                                 "changed", outside_changed);
     }
   printf ("%s - %s: PSNR %.2f dB -> %.2f dB (%+.2f)%s%s\n", fail->len ? "not ok" : "ok", name,
-          pb, pa, pa - pb, same ? ", unchanged" : "", fail->str);
+          pb, pa, pa - pb, same ? ", unchanged" : same_inside ? ", same inside" : "",
+          fail->str);
   const int status = fail->len ? 1 : 0;
   g_string_free (fail, TRUE);
   return status;
@@ -331,6 +343,6 @@ main (int argc, char **argv)
     return check (argc - 2, argv + 2);
   g_printerr ("usage: gimp-test-images make DIR DIGITS.idx.gz\n"
               "       gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]\n"
-              "                        [--selection X,Y,W,H[:...]] [--same]\n");
+              "                        [--selection X,Y,W,H[:...]] [--same] [--same-inside]\n");
   return 2;
 }

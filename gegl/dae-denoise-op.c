@@ -1,0 +1,182 @@
+/* dae-denoise-op.c: the GEGL operation dae:denoise.
+ *
+ * Its properties are the filter's options; each rectangle GEGL asks for
+ * goes through denoise_buffer_rect() (gimp-plugin/denoise-buffer.c), the
+ * pipeline of both GIMP plug-ins, reading a halo of one patch around it.
+ * In GIMP 3 it shows in Filters -> Enhance with GIMP's own filter dialog:
+ * on-canvas preview, split view, non-destructive editing.  The `gegl`
+ * command runs it too:  gegl in.png -o out.png -- dae:denoise model=photo
+ *
+ * GEGL may ask for an image in several rectangles (GIMP renders its canvas
+ * in chunks): the patch grid then starts at each rectangle, so pixels can
+ * differ slightly from one run over the whole image, which is what
+ * dae-filter and the plug-ins do. */
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <gegl.h>
+#include <gegl-plugin.h>
+
+#include "denoise-buffer.h"
+
+#ifdef GEGL_PROPERTIES
+
+enum_start (dae_op_invert)
+  enum_value (DAE_OP_INVERT_AUTO, "auto", N_("Auto (by the background)"))
+  enum_value (DAE_OP_INVERT_ON, "on", N_("On"))
+  enum_value (DAE_OP_INVERT_OFF, "off", N_("Off"))
+enum_end (DaeOpInvert)
+
+enum_start (dae_op_color)
+  enum_value (DAE_OP_COLOR_LUMA, "luma", N_("Luminance only"))
+  enum_value (DAE_OP_COLOR_RGB, "rgb", N_("Each channel"))
+enum_end (DaeOpColor)
+
+property_string (model, _("Model"), "")
+  description (_("Model name (e.g. \"document\", \"photo\") or path of a .dae file; empty for "
+                 "the default"))
+
+property_double (strength, _("Strength"), 1.0)
+  description (_("How much of the denoised image replaces the original: 1 all of it, 0 none"))
+  value_range (0.0, 1.0)
+
+property_int (stride, _("Stride"), 0)
+  description (_("Step between the overlapping patches, in pixels; 0 means half a patch. "
+                 "Smaller is smoother and slower"))
+  value_range (0, DENOISE_STRIDE_MAX)
+  ui_range (0, 64)
+
+property_enum (invert, _("Invert"), DaeOpInvert, dae_op_invert, DAE_OP_INVERT_AUTO)
+  description (_("Polarity: auto inverts the picture around the model when their "
+                 "backgrounds differ"))
+
+property_enum (color, _("Colour"), DaeOpColor, dae_op_color, DAE_OP_COLOR_LUMA)
+  description (_("Colour images: denoise the luminance only, or each channel"))
+
+#else
+
+#define GEGL_OP_AREA_FILTER
+#define GEGL_OP_NAME dae_denoise_op
+#define GEGL_OP_C_SOURCE dae-denoise-op.c
+
+#include "gegl-op.h"
+
+/* The model named by the "model" property, loaded once per name. */
+typedef struct {
+  gchar *name;
+  DaeModel *model;
+  gchar *error;
+} OpModel;
+
+static void
+op_model_free (OpModel *m)
+{
+  if (m == NULL)
+    return;
+  g_free (m->name);
+  dae_model_free (m->model);
+  g_free (m->error);
+  g_free (m);
+}
+
+static OpModel *
+op_model (GeglProperties *o)
+{
+  OpModel *m = o->user_data;
+  const char *name = o->model != NULL ? o->model : "";
+  if (m != NULL && strcmp (m->name, name) == 0)
+    return m;
+  op_model_free (m);
+  g_autoptr (GError) error = NULL;
+  m = g_new0 (OpModel, 1);
+  m->name = g_strdup (name);
+  m->model = denoise_load_model (name, &error);
+  if (m->model == NULL)
+    m->error = g_strdup (error->message);
+  o->user_data = m;
+  return m;
+}
+
+static void
+prepare (GeglOperation *operation)
+{
+  GeglOperationAreaFilter *area = GEGL_OPERATION_AREA_FILTER (operation);
+  const Babl *source = gegl_operation_get_source_format (operation, "input");
+  const Babl *format = denoise_format_for (source != NULL ? source : babl_format ("R'G'B'A float"));
+  OpModel *m = op_model (GEGL_PROPERTIES (operation));
+  guint patch = 0;
+  if (m->model != NULL)
+    dae_model_get_patch_size (m->model, NULL, &patch);
+  /* The halo denoise_buffer_rect() reads around a rectangle. */
+  area->left = area->right = area->top = area->bottom = (gint) patch;
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
+/* The output covers the input exactly (the area filter would grow it). */
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  return in != NULL ? *in : *GEGL_RECTANGLE (0, 0, 0, 0);
+}
+
+static gboolean
+process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
+         const GeglRectangle *result, gint level)
+{
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+  const OpModel *m = op_model (o);
+  g_autoptr (GError) error = NULL;
+  const DenoiseParams params = { o->model, o->strength, o->stride,
+                                 o->invert == DAE_OP_INVERT_ON    ? DAE_INVERT_ON
+                                 : o->invert == DAE_OP_INVERT_OFF ? DAE_INVERT_OFF
+                                                                  : DAE_INVERT_AUTO };
+  DaeDenoiseOptions options;
+  gboolean ok = m->model != NULL && denoise_params_to_options (&params, 0, &options, &error);
+  if (ok)
+    {
+      options.color = o->color == DAE_OP_COLOR_RGB ? DAE_COLOR_RGB : DAE_COLOR_LUMA;
+      ok = denoise_buffer_rect (m->model, &options, input, output, result, NULL, NULL, &error);
+    }
+  if (!ok)
+    {
+      /* GEGL has no error path: say why once per rectangle, pass the input on. */
+      g_warning ("dae:denoise: %s", m->error != NULL ? m->error : error->message);
+      gegl_buffer_copy (input, result, GEGL_ABYSS_NONE, output, result);
+    }
+  return TRUE;
+}
+
+static void
+finalize (GObject *object)
+{
+  GeglProperties *o = GEGL_PROPERTIES (object);
+  g_clear_pointer (&o->user_data, op_model_free);
+  G_OBJECT_CLASS (gegl_op_parent_class)->finalize (object);
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = finalize;
+  operation_class->prepare = prepare;
+  operation_class->get_bounding_box = get_bounding_box;
+  /* The denoiser has its own threads, with results independent of them. */
+  operation_class->threaded = FALSE;
+  filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name", "dae:denoise",
+    "title", _("Denoise (autoencoder)"),
+    "categories", "enhance:noise-reduction",
+    "description", _(DENOISE_BLURB),
+    "gimp:menu-path", DENOISE_MENU_PATH,
+    "gimp:menu-label", _("Denoise (autoencoder, on canvas)..."),
+    NULL);
+}
+
+#endif

@@ -1,0 +1,158 @@
+#!/bin/sh
+# run-gimp3-tests.sh: the GIMP 3 plug-in and the GEGL operation, run by
+# tools/test-gimp3 inside its Debian 13 root (GIMP 3.0, GEGL 0.4.62).
+#
+# Usage: run-gimp3-tests.sh SRCDIR BUILDDIR
+# Builds SRCDIR (read-only) in BUILDDIR, then runs GIMP 3 in batch mode with
+# a private configuration and the `gegl` command, comparing their pixels with
+# dae-filter's.  Prints one line per check and "N passed, N failed"; writes
+# the exit status to /var/tmp/dae-gimp3-status.
+set -u
+src=$1 build=$2
+status_file=/var/tmp/dae-gimp3-status
+echo 1 > "$status_file"
+
+n_pass=0 n_fail=0
+pass() { n_pass=$((n_pass + 1)); echo "ok - $*"; }
+fail() { n_fail=$((n_fail + 1)); echo "FAIL - $*"; }
+check() { # description, then a command that must succeed
+  desc=$1; shift
+  if "$@" > "$tmp/check.out" 2>&1; then pass "$desc"; return 0; fi
+  fail "$desc"
+  sed 's/^/    /' "$tmp/check.out" | head -n 20
+  return 1
+}
+finish() {
+  echo "$n_pass passed, $n_fail failed"
+  [ "$n_fail" -eq 0 ] && echo 0 > "$status_file"
+  exit 0
+}
+
+tmp=$(mktemp -d /var/tmp/dae-gimp3-test.XXXXXX)
+if [ "${DAE_GIMP_TEST_KEEP:-0}" = 1 ]; then echo "keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
+
+# Build: dae-filter, the plug-in, the GEGL op and the test images program.
+start=$(date +%s)
+if [ -f "$build/build.ninja" ]; then
+  meson setup --reconfigure "$build" "$src" > "$tmp/setup.log" 2>&1
+else
+  meson setup "$build" "$src" --werror -Dgimp3=enabled -Dgegl=enabled \
+    -Dbench=false > "$tmp/setup.log" 2>&1
+fi
+if ! check "meson setup finds GIMP 3 and GEGL" grep -q "gimp-3.0 found: YES" "$tmp/setup.log"; then
+  tail -n 20 "$tmp/setup.log"
+  finish
+fi
+if ! check "the GIMP 3 plug-in, the GEGL op and dae-filter build with --werror" \
+     meson compile -C "$build" gimp-plugin/gimp3/dae-denoise gegl/dae-denoise-op \
+     filter/dae-filter tests/gimp/gimp-test-images; then
+  finish
+fi
+echo "    built in $(($(date +%s) - start)) s"
+
+# GIMP 3 with a private configuration: HOME and XDG_* in the temporary
+# directory.  GIMP makes its folder itself on a first run (one made
+# beforehand would skip its user installation); then the plug-in goes to
+# plug-ins/dae-denoise/ and the GEGL op to GEGL's user plug-in folder.
+mkdir -p "$tmp/home" "$tmp/fixtures" "$tmp/out" "$tmp/ref"
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
+       XDG_DATA_HOME="$tmp/data"
+unset DISPLAY WAYLAND_DISPLAY
+# --quit: GIMP 3 stops at a failing batch command and would go on running.
+gimp3() { timeout 300 gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval "$@"; }
+gimp3 -b '(gimp-quit 0)' > "$tmp/init.log" 2>&1
+plugins=$XDG_CONFIG_HOME/GIMP/3.0/plug-ins
+check "GIMP 3 makes its private folder" test -d "$plugins" || { cat "$tmp/init.log"; finish; }
+mkdir -p "$plugins/dae-denoise" "$XDG_DATA_HOME/gegl-0.4/plug-ins"
+cp "$build/gimp-plugin/gimp3/dae-denoise" "$plugins/dae-denoise/"
+cp -r "$src/gimp-plugin/help" "$plugins/dae-denoise/"
+cp "$build/gegl/dae-denoise-op.so" "$XDG_DATA_HOME/gegl-0.4/plug-ins/"
+
+images=$build/tests/gimp/gimp-test-images filter=$build/filter/dae-filter
+f=$tmp/fixtures o=$tmp/out r=$tmp/ref
+check "test images made" "$images" make "$f" "$src/tests/data/mnist-test-60-idx3-ubyte.gz" ||
+  finish
+
+start=$(date +%s)
+gimp3 -b "(begin
+  (if (= 0 (car (gimp-pdb-procedure-exists \"plug-in-dae-denoise\")))
+      (error \"plug-in-dae-denoise is not registered: the plug-in was not found\"))
+  (load \"$src/tests/gimp/dae-tests3.scm\")
+  (dae-run-tests \"$f\" \"$o\"))" -b '(gimp-quit 0)' > "$tmp/gimp.log" 2>&1
+echo "    GIMP ran the calls in $(($(date +%s) - start)) s"
+if grep -q "batch command experienced an execution error" "$tmp/gimp.log"; then
+  fail "batch commands ran without an error"
+  grep -v '^$' "$tmp/gimp.log" | tail -n 30 | sed 's/^/    /'
+else
+  pass "batch commands ran without an error"
+fi
+check "plug-in-dae-denoise registered; every call made (named arguments model, strength, stride, invert)" \
+  grep -q "DAE-TEST done" "$tmp/gimp.log"
+if grep -qi "crashed" "$tmp/gimp.log"; then fail "no plug-in crashed"; else pass "no plug-in crashed"; fi
+
+# dae-filter's output for each input, with the same (default) options.
+for k in gray8 rgb8 rgba8 gray16; do
+  "$filter" -q "$f/noisy-$k.png" > "$r/$k.png"
+  check "$k: identical to dae-filter" "$images" check "$k" "$f/clean-$k.png" "$r/$k.png" \
+    "$o/$k-after.png" --same
+done
+for p in rgba-u16 rgba-float gray-float; do
+  "$filter" -q "$o/$p-before.png" > "$r/$p.png"
+  kind=rgba8; [ "$p" = gray-float ] && kind=gray8
+  check "$p precision: identical to dae-filter" "$images" check "$p" "$f/clean-$kind.png" \
+    "$r/$p.png" "$o/$p-after.png" --same
+done
+# The selection's bounding box with a one-patch (28 px) halo is the whole
+# image, so inside it the result is dae-filter's; outside it is unchanged.
+sel=28,28,150,112:200,28,136,112
+check "selection: inside identical to dae-filter" "$images" check "selection" \
+  "$f/clean-gray8.png" "$r/gray8.png" "$o/selection-after.png" --same-inside --selection "$sel"
+check "selection: denoised inside, unchanged outside" "$images" check "selection" \
+  "$f/clean-gray8.png" "$f/noisy-gray8.png" "$o/selection-after.png" --min-gain 3 \
+  --selection "$sel"
+check "layer with offsets: identical to dae-filter" "$images" check "offsets" \
+  "$f/clean-gray8.png" "$r/gray8.png" "$o/offsets-after.png" --same
+"$filter" -q -m mnist -s 0.6 --stride 7 --invert on "$f/noisy-gray8.png" > "$r/last.png"
+check "model mnist, strength 0.6, stride 7, invert on: identical to dae-filter" \
+  "$images" check "last" "$f/clean-gray8.png" "$r/last.png" "$o/last-set-after.png" --same
+# GIMP 3 remembers the values of interactive runs only (scripted calls leave
+# them): here, the defaults.
+check "RUN-WITH-LAST-VALS runs with the remembered values" "$images" check "last" \
+  "$f/clean-gray8.png" "$r/gray8.png" "$o/last-repeat-after.png" --same
+check "RUN-INTERACTIVE without a display runs with the remembered values" "$images" \
+  check "last" "$f/clean-gray8.png" "$r/gray8.png" "$o/last-interactive-after.png" --same
+
+# Bad arguments: the call fails with a message naming the problem and the
+# image is left as it was.
+while IFS='|' read -r name message; do
+  check "$name: the call fails" grep -q "DAE-TEST $name failed" "$tmp/gimp.log"
+  check "$name: GIMP reports \"$message\"" grep -qF "$message" "$tmp/gimp.log"
+  [ "$name" = bad-indexed ] && continue
+  check "$name: the image is unchanged" "$images" check "$name" "$f/clean-gray8.png" \
+    "$f/noisy-gray8.png" "$o/$name-after.png" --same
+done <<'LIST'
+bad-strength|strength
+bad-stride|stride
+bad-stride-large|stride 1000 is larger than
+bad-invert|invert
+bad-model|no model named "no-such-model"
+bad-model-file|/nonexistent/model.dae: no such model file
+bad-indexed|indexed drawables cannot be denoised
+LIST
+
+# The GEGL operation, applied by GIMP (what its filter dialog does), and by
+# the gegl command.
+for k in gray8 rgba8; do
+  check "dae:denoise in GIMP 3 ($k): denoised, alpha kept" "$images" check "gegl-gimp-$k" \
+    "$f/clean-$k.png" "$f/noisy-$k.png" "$o/gegl-gimp-$k-after.png" --min-gain 3
+done
+# gegl writes 16-bit PNGs: compared with dae-filter's output of 16-bit inputs.
+for k in gray16:noisy-gray16.png:gray16 rgba16:rgba-u16-before.png:rgba-u16; do
+  name=${k%%:*} in=${k#*:}; in=${in%%:*} ref=${k##*:}
+  [ -f "$f/$in" ] && in=$f/$in || in=$o/$in
+  gegl "$in" -o "$o/gegl-cli-$name.png" -- dae:denoise > "$tmp/gegl.log" 2>&1
+  check "the gegl command runs dae:denoise ($name): identical to dae-filter" "$images" check \
+    "gegl-cli-$name" "$f/clean-${name%16}8.png" "$r/$ref.png" "$o/gegl-cli-$name.png" --same ||
+    sed 's/^/    /' "$tmp/gegl.log"
+done
+finish
