@@ -26,6 +26,7 @@
 
 static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
+static char *opt_bilevel;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
 static gboolean opt_verbose, opt_version;
 static char **opt_files;
@@ -57,6 +58,9 @@ static const GOptionEntry entries[] = {
     "or tiff (default: the input's)", "pnm|pam|png|jpeg|tiff" },
   { "quality", 0, 0, G_OPTION_ARG_STRING, &opt_quality,
     "JPEG quality, 1..100 (default: the input JPEG's, else 90)", "Q" },
+  { "bilevel", 0, 0, G_OPTION_ARG_STRING, &opt_bilevel,
+    "Bilevel images (PBM, 1-bit PNG or TIFF) come out thresholded at one half, or as "
+    "8-bit gray (default: threshold)", "threshold|gray" },
   { "max-pixels", 0, 0, G_OPTION_ARG_STRING, &opt_max_pixels,
     "Refuse images of more than N pixels (default: 1073741824)", "N" },
   { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output_dir,
@@ -80,6 +84,7 @@ typedef struct {
   DaeDenoiseOptions dopt;
   OutFormat format;
   guint quality;        /* JPEG output; 0: the input's, else 90 */
+  gboolean bilevel_gray; /* bilevel in, 8-bit gray out */
   guint64 max_pixels;
   gboolean progress;
 } Settings;
@@ -219,10 +224,17 @@ output_info (const Settings *s, const DaeImageInfo *in, DaeImageInfo *out, GErro
   *out = *in;
   if (s->quality)
     out->quality = s->quality;
+  DaeImageFormat same = in->format;
+  if (s->bilevel_gray && in->maxval == 1)
+    {
+      out->maxval = 255;
+      if (same == DAE_IMAGE_FORMAT_PBM || same == DAE_IMAGE_FORMAT_PBM_PLAIN)
+        same++; /* the PGM of the same kind, raw or plain */
+    }
   switch (s->format)
     {
     case FORMAT_SAME:
-      return dae_image_info_set_format (out, in->format, error);
+      return dae_image_info_set_format (out, same, error);
     case FORMAT_PAM:
       return dae_image_info_set_format (out, DAE_IMAGE_FORMAT_PAM, error);
     case FORMAT_PNG:
@@ -634,6 +646,11 @@ main (int argc, char **argv)
     }
   if (opt_quality)
     s.quality = (guint) parse_uint ("--quality", opt_quality, 1, 100);
+  if (opt_bilevel)
+    {
+      static const char *const c[] = { "threshold", "gray", NULL };
+      s.bilevel_gray = parse_choice ("--bilevel", opt_bilevel, c) == 1;
+    }
   s.max_pixels = opt_max_pixels ? parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
                                 : DAE_IMAGE_DEFAULT_MAX_PIXELS;
   if (opt_stride)

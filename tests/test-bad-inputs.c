@@ -858,6 +858,19 @@ test_tiff (void)
     }
   g_assert_false (TIFFReadDirectory (t));
   TIFFClose (t);
+
+  /* --bilevel=gray: the Group 4 page comes out 8-bit, Deflate. */
+  Case c3 = { "two-page TIFF, --bilevel=gray", tif, NULL, { "--bilevel=gray" }, NULL, 0 };
+  g_auto (TestRun) r3 = run_case (&c3);
+  g_assert_cmpint (r3.status, ==, 0);
+  g_autofree char *out3 = write_tmp ("two-pages-gray.tif", r3.out);
+  t = TIFFOpen (out3, "r");
+  guint16 b = 0, k = 0;
+  g_assert_true (TIFFGetField (t, TIFFTAG_BITSPERSAMPLE, &b));
+  g_assert_true (TIFFGetField (t, TIFFTAG_COMPRESSION, &k));
+  g_assert_cmpuint (b, ==, 8);
+  g_assert_cmpuint (k, ==, COMPRESSION_ADOBE_DEFLATE);
+  TIFFClose (t);
 }
 
 static void
