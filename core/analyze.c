@@ -23,10 +23,39 @@
 
 #define SIGMA_BINS 4096u /* |HH| histogram over [0, 0.5) for the median */
 
+/* The half plane and every scratch buffer, carved from one allocation so
+ * that running out of memory is one failure, reported, not an abort. */
 typedef struct {
-  guint w, h;   /* of the 2x2-mean plane */
-  float *mean;  /* w x h */
+  guint w, h;        /* of the 2x2-mean plane */
+  float *mean;       /* w x h 2x2 means */
+  float *hh;         /* w x h HH coefficients */
+  float *blur;       /* w x h */
+  guint8 *q, *ink, *tmp; /* w x h each */
+  double *energy;    /* (w/8) x (h/8) blocks */
+  float *bmeans;     /* (w/8) x (h/8) blocks */
+  void *block;
 } HalfPlane;
+
+static gboolean
+half_plane_alloc (HalfPlane *hp, guint width, guint n_rows)
+{
+  hp->w = width / 2;
+  hp->h = n_rows / 2;
+  const size_t n = MAX ((size_t) hp->w * hp->h, 1), nb = MAX (n / 64, 1);
+  const size_t bytes = nb * sizeof (double) + 3 * n * sizeof (float) + nb * sizeof (float) + 3 * n;
+  char *p = hp->block = g_try_malloc (bytes);
+  if (p == NULL)
+    return FALSE;
+  hp->energy = (double *) p;
+  hp->mean = (float *) (p += nb * sizeof (double));
+  hp->hh = (float *) (p += n * sizeof (float));
+  hp->blur = (float *) (p += n * sizeof (float));
+  hp->bmeans = (float *) (p += n * sizeof (float));
+  hp->q = (guint8 *) (p += nb * sizeof (float));
+  hp->ink = (guint8 *) (p += n);
+  hp->tmp = (guint8 *) (p + n);
+  return TRUE;
+}
 
 static inline float
 pixel_luma (const float *px, guint n_color)
@@ -52,8 +81,10 @@ compare_double (gconstpointer a, gconstpointer b)
  * the 5th percentile).  Falls back to the median |HH| (Donoho) on images
  * too small for blocks. */
 static double
-noise_sigma (const float *hh, guint w, guint h, const guint64 *hist)
+noise_sigma (const HalfPlane *hp, const guint64 *hist)
 {
+  const float *hh = hp->hh;
+  const guint w = hp->w, h = hp->h;
   const guint bw = w / 8, bh = h / 8;
   if (bw * bh < 4)
     {
@@ -65,7 +96,7 @@ noise_sigma (const float *hh, guint w, guint h, const guint64 *hist)
           break;
       return n == 0 ? 0.0 : (b + 0.5) / (2.0 * SIGMA_BINS) / 0.6745;
     }
-  g_autofree double *energy = g_new (double, (size_t) bw * bh);
+  double *energy = hp->energy;
   for (guint by = 0; by < bh; by++)
     for (guint bx = 0; bx < bw; bx++)
       {
@@ -84,15 +115,10 @@ noise_sigma (const float *hh, guint w, guint h, const guint64 *hist)
 
 /* 2x2 means of the luma and the noise estimate from the HH band. */
 static double
-half_plane (const float *rows, guint width, guint n_rows, guint channels, guint n_color,
-            HalfPlane *hp)
+half_plane (const float *rows, guint width, guint channels, guint n_color, HalfPlane *hp)
 {
-  hp->w = width / 2;
-  hp->h = n_rows / 2;
-  const size_t n = (size_t) MAX (hp->w * hp->h, 1u);
-  hp->mean = g_new (float, n);
-  g_autofree float *hh = g_new (float, n);
-  g_autofree guint64 *hist = g_new0 (guint64, SIGMA_BINS);
+  float *hh = hp->hh;
+  g_autofree guint64 *hist = g_new0 (guint64, SIGMA_BINS); /* 32 KiB */
   const size_t row_f = (size_t) width * channels;
   for (guint y = 0; y < hp->h; y++)
     {
@@ -108,7 +134,7 @@ half_plane (const float *rows, guint width, guint n_rows, guint channels, guint 
           hist[MIN ((guint) (fabsf (hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
         }
     }
-  return noise_sigma (hh, hp->w, hp->h, hist);
+  return noise_sigma (hp, hist);
 }
 
 /* 8x8 blocks of the half plane: flat / strong / textured shares and the
@@ -119,7 +145,7 @@ block_features (const HalfPlane *hp, double sigma, double *f)
   const guint bw = hp->w / 8, bh = hp->h / 8;
   const double t_flat = 3 * sigma + 0.04, t_strong = 0.3 + 2 * sigma;
   guint64 flat = 0, strong = 0, hist[64] = { 0 };
-  float *means = g_new (float, (size_t) MAX (bw * bh, 1u));
+  float *means = hp->bmeans;
   for (guint by = 0; by < bh; by++)
     for (guint bx = 0; bx < bw; bx++)
       {
@@ -151,7 +177,6 @@ block_features (const HalfPlane *hp, double sigma, double *f)
   guint64 paper = 0;
   for (size_t i = 0; i < (size_t) bw * bh; i++)
     paper += fabs (means[i] - level) < tol;
-  g_free (means);
   f[5] = flat / n;
   f[6] = strong / n;
   f[7] = 1.0 - f[5] - f[6];
@@ -162,7 +187,7 @@ block_features (const HalfPlane *hp, double sigma, double *f)
 static float *
 box3 (const HalfPlane *hp)
 {
-  float *out = g_new (float, (size_t) MAX (hp->w * hp->h, 1u));
+  float *out = hp->blur;
   for (guint y = 0; y < hp->h; y++)
     for (guint x = 0; x < hp->w; x++)
       {
@@ -215,9 +240,8 @@ otsu (const guint64 *hist)
 
 /* Share of the ink mask that a 5x5 erosion removes: strokes are thin. */
 static double
-thin_share (const guint8 *ink, guint w, guint h)
+thin_share (const guint8 *ink, guint w, guint h, guint8 *rows)
 {
-  guint8 *rows = g_new (guint8, (size_t) MAX (w * h, 1u));
   guint64 n_ink = 0, kept = 0;
   for (guint y = 0; y < h; y++)
     for (guint x = 0; x < w; x++)
@@ -236,7 +260,6 @@ thin_share (const guint8 *ink, guint w, guint h)
           v &= rows[(size_t) yy * w + x];
         kept += v;
       }
-  g_free (rows);
   return n_ink ? 1.0 - (double) kept / n_ink : 0.0;
 }
 
@@ -245,16 +268,15 @@ thin_share (const guint8 *ink, guint w, guint h)
 static void
 class_features (const HalfPlane *hp, double sigma, double *f, DaeImageStats *st)
 {
-  g_autofree float *blurred = sigma > 0.04 ? box3 (hp) : NULL;
-  const float *d = blurred ? blurred : hp->mean;
+  const float *d = sigma > 0.04 ? box3 (hp) : hp->mean;
   const size_t n = (size_t) hp->w * hp->h;
-  g_autofree guint8 *q = g_new (guint8, MAX (n, 1));
+  guint8 *q = hp->q;
   guint64 hist[256] = { 0 };
   for (size_t i = 0; i < n; i++)
     hist[q[i] = (guint8) CLAMP ((int) floorf (d[i] * 255 + 0.5f), 0, 255)]++;
   const Otsu o = otsu (hist);
   const gboolean light = 1.0 - o.w0 >= 0.5; /* most pixels above the split */
-  g_autofree guint8 *ink = g_new (guint8, MAX (n, 1));
+  guint8 *ink = hp->ink;
   guint64 n_ink = 0, n_mid = 0;
   const double gap = fabs (o.m1 - o.m0) / 255;
   const double lo = MIN (o.m0, o.m1) / 255 + 0.25 * gap, hi = MAX (o.m0, o.m1) / 255 - 0.25 * gap;
@@ -266,7 +288,7 @@ class_features (const HalfPlane *hp, double sigma, double *f, DaeImageStats *st)
     }
   f[0] = o.eta;
   f[1] = n ? (double) n_ink / n : 0;
-  f[2] = thin_share (ink, hp->w, hp->h);
+  f[2] = thin_share (ink, hp->w, hp->h, hp->tmp);
   f[3] = n ? (double) n_mid / n : 0;
   f[4] = gap;
   st->light = light;
@@ -294,7 +316,7 @@ static const double page_weights[DAE__N_IMAGE_FEATURES] = {
 };
 static const double page_bias = -12.4553;
 
-void
+gboolean
 dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
                    guint n_color, DaeImageStats *st)
 {
@@ -302,16 +324,19 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   st->light = TRUE;
   st->background = 1.0;
   if (width < 16 || n_rows < 16)
-    return; /* too small to tell: sigma 0, not a page */
+    return TRUE; /* too small to tell: sigma 0, not a page */
   HalfPlane hp;
-  st->sigma = half_plane (rows, width, n_rows, channels, n_color, &hp);
+  if (!half_plane_alloc (&hp, width, n_rows))
+    return FALSE;
+  st->sigma = half_plane (rows, width, channels, n_color, &hp);
   double *f = st->features;
   block_features (&hp, st->sigma, f);
   class_features (&hp, st->sigma, f, st);
   f[9] = saturation (rows, width, n_rows, channels, n_color);
-  g_free (hp.mean);
+  g_free (hp.block);
   double z = page_bias;
   for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
     z += page_weights[i] * f[i];
   st->p_document = 1.0 / (1.0 + exp (-z));
+  return TRUE;
 }

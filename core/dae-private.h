@@ -103,8 +103,8 @@ typedef struct {
 } DaeImageStats;
 
 /* Statistics of n_rows rows of width pixels (channels floats each, the
- * first n_color of them colour). */
-void dae__analyze_rows (const float *rows, guint width, guint n_rows,
+ * first n_color of them colour); FALSE when out of memory. */
+gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
                         guint channels, guint n_color, DaeImageStats *stats);
 
 G_END_DECLS

@@ -715,6 +715,16 @@ gather_tile (const DaeDenoiser *d, guint plane, gint64 j, float *out)
     }
 }
 
+/* Records the first failure (a worker's or the calling thread's); the
+ * push that sees it reports it. */
+static void
+fail (DaeDenoiser *d, GError *error)
+{
+  if (!g_atomic_pointer_compare_and_exchange (&d->worker_error, NULL, error))
+    g_error_free (error);
+  g_atomic_int_set (&d->failed, TRUE);
+}
+
 static void
 run_batch (size_t item, guint worker, gpointer data)
 {
@@ -730,10 +740,8 @@ run_batch (size_t item, guint worker, gpointer data)
   GError *error = NULL;
   if (!dae_runner_forward (d->runners[worker], n, in, out, &error))
     {
-      /* The first failure is reported; the others are dropped. */
-      if (!g_atomic_pointer_compare_and_exchange (&d->worker_error, NULL, error))
-        g_error_free (error);
-      g_atomic_int_set (&d->failed, TRUE);
+      g_prefix_error (&error, "the forward pass failed: ");
+      fail (d, error);
     }
 }
 
@@ -787,8 +795,12 @@ queue_reserve (DaeDenoiser *d)
         }
       if (d->queue_len == d->queue_cap)
         {
-          d->queue_cap = MAX (d->queue_cap * 2, d->ph);
-          d->queue = g_renew (float, d->queue, d->queue_cap * row_f);
+          const guint cap = MAX (d->queue_cap * 2, d->ph);
+          float *q = g_try_renew (float, d->queue, (size_t) cap * row_f);
+          if (q == NULL)
+            return NULL;
+          d->queue = q;
+          d->queue_cap = cap;
         }
     }
   return d->queue + (size_t) (d->queue_head + d->queue_len) * row_f;
@@ -829,6 +841,12 @@ finish_row (DaeDenoiser *d, guint64 y)
   const float *in = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
   const float *in_pl = d->in_planes + (size_t) (y % d->in_cap) * plane_f;
   float *out = queue_reserve (d);
+  if (out == NULL)
+    {
+      fail (d, g_error_new (DAE_ERROR, DAE_ERROR_LIMIT,
+                            "out of memory for %u finished rows not pulled yet", d->queue_len));
+      return;
+    }
   const float *s = d->plane_strength;
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   for (guint x = 0; x < d->width; x++)
@@ -882,7 +900,7 @@ run_tile_row (DaeDenoiser *d, gint64 k)
       accumulate_group (d, k);
     }
   const guint64 done = (guint64) out_lo (&d->ay, k + 1);
-  for (; d->out_next < done; d->out_next++)
+  for (; d->out_next < done && !g_atomic_int_get (&d->failed); d->out_next++)
     finish_row (d, d->out_next);
 }
 
@@ -933,8 +951,11 @@ push_ready (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
       run_ready_tile_rows (d);
       if (g_atomic_int_get (&d->failed))
         {
-          g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the forward pass failed: %s",
-                       d->worker_error ? d->worker_error->message : "unknown error");
+          if (d->worker_error != NULL)
+            g_set_error_literal (error, d->worker_error->domain, d->worker_error->code,
+                                 d->worker_error->message);
+          else
+            g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "the forward pass failed");
           return FALSE;
         }
       if (n_rows == 0)
@@ -961,7 +982,14 @@ push_ready (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
 static gboolean
 choose (DaeDenoiser *d, GError **error)
 {
-  dae__analyze_rows (d->pending, d->width, d->lookahead, d->channels, d->n_color, &d->stats);
+  if (!dae__analyze_rows (d->pending, d->width, d->lookahead, d->channels, d->n_color,
+                          &d->stats))
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                   "out of memory for the statistics of an image %u pixels wide", d->width);
+      g_atomic_int_set (&d->failed, TRUE);
+      return FALSE;
+    }
   d->analysed = TRUE;
   const DaeImageStats *st = &d->stats;
   GString *why = g_string_new (NULL);
