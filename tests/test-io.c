@@ -7,6 +7,7 @@
 #include "dae.h"
 
 #include <glib/gstdio.h>
+#include <jpeglib.h>
 #include <math.h>
 #include <png.h>
 #include <tiffio.h>
@@ -1782,6 +1783,58 @@ test_other_formats (void)
     }
 }
 
+/* TIFF's JPEG compression, YCbCr as libtiff writes it: written and read. */
+static void
+test_tiff_jpeg (void)
+{
+  DaeImageInfo info = make_info (DAE_IMAGE_FORMAT_TIFF, 48, 40, 3, 255, 0);
+  info.tiff_compression = COMPRESSION_JPEG;
+  info.quality = 95;
+  g_autofree guint16 *s = smooth_samples (&info);
+  guint16 *pages[] = { s };
+  g_autoptr (GBytes) tif = encode_stream (&info, pages, 1);
+  DaeImageInfo back;
+  g_autofree guint16 *r = decode (tif, &back);
+  g_assert_cmpuint (back.tiff_compression, ==, COMPRESSION_JPEG);
+  g_assert_cmpuint (back.channels, ==, 3);
+  g_assert_cmpfloat (mean_abs_diff (s, r, n_samples (&info)), <, 2);
+}
+
+/* CMYK JPEG (made by libjpeg here): refused, by name. */
+static void
+test_jpeg_cmyk (void)
+{
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr jerr;
+  c.err = jpeg_std_error (&jerr);
+  jpeg_create_compress (&c);
+  unsigned char *buf = NULL;
+  unsigned long len = 0;
+  jpeg_mem_dest (&c, &buf, &len);
+  c.image_width = 16;
+  c.image_height = 8;
+  c.input_components = 4;
+  c.in_color_space = JCS_CMYK;
+  jpeg_set_defaults (&c);
+  jpeg_start_compress (&c, TRUE);
+  guint8 row[16 * 4];
+  for (guint i = 0; i < sizeof row; i++)
+    row[i] = (guint8) (i * 9);
+  for (guint y = 0; y < 8; y++)
+    {
+      JSAMPROW rows[1] = { row };
+      jpeg_write_scanlines (&c, rows, 1);
+    }
+  jpeg_finish_compress (&c);
+  jpeg_destroy_compress (&c);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (decode_all (buf, len, &error), ==, -1);
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "CMYK"));
+  assert_one_line (error);
+  free (buf);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1811,5 +1864,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/tiff/round-trip", test_tiff_round_trip);
   g_test_add_func ("/io/tiff/fixtures", test_tiff_fixtures);
   g_test_add_func ("/io/other-formats", test_other_formats);
+  g_test_add_func ("/io/tiff/jpeg", test_tiff_jpeg);
+  g_test_add_func ("/io/jpeg-cmyk", test_jpeg_cmyk);
   return g_test_run ();
 }

@@ -518,7 +518,7 @@ writer_start_guarded (DaeJpegWriter *w, const DaeImageInfo *in, GError **error)
   c->in_color_space = in->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults (c);
   jpeg_set_quality (c, in->quality ? (int) MIN (in->quality, 100) : DEFAULT_QUALITY, TRUE);
-  c->optimize_coding = TRUE;
+  /* Not optimize_coding: its second pass buffers the whole image. */
   set_density (c, in);
   jpeg_start_compress (c, TRUE);
   write_markers (c, in->meta);
