@@ -8,7 +8,9 @@
 
 #include <string.h>
 
-#define STRIP_ROWS 64 /* rows read from GEGL per step */
+/* Rows read from GEGL per step: small enough that a preview no longer wanted
+ * stops soon (at stride 1 a strip of 16 rows is 16 rows of tiles). */
+#define STRIP_ROWS 16
 
 const Babl *
 denoise_buffer_format (GeglBuffer *buffer)
@@ -113,7 +115,9 @@ denoise_buffer_rect (const DaeModel *model, const DaeDenoiseOptions *options,
                          row_bytes);
       pulled += (gint) got;
 
-      if (progress != NULL && got > 0
+      /* Asked after every strip, even one that finished no row: a preview
+       * that is no longer wanted stops within one strip. */
+      if (progress != NULL
           && !progress ((double) (pulled - region.y) / region.height, user_data))
         {
           g_set_error (error, DAE_ERROR, DAE_ERROR_CANCELLED, "cancelled");

@@ -26,6 +26,7 @@ typedef struct {
   DaeDenoiseOptions options;
   GError *error;             /* set by the worker */
   guint idle_id;             /* the worker's report to the main thread */
+  gint64 started;            /* g_get_monotonic_time() when the worker started */
 } PreviewJob;
 
 struct _Preview {
@@ -45,6 +46,7 @@ struct _Preview {
   gchar *model_name;
   guint patch;           /* the model's patch width, 0 before the first */
   guint shown_patch;     /* main thread's copy */
+  FILE *log;             /* DAE_DENOISE_LATENCY_LOG, or NULL */
 };
 
 static void
@@ -91,6 +93,7 @@ static void
 job_start (Preview *pv, PreviewJob *job)
 {
   pv->running = job;
+  job->started = g_get_monotonic_time ();
   pv->worker = g_thread_new ("dae-preview", job_run, job);
 }
 
@@ -140,7 +143,12 @@ job_done (gpointer data)
       pv->shown_patch = pv->patch;
       gimp_spin_scale_set_scale_limits (GIMP_SPIN_SCALE (pv->stride), 0, pv->patch);
     }
-  if (job->generation == g_atomic_int_get (&pv->generation))
+  const gboolean current = job->generation == g_atomic_int_get (&pv->generation);
+  if (pv->log != NULL)
+    fprintf (pv->log, "preview %d (stride %u) %s after %.2f s\n", job->generation,
+             job->options.stride, current ? "shown" : "dropped",
+             (g_get_monotonic_time () - job->started) / 1e6);
+  if (current)
     job_show (pv, job);
   job_free (job);
   if (pv->pending != NULL)
@@ -236,6 +244,7 @@ model_combo_new (Preview *pv)
 typedef struct {
   FILE *fp;
   gint64 start, last_tick, max_gap;
+  gint64 max_gap_changed; /* since the first changed setting; -1 before */
 } Latency;
 
 typedef struct {
@@ -249,7 +258,12 @@ latency_tick (gpointer data)
 {
   Latency *lat = data;
   const gint64 now = g_get_monotonic_time ();
+  if (now - lat->last_tick > 100000)
+    fprintf (lat->fp, "at %.2f s: the main loop was busy %.1f ms\n",
+             (lat->last_tick - lat->start) / 1e6, (now - lat->last_tick) / 1000.0);
   lat->max_gap = MAX (lat->max_gap, now - lat->last_tick);
+  if (lat->max_gap_changed >= 0)
+    lat->max_gap_changed = MAX (lat->max_gap_changed, now - lat->last_tick);
   lat->last_tick = now;
   return G_SOURCE_CONTINUE;
 }
@@ -258,7 +272,8 @@ static gboolean
 latency_answered (gpointer data)
 {
   LatencyChange *c = data;
-  fprintf (c->lat->fp, "changed %s: the main loop answered in %.1f ms\n", c->what,
+  fprintf (c->lat->fp, "at %.2f s: changed %s: the main loop answered in %.1f ms\n",
+           (c->changed - c->lat->start) / 1e6, c->what,
            (g_get_monotonic_time () - c->changed) / 1000.0);
   fflush (c->lat->fp);
   g_free (c->what);
@@ -270,6 +285,7 @@ static void
 latency_changed (GObject *config, GParamSpec *pspec, Latency *lat)
 {
   LatencyChange *c = g_new (LatencyChange, 1);
+  lat->max_gap_changed = MAX (lat->max_gap_changed, 0);
   c->lat = lat;
   c->changed = g_get_monotonic_time ();
   c->what = g_strdup (pspec->name);
@@ -285,6 +301,7 @@ latency_start (Latency *lat, GimpProcedureConfig *config)
     return 0;
   lat->start = lat->last_tick = g_get_monotonic_time ();
   lat->max_gap = 0;
+  lat->max_gap_changed = -1;
   g_signal_connect (config, "notify", G_CALLBACK (latency_changed), lat);
   return g_timeout_add (10, latency_tick, lat);
 }
@@ -296,8 +313,9 @@ latency_end (Latency *lat, guint tick_id, GimpProcedureConfig *config)
     return;
   g_source_remove (tick_id);
   g_signal_handlers_disconnect_by_func (config, latency_changed, lat);
-  fprintf (lat->fp, "dialog open %.1f s: longest main-loop gap %.1f ms\n",
-           (g_get_monotonic_time () - lat->start) / 1e6, lat->max_gap / 1000.0);
+  fprintf (lat->fp, "dialog open %.1f s: longest main-loop gap %.1f ms, %.1f ms after the "
+           "first change\n", (g_get_monotonic_time () - lat->start) / 1e6,
+           lat->max_gap / 1000.0, lat->max_gap_changed / 1000.0);
   fclose (lat->fp);
 }
 
@@ -350,7 +368,9 @@ denoise_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpDrawa
   g_signal_connect_swapped (config, "notify", G_CALLBACK (gimp_preview_invalidate), pv.preview);
 
   const guint tick = latency_start (&lat, config);
+  pv.log = lat.fp;
   const gboolean run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
+  pv.log = NULL;
   latency_end (&lat, tick, config);
 
   g_signal_handlers_disconnect_by_func (config, gimp_preview_invalidate, pv.preview);
