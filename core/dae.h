@@ -857,7 +857,8 @@ typedef enum {
 #define DAE_STRENGTH_AUTO (-1.0)
 
 typedef struct {
-  guint stride;        /* tile step in pixels, 1..patch; 0 = half a patch */
+  guint stride;        /* tile step in pixels, 1..patch; 0 = the model's
+                        * metadata "stride", else half a patch */
   double strength;     /* 0..1: blend of the denoised image over the input,
                         * or DAE_STRENGTH_AUTO */
   DaeInvert invert;

@@ -50,7 +50,7 @@ static const GOptionEntry entries[] = {
     "for photos, luma for pages (default: auto)", "auto|luma|rgb|opponent" },
   { "stride", 0, 0, G_OPTION_ARG_STRING, &opt_stride,
     "Step between tiles in pixels, 1..patch size; the patch size means no overlap "
-    "(default: half a patch)", "N" },
+    "(default: the model's step, else half a patch)", "N" },
   { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
     "Worker threads (default: 0 = one per CPU); the output does not depend on it", "N" },
   { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
