@@ -28,17 +28,20 @@ enum_start (dae_op_invert)
 enum_end (DaeOpInvert)
 
 enum_start (dae_op_color)
+  enum_value (DAE_OP_COLOR_AUTO, "auto", N_("Automatic (opponent for photos, luminance for pages)"))
   enum_value (DAE_OP_COLOR_LUMA, "luma", N_("Luminance only"))
-  enum_value (DAE_OP_COLOR_RGB, "rgb", N_("Each channel"))
+  enum_value (DAE_OP_COLOR_RGB, "rgb", N_("Each of R, G, B"))
+  enum_value (DAE_OP_COLOR_OPPONENT, "opponent", N_("Opponent planes (luminance and chroma)"))
 enum_end (DaeOpColor)
 
 property_string (model, _("Model"), "")
   description (_("Model name (e.g. \"document\", \"photo\") or path of a .dae file; empty for "
-                 "the default"))
+                 "the automatic choice (document model for pages, photo model for the rest)"))
 
-property_double (strength, _("Strength"), 1.0)
-  description (_("How much of the denoised image replaces the original: 1 all of it, 0 none"))
-  value_range (0.0, 1.0)
+property_double (strength, _("Strength"), DAE_STRENGTH_AUTO)
+  description (_("How much of the denoised image replaces the original: 1 all of it, 0 none; "
+                 "-1 automatic (after the noise measured)"))
+  value_range (DAE_STRENGTH_AUTO, 1.0)
 
 property_int (stride, _("Stride"), 0)
   description (_("Step between the overlapping patches, in pixels; 0 means half a patch. "
@@ -50,8 +53,8 @@ property_enum (invert, _("Invert"), DaeOpInvert, dae_op_invert, DAE_OP_INVERT_AU
   description (_("Polarity: auto inverts the picture around the model when their "
                  "backgrounds differ"))
 
-property_enum (color, _("Colour"), DaeOpColor, dae_op_color, DAE_OP_COLOR_LUMA)
-  description (_("Colour images: denoise the luminance only, or each channel"))
+property_enum (color, _("Colour"), DaeOpColor, dae_op_color, DAE_OP_COLOR_AUTO)
+  description (_("Colour images: which planes are denoised"))
 
 #else
 
@@ -64,7 +67,7 @@ property_enum (color, _("Colour"), DaeOpColor, dae_op_color, DAE_OP_COLOR_LUMA)
 /* The model named by the "model" property, loaded once per name. */
 typedef struct {
   gchar *name;
-  DaeModel *model;
+  DaeModelSet *models;
   gchar *error;
 } OpModel;
 
@@ -74,7 +77,7 @@ op_model_free (OpModel *m)
   if (m == NULL)
     return;
   g_free (m->name);
-  dae_model_free (m->model);
+  dae_model_set_free (m->models);
   g_free (m->error);
   g_free (m);
 }
@@ -90,8 +93,8 @@ op_model (GeglProperties *o)
   g_autoptr (GError) error = NULL;
   m = g_new0 (OpModel, 1);
   m->name = g_strdup (name);
-  m->model = denoise_load_model (name, &error);
-  if (m->model == NULL)
+  m->models = denoise_load_models (name, &error);
+  if (m->models == NULL)
     m->error = g_strdup (error->message);
   o->user_data = m;
   return m;
@@ -104,9 +107,7 @@ prepare (GeglOperation *operation)
   const Babl *source = gegl_operation_get_source_format (operation, "input");
   const Babl *format = denoise_format_for (source != NULL ? source : babl_format ("R'G'B'A float"));
   OpModel *m = op_model (GEGL_PROPERTIES (operation));
-  guint patch = 0;
-  if (m->model != NULL)
-    dae_model_get_patch_size (m->model, NULL, &patch);
+  const guint patch = m->models != NULL ? denoise_models_patch (m->models) : 0;
   /* The halo denoise_buffer_rect() reads around a rectangle. */
   area->left = area->right = area->top = area->bottom = (gint) patch;
   gegl_operation_set_format (operation, "input", format);
@@ -128,16 +129,20 @@ process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
   GeglProperties *o = GEGL_PROPERTIES (operation);
   const OpModel *m = op_model (o);
   g_autoptr (GError) error = NULL;
+  static const int colors[] = { [DAE_OP_COLOR_AUTO] = DAE_COLOR_AUTO,
+                                [DAE_OP_COLOR_LUMA] = DAE_COLOR_LUMA,
+                                [DAE_OP_COLOR_RGB] = DAE_COLOR_RGB,
+                                [DAE_OP_COLOR_OPPONENT] = DAE_COLOR_OPPONENT };
   const DenoiseParams params = { o->model, o->strength, o->stride,
                                  o->invert == DAE_OP_INVERT_ON    ? DAE_INVERT_ON
                                  : o->invert == DAE_OP_INVERT_OFF ? DAE_INVERT_OFF
-                                                                  : DAE_INVERT_AUTO };
+                                                                  : DAE_INVERT_AUTO,
+                                 colors[o->color] };
   DaeDenoiseOptions options;
-  gboolean ok = m->model != NULL && denoise_params_to_options (&params, 0, &options, &error);
+  gboolean ok = m->models != NULL && denoise_params_to_options (&params, 0, &options, &error);
   if (ok)
     {
-      options.color = o->color == DAE_OP_COLOR_RGB ? DAE_COLOR_RGB : DAE_COLOR_LUMA;
-      ok = denoise_buffer_rect (m->model, &options, input, output, result, NULL, NULL, &error);
+      ok = denoise_buffer_rect (m->models, &options, input, output, result, NULL, NULL, &error);
     }
   if (!ok)
     {

@@ -72,7 +72,9 @@ query (void)
 gboolean
 denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options, GError **error)
 {
-  const DenoiseParams params = { vals->model, vals->strength, vals->stride, vals->invert };
+  /* GIMP 2.10's procedure has no colour parameter: the core's choice. */
+  const DenoiseParams params = { vals->model, vals->strength, vals->stride, vals->invert,
+                                 DAE_COLOR_AUTO };
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");
   const gint n = threads != NULL ? atoi (threads) : 0;
@@ -123,14 +125,14 @@ denoise_drawable (gint32 drawable_id, const DenoiseVals *vals, GError **error)
   DaeDenoiseOptions options;
   if (!denoise_vals_to_options (vals, &options, error))
     return FALSE;
-  g_autoptr (DaeModel) model = denoise_load_model (vals->model, error);
-  if (model == NULL)
+  g_autoptr (DaeModelSet) models = denoise_load_models (vals->model, error);
+  if (models == NULL)
     return FALSE;
 
   GeglBuffer *src = gimp_drawable_get_buffer (drawable_id);
   GeglBuffer *shadow = gimp_drawable_get_shadow_buffer (drawable_id);
   gimp_progress_init (_("Denoising"));
-  const gboolean ok = denoise_buffer_rect (model, &options, src, shadow,
+  const gboolean ok = denoise_buffer_rect (models, &options, src, shadow,
                                            GEGL_RECTANGLE (x, y, width, height),
                                            progress_update, NULL, error);
   g_object_unref (src);

@@ -42,19 +42,18 @@ clamp_colour (float *samples, size_t n_pixels, guint channels, gboolean alpha)
 }
 
 gboolean
-denoise_buffer_rect (const DaeModel *model, const DaeDenoiseOptions *options,
+denoise_buffer_rect (const DaeModelSet *models, const DaeDenoiseOptions *options,
                      GeglBuffer *src, GeglBuffer *dst, const GeglRectangle *rect,
                      DenoiseProgressFunc progress, gpointer user_data,
                      GError **error)
 {
-  g_return_val_if_fail (model != NULL && src != NULL && dst != NULL && rect != NULL, FALSE);
+  g_return_val_if_fail (models != NULL && src != NULL && dst != NULL && rect != NULL, FALSE);
 
   const Babl *format = denoise_buffer_format (src);
   const guint channels = (guint) babl_format_get_n_components (format);
   const gboolean alpha = babl_format_has_alpha (format);
   const GeglRectangle *extent = gegl_buffer_get_extent (src);
-  guint ph, pw;
-  dae_model_get_patch_size (model, &ph, &pw);
+  const guint ph = denoise_models_patch (models), pw = ph;
 
   GeglRectangle inner;
   if (!gegl_rectangle_intersect (&inner, rect, extent))
@@ -65,8 +64,8 @@ denoise_buffer_rect (const DaeModel *model, const DaeDenoiseOptions *options,
   gegl_rectangle_intersect (&region, &halo, extent);
 
   g_autoptr (DaeDenoiser) denoiser =
-    dae_denoiser_new (model, options, (guint) region.width, (guint) region.height, channels,
-                      alpha, error);
+    dae_denoiser_new_for_set (models, options, (guint) region.width, (guint) region.height,
+                              channels, alpha, error);
   if (denoiser == NULL)
     return FALSE;
 
@@ -143,19 +142,39 @@ denoise_params_to_options (const DenoiseParams *params, guint threads,
                    "invert mode %d is not 0 (auto), 1 (on) or 2 (off)", params->invert);
       return FALSE;
     }
+  if (params->color < DAE_COLOR_LUMA || params->color > DAE_COLOR_AUTO)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "colour mode %d is not 0 (luma), 1 (rgb), 2 (opponent) or 3 (auto)",
+                   params->color);
+      return FALSE;
+    }
   dae_denoise_options_init (options);
   options->strength = params->strength;
   options->stride = (guint) params->stride;
   options->invert = (DaeInvert) params->invert;
+  options->color = (DaeColorMode) params->color;
   options->threads = threads;
   return TRUE;
 }
 
-DaeModel *
-denoise_load_model (const char *name, GError **error)
+DaeModelSet *
+denoise_load_models (const char *name, GError **error)
 {
-  g_autofree char *path = dae_model_find (name, error);
-  return path != NULL ? dae_model_load_file (path, error) : NULL;
+  return dae_model_set_load (name, error);
+}
+
+guint
+denoise_models_patch (const DaeModelSet *set)
+{
+  guint patch = 0;
+  for (guint i = 0; i < dae_model_set_get_n_models (set); i++)
+    {
+      guint pw;
+      dae_model_get_patch_size (dae_model_set_get_model (set, i, NULL), NULL, &pw);
+      patch = MAX (patch, pw);
+    }
+  return patch;
 }
 
 static void
@@ -172,7 +191,8 @@ model_entry_free (gpointer data)
 static char *
 model_description (const char *name)
 {
-  g_autoptr (DaeModel) model = denoise_load_model (name, NULL);
+  g_autofree char *path = dae_model_find (name, NULL);
+  g_autoptr (DaeModel) model = path != NULL ? dae_model_load_file (path, NULL) : NULL;
   const char *text = model != NULL ? dae_model_get_metadata (model, "description") : NULL;
   return g_strdup (text != NULL && *text != '\0' ? text : name);
 }
@@ -191,13 +211,20 @@ GPtrArray *
 denoise_model_entries (const char *current)
 {
   GPtrArray *entries = g_ptr_array_new_with_free_func (model_entry_free);
-  g_autofree char *default_path = dae_model_find (NULL, NULL);
-  g_autofree char *default_name = default_path ? g_path_get_basename (default_path) : NULL;
-  if (default_name != NULL && g_str_has_suffix (default_name, ".dae"))
-    default_name[strlen (default_name) - 4] = '\0';
-  add_entry (entries, "", "Default",
-             default_name ? g_strdup_printf ("the default model (%s)", default_name)
-                          : g_strdup ("no model is installed"));
+  g_autoptr (DaeModelSet) set = dae_model_set_load (NULL, NULL);
+  if (set != NULL && dae_model_set_get_n_models (set) > 1)
+    add_entry (entries, "", N_("Automatic"),
+               g_strdup (N_("the document model for pages, the photo model for anything "
+                            "else, chosen for each image")));
+  else
+    {
+      const char *path = NULL;
+      if (set != NULL)
+        dae_model_set_get_model (set, 0, &path);
+      g_autofree char *base = path != NULL ? g_path_get_basename (path) : NULL;
+      add_entry (entries, "", N_("Default"),
+                 base != NULL ? g_strdup_printf ("%s", base) : g_strdup ("no model is installed"));
+    }
 
   gboolean listed = current == NULL || *current == '\0';
   g_auto (GStrv) names = dae_model_list ();

@@ -31,9 +31,13 @@ G_BEGIN_DECLS
      "the model chosen. The result is the same as dae-filter's. Alpha is left as it was.")
 #define DENOISE_MODEL_BLURB                                                              \
   N_("Model name (e.g. \"document\", \"photo\") or path of a .dae file; \"\" for the " \
-     "default")
+     "automatic choice (the document model for pages, the photo model for anything else)")
 #define DENOISE_STRENGTH_BLURB                                                           \
-  N_("How much of the denoised image replaces the original: 1 all of it, 0 none")
+  N_("How much of the denoised image replaces the original: 1 all of it, 0 none; -1 "    \
+     "automatic (after the noise measured in the image)")
+#define DENOISE_COLOR_BLURB                                                              \
+  N_("Colour images: 0 luminance only, 1 each of R, G, B, 2 opponent planes (luminance " \
+     "and both chroma planes), 3 automatic (opponent for photos, luminance for pages)")
 #define DENOISE_STRIDE_BLURB                                                             \
   N_("Step between the overlapping patches, in pixels; 0 means half a patch. Smaller is " \
      "smoother and slower (a quarter of the step costs 16 times as much)")
@@ -45,10 +49,11 @@ G_BEGIN_DECLS
 /* The procedure's parameters after the drawable, in their PDB encoding
  * (the same in GIMP 2.10 and 3). */
 typedef struct {
-  const char *model; /* a name, a .dae path, or "" for the default */
-  double strength;   /* 0..1 */
+  const char *model; /* a name, a .dae path, or "" for the automatic choice */
+  double strength;   /* 0..1, or DAE_STRENGTH_AUTO */
   int stride;        /* 0 = half a patch */
   int invert;        /* DaeInvert: 0 auto, 1 on, 2 off */
+  int color;         /* DaeColorMode: 0 luma, 1 rgb, 2 opponent, 3 auto */
 } DenoiseParams;
 
 /**
@@ -59,7 +64,7 @@ typedef struct {
  * @error: return location for an error
  *
  * Checks what belongs to the PDB encoding (a negative stride, an invert
- * mode out of range); the denoiser checks the rest (strength range, stride
+ * or colour mode out of range); the denoiser checks the rest (strength range, stride
  * against the patch size).
  *
  * Returns: TRUE if @params are valid.
@@ -68,18 +73,22 @@ gboolean denoise_params_to_options (const DenoiseParams *params, guint threads,
                                     DaeDenoiseOptions *options, GError **error);
 
 /**
- * denoise_load_model:
- * @name: (nullable): a model name, a .dae path, or NULL / "" for the default
+ * denoise_load_models:
+ * @name: (nullable): a model name, a .dae path, or NULL / "" for the
+ *   automatic choice the core makes for each image (dae_model_set_load())
  * @error: return location for an error
  *
- * Returns: (transfer full): the model, or NULL with @error set if it is
- * not found or not valid.
+ * Returns: (transfer full): the models, or NULL with @error set if they
+ * are not found or not valid.
  */
-DaeModel *denoise_load_model (const char *name, GError **error);
+DaeModelSet *denoise_load_models (const char *name, GError **error);
+
+/* The largest patch width of @set's models: the halo a rectangle needs. */
+guint denoise_models_patch (const DaeModelSet *set);
 
 /* One entry of a dialog's model list. */
 typedef struct {
-  char *id;          /* what the "model" parameter holds; "" = the default */
+  char *id;          /* what the "model" parameter holds; "" = automatic */
   char *label;       /* the name shown */
   char *description; /* the model's "description" metadata, else its name */
 } DenoiseModelEntry;
@@ -89,7 +98,7 @@ typedef struct {
  * @current: (nullable): the model the procedure holds now; a path or a
  *   name not installed gets an entry of its own
  *
- * The default first, then every installed model (dae_model_list()), with
+ * The automatic choice first, then every installed model (dae_model_list()), with
  * its description read from the model file.
  *
  * Returns: (transfer full): a GPtrArray of DenoiseModelEntry.
@@ -117,7 +126,8 @@ const Babl *denoise_format_for (const Babl *format);
 
 /**
  * denoise_buffer_rect:
- * @model: the model
+ * @models: the model, or the models the core chooses from for the image
+ *   (the rectangle and its halo)
  * @options: denoise options
  * @src: the buffer to read
  * @dst: the buffer to write (may be a drawable's shadow buffer, or a
@@ -135,7 +145,7 @@ const Babl *denoise_format_for (const Babl *format);
  * Returns: TRUE on success; FALSE with @error set (DAE_ERROR_CANCELLED when
  * @progress asked to stop), in which case @dst holds a partial result.
  */
-gboolean denoise_buffer_rect (const DaeModel *model,
+gboolean denoise_buffer_rect (const DaeModelSet *models,
                               const DaeDenoiseOptions *options,
                               GeglBuffer *src, GeglBuffer *dst,
                               const GeglRectangle *rect,

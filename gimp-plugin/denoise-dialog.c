@@ -17,22 +17,22 @@ typedef struct {
   DenoiseVals *vals;
   GeglBuffer *src;
   GPtrArray *model_ids;  /* char *, one per model combo entry; "" = default */
-  DaeModel *model;       /* the loaded model, for model_name */
+  DaeModelSet *models;   /* the loaded models, for model_name */
   gchar *model_name;
   GtkWidget *message;    /* shows why the preview could not be made */
 } DialogState;
 
 /* Loads the model the dialog names, once per name. */
-static const DaeModel *
+static const DaeModelSet *
 state_model (DialogState *st, GError **error)
 {
-  if (st->model != NULL && g_strcmp0 (st->model_name, st->vals->model) == 0)
-    return st->model;
-  g_clear_pointer (&st->model, dae_model_free);
+  if (st->models != NULL && g_strcmp0 (st->model_name, st->vals->model) == 0)
+    return st->models;
+  g_clear_pointer (&st->models, dae_model_set_free);
   g_free (st->model_name);
   st->model_name = g_strdup (st->vals->model);
-  st->model = denoise_load_model (st->vals->model, error);
-  return st->model;
+  st->models = denoise_load_models (st->vals->model, error);
+  return st->models;
 }
 
 /* The 8-bit layout of the drawable's type, which the preview area draws. */
@@ -82,7 +82,7 @@ preview_update (GimpPreview *preview, DialogState *st)
 
   DaeDenoiseOptions options;
   const gboolean valid = denoise_vals_to_options (st->vals, &options, &error);
-  const DaeModel *model = valid ? state_model (st, &error) : NULL;
+  const DaeModelSet *model = valid ? state_model (st, &error) : NULL;
   GeglBuffer *dst = gegl_buffer_new (&rect, denoise_buffer_format (st->src));
   if (model != NULL
       && denoise_buffer_rect (model, &options, st->src, dst, &rect, NULL, NULL, &error))
@@ -120,8 +120,9 @@ model_combo_new (DialogState *st)
   for (guint i = 0; i < entries->len; i++)
     {
       const DenoiseModelEntry *e = entries->pdata[i];
-      g_autofree gchar *label = g_strdup_printf ("%s: %s", i == 0 ? _(e->label) : e->label,
-                                                 e->description);
+      g_autofree gchar *label = i == 0 ? g_strdup_printf ("%s: %s", _(e->label),
+                                                          _(e->description))
+                                       : g_strdup_printf ("%s: %s", e->label, e->description);
       gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), label);
       g_ptr_array_add (st->model_ids, g_strdup (e->id));
       if (strcmp (e->id, st->vals->model) == 0)
@@ -146,9 +147,9 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
 
   /* The stride slider goes up to the patch size of the chosen model. */
   g_autoptr (GError) error = NULL;
-  const DaeModel *model = state_model (&st, &error);
+  const DaeModelSet *model = state_model (&st, &error);
   if (model != NULL)
-    dae_model_get_patch_size (model, NULL, &patch);
+    patch = denoise_models_patch (model);
 
   GtkWidget *dialog = gimp_dialog_new (_("Denoise"), PLUG_IN_ROLE, NULL, 0, gimp_standard_help_func,
                                        PLUG_IN_PROC, _("_Cancel"), GTK_RESPONSE_CANCEL, _("_OK"),
@@ -213,7 +214,7 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
 
   g_object_unref (st.src);
   g_ptr_array_unref (st.model_ids);
-  dae_model_free (st.model);
+  dae_model_set_free (st.models);
   g_free (st.model_name);
   return run;
 }

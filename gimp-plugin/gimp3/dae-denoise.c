@@ -98,12 +98,15 @@ denoise_create_procedure (GimpPlugIn *plug_in, const gchar *name)
   gimp_procedure_add_string_argument (procedure, "model", _("_Model"), _(DENOISE_MODEL_BLURB),
                                       "", G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "strength", _("_Strength"),
-                                      _(DENOISE_STRENGTH_BLURB), 0.0, 1.0, 1.0,
-                                      G_PARAM_READWRITE);
+                                      _(DENOISE_STRENGTH_BLURB), DAE_STRENGTH_AUTO, 1.0,
+                                      DAE_STRENGTH_AUTO, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "stride", _("S_tride"), _(DENOISE_STRIDE_BLURB),
                                    0, DENOISE_STRIDE_MAX, 0, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "invert", _("_Invert"), _(DENOISE_INVERT_BLURB),
                                    DAE_INVERT_AUTO, DAE_INVERT_OFF, DAE_INVERT_AUTO,
+                                   G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "color", _("_Colour"), _(DENOISE_COLOR_BLURB),
+                                   DAE_COLOR_LUMA, DAE_COLOR_AUTO, DAE_COLOR_AUTO,
                                    G_PARAM_READWRITE);
   return procedure;
 }
@@ -138,7 +141,7 @@ denoise_config_to_options (GimpProcedureConfig *config, gchar **model,
   DenoiseParams params;
   gchar *name = NULL;
   g_object_get (config, "model", &name, "strength", &params.strength, "stride",
-                &params.stride, "invert", &params.invert, NULL);
+                &params.stride, "invert", &params.invert, "color", &params.color, NULL);
   params.model = name;
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");
@@ -171,14 +174,14 @@ denoise_run_drawable (GimpDrawable *drawable, GimpProcedureConfig *config, GErro
     return FALSE;
   if (!gimp_drawable_mask_intersect (drawable, &x, &y, &width, &height))
     return TRUE; /* the selection misses this drawable */
-  g_autoptr (DaeModel) model = denoise_load_model (name, error);
-  if (model == NULL)
+  g_autoptr (DaeModelSet) models = denoise_load_models (name, error);
+  if (models == NULL)
     return FALSE;
 
   GeglBuffer *src = gimp_drawable_get_buffer (drawable);
   GeglBuffer *shadow = gimp_drawable_get_shadow_buffer (drawable);
   gimp_progress_init (_("Denoising"));
-  const gboolean ok = denoise_buffer_rect (model, &options, src, shadow,
+  const gboolean ok = denoise_buffer_rect (models, &options, src, shadow,
                                            GEGL_RECTANGLE (x, y, width, height),
                                            progress_update, NULL, error);
   g_object_unref (src);

@@ -42,7 +42,7 @@ struct _Preview {
   PreviewJob *pending;   /* the newest request while a worker runs */
   /* The worker's model, kept between jobs; touched by workers only, one at
    * a time, and after the last join. */
-  DaeModel *model;
+  DaeModelSet *models;
   gchar *model_name;
   guint patch;           /* the model's patch width, 0 before the first */
   guint shown_patch;     /* main thread's copy */
@@ -73,17 +73,17 @@ job_run (gpointer data)
 {
   PreviewJob *job = data;
   Preview *pv = job->pv;
-  if (pv->model == NULL || g_strcmp0 (pv->model_name, job->model) != 0)
+  if (pv->models == NULL || g_strcmp0 (pv->model_name, job->model) != 0)
     {
-      g_clear_pointer (&pv->model, dae_model_free);
+      g_clear_pointer (&pv->models, dae_model_set_free);
       g_free (pv->model_name);
       pv->model_name = g_strdup (job->model);
-      pv->model = denoise_load_model (job->model, &job->error);
-      if (pv->model != NULL)
-        dae_model_get_patch_size (pv->model, NULL, &pv->patch);
+      pv->models = denoise_load_models (job->model, &job->error);
+      if (pv->models != NULL)
+        pv->patch = denoise_models_patch (pv->models);
     }
-  if (pv->model != NULL)
-    denoise_buffer_rect (pv->model, &job->options, job->src, job->dst, &job->rect,
+  if (pv->models != NULL)
+    denoise_buffer_rect (pv->models, &job->options, job->src, job->dst, &job->rect,
                          job_progress, job, &job->error);
   job->idle_id = g_idle_add (job_done, job);
   return NULL;
@@ -209,7 +209,7 @@ preview_stop (Preview *pv)
       pv->worker = NULL;
       pv->running = NULL;
     }
-  g_clear_pointer (&pv->model, dae_model_free);
+  g_clear_pointer (&pv->models, dae_model_set_free);
   g_clear_pointer (&pv->model_name, g_free);
 }
 
@@ -224,7 +224,7 @@ model_combo_new (Preview *pv)
   for (guint i = 0; i < entries->len; i++)
     {
       const DenoiseModelEntry *e = entries->pdata[i];
-      g_autofree gchar *label = i == 0 ? g_strdup_printf ("%s: %s", _(e->label), e->description)
+      g_autofree gchar *label = i == 0 ? g_strdup_printf ("%s: %s", _(e->label), _(e->description))
                                        : g_strdup_printf ("%s: %s", e->label, e->description);
       gtk_list_store_insert_with_values (store, NULL, -1, 0, e->id, 1, label, -1);
     }
@@ -353,10 +353,15 @@ denoise_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpDrawa
     _("On (invert the picture around the model)"), DAE_INVERT_ON,
     _("Off"), DAE_INVERT_OFF, NULL));
   gimp_procedure_dialog_get_int_combo (GIMP_PROCEDURE_DIALOG (dialog), "invert", invert);
+  GimpIntStore *color = GIMP_INT_STORE (gimp_int_store_new (
+    _("Automatic (opponent for photos, luminance for pages)"), DAE_COLOR_AUTO,
+    _("Luminance only"), DAE_COLOR_LUMA, _("Each of R, G, B"), DAE_COLOR_RGB,
+    _("Opponent planes (luminance and chroma)"), DAE_COLOR_OPPONENT, NULL));
+  gimp_procedure_dialog_get_int_combo (GIMP_PROCEDURE_DIALOG (dialog), "color", color);
   pv.stride = gimp_procedure_dialog_get_spin_scale (GIMP_PROCEDURE_DIALOG (dialog), "stride",
                                                     1.0);
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), "strength", "stride", "invert",
-                              NULL);
+                              "color", NULL);
 
   pv.message = gtk_label_new ("");
   gtk_label_set_line_wrap (GTK_LABEL (pv.message), TRUE);

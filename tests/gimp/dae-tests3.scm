@@ -27,14 +27,19 @@
 (define (dae-report text)
   (gimp-message (string-append "DAE-TEST " text)))
 
-(define (dae-denoise img layer model strength stride invert)
+(define (dae-denoise img layer model strength stride invert color)
   (plug-in-dae-denoise #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector layer)
-                       #:model model #:strength strength #:stride stride #:invert invert))
+                       #:model model #:strength strength #:stride stride #:invert invert
+                       #:color color))
 
-; fixtures/noisy-KIND.png with the default model.
+; Every argument left out: the defaults, which are dae-filter's.
+(define (dae-denoise-default img layer)
+  (plug-in-dae-denoise #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector layer)))
+
+; fixtures/noisy-KIND.png with the defaults.
 (define (dae-test-kind fixtures out kind)
   (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
-    (dae-denoise img (dae-layer img) "" 1.0 0 0)
+    (dae-denoise-default img (dae-layer img))
     (dae-save img (string-append out "/" kind "-after.png"))
     (gimp-image-delete img)))
 
@@ -48,7 +53,7 @@
     (dae-convert copy precision-out)
     (dae-save copy (string-append out "/" name "-before.png"))
     (gimp-image-delete copy)
-    (dae-denoise img (dae-layer img) "" 1.0 0 0)
+    (dae-denoise-default img (dae-layer img))
     (dae-convert img precision-out)
     (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
@@ -61,7 +66,7 @@
     (gimp-context-set-antialias FALSE)
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 28 28 150 112)
     (gimp-image-select-rectangle img CHANNEL-OP-ADD 200 28 136 112)
-    (dae-denoise img (dae-layer img) "" 1.0 0 0)
+    (dae-denoise-default img (dae-layer img))
     (gimp-selection-none img)
     (dae-save img (string-append out "/selection-after.png"))
     (gimp-image-delete img)))
@@ -74,7 +79,7 @@
                                            (string-append fixtures "/noisy-gray8.png")))))
     (gimp-image-insert-layer img layer 0 0)
     (gimp-layer-set-offsets layer 57 31)
-    (dae-denoise img layer "" 1.0 0 0)
+    (dae-denoise-default img layer)
     (gimp-image-resize-to-layers img)
     (dae-save img (string-append out "/offsets-after.png"))
     (gimp-image-delete img)))
@@ -84,7 +89,7 @@
 (define (dae-test-last-values fixtures out)
   (let ((noisy (string-append fixtures "/noisy-gray8.png")))
     (let ((img (dae-load noisy)))
-      (dae-denoise img (dae-layer img) "mnist" 0.6 7 1)
+      (dae-denoise img (dae-layer img) "mnist" 0.6 7 1 1)
       (dae-save img (string-append out "/last-set-after.png"))
       (gimp-image-delete img))
     (let ((img (dae-load noisy)))
@@ -100,9 +105,10 @@
 
 ; A call that must fail: it raises an error and leaves the image as it
 ; was (NAME-after.png is compared with the noisy input).
-(define (dae-test-bad fixtures out name model strength stride invert)
+(define (dae-test-bad fixtures out name model strength stride invert color)
   (let ((img (dae-load (string-append fixtures "/noisy-gray8.png"))))
-    (if (catch #t (begin (dae-denoise img (dae-layer img) model strength stride invert) #f))
+    (if (catch #t (begin (dae-denoise img (dae-layer img) model strength stride invert color)
+                         #f))
         (dae-report (string-append name " failed"))
         (dae-report (string-append name " succeeded")))
     (dae-save img (string-append out "/" name "-after.png"))
@@ -112,9 +118,16 @@
   (let ((img (dae-load (string-append fixtures "/noisy-rgb8.png"))))
     (gimp-image-convert-indexed img CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 16 FALSE FALSE
                                 "")
-    (if (catch #t (begin (dae-denoise img (dae-layer img) "" 1.0 0 0) #f))
+    (if (catch #t (begin (dae-denoise-default img (dae-layer img)) #f))
         (dae-report "bad-indexed failed")
         (dae-report "bad-indexed succeeded"))
+    (gimp-image-delete img)))
+
+; Each colour mode on the RGB page, with a strength of its own.
+(define (dae-test-color fixtures out name color)
+  (let ((img (dae-load (string-append fixtures "/noisy-rgb8.png"))))
+    (dae-denoise img (dae-layer img) "" 0.8 0 0 color)
+    (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
 
 ; GIMP itself applies the GEGL operation (what its filter dialog does).
@@ -122,7 +135,8 @@
   (let* ((img (dae-load (string-append fixtures "/noisy-" kind ".png")))
          (layer (dae-layer img)))
     (gimp-drawable-merge-new-filter layer "dae:denoise" 0 LAYER-MODE-REPLACE 1.0
-                                    "model" "" "strength" 1.0 "stride" 0 "invert" "auto")
+                                    "model" "" "strength" -1.0 "stride" 0 "invert" "auto"
+                                    "color" "auto")
     (dae-save img (string-append out "/gegl-gimp-" kind "-after.png"))
     (gimp-image-delete img)))
 
@@ -137,12 +151,16 @@
   (dae-test-selection fixtures out)
   (dae-test-offsets fixtures out)
   (dae-test-last-values fixtures out)
-  (dae-test-bad fixtures out "bad-strength" "" 2.0 0 0)
-  (dae-test-bad fixtures out "bad-stride" "" 1.0 -1 0)
-  (dae-test-bad fixtures out "bad-stride-large" "" 1.0 1000 0)
-  (dae-test-bad fixtures out "bad-invert" "" 1.0 0 5)
-  (dae-test-bad fixtures out "bad-model" "no-such-model" 1.0 0 0)
-  (dae-test-bad fixtures out "bad-model-file" "/nonexistent/model.dae" 1.0 0 0)
+  (dae-test-color fixtures out "color-luma" 0)
+  (dae-test-color fixtures out "color-rgb" 1)
+  (dae-test-color fixtures out "color-opponent" 2)
+  (dae-test-bad fixtures out "bad-strength" "" 2.0 0 0 3)
+  (dae-test-bad fixtures out "bad-stride" "" 1.0 -1 0 3)
+  (dae-test-bad fixtures out "bad-stride-large" "" 1.0 1000 0 3)
+  (dae-test-bad fixtures out "bad-invert" "" 1.0 0 5 3)
+  (dae-test-bad fixtures out "bad-color" "" 1.0 0 0 7)
+  (dae-test-bad fixtures out "bad-model" "no-such-model" 1.0 0 0 3)
+  (dae-test-bad fixtures out "bad-model-file" "/nonexistent/model.dae" 1.0 0 0 3)
   (dae-test-indexed fixtures out)
   (dae-test-gegl-op fixtures out "gray8")
   (dae-test-gegl-op fixtures out "rgba8")

@@ -7,14 +7,14 @@
  *
  *   gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]
  *                                [--selection X,Y,W,H[:X,Y,W,H...]] [--same]
- *                                [--same-inside]
+ *                                [--same-inside] [--tolerance N]
  *     BEFORE is what GIMP was given and AFTER what the plug-in made of it
  *     (both exported by GIMP the same way).  Checks that the PSNR against
  *     CLEAN rose by at least DB (inside the selection, if one is given),
  *     that alpha is unchanged, and that nothing outside the selection
  *     changed; with --same, that AFTER equals BEFORE; with --same-inside,
  *     that it does inside the selection (BEFORE is then a reference, e.g.
- *     dae-filter's output).  Prints one TAP-style
+ *     dae-filter's output); --tolerance N lets samples differ by N.  Prints one TAP-style
  *     line of figures; exit status 1 if a check fails.
  *
  * The digits: tests/data/mnist-test-60-idx3-ubyte.gz holds the first six
@@ -220,6 +220,7 @@ check (int argc, char **argv)
 {
   double min_gain = 0.0;
   gboolean same = FALSE, same_inside = FALSE;
+  guint tolerance = 0; /* --same: samples may differ by this much */
   g_autoptr (GArray) sel = g_array_new (FALSE, FALSE, sizeof (Rect));
   const char *paths[4];
   int n_paths = 0;
@@ -239,6 +240,8 @@ check (int argc, char **argv)
         same = TRUE;
       else if (strcmp (argv[i], "--same-inside") == 0)
         same_inside = TRUE;
+      else if (strcmp (argv[i], "--tolerance") == 0 && i + 1 < argc)
+        tolerance = (guint) atoi (argv[++i]);
       else if (n_paths < 4)
         paths[n_paths++] = argv[i];
       else
@@ -281,7 +284,8 @@ check (int argc, char **argv)
         const size_t p = (size_t) y * w + x;
         const gboolean inside = sel->len == 0 || in_selection (sel, x, y);
         for (guint c = 0; c < ac; c++)
-          if (before.samples[p * ac + c] != after.samples[p * ac + c])
+          if (ABS ((int) before.samples[p * ac + c] - (int) after.samples[p * ac + c])
+              > (int) tolerance)
             {
               changed++;
               if (!inside)
