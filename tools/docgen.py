@@ -586,7 +586,7 @@ def _halftone(rng, w, h, dpi):
     continuous grey, as a photo print or a screenshot is)."""
     f = _smooth_field(rng, h, w, rng.uniform(2, 8))
     f = np.clip(0.5 + 0.6 * f + 0.1 * _smooth_field(rng, h, w, rng.uniform(15, 40)), 0, 1)
-    if rng.random() < 0.35:
+    if rng.random() < 0.6:
         return f.astype(np.float32)
     lpi = rng.uniform(60, 150)
     period = max(3.0, dpi / lpi)
@@ -633,7 +633,8 @@ def render_doc(rng, paras, families, dpi, size_pt, W, H):
     1-3 columns, headings, rules, underlines, tables, shaded boxes, dark
     panels with light text, halftone pictures, footnotes and a page number;
     sometimes wholly light on dark, sometimes with dark scanner borders,
-    often skewed.  Returns (page float32 in [0,1], meta)."""
+    often skewed.  Returns (page float32 in [0,1], meta); meta's
+    picture_mask is 1 on the pictures."""
     fam = families[rng.integers(len(families))]
     body = pick_face(rng, fam, "regular" if rng.random() < 0.7 else None)
     px = max(7, int(round(size_pt * dpi / 72.0)))
@@ -667,6 +668,7 @@ def render_doc(rng, paras, families, dpi, size_pt, W, H):
                         int(px * 0.75 * 1.25), 0)
             bottom = top - px // 2
     kinds = []
+    pictures = []
     while y + px < bottom:
         k = rng.choice(["prose", "heading", "rule", "table", "panel", "shade", "picture"],
                        p=[0.45, 0.1, 0.06, 0.1, 0.1, 0.08, 0.11])
@@ -726,8 +728,12 @@ def render_doc(rng, paras, families, dpi, size_pt, W, H):
             px0 = x0 + int(rng.uniform(0, 1) * (x1 - x0 - pw))
             pic = _halftone(rng, pw, h, dpi)
             img.paste(Image.fromarray(to_u8(pic)), (px0, y))
+            pictures.append((px0, y, px0 + pw, y + h))
         y += h + int(line_h * rng.uniform(0.3, 1.2))
     page = np.asarray(img, dtype=np.float32) / 255.0
+    picmask = np.zeros((H, W), np.uint8)
+    for (a, b, c, d) in pictures:
+        picmask[b:d, a:c] = 1
     inverted = rng.random() < 0.2
     if inverted:
         page = 1.0 - page
@@ -737,6 +743,7 @@ def render_doc(rng, paras, families, dpi, size_pt, W, H):
         M = cv2.getRotationMatrix2D((W / 2, H / 2), skew, 1.0)
         page = cv2.warpAffine(page, M, (W, H), flags=cv2.INTER_CUBIC,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+        picmask = cv2.warpAffine(picmask, M, (W, H), flags=cv2.INTER_NEAREST)
     if rng.random() < 0.15:
         # The dark edge of the scanner's lid beyond the sheet.
         for side in range(4):
@@ -753,7 +760,8 @@ def render_doc(rng, paras, families, dpi, size_pt, W, H):
                     page[:, -b:] = v
     meta = {"font": os.path.basename(body[3]), "family": body[0], "style": body[1],
             "dpi": dpi, "size_pt": round(float(size_pt), 2), "skew": round(skew, 2),
-            "inverted": inverted, "blocks": "+".join(sorted(set(kinds))) or "-"}
+            "inverted": inverted, "blocks": "+".join(sorted(set(kinds))) or "-",
+            "picture_mask": picmask}
     return np.clip(page, 0, 1).astype(np.float32), meta
 
 
