@@ -441,7 +441,9 @@ const char *dae_kernels_get_note (void);
  *
  * Metadata (resolution, ICC profile, Exif, PNG's gAMA/cHRM/sRGB and text
  * chunks, JPEG comments and XMP, TIFF's text tags) is read with each image
- * and written by each format that can hold it. */
+ * and written by each format that can hold it.  A PNG's chunks after its
+ * image data are checked but not kept: the output's header is written
+ * before they are read. */
 
 typedef enum {
   DAE_IMAGE_FORMAT_PBM_PLAIN = 1, /* P1 */
