@@ -28,7 +28,7 @@ static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
 static char *opt_bilevel;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
-static gboolean opt_verbose, opt_version;
+static gboolean opt_verbose, opt_version, opt_skip_existing, opt_recursive;
 static char **opt_files;
 
 static const GOptionEntry entries[] = {
@@ -66,6 +66,11 @@ static const GOptionEntry entries[] = {
   { "output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output_dir,
     "Batch mode: write the result of each FILE to DIR under the same name, "
     "atomically; go on after a bad file", "DIR" },
+  { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &opt_skip_existing,
+    "With -o: leave out a FILE whose output is in DIR already", NULL },
+  { "recursive", 'r', 0, G_OPTION_ARG_NONE, &opt_recursive,
+    "With -o: a FILE that is a folder stands for the images in its tree (by extension), "
+    "written under DIR in the same subfolders", NULL },
   { "progress", 0, 0, G_OPTION_ARG_NONE, &opt_progress,
     "Show progress on stderr (default: when stderr is a terminal)", NULL },
   { "no-progress", 0, 0, G_OPTION_ARG_NONE, &opt_no_progress, "Never show progress", NULL },
@@ -397,19 +402,51 @@ report (const char *name, const GError *error)
   fprintf (stderr, "%s: %s: %s\n", PROG, name, error->message);
 }
 
+/* Whether @dir holds the output of the input named @base already: the
+ * same name, or with --format the stem and that format's extension (for
+ * pnm any of .pbm, .pgm and .ppm, the type being known only once read). */
+static gboolean
+output_exists (const Settings *s, const char *dir, const char *base)
+{
+  static const char *const ext[][3] = {
+    [FORMAT_PNM] = { ".pbm", ".pgm", ".ppm" }, [FORMAT_PAM] = { ".pam" },
+    [FORMAT_PNG] = { ".png" }, [FORMAT_JPEG] = { ".jpg" }, [FORMAT_TIFF] = { ".tif" } };
+  const char *dot = strrchr (base, '.');
+  g_autofree char *stem = dot && dot != base ? g_strndup (base, dot - base) : g_strdup (base);
+  for (guint i = 0; i < 3; i++)
+    {
+      if (s->format != FORMAT_SAME && ext[s->format][i] == NULL)
+        break;
+      g_autofree char *name = s->format == FORMAT_SAME ? g_strdup (base)
+                                                      : g_strconcat (stem, ext[s->format][i], NULL);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return TRUE;
+      if (s->format == FORMAT_SAME)
+        break;
+    }
+  return FALSE;
+}
+
 /* Writes the result of @path into @dir; FALSE (reported) on failure. */
 static gboolean
 batch_one (const Settings *s, const char *path, const char *dir, const FileId *inputs,
            guint n_inputs, GHashTable *written)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_path_get_basename (path);
+  if (opt_skip_existing && output_exists (s, dir, base))
+    {
+      if (opt_verbose)
+        fprintf (stderr, "%s: %s: skipped, its output is in %s\n", PROG, path, dir);
+      return TRUE;
+    }
   g_autoptr (DaeImageReader) reader = dae_image_reader_new_path (path, &error);
   if (reader == NULL)
     {
       report (path, error);
       return FALSE;
     }
-  g_autofree char *base = g_path_get_basename (path);
   g_autofree char *tmpl = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
   const int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
   if (fd < 0)
@@ -491,16 +528,97 @@ batch_one (const Settings *s, const char *path, const char *dir, const FileId *i
   return TRUE;
 }
 
+static gboolean
+is_image_name (const char *name)
+{
+  static const char *const exts[] = { ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".png",
+                                      ".jpg", ".jpeg", ".tif", ".tiff" };
+  g_autofree char *low = g_ascii_strdown (name, -1);
+  for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
+    if (g_str_has_suffix (low, exts[i]))
+      return TRUE;
+  return FALSE;
+}
+
 static int
-run_batch (const Settings *s, char **files)
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* -r: the images under @top/@rel, sorted, recursively, into @files, and
+ * for each the folder under DIR it goes to into @dirs (created).  Hidden
+ * entries (our temporary files among them) and the output folder itself are
+ * left out; symbolic links to folders are not followed. */
+static gboolean
+walk_tree (const char *top, const char *rel, const struct stat *out_st, GPtrArray *files,
+           GPtrArray *dirs)
+{
+  g_autofree char *here = g_build_filename (top, rel, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (here, 0, &error);
+  if (d == NULL)
+    {
+      fprintf (stderr, "%s: %s\n", PROG, error->message);
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *e; (e = g_dir_read_name (d)) != NULL;)
+    if (e[0] != '.')
+      g_ptr_array_add (names, g_strdup (e));
+  g_ptr_array_sort (names, compare_names);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *sub = g_build_filename (rel, names->pdata[i], NULL);
+      g_autofree char *path = g_build_filename (top, sub, NULL);
+      struct stat st;
+      if (lstat (path, &st) != 0)
+        continue;
+      if (S_ISDIR (st.st_mode) && !(st.st_dev == out_st->st_dev && st.st_ino == out_st->st_ino))
+        ok = walk_tree (top, sub, out_st, files, dirs) && ok;
+      else if (!S_ISDIR (st.st_mode) && g_file_test (path, G_FILE_TEST_IS_REGULAR)
+               && is_image_name (names->pdata[i]))
+        {
+          g_autofree char *out = g_build_filename (opt_output_dir, rel, NULL);
+          if (g_mkdir_with_parents (out, 0777) != 0)
+            {
+              fprintf (stderr, "%s: %s: cannot create it: %s\n", PROG, out, g_strerror (errno));
+              ok = FALSE;
+              continue;
+            }
+          g_ptr_array_add (files, g_steal_pointer (&path));
+          g_ptr_array_add (dirs, g_steal_pointer (&out));
+        }
+    }
+  return ok;
+}
+
+static int
+run_batch (const Settings *s, char **args)
 {
   const char *dir = opt_output_dir;
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+  struct stat out_st;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR) || stat (dir, &out_st) != 0)
     {
       fprintf (stderr, "%s: %s: not a directory\n", PROG, dir);
       return 1;
     }
-  const guint n = g_strv_length (files);
+  /* Each input file, and the folder its output goes to. */
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  guint failed = 0;
+  for (guint i = 0; args[i] != NULL; i++)
+    if (opt_recursive && g_file_test (args[i], G_FILE_TEST_IS_DIR))
+      failed += !walk_tree (args[i], "", &out_st, list, dirs);
+    else
+      {
+        g_ptr_array_add (list, g_strdup (args[i]));
+        g_ptr_array_add (dirs, g_strdup (dir));
+      }
+  g_ptr_array_add (list, NULL);
+  char **files = (char **) list->pdata;
+  const guint n = list->len - 1;
   g_autofree FileId *ids = g_new0 (FileId, n);
   for (guint i = 0; i < n; i++)
     {
@@ -510,9 +628,8 @@ run_batch (const Settings *s, char **files)
     }
   install_signal_handlers ();
   g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  guint failed = 0;
   for (guint i = 0; i < n; i++)
-    if (!batch_one (s, files[i], dir, ids, n, written))
+    if (!batch_one (s, files[i], dirs->pdata[i], ids, n, written))
       failed++;
   if (failed > 0)
     {
@@ -656,6 +773,8 @@ main (int argc, char **argv)
   if (opt_stride)
     s.dopt.stride = (guint) parse_uint ("--stride", opt_stride, 1, 4096);
   s.progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
+  if (!opt_output_dir && (opt_skip_existing || opt_recursive))
+    usage_error ("%s needs -o/--output-dir", opt_recursive ? "-r/--recursive" : "--skip-existing");
   if (opt_output_dir && (opt_files == NULL || opt_files[0] == NULL))
     usage_error ("-o/--output-dir needs FILE arguments");
   if (opt_output_dir && opt_files != NULL)

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -372,6 +373,80 @@ test_never_overwrites_input (void)
   remove_dir (in_dir);
 }
 
+/* The file at @path holds exactly @want. */
+static void
+assert_file_is (const char *path, GBytes *want)
+{
+  char *data;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_autoptr (GBytes) got = g_bytes_new_take (data, len);
+  if (!g_bytes_equal (got, want))
+    g_error ("%s: %zu bytes, not the %zu expected", path, len, g_bytes_get_size (want));
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+/* -r mirrors a tree: in/a.pgm, in/sub/b.pgm and in/sub/deep/c.pgm come out
+ * as out/a.pgm, out/sub/b.pgm and out/sub/deep/c.pgm (each what the filter
+ * writes to stdout for it); a text file, a hidden folder and the output
+ * folder itself (inside the tree) are not taken as inputs.  Then
+ * --skip-existing leaves a finished output alone (a marker put in its place
+ * stays) and makes only the missing one; without it both are made. */
+static void
+test_tree_and_skip (void)
+{
+  g_autofree char *in = make_dir ("tree");
+  g_autofree char *deep = g_build_filename (in, "sub", "deep", NULL);
+  g_autofree char *hidden = g_build_filename (in, ".hidden", NULL);
+  g_autofree char *out = g_build_filename (in, "out", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (deep, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (hidden, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (out, 0700), ==, 0);
+  static const char *const names[] = { "a.pgm", "sub/b.pgm", "sub/deep/c.pgm",
+                                       ".hidden/d.pgm" };
+  static const guint sizes[][2] = { { 30, 20 }, { 41, 17 }, { 28, 28 }, { 9, 9 } };
+  g_autoptr (GPtrArray) inputs = add_inputs (in, names, sizes, G_N_ELEMENTS (names));
+  g_autofree char *notes = g_build_filename (in, "sub", "notes.txt", NULL);
+  g_assert_true (g_file_set_contents (notes, "not an image\n", -1, NULL));
+
+  int ws = run_filter (NULL, (const char *const[]){ "-r", "-o", out, in, NULL });
+  g_autofree char *err = read_tmp ("stderr");
+  g_test_message ("-r: %s", err);
+  g_assert_true (WIFEXITED (ws) && WEXITSTATUS (ws) == 0);
+  g_autofree char *find = g_strdup_printf ("sh -c \"cd '%s' && find . | sort | tr '\\n' ' '\"",
+                                           out);
+  g_autofree char *listing = NULL;
+  g_assert_true (g_spawn_command_line_sync (find, &listing, NULL, NULL, NULL));
+  g_assert_cmpstr (listing, ==,
+                   ". ./a.pgm ./sub ./sub/b.pgm ./sub/deep ./sub/deep/c.pgm ");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (out, names[i], NULL);
+      assert_file_is (path, ((Input *) inputs->pdata[i])->expected);
+    }
+
+  /* a's output replaced by a marker, b's removed. */
+  g_autofree char *a_out = g_build_filename (out, "a.pgm", NULL);
+  g_autofree char *b_out = g_build_filename (out, "sub", "b.pgm", NULL);
+  g_autoptr (GBytes) marker = g_bytes_new_static ("marker", 6);
+  g_assert_true (g_file_set_contents (a_out, "marker", 6, NULL));
+  g_assert_cmpint (g_unlink (b_out), ==, 0);
+  ws = run_filter (NULL, (const char *const[]){ "-r", "--skip-existing", "-o", out, in, NULL });
+  g_assert_true (WIFEXITED (ws) && WEXITSTATUS (ws) == 0);
+  assert_file_is (a_out, marker);
+  assert_file_is (b_out, ((Input *) inputs->pdata[1])->expected);
+  ws = run_filter (NULL, (const char *const[]){ "-r", "-o", out, in, NULL });
+  g_assert_true (WIFEXITED (ws) && WEXITSTATUS (ws) == 0);
+  assert_file_is (a_out, ((Input *) inputs->pdata[0])->expected);
+  remove_tree (in);
+}
+
 /* The CPU time of a process and its threads so far, in clock ticks. */
 static guint64
 cpu_ticks (GPid pid)
@@ -537,6 +612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/batch-safety/disk-full", test_disk_full);
   g_test_add_func ("/batch-safety/never-overwrites-input", test_never_overwrites_input);
   g_test_add_func ("/batch-safety/stalled-stdin-sleeps", test_stalled_stdin);
+  g_test_add_func ("/batch-safety/tree-and-skip-existing", test_tree_and_skip);
   static const char *const faults[] = { "open", "fdopen", "write", "fsync", "rename", "malloc" };
   for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
     {
