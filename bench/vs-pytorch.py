@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """vs-pytorch.py: whole-network inference, dae next to PyTorch, same run.
 
 Runs the same network (the layers and weights of a .dae file, default the
