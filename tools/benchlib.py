@@ -49,9 +49,13 @@ def find_dae_filter(given=None):
 def filter_label(prog, args):
     """How a table names the invocation it measured."""
     rel = os.path.relpath(prog, ROOT) if prog.startswith(ROOT) else prog
+    r = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                       text=True)
+    at = " built from commit %s" % r.stdout.strip() if r.returncode == 0 and \
+        prog.startswith(ROOT) else ""
     if args:
-        return "`%s %s`" % (rel, " ".join(args))
-    return "`%s` (the default invocation: no -m, no flags)" % rel
+        return "`%s %s`%s" % (rel, " ".join(args), at)
+    return "`%s` (the default invocation: no -m, no flags)%s" % (rel, at)
 
 
 def run_filter(prog, args, src, dst, threads=None):
@@ -176,9 +180,20 @@ def word_f1(ref, hyp):
     return 0.0 if tp == 0 else 2 * p * q / (p + q)
 
 
-def tesseract(path, dpi=None):
+def tesseract(path, dpi=None, regions=None):
     """tesseract 5's text of an image (eng, default layout analysis, one
-    thread: the benches run pages in parallel)."""
+    thread: the benches run pages in parallel); with regions, of each
+    (x0, y0, x1, y1) crop in turn."""
+    if regions:
+        from PIL import Image
+        im = Image.open(path)
+        out = []
+        for i, box in enumerate(regions):
+            crop = "%s.region%d.png" % (path, i)
+            im.crop(box).save(crop)
+            out.append(tesseract(crop, dpi))
+            os.unlink(crop)
+        return "\n".join(out)
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     cmd = ["tesseract", path, "-", "-l", "eng"] + (["--dpi", str(dpi)] if dpi else [])
     r = subprocess.run(cmd, capture_output=True, env=env)
