@@ -217,7 +217,8 @@ cmd_import (const char *in, const char *out)
   if (importer == NULL)
     {
       fprintf (stderr, "%s: import: the converter dae-import is not installed "
-               "(looked in $DAE_IMPORT and %s next to this program)\n", PROG, DAE_BIN_TO_DATA);
+               "(looked in $DAE_IMPORT and %s next to this program; uninstalled, run "
+               "it through meson devenv)\n", PROG, DAE_BIN_TO_DATA);
       if (template)
         g_unlink (template);
       return 1;
