@@ -214,8 +214,7 @@ denoise_model_entries (const char *current)
   g_autoptr (DaeModelSet) set = dae_model_set_load (NULL, NULL);
   if (set != NULL && dae_model_set_get_n_models (set) > 1)
     add_entry (entries, "", N_("Automatic"),
-               g_strdup (N_("the document model for pages, the photo model for anything "
-                            "else, chosen for each image")));
+               g_strdup (N_("document or photo model, chosen for each image")));
   else
     {
       const char *path = NULL;

@@ -1,5 +1,6 @@
-/* denoise-dialog.c: the Denoise dialog, with a live preview computed by
- * denoise_buffer_rect(), the function the final run uses. */
+/* denoise-dialog.c: the GIMP 2.10 Denoise dialog, with a live preview that
+ * never blocks it (denoise-preview.c: computed in a worker thread by the
+ * function the final run uses, restarted when a setting changes). */
 #include <string.h>
 
 #include <libgimp/gimp.h>
@@ -8,6 +9,7 @@
 
 #include "dae-denoise.h"
 #include "denoise-buffer.h"
+#include "denoise-preview.h"
 
 #define SCALE_WIDTH 200
 #define ENTRY_WIDTH 5
@@ -16,10 +18,12 @@ typedef struct {
   gint32 drawable_id;
   DenoiseVals *vals;
   GeglBuffer *src;
-  GPtrArray *model_ids;  /* char *, one per model combo entry; "" = default */
-  DaeModelSet *models;   /* the loaded models, for model_name */
+  GPtrArray *model_ids;  /* char *, one per model combo entry; "" = automatic */
+  DaeModelSet *models;   /* the loaded models (the stride slider's range) */
   gchar *model_name;
+  GtkWidget *preview;
   GtkWidget *message;    /* shows why the preview could not be made */
+  DenoisePreview *worker;
 } DialogState;
 
 /* Loads the model the dialog names, once per name. */
@@ -71,35 +75,43 @@ preview_draw_buffer (GimpPreview *preview, gint32 drawable_id, const guchar *buf
   gimp_preview_draw_buffer (preview, buf, rowstride);
 }
 
+/* The worker's result for the newest request. */
 static void
-preview_update (GimpPreview *preview, DialogState *st)
+preview_show (GeglBuffer *dst, const GeglRectangle *rect, const GError *error, guint patch,
+              gpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-  gint x, y, width, height, bpp;
-  gimp_preview_get_position (preview, &x, &y);
-  gimp_preview_get_size (preview, &width, &height);
-  const GeglRectangle rect = { x, y, width, height };
-
-  DaeDenoiseOptions options;
-  const gboolean valid = denoise_vals_to_options (st->vals, &options, &error);
-  const DaeModelSet *model = valid ? state_model (st, &error) : NULL;
-  GeglBuffer *dst = gegl_buffer_new (&rect, denoise_buffer_format (st->src));
-  if (model != NULL
-      && denoise_buffer_rect (model, &options, st->src, dst, &rect, NULL, NULL, &error))
+  DialogState *st = user_data;
+  if (error == NULL)
     {
+      gint bpp;
       const Babl *format = preview_format (st->drawable_id, &bpp);
-      g_autofree guchar *buf = g_new (guchar, (gsize) width * height * bpp);
-      gegl_buffer_get (dst, &rect, 1.0, format, buf, width * bpp, GEGL_ABYSS_NONE);
-      preview_draw_buffer (preview, st->drawable_id, buf, width * bpp, bpp);
+      g_autofree guchar *buf = g_new (guchar, (gsize) rect->width * rect->height * bpp);
+      gegl_buffer_get (dst, rect, 1.0, format, buf, rect->width * bpp, GEGL_ABYSS_NONE);
+      preview_draw_buffer (GIMP_PREVIEW (st->preview), st->drawable_id, buf, rect->width * bpp,
+                           bpp);
       gtk_label_set_text (GTK_LABEL (st->message), "");
     }
   else
     {
       /* Show the original, and say why. */
-      gimp_preview_draw (preview);
+      gimp_preview_draw (GIMP_PREVIEW (st->preview));
       gtk_label_set_text (GTK_LABEL (st->message), error->message);
     }
-  g_object_unref (dst);
+}
+
+/* The preview moved or a setting changed: a new request. */
+static void
+preview_update (GimpPreview *preview, DialogState *st)
+{
+  g_autoptr (GError) error = NULL;
+  DaeDenoiseOptions options;
+  GeglRectangle rect;
+  gimp_preview_get_position (preview, &rect.x, &rect.y);
+  gimp_preview_get_size (preview, &rect.width, &rect.height);
+  if (denoise_vals_to_options (st->vals, &options, &error))
+    denoise_preview_request (st->worker, &rect, st->vals->model, &options);
+  else
+    gtk_label_set_text (GTK_LABEL (st->message), error->message);
 }
 
 static void
@@ -166,6 +178,8 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
                       TRUE, 0);
 
   GtkWidget *preview = gimp_drawable_preview_new_from_drawable_id (drawable_id);
+  st.preview = preview;
+  st.worker = denoise_preview_new (st.src, preview_show, &st);
   gtk_box_pack_start (GTK_BOX (vbox), preview, TRUE, TRUE, 0);
   g_signal_connect (preview, "invalidated", G_CALLBACK (preview_update), &st);
 
@@ -212,6 +226,7 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   const gboolean run = gimp_dialog_run (GIMP_DIALOG (dialog)) == GTK_RESPONSE_OK;
   gtk_widget_destroy (dialog);
 
+  denoise_preview_free (st.worker);
   g_object_unref (st.src);
   g_ptr_array_unref (st.model_ids);
   dae_model_set_free (st.models);

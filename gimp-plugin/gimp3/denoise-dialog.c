@@ -1,101 +1,24 @@
 /* denoise-dialog.c (GIMP 3): the GIMP 3 dialog, built by GimpProcedureDialog from
- * the procedure's arguments, with a preview that never blocks it.
- *
- * The preview is computed by denoise_buffer_rect(), the function the final
- * run uses, in a worker thread on a private copy of the previewed area (a
- * GIMP drawable's buffer may only be read from the main thread).  A changed
- * setting starts a new preview; the running one sees it between two strips
- * and stops.  Only one worker runs at a time: the newest request waits for
- * it, older ones are dropped. */
+ * the procedure's arguments, with a preview that never blocks it
+ * (denoise-preview.c: computed in a worker thread by the function the final
+ * run uses, restarted when a setting changes). */
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 #include <glib/gi18n-lib.h>
 
 #include "dae-denoise.h"
 #include "denoise-buffer.h"
-
-typedef struct _Preview Preview;
+#include "denoise-preview.h"
 
 typedef struct {
-  Preview *pv;
-  gint generation;           /* the request this job answers */
-  GeglRectangle rect;        /* the previewed area, drawable coordinates */
-  GeglBuffer *src;           /* private copy of rect and its halo */
-  GeglBuffer *dst;           /* the denoised rect */
-  gchar *model;
-  DaeDenoiseOptions options;
-  GError *error;             /* set by the worker */
-  guint idle_id;             /* the worker's report to the main thread */
-  gint64 started;            /* g_get_monotonic_time() when the worker started */
-} PreviewJob;
-
-struct _Preview {
   GimpDrawable *drawable;
   GimpProcedureConfig *config;
   GtkWidget *preview;
   GtkWidget *message;    /* why the preview could not be made */
   GtkWidget *stride;     /* its range follows the model's patch */
-  GeglBuffer *src;       /* the drawable's buffer */
-  gint generation;       /* atomic: the newest request */
-  GThread *worker;       /* NULL when idle */
-  PreviewJob *running;
-  PreviewJob *pending;   /* the newest request while a worker runs */
-  /* The worker's model, kept between jobs; touched by workers only, one at
-   * a time, and after the last join. */
-  DaeModelSet *models;
-  gchar *model_name;
-  guint patch;           /* the model's patch width, 0 before the first */
-  guint shown_patch;     /* main thread's copy */
-  FILE *log;             /* DAE_DENOISE_LATENCY_LOG, or NULL */
-};
-
-static void
-job_free (PreviewJob *job)
-{
-  g_clear_object (&job->src);
-  g_clear_object (&job->dst);
-  g_free (job->model);
-  g_clear_error (&job->error);
-  g_free (job);
-}
-
-static gboolean
-job_progress (double fraction, gpointer user_data)
-{
-  const PreviewJob *job = user_data;
-  return g_atomic_int_get (&job->pv->generation) == job->generation;
-}
-
-static gboolean job_done (gpointer data);
-
-static gpointer
-job_run (gpointer data)
-{
-  PreviewJob *job = data;
-  Preview *pv = job->pv;
-  if (pv->models == NULL || g_strcmp0 (pv->model_name, job->model) != 0)
-    {
-      g_clear_pointer (&pv->models, dae_model_set_free);
-      g_free (pv->model_name);
-      pv->model_name = g_strdup (job->model);
-      pv->models = denoise_load_models (job->model, &job->error);
-      if (pv->models != NULL)
-        pv->patch = denoise_models_patch (pv->models);
-    }
-  if (pv->models != NULL)
-    denoise_buffer_rect (pv->models, &job->options, job->src, job->dst, &job->rect,
-                         job_progress, job, &job->error);
-  job->idle_id = g_idle_add (job_done, job);
-  return NULL;
-}
-
-static void
-job_start (Preview *pv, PreviewJob *job)
-{
-  pv->running = job;
-  job->started = g_get_monotonic_time ();
-  pv->worker = g_thread_new ("dae-preview", job_run, job);
-}
+  guint patch;
+  DenoisePreview *worker;
+} Preview;
 
 /* The 8-bit layout the preview area draws, after the drawable's type. */
 static const Babl *
@@ -107,110 +30,48 @@ preview_format (GimpDrawable *drawable)
   return babl_format (alpha ? "R'G'B'A u8" : "R'G'B' u8");
 }
 
+/* The worker's result for the newest request. */
 static void
-job_show (Preview *pv, PreviewJob *job)
+preview_show (GeglBuffer *dst, const GeglRectangle *rect, const GError *error, guint patch,
+              gpointer user_data)
 {
-  if (job->error == NULL)
+  Preview *pv = user_data;
+  if (patch != 0 && patch != pv->patch)
+    {
+      pv->patch = patch;
+      gimp_spin_scale_set_scale_limits (GIMP_SPIN_SCALE (pv->stride), 0, patch);
+    }
+  if (error == NULL)
     {
       const Babl *format = preview_format (pv->drawable);
       const gint bpp = babl_format_get_bytes_per_pixel (format);
-      g_autofree guchar *buf = g_new (guchar, (gsize) job->rect.width * job->rect.height * bpp);
-      gegl_buffer_get (job->dst, &job->rect, 1.0, format, buf, job->rect.width * bpp,
-                       GEGL_ABYSS_NONE);
-      gimp_preview_draw_buffer (GIMP_PREVIEW (pv->preview), buf, job->rect.width * bpp);
+      g_autofree guchar *buf = g_new (guchar, (gsize) rect->width * rect->height * bpp);
+      gegl_buffer_get (dst, rect, 1.0, format, buf, rect->width * bpp, GEGL_ABYSS_NONE);
+      gimp_preview_draw_buffer (GIMP_PREVIEW (pv->preview), buf, rect->width * bpp);
       gtk_label_set_text (GTK_LABEL (pv->message), "");
     }
   else
     {
       /* Show the original, and say why. */
       gimp_preview_draw (GIMP_PREVIEW (pv->preview));
-      gtk_label_set_text (GTK_LABEL (pv->message), job->error->message);
+      gtk_label_set_text (GTK_LABEL (pv->message), error->message);
     }
 }
 
-/* In the main thread, when a worker is done: show its result if no newer
- * request came meanwhile, and start the newest. */
-static gboolean
-job_done (gpointer data)
-{
-  PreviewJob *job = data;
-  Preview *pv = job->pv;
-  g_thread_join (pv->worker);
-  pv->worker = NULL;
-  pv->running = NULL;
-  if (pv->patch != 0 && pv->patch != pv->shown_patch)
-    {
-      pv->shown_patch = pv->patch;
-      gimp_spin_scale_set_scale_limits (GIMP_SPIN_SCALE (pv->stride), 0, pv->patch);
-    }
-  const gboolean current = job->generation == g_atomic_int_get (&pv->generation);
-  if (pv->log != NULL)
-    fprintf (pv->log, "preview %d (stride %u) %s after %.2f s\n", job->generation,
-             job->options.stride, current ? "shown" : "dropped",
-             (g_get_monotonic_time () - job->started) / 1e6);
-  if (current)
-    job_show (pv, job);
-  job_free (job);
-  if (pv->pending != NULL)
-    {
-      job_start (pv, pv->pending);
-      pv->pending = NULL;
-    }
-  return G_SOURCE_REMOVE;
-}
-
-/* The preview moved or a setting changed: cancel what runs, queue a job. */
+/* The preview moved or a setting changed: a new request. */
 static void
 preview_invalidated (GimpPreview *preview, Preview *pv)
 {
   g_autoptr (GError) error = NULL;
-  PreviewJob *job = g_new0 (PreviewJob, 1);
-  job->pv = pv;
-  job->generation = g_atomic_int_add (&pv->generation, 1) + 1;
-  gimp_preview_get_position (preview, &job->rect.x, &job->rect.y);
-  gimp_preview_get_size (preview, &job->rect.width, &job->rect.height);
-  if (!denoise_config_to_options (pv->config, &job->model, &job->options, &error))
-    {
-      gtk_label_set_text (GTK_LABEL (pv->message), error->message);
-      job_free (job);
-      return;
-    }
-  /* The halo the denoiser reads around the area: the largest patch. */
-  const gint halo = (gint) MAX (pv->shown_patch, 64);
-  GeglRectangle region = { job->rect.x - halo, job->rect.y - halo,
-                           job->rect.width + 2 * halo, job->rect.height + 2 * halo };
-  gegl_rectangle_intersect (&region, &region, gegl_buffer_get_extent (pv->src));
-  job->src = gegl_buffer_new (&region, denoise_buffer_format (pv->src));
-  gegl_buffer_copy (pv->src, &region, GEGL_ABYSS_NONE, job->src, &region);
-  /* Keep the drawable's extent: the denoiser mirrors at its borders. */
-  gegl_buffer_set_extent (job->src, &region);
-  job->dst = gegl_buffer_new (&job->rect, denoise_buffer_format (pv->src));
-
-  if (pv->worker == NULL)
-    job_start (pv, job);
+  g_autofree gchar *model = NULL;
+  DaeDenoiseOptions options;
+  GeglRectangle rect;
+  gimp_preview_get_position (preview, &rect.x, &rect.y);
+  gimp_preview_get_size (preview, &rect.width, &rect.height);
+  if (denoise_config_to_options (pv->config, &model, &options, &error))
+    denoise_preview_request (pv->worker, &rect, model, &options);
   else
-    {
-      g_clear_pointer (&pv->pending, job_free);
-      pv->pending = job;
-    }
-}
-
-/* Waits for the worker (it stops at its next strip) and drops its report. */
-static void
-preview_stop (Preview *pv)
-{
-  g_atomic_int_inc (&pv->generation);
-  g_clear_pointer (&pv->pending, job_free);
-  if (pv->worker != NULL)
-    {
-      g_thread_join (pv->worker);
-      g_source_remove (pv->running->idle_id);
-      job_free (pv->running);
-      pv->worker = NULL;
-      pv->running = NULL;
-    }
-  g_clear_pointer (&pv->models, dae_model_set_free);
-  g_clear_pointer (&pv->model_name, g_free);
+    gtk_label_set_text (GTK_LABEL (pv->message), error->message);
 }
 
 /* The model list: its id column is what the "model" argument holds. */
@@ -322,8 +183,9 @@ latency_end (Latency *lat, guint tick_id, GimpProcedureConfig *config)
 gboolean
 denoise_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpDrawable *drawable)
 {
-  Preview pv = { .drawable = drawable, .config = config,
-                 .src = gimp_drawable_get_buffer (drawable) };
+  GeglBuffer *src = gimp_drawable_get_buffer (drawable);
+  Preview pv = { .drawable = drawable, .config = config };
+  pv.worker = denoise_preview_new (src, preview_show, &pv);
   Latency lat;
 
   gimp_ui_init (PLUG_IN_BINARY);
@@ -373,14 +235,14 @@ denoise_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpDrawa
   g_signal_connect_swapped (config, "notify", G_CALLBACK (gimp_preview_invalidate), pv.preview);
 
   const guint tick = latency_start (&lat, config);
-  pv.log = lat.fp;
+  denoise_preview_set_log (pv.worker, lat.fp);
   const gboolean run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
-  pv.log = NULL;
+  denoise_preview_set_log (pv.worker, NULL);
   latency_end (&lat, tick, config);
 
   g_signal_handlers_disconnect_by_func (config, gimp_preview_invalidate, pv.preview);
   gtk_widget_destroy (dialog);
-  preview_stop (&pv);
-  g_object_unref (pv.src);
+  denoise_preview_free (pv.worker);
+  g_object_unref (src);
   return run;
 }
