@@ -576,8 +576,8 @@ const char *dae_tuple_type_name (DaeTupleType tuple_type);
  * has_alpha and the tuple type (kept if it fits the channels, so PAM
  * BLACKANDWHITE stays so).  PBM needs 1 channel of maxval 1, PGM 1 channel,
  * PPM 3, JPEG 1 or 3; PAM, PNG and TIFF take 1..4 channels.  PNG and TIFF
- * store maxval 1, 3, 15 (gray), 255 and 65535 exactly, and rescale other
- * maxvals to 8 or 16 bits; JPEG stores 8 bits.
+ * store maxval 1, 3, 15 (gray; TIFF also gray with alpha), 255 and 65535
+ * exactly, and rescale other maxvals to 8 or 16 bits; JPEG stores 8 bits.
  *
  * Returns: TRUE if @format can hold such an image; else FALSE with
  * @error set (DAE_ERROR_INVALID) and @info unchanged.

@@ -1583,7 +1583,8 @@ test_tiff_round_trip (void)
 {
   static const struct { guint c, maxval; gboolean white; } t[] = {
     { 1, 1, TRUE }, { 1, 1, FALSE }, { 1, 3, FALSE }, { 1, 15, TRUE }, { 1, 255, FALSE },
-    { 1, 65535, TRUE }, { 2, 255, FALSE }, { 3, 255, FALSE }, { 3, 65535, FALSE },
+    { 1, 65535, TRUE }, { 2, 255, FALSE }, { 2, 1, TRUE }, { 2, 15, FALSE },
+    { 3, 255, FALSE }, { 3, 65535, FALSE },
     { 4, 255, FALSE }, { 4, 65535, FALSE },
   };
   enum { N = G_N_ELEMENTS (t) };
@@ -1616,7 +1617,8 @@ test_tiff_round_trip (void)
       g_assert_cmpint (back.min_is_white, ==, t[i].white);
       g_assert_cmpfloat (back.x_res, ==, 150 + i);
       g_assert_cmpfloat (back.y_res, ==, 300);
-      g_assert_cmpuint (back.tiff_compression, ==, t[i].maxval == 1 ? 4 /* G4 */ : 8);
+      g_assert_cmpuint (back.tiff_compression, ==,
+                        t[i].maxval == 1 && t[i].c == 1 ? 4 /* G4 */ : 8 /* Deflate */);
       g_assert_cmpmem (s, n_samples (&back) * 2, pages[i], n_samples (&infos[i]) * 2);
       g_free (pages[i]);
     }

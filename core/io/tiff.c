@@ -718,7 +718,8 @@ gboolean
 dae__tiff_writer_start_page (DaeTiffWriter *w, const DaeImageInfo *in, GError **error)
 {
   TIFF *tif = w->tif;
-  guint bps = dae__png_bit_depth_for (in->channels, in->maxval);
+  /* As PNG, but gray with alpha keeps 1, 2 or 4 bits too. */
+  guint bps = dae__png_bit_depth_for (in->channels > 2 ? in->channels : 1, in->maxval);
   guint colors = in->channels >= 3 ? 3 : 1;
   guint16 comp = choose_compression (in->tiff_compression, bps, in->channels);
   w->err.set = FALSE;
@@ -775,7 +776,7 @@ pack (const DaeTiffWriter *w, const guint16 *in, guint8 *out)
   for (size_t i = 0; i < n; i++)
     {
       guint v = dae__rescale (in[i], w->maxval, stored);
-      if (w->invert)
+      if (w->invert && i % w->channels == 0) /* gray, not alpha */
         v = stored - v;
       if (w->bps == 16)
         {
