@@ -137,6 +137,18 @@ half_plane (const float *rows, guint width, guint channels, guint n_color, HalfP
   return noise_sigma (hp, hist);
 }
 
+/* The image's own energy in the HH band, beyond the noise's: fine detail
+ * that a denoiser cannot tell from noise, whose loss is most of its error. */
+static double
+fine_detail (const HalfPlane *hp, double sigma)
+{
+  const size_t n = (size_t) hp->w * hp->h;
+  double e = 0;
+  for (size_t i = 0; i < n; i++)
+    e += (double) hp->hh[i] * hp->hh[i];
+  return n ? sqrt (MAX (e / n - sigma * sigma, 0.0)) : 0.0;
+}
+
 /* 8x8 blocks of the half plane: flat / strong / textured shares and the
  * share of blocks near the dominant level. */
 static void
@@ -329,6 +341,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   if (!half_plane_alloc (&hp, width, n_rows))
     return FALSE;
   st->sigma = half_plane (rows, width, channels, n_color, &hp);
+  st->detail = fine_detail (&hp, st->sigma);
   double *f = st->features;
   block_features (&hp, st->sigma, f);
   class_features (&hp, st->sigma, f, st);

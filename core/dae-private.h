@@ -93,6 +93,7 @@ dae__layer_bias (const DaeModel *m, const DaeLayer *l)
 
 typedef struct {
   double sigma;       /* noise standard deviation of the luma, full scale */
+  double detail;      /* RMS of the luma's finest diagonal band beyond the noise */
   double p_document;  /* probability that the image is a document page */
   gboolean light;     /* the majority (background) is lighter than the ink */
   double background;  /* its level */

@@ -852,9 +852,10 @@ typedef enum {
 
 /* strength: let the denoiser weigh the model against the input by the
  * noise it measures (the default).  A model that records "clean-error"
- * (the RMS error of its output on clean images) gets the weight
- * sigma^2 / (sigma^2 + clean_error^2) on each plane, the least-squares
- * blend of two independent estimates: a clean photo is left nearly as it
+ * (the error e of its output on clean images, and "clean-error-detail" k)
+ * gets the weight sigma^2 / (sigma^2 + e^2 + k d^2) on each plane, d the
+ * image's measured fine detail, the least-squares blend of two independent
+ * estimates: a clean photo is left nearly as it
  * is, a noisy one denoised in full.  Other models get strength 1. */
 #define DAE_STRENGTH_AUTO (-1.0)
 

@@ -394,17 +394,20 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
   static const double opponent_share[3] = { 0.5774, 0.7071, 0.6124 };
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
-  const double e = model_clean_error (model), sl = d->stats.sigma;
-  const double ec = model_error (model, "clean-error-chroma");
+  const double sl = d->stats.sigma, dl = d->stats.detail;
+  const double e = model_clean_error (model), ec = model_error (model, "clean-error-chroma");
+  /* Fine detail costs the model its square on top of e^2. */
+  const char *kv = dae_model_get_metadata (model, "clean-error-detail");
+  const double k = kv != NULL ? CLAMP (g_ascii_strtod (kv, NULL), 0.0, 10.0) : 0.0;
   for (guint c = 0; c < 3; c++)
     {
-      double sp = sl, ep = e;
+      double sp = sl, e2 = e * e + k * dl * dl;
       if (d->n_color == 3 && !d->luma)
         sp = sl / 0.6686 * (opponent ? opponent_share[c] : 1.0);
       if (opponent && c > 0 && ec > 0.0)
-        ep = ec;
+        e2 = ec * ec;
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : e == 0.0 ? 1.0f : (float) (sp * sp / (sp * sp + ep * ep));
+                             : e == 0.0 ? 1.0f : (float) (sp * sp / (sp * sp + e2));
     }
 }
 
@@ -515,6 +518,30 @@ needs_lookahead (const DaeDenoiser *d)
          || (d->opt.strength == DAE_STRENGTH_AUTO && model_clean_error (m) > 0.0);
 }
 
+/* Refuses an absurd width before anything is allocated (here or by the
+ * caller), whichever model the image gets: the rows setup() would keep,
+ * with the most planes, and the look-ahead. */
+static gboolean
+width_fits (const DaeDenoiser *d, GError **error)
+{
+  const guint64 look = (guint64) d->width * d->channels * MIN (d->height, LOOK_MIN_ROWS);
+  for (guint i = 0; i < d->n_candidates; i++)
+    {
+      guint ph, pw;
+      dae_model_get_patch_size (d->candidates[i], &ph, &pw);
+      const guint64 bytes = memory_needed (d->width, d->channels, 3, 2 * (guint64) ph, ph,
+                                           1, (guint64) ph * pw) + 4 * look;
+      if (bytes > MAX_BYTES)
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+                       "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
+                       d->width, bytes >> 20);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static DaeDenoiser *
 denoiser_new (const DaeModel *const *candidates, guint n_candidates,
               const DaeDenoiseOptions *options, guint width, guint height, guint channels,
@@ -542,6 +569,8 @@ denoiser_new (const DaeModel *const *candidates, guint n_candidates,
   for (guint i = 0; i < n_candidates; i++)
     d->candidates[i] = candidates[i];
   d->content = n_candidates > 1 ? CONTENT_OTHER : model_content (candidates[0]);
+  if (!width_fits (d, error))
+    return NULL;
   if (!needs_lookahead (d))
     return setup (d, candidates[0], error) ? g_steal_pointer (&d) : NULL;
 
@@ -1019,8 +1048,8 @@ choose (DaeDenoiser *d, GError **error)
                               PCT (st->features[1]), PCT (st->features[2]),
                               PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
     }
-  g_string_append_printf (why, "noise sigma %.1f/255 in the first %u rows", 255 * st->sigma,
-                          d->lookahead);
+  g_string_append_printf (why, "noise sigma %.1f/255, fine detail %.1f/255 in the first %u rows",
+                          255 * st->sigma, 255 * st->detail, d->lookahead);
   d->why = g_string_free (why, FALSE);
   if (!setup (d, model, error))
     {
