@@ -305,6 +305,8 @@ class_features (const HalfPlane *hp, double sigma, double *f, DaeImageStats *st)
   f[4] = gap;
   st->light = light;
   st->background = (light ? o.m1 : o.m0) / 255;
+  st->threshold = (o.t + 0.5) / 255;
+  st->ink = (light ? o.m0 : o.m1) / 255;
 }
 
 static double

@@ -97,6 +97,8 @@ typedef struct {
   double p_document;  /* probability that the image is a document page */
   gboolean light;     /* the majority (background) is lighter than the ink */
   double background;  /* its level */
+  double threshold;   /* Otsu's split between background and ink levels */
+  double ink;         /* the minority (ink) class's mean level */
   /* Otsu bimodality, ink share, thin-stroke share of the ink, mid-tones,
    * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
    * the paper level; colour saturation. */

@@ -702,7 +702,16 @@ window_light (const DaeDenoiser *d, gint64 j)
       light += i > (int) med + delta ? h[i] : 0;
     }
   const double need = MAX (0.005 * n, 3 * sqrt (dark + light));
-  return dark - light > need ? 1 : light - dark > need ? 0 : -1;
+  const int verdict = dark - light > need ? 1 : light - dark > need ? 0 : -1;
+  /* A region contradicts the image's majority only when its own level is
+   * nearer the ink than the image's ink/paper split: a dark panel on a
+   * light page, not a coffee stain or a shadow. */
+  const double level = (med + 0.5) / POL_BINS;
+  const double bar = 0.5 * (d->stats.threshold + d->stats.ink);
+  if (verdict >= 0 && verdict != d->stats.light
+      && (d->stats.light ? level >= bar : level <= bar))
+    return -1;
+  return verdict;
 }
 
 /* Per-region polarity of tile row k: each tile by its window; a tile with
