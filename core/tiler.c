@@ -119,7 +119,7 @@ struct _DaeDenoiser {
   guint n_candidates;
   float *pending;
   guint lookahead, n_pending;
-  gboolean ready, analysed;
+  gboolean ready;
   DaeImageStats stats;
   Content content;
   DaeColorMode color;
@@ -381,6 +381,17 @@ memory_needed (guint64 width, guint64 channels, guint64 planes, guint64 in_cap,
 /* Buffers beyond 4 GiB mean an absurd width: refused, not attempted. */
 #define MAX_BYTES (G_GUINT64_CONSTANT (1) << 32)
 
+static gboolean
+bytes_fit (guint width, guint64 bytes, GError **error)
+{
+  if (bytes <= MAX_BYTES)
+    return TRUE;
+  g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
+               "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide", width,
+               bytes >> 20);
+  return FALSE;
+}
+
 /* The colour mode and the per-plane strengths for the chosen model. */
 static void
 resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
@@ -480,13 +491,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   const size_t area = (size_t) d->ph * d->pw;
   const guint64 bytes = memory_needed (d->width, d->channels, d->n_planes, d->in_cap,
                                        d->acc_cap, d->group_cols, area);
-  if (bytes > MAX_BYTES)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
-                   "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
-                   d->width, bytes >> 20);
-      return FALSE;
-    }
+  if (!bytes_fit (d->width, bytes, error))
+    return FALSE;
   if (!alloc_buffers (d))
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
@@ -531,13 +537,8 @@ width_fits (const DaeDenoiser *d, GError **error)
       dae_model_get_patch_size (d->candidates[i], &ph, &pw);
       const guint64 bytes = memory_needed (d->width, d->channels, 3, 2 * (guint64) ph, ph,
                                            1, (guint64) ph * pw) + 4 * look;
-      if (bytes > MAX_BYTES)
-        {
-          g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
-                       "image width %u needs %" G_GUINT64_FORMAT " MiB of buffers: too wide",
-                       d->width, bytes >> 20);
-          return FALSE;
-        }
+      if (!bytes_fit (d->width, bytes, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -1040,7 +1041,6 @@ choose (DaeDenoiser *d, GError **error)
       g_atomic_int_set (&d->failed, TRUE);
       return FALSE;
     }
-  d->analysed = TRUE;
   const DaeImageStats *st = &d->stats;
   GString *why = g_string_new (NULL);
   const DaeModel *model = d->candidates[0];
