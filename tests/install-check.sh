@@ -1,9 +1,10 @@
 #!/bin/sh
 # install-check: `meson install --destdir` of this build, then what README's
 # "Installing" promises: programs, library, header, man pages, the shipped
-# models, dae-import and the OCRmyPDF plugin under the prefix, and nothing
-# outside it but the GIMP plug-in folders (built when libgimp is found; see
-# gimp-plugin/meson.build).  The staged dae-model finds its converter
+# models, dae-import and the OCRmyPDF plugin under the prefix, the GIMP
+# plug-ins and the GEGL operation too when they are built (GIMP's and GEGL's
+# folders only with -Dgimp_system_install=true: gimp-plugin/meson.build), and
+# nothing outside the prefix.  The staged dae-model finds its converter
 # relative to its own folder (no path compiled in) and imports a model.
 # Usage: install-check.sh BUILD_DIR PREFIX.  Exit 0 = passed, 77 = skipped.
 set -eu
@@ -28,10 +29,25 @@ ls "$root"/lib*/libdae.so* "$root"/lib/*/libdae.so* 2>/dev/null | grep -q . ||
   fail "libdae.so not installed"
 [ -x "$root/share/dae/dae-import" ] || fail "dae-import is not executable"
 
-# Everything outside the prefix: only GIMP's plug-in folders may be there.
-outside=$(cd "$stage" && find . -type f | sed 's|^\.||' | grep -v "^$prefix/" |
-          grep -v '/gimp/[23]\.0/plug-ins/dae-denoise/' || true)
+# Nothing outside the prefix (files, links or folders), unless asked for.
+system=$(meson introspect "$build" --buildoptions |
+         /usr/bin/python3 -c 'import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+print(str(o.get("gimp_system_install") or o.get("gegl_install")).lower())')
+outside=$(cd "$stage" && find . ! -type d | sed 's|^\.||' | grep -v "^$prefix/" || true)
+if [ "$system" = true ]; then
+  outside=$(printf '%s\n' "$outside" |
+            grep -v -e '/gimp/[23]\.0/plug-ins/dae-denoise/' -e '/gegl-0\.4/dae-denoise-op\.so$' || true)
+fi
 [ -z "$outside" ] || fail "installed outside $prefix: $outside"
+# The plug-ins that were built are installed, under the prefix by default.
+for t in gimp-plugin/dae-denoise gimp-plugin/gimp3/dae-denoise gegl/dae-denoise-op.so; do
+  [ -f "$build/$t" ] || continue
+  n=$(cd "$stage" && find . -type f -name "${t##*/}" | grep -c . || true)
+  [ "$n" -ge 1 ] || fail "$t was built but not installed"
+  [ "$system" = true ] || (cd "$stage" && find ".$prefix" -type f -name "${t##*/}" | grep -q .) ||
+    fail "$t not installed under $prefix"
+done
 
 # The staged dae-model finds share/dae/dae-import from its own bin folder.
 if /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
@@ -45,6 +61,7 @@ else
 fi
 "$root/bin/dae-model" verify "$root/share/dae/document.dae" >/dev/null ||
   fail "the installed document model does not verify"
-n=$(cd "$stage" && find . -type f | wc -l)
-gimp=$(cd "$stage" && find . -type f | grep -c '/plug-ins/dae-denoise/' || true)
-echo "install-check: $n files staged: $((n - gimp)) under $prefix, $gimp in GIMP's plug-in folders"
+inside=$(cd "$stage" && find ".$prefix" -type f | wc -l)
+plug=$(cd "$stage" && find . -type f | grep -c -e '/plug-ins/dae-denoise/' -e '/gegl-0\.4/' || true)
+out=$(cd "$stage" && find . -type f ! -path "./${prefix#/}/*" ! -name 't.*' | wc -l)
+echo "install-check: $inside files under $prefix, $out outside ($plug GIMP/GEGL plug-in files; gimp_system_install=$system)"
