@@ -96,6 +96,7 @@ struct _DaeDenoiser {
   DaeRunner **runners;
   float **tile_in;         /* per worker: BATCH tiles */
   float *tile_out;         /* n_planes x group_cols tiles */
+  float *tile_shift;       /* n_planes x group_cols: the level each tile was moved by */
   guint group_cols;
   gint failed;             /* a worker's forward pass failed (atomic) */
   GError *worker_error;    /* the first worker's error (atomic) */
@@ -124,6 +125,7 @@ struct _DaeDenoiser {
   Content content;
   DaeColorMode color;
   float plane_strength[3];
+  gboolean centre;             /* tiles moved to mid-grey around the model */
   char *why;                   /* the choices, for describe */
 };
 
@@ -401,6 +403,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
     d->color = d->content == CONTENT_PHOTO ? DAE_COLOR_OPPONENT : DAE_COLOR_LUMA;
   d->luma = d->color == DAE_COLOR_LUMA && d->n_color == 3;
   d->n_planes = d->luma ? 1 : d->n_color;
+  d->centre = d->content == CONTENT_PHOTO;
   /* Noise of each plane from the luma's, for noise independent across
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
   static const double opponent_share[3] = { 0.5774, 0.7071, 0.6124 };
@@ -437,11 +440,12 @@ alloc_buffers (DaeDenoiser *d)
   d->wx = g_try_new (float, (size_t) d->ax.n_tiles * d->pw);
   d->rx = g_try_new (gint64, span);
   d->tile_out = g_try_new (float, (size_t) d->n_planes * d->group_cols * area);
+  d->tile_shift = g_try_new0 (float, (size_t) d->n_planes * d->group_cols);
   d->tile_inv = g_try_new (gint8, d->ax.n_tiles);
   d->prev_inv = g_try_new (gint8, d->ax.n_tiles);
   d->pol_cum = g_try_new (guint32, (blocks + 1) * POL_BINS);
   if (!d->in_rows || !d->in_planes || !d->acc || !d->wx || !d->rx || !d->tile_out
-      || !d->tile_inv || !d->prev_inv || !d->pol_cum)
+      || !d->tile_shift || !d->tile_inv || !d->prev_inv || !d->pol_cum)
     return FALSE;
   d->win_x = make_window (d->pw);
   d->win_y = make_window (d->ph);
@@ -629,6 +633,7 @@ dae_denoiser_free (DaeDenoiser *d)
   g_free (d->wx);
   g_free (d->rx);
   g_free (d->tile_out);
+  g_free (d->tile_shift);
   g_free (d->win_x);
   g_free (d->win_y);
   g_free (d->job_ry);
@@ -766,6 +771,28 @@ gather_tile (const DaeDenoiser *d, guint plane, gint64 j, float *out)
     }
 }
 
+/* Moves a tile's level towards mid-grey, as far as its range allows, and
+ * returns the shift: a photo model's sigmoid output is biased near 0 and 1
+ * (-6.6/255 on a red flower's (R-B)/2 chroma plane at 0.92), not at 0.5. */
+static float
+centre_tile (float *tile, size_t area)
+{
+  float lo = tile[0], hi = tile[0];
+  double sum = 0;
+  for (size_t i = 0; i < area; i++)
+    {
+      lo = MIN (lo, tile[i]);
+      hi = MAX (hi, tile[i]);
+      sum += tile[i];
+    }
+  const float shift = CLAMP (0.5f - (float) (sum / area), -lo, 1.0f - hi);
+  if (!(shift > 0.0f || shift < 0.0f))
+    return 0.0f; /* also NaN (a NaN input) */
+  for (size_t i = 0; i < area; i++)
+    tile[i] += shift;
+  return shift;
+}
+
 /* Records the first failure (a worker's or the calling thread's); the
  * push that sees it reports it. */
 static void
@@ -785,8 +812,12 @@ run_batch (size_t item, guint worker, gpointer data)
   const guint first = (item % d->job_batches) * BATCH;
   const guint n = MIN (BATCH, d->job_cols - first);
   float *in = d->tile_in[worker];
+  float *shift = d->tile_shift + (size_t) plane * d->group_cols + first;
   for (guint t = 0; t < n; t++)
-    gather_tile (d, plane, d->job_j0 + first + t, in + t * area);
+    {
+      gather_tile (d, plane, d->job_j0 + first + t, in + t * area);
+      shift[t] = d->centre ? centre_tile (in + t * area, area) : 0.0f;
+    }
   float *out = d->tile_out + ((size_t) plane * d->group_cols + first) * area;
   GError *error = NULL;
   if (!dae_runner_forward (d->runners[worker], n, in, out, &error))
@@ -811,6 +842,7 @@ accumulate_group (DaeDenoiser *d, gint64 k)
         const gint64 xs = axis_start (&d->ax, j);
         const float *wx = d->wx + j * d->pw;
         const float *tile = d->tile_out + ((size_t) p * d->group_cols + t) * area;
+        const float shift = d->tile_shift[(size_t) p * d->group_cols + t];
         const guint c0 = xs < 0 ? (guint) -xs : 0;
         const guint c1 = (guint) MIN ((gint64) d->pw, (gint64) d->width - xs);
         for (guint i = 0; i < d->ph; i++)
@@ -824,10 +856,10 @@ accumulate_group (DaeDenoiser *d, gint64 k)
             const float *src = tile + (size_t) i * d->pw;
             if (d->tile_inv[j])
               for (guint c = c0; c < c1; c++)
-                acc[xs + c] += wy * wx[c] * (1.0f - src[c]);
+                acc[xs + c] += wy * wx[c] * (1.0f - (src[c] - shift));
             else
               for (guint c = c0; c < c1; c++)
-                acc[xs + c] += wy * wx[c] * src[c];
+                acc[xs + c] += wy * wx[c] * (src[c] - shift);
           }
       }
 }
@@ -1169,6 +1201,8 @@ dae_denoiser_describe (const DaeDenoiser *d)
     g_string_append_printf (s, " (auto: %s)", model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
+  if (d->centre)
+    g_string_append (s, "; each tile moved to mid-grey around the model (a photo model)");
   if (d->tiles_run > 0)
     {
       g_string_append_printf (s, "; inverted: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT

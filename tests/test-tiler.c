@@ -459,6 +459,50 @@ test_opponent (void)
   g_assert_true (changed);
 }
 
+/* A photo model's tiles are moved to mid-grey around it and back: a model
+ * that pulls levels towards 0.5 (out = 0.5 x + 0.25, like a sigmoid's
+ * squeeze near 0 and 1) leaves flat colour as it is, even a saturated red
+ * whose chroma planes sit at the ends of the range; a document model runs
+ * on the levels as they are. */
+static void
+test_centre (void)
+{
+  g_autoptr (DaeModel) m = identity_model ();
+  float *w = dae_model_layer_params (m, 0, NULL, NULL);
+  w[4] = 0.5f;
+  w[9] = 0.25f; /* the bias */
+  dae_model_set_metadata (m, "background", "any");
+  const guint wd = 200, h = 45;
+  g_autofree float *in = g_new (float, (size_t) wd * h * 3);
+  for (size_t i = 0; i < (size_t) wd * h; i++)
+    {
+      const gboolean red = (i % wd) < wd / 2;
+      in[3 * i] = red ? 1.0f : 0.2f;
+      in[3 * i + 1] = red ? 0.0f : 0.7f;
+      in[3 * i + 2] = red ? 0.0f : 0.9f;
+    }
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  o.color = DAE_COLOR_OPPONENT;
+  o.strength = 1.0;
+  dae_model_set_metadata (m, "content", "photo");
+  g_autofree float *photo = denoise (m, &o, wd, h, 3, FALSE, in);
+  dae_model_set_metadata (m, "content", "document");
+  g_autofree float *doc = denoise (m, &o, wd, h, 3, FALSE, in);
+  double worst_photo = 0, worst_doc = 0;
+  for (size_t i = 0; i < (size_t) wd * h; i++)
+    {
+      if (i % wd > wd / 2 - 40 && i % wd < wd / 2 + 40)
+        continue; /* tiles over the edge have no flat level */
+      for (guint c = 0; c < 3; c++)
+        {
+          worst_photo = MAX (worst_photo, fabsf (photo[3 * i + c] - in[3 * i + c]));
+          worst_doc = MAX (worst_doc, fabsf (doc[3 * i + c] - in[3 * i + c]));
+        }
+    }
+  g_assert_cmpfloat (worst_photo, <, 1e-5);
+  g_assert_cmpfloat (worst_doc, >, 0.1);
+}
+
 /* A light page beside a dark one: auto inverts the light half only, tile by
  * tile, and away from the boundary gives what forcing each would. */
 static void
@@ -743,6 +787,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/invert", test_invert);
   g_test_add_func ("/tiler/invert-regions", test_invert_regions);
   g_test_add_func ("/tiler/opponent", test_opponent);
+  g_test_add_func ("/tiler/centre", test_centre);
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/errors", test_errors);
