@@ -1802,23 +1802,29 @@ test_tiff_jpeg (void)
   g_assert_cmpfloat (mean_abs_diff (s, r, n_samples (&info)), <, 2);
 }
 
-/* CMYK JPEG (made by libjpeg here): refused, by name. */
-static void
-test_jpeg_cmyk (void)
+/* A 16x8 JPEG made by libjpeg itself (malloc'd, as jpeg_mem_dest gives
+ * it): @components samples of @space, no JFIF marker (as cameras write),
+ * and an APP1 marker of @app1_len bytes when @app1 is given. */
+static unsigned char *
+libjpeg_encode (int components, J_COLOR_SPACE space, const guint8 *app1,
+                unsigned int app1_len, unsigned long *len)
 {
   struct jpeg_compress_struct c;
   struct jpeg_error_mgr jerr;
   c.err = jpeg_std_error (&jerr);
   jpeg_create_compress (&c);
   unsigned char *buf = NULL;
-  unsigned long len = 0;
-  jpeg_mem_dest (&c, &buf, &len);
+  *len = 0;
+  jpeg_mem_dest (&c, &buf, len);
   c.image_width = 16;
   c.image_height = 8;
-  c.input_components = 4;
-  c.in_color_space = JCS_CMYK;
+  c.input_components = components;
+  c.in_color_space = space;
   jpeg_set_defaults (&c);
+  c.write_JFIF_header = FALSE;
   jpeg_start_compress (&c, TRUE);
+  if (app1)
+    jpeg_write_marker (&c, JPEG_APP0 + 1, app1, app1_len);
   guint8 row[16 * 4];
   for (guint i = 0; i < sizeof row; i++)
     row[i] = (guint8) (i * 9);
@@ -1829,12 +1835,117 @@ test_jpeg_cmyk (void)
     }
   jpeg_finish_compress (&c);
   jpeg_destroy_compress (&c);
+  return buf;
+}
+
+/* CMYK JPEG (made by libjpeg here): refused, by name. */
+static void
+test_jpeg_cmyk (void)
+{
+  unsigned long len;
+  unsigned char *buf = libjpeg_encode (4, JCS_CMYK, NULL, 0, &len);
   g_autoptr (GError) error = NULL;
   g_assert_cmpint (decode_all (buf, len, &error), ==, -1);
   g_assert_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "CMYK"));
   assert_one_line (error);
   free (buf);
+}
+
+/* An Exif APP1 body: "Exif\0\0", then a TIFF header (@le: "II", else
+ * "MM") and IFD 0 with XResolution @x/1, YResolution @y/1 and
+ * ResolutionUnit @unit (0: no unit tag); @ifd_off is where the header says
+ * IFD 0 is (8: right after it).  Returns the length. */
+static unsigned int
+make_exif (guint8 *b, gboolean le, guint32 x, guint32 y, guint unit, guint32 ifd_off)
+{
+  memset (b, 0, 128);
+  memcpy (b, "Exif\0\0", 6);
+  guint8 *t = b + 6;
+#define PUT(p, v, size) \
+  for (guint k_ = 0; k_ < (size); k_++) \
+    (p)[le ? k_ : (size) - 1 - k_] = (guint8) ((guint32) (v) >> (8 * k_))
+  memcpy (t, le ? "II*\0" : "MM\0*", 4);
+  PUT (t + 4, ifd_off, 4);
+  guint n = unit ? 3 : 2;
+  PUT (t + 8, n, 2);
+  guint32 data = 8 + 2 + 12 * n + 4; /* the rationals after the IFD */
+  static const guint16 tags[] = { 0x011a, 0x011b };
+  const guint32 vals[] = { x, y };
+  for (guint i = 0; i < 2; i++)
+    {
+      guint8 *e = t + 10 + 12 * i;
+      PUT (e, tags[i], 2);
+      PUT (e + 2, 5, 2);          /* RATIONAL */
+      PUT (e + 4, 1, 4);
+      PUT (e + 8, data + 8 * i, 4);
+      PUT (t + data + 8 * i, vals[i], 4);
+      PUT (t + data + 8 * i + 4, 1, 4);
+    }
+  if (unit)
+    {
+      guint8 *e = t + 10 + 24;
+      PUT (e, 0x0128, 2);
+      PUT (e + 2, 3, 2);          /* SHORT */
+      PUT (e + 4, 1, 4);
+      PUT (e + 8, unit, 2);
+    }
+#undef PUT
+  return 6 + data + 16;
+}
+
+/* A camera's JPEG: no JFIF density, the resolution in Exif (either byte
+ * order, inches or centimetres, the unit tag left out = inches) is read,
+ * kept through a write (as JFIF density, Exif copied) and a read again;
+ * an IFD or values outside the Exif block, a zero resolution or the unit
+ * "none" leave the resolution unknown. */
+static void
+test_jpeg_exif_resolution (void)
+{
+  const struct {
+    gboolean le; guint32 x, y; guint unit; guint32 ifd_off, cut;
+    DaeResUnit want; double wx, wy;
+  } cases[] = {
+    { TRUE, 300, 300, 2, 8, 0, DAE_RES_UNIT_INCH, 300, 300 },
+    { FALSE, 600, 300, 2, 8, 0, DAE_RES_UNIT_INCH, 600, 300 },
+    { FALSE, 118, 118, 3, 8, 0, DAE_RES_UNIT_CM, 118, 118 },
+    { TRUE, 72, 72, 0, 8, 0, DAE_RES_UNIT_INCH, 72, 72 },       /* default unit */
+    { TRUE, 300, 300, 1, 8, 0, DAE_RES_UNIT_NONE, 0, 0 },       /* "no unit" */
+    { TRUE, 300, 300, 2, 4000, 0, DAE_RES_UNIT_NONE, 0, 0 },    /* IFD outside */
+    { TRUE, 300, 300, 2, 8, 20, DAE_RES_UNIT_NONE, 0, 0 },      /* rationals cut */
+    { TRUE, 0, 300, 2, 8, 0, DAE_RES_UNIT_NONE, 0, 0 },         /* zero */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint8 exif[128];
+      unsigned int n = make_exif (exif, cases[i].le, cases[i].x, cases[i].y, cases[i].unit,
+                                  cases[i].ifd_off) - cases[i].cut;
+      unsigned long len;
+      unsigned char *jpg = libjpeg_encode (1, JCS_GRAYSCALE, exif, n, &len);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DaeImageReader) r = dae_image_reader_new_memory (jpg, len);
+      DaeImageInfo info;
+      g_autofree guint16 *s = read_image (r, &info, 8, &error);
+      g_assert_no_error (error);
+      g_test_message ("case %u: res %g x %g unit %d", i, info.x_res, info.y_res, info.res_unit);
+      g_assert_cmpint (info.res_unit, ==, cases[i].want);
+      g_assert_cmpfloat (info.x_res, ==, cases[i].wx);
+      g_assert_cmpfloat (info.y_res, ==, cases[i].wy);
+      g_assert_cmpmem (g_bytes_get_data (info.meta->exif, NULL),
+                       g_bytes_get_size (info.meta->exif), exif + 6, n - 6);
+      /* Written again (as dae-filter does) and read: the same resolution. */
+      guint16 *pages[] = { s };
+      g_autoptr (GBytes) again = encode_stream (&info, pages, 1);
+      g_autoptr (DaeImageReader) r2 = dae_image_reader_new_memory (
+          g_bytes_get_data (again, NULL), g_bytes_get_size (again));
+      DaeImageInfo back;
+      g_autofree guint16 *s2 = read_image (r2, &back, 8, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (back.res_unit, ==, cases[i].want);
+      g_assert_cmpfloat (back.x_res, ==, cases[i].wx);
+      g_assert_cmpfloat (back.y_res, ==, cases[i].wy);
+      free (jpg);
+    }
 }
 
 int
@@ -1868,5 +1979,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/other-formats", test_other_formats);
   g_test_add_func ("/io/tiff/jpeg", test_tiff_jpeg);
   g_test_add_func ("/io/jpeg-cmyk", test_jpeg_cmyk);
+  g_test_add_func ("/io/jpeg-exif-resolution", test_jpeg_exif_resolution);
   return g_test_run ();
 }

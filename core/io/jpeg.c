@@ -202,6 +202,64 @@ estimate_quality (const JQUANT_TBL *t)
   return best;
 }
 
+/* Exif is a little TIFF file: a byte-order mark, an offset to IFD 0 and
+ * there 12-byte entries (tag, type, count, value or offset).  Only the three
+ * resolution tags of IFD 0 are read; every offset is checked against the
+ * blob, and anything odd leaves the resolution unknown. */
+static guint32
+exif_get (const guint8 *p, size_t size, gboolean le)
+{
+  guint32 v = 0;
+  for (size_t i = 0; i < size; i++)
+    v |= (guint32) p[le ? i : size - 1 - i] << (8 * i);
+  return v;
+}
+
+static gboolean
+exif_rational (const guint8 *d, size_t n, gboolean le, const guint8 *e, double *out)
+{
+  guint32 type = exif_get (e + 2, 2, le), count = exif_get (e + 4, 4, le);
+  guint32 off = exif_get (e + 8, 4, le);
+  if (type != 5 || count != 1 || off > n || n - off < 8) /* RATIONAL */
+    return FALSE;
+  guint32 num = exif_get (d + off, 4, le), den = exif_get (d + off + 4, 4, le);
+  if (num == 0 || den == 0)
+    return FALSE;
+  *out = (double) num / den;
+  return TRUE;
+}
+
+static void
+exif_resolution (const guint8 *d, size_t n, DaeImageInfo *info)
+{
+  if (n < 8 || !(memcmp (d, "II*\0", 4) == 0 || memcmp (d, "MM\0*", 4) == 0))
+    return;
+  gboolean le = d[0] == 'I';
+  guint32 ifd = exif_get (d + 4, 4, le);
+  if (ifd > n || n - ifd < 2)
+    return;
+  guint32 count = exif_get (d + ifd, 2, le);
+  double x = 0, y = 0;
+  guint32 unit = 2; /* Exif's default: inches */
+  for (guint32 i = 0; i < count && (n - ifd - 2) / 12 > i; i++)
+    {
+      const guint8 *e = d + ifd + 2 + 12 * i;
+      guint32 tag = exif_get (e, 2, le);
+      if (tag == 0x011a && !exif_rational (d, n, le, e, &x))       /* XResolution */
+        return;
+      if (tag == 0x011b && !exif_rational (d, n, le, e, &y))       /* YResolution */
+        return;
+      if (tag == 0x0128 && exif_get (e + 2, 2, le) == 3)          /* ResolutionUnit, SHORT */
+        unit = exif_get (e + 8, 2, le);
+    }
+  if (x > 0 && y > 0 && (unit == 2 || unit == 3) && x < 1e6 && y < 1e6)
+    {
+      info->x_res = x;
+      info->y_res = y;
+      info->res_unit = unit == 2 ? DAE_RES_UNIT_INCH : DAE_RES_UNIT_CM;
+    }
+}
+
 static void
 read_meta (j_decompress_ptr c, DaeImageInfo *info, DaeImageMeta *meta)
 {
@@ -235,6 +293,13 @@ read_meta (j_decompress_ptr c, DaeImageInfo *info, DaeImageMeta *meta)
             dae__image_meta_add_text (meta, "XML:com.adobe.xmp", t,
                                       DAE_TEXT_INTERNATIONAL, NULL, NULL);
         }
+    }
+  /* No JFIF density (a camera's JPEG): Exif's, if it has one. */
+  if (info->res_unit == DAE_RES_UNIT_NONE && meta->exif)
+    {
+      size_t n;
+      const guint8 *d = g_bytes_get_data (meta->exif, &n);
+      exif_resolution (d, n, info);
     }
   JOCTET *icc = NULL;
   unsigned int icc_len = 0;
