@@ -5,7 +5,7 @@
  *   dae-model verify FILE|NAME          load, check, run one patch
  *   dae-model import IN OUT.dae         Keras, PyTorch or ONNX -> .dae
  *
- * A thin front end over core/dae.h; import runs the Python converter
+ * A thin front end over <dae.h>; import runs the Python converter
  * dae-import (tools/, installed in $datadir/dae), found through $DAE_IMPORT
  * or relative to this program's own folder.  Errors: `dae-model: message`,
  * exit 1; usage errors exit 2 with a Try line. */

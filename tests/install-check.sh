@@ -1,6 +1,7 @@
 #!/bin/sh
 # install-check: `meson install --destdir` of this build, then what README's
-# "Installing" promises: programs, library, header, man pages, the shipped
+# "Installing" promises: programs, library, headers (include/dae-1/, usable
+# through pkg-config), man pages, the shipped
 # models, dae-import and the OCRmyPDF plugin under the prefix, the GIMP
 # plug-ins and the GEGL operation too when they are built (GIMP's and GEGL's
 # folders only with -Dgimp_system_install=true: gimp-plugin/meson.build), and
@@ -18,7 +19,9 @@ meson install -C "$build" --no-rebuild --destdir "$stage" >"$stage.log" 2>&1 ||
   { cat "$stage.log" >&2; rm -f "$stage.log"; fail "meson install failed"; }
 rm -f "$stage.log"
 root=$stage$prefix
-for f in bin/dae-filter bin/dae-train bin/dae-model include/dae.h \
+for f in bin/dae-filter bin/dae-train bin/dae-model include/dae-1/dae.h \
+         include/dae-1/dae/model.h include/dae-1/dae/runner.h \
+         include/dae-1/dae/denoise.h include/dae-1/dae/image.h \
          share/dae/document.dae share/dae/photo.dae share/dae/dae-import \
          share/dae/daemodel.py share/dae/ocrmypdf_dae.py \
          share/man/man1/dae-filter.1 share/man/man1/dae-train.1 \
@@ -28,6 +31,37 @@ done
 ls "$root"/lib*/libdae.so* "$root"/lib/*/libdae.so* 2>/dev/null | grep -q . ||
   fail "libdae.so not installed"
 [ -x "$root/share/dae/dae-import" ] || fail "dae-import is not executable"
+[ ! -e "$root/include/dae.h" ] || fail "dae.h installed at the top of include/"
+
+# A program built the way pkg-config users build: `#include <dae.h>` with
+# `pkg-config --cflags --libs dae`, against the staged files only.
+pc=$(ls "$root"/lib*/pkgconfig/dae.pc "$root"/lib/*/pkgconfig/dae.pc 2>/dev/null | head -n 1)
+[ -n "$pc" ] || fail "dae.pc not installed"
+cc=${CC:-cc}
+if command -v pkg-config >/dev/null && command -v "$cc" >/dev/null; then
+  # The staged dae.pc with its prefix moved into the stage (its own copy:
+  # --define-variable would move glib-2.0's prefix too).
+  mkdir "$stage/pc"
+  sed "s|^prefix=.*|prefix=$root|" "$pc" >"$stage/pc/dae.pc"
+  flags=$(PKG_CONFIG_PATH=$stage/pc pkg-config --cflags --libs dae) ||
+    fail "pkg-config --cflags --libs dae failed"
+  case $flags in *"-I$root/include/dae-1"*) ;; *) fail "pkg-config flags lack -I\${includedir}/dae-1: $flags" ;; esac
+  printf '#include <dae.h>\n#include <string.h>\nint main (void) { return strcmp (dae_version (), DAE_VERSION_STRING) != 0; }\n' >"$stage/user.c"
+  # shellcheck disable=SC2086
+  "$cc" -o "$stage/user" "$stage/user.c" $flags || fail "a program using <dae.h> does not build against the staged files"
+  LD_LIBRARY_PATH=$(dirname "$(ls "$root"/lib*/libdae.so "$root"/lib/*/libdae.so 2>/dev/null | head -n 1)") \
+    "$stage/user" || fail "dae_version () differs from DAE_VERSION_STRING"
+  # Each part stands alone: it includes what it uses.
+  for h in "$root"/include/dae-1/dae/*.h; do
+    printf '#include <dae/%s>\n' "${h##*/}" >"$stage/part.c"
+    # shellcheck disable=SC2086
+    "$cc" -fsyntax-only -Wall -Werror "$stage/part.c" $flags ||
+      fail "<dae/${h##*/}> does not compile on its own"
+  done
+  rm -rf "$stage/user" "$stage/user.c" "$stage/part.c" "$stage/pc"
+else
+  echo "install-check: no pkg-config or C compiler: the staged <dae.h> is not compiled" >&2
+fi
 
 # Nothing outside the prefix (files, links or folders), unless asked for.
 system=$(meson introspect "$build" --buildoptions |

@@ -4,7 +4,7 @@
 #ifndef DAE_KERNELS_H
 #define DAE_KERNELS_H
 
-#include "../dae.h"
+#include "dae.h"
 
 G_BEGIN_DECLS
 
