@@ -32,6 +32,10 @@ ls "$root"/lib*/libdae.so* "$root"/lib/*/libdae.so* 2>/dev/null | grep -q . ||
   fail "libdae.so not installed"
 [ -x "$root/share/dae/dae-import" ] || fail "dae-import is not executable"
 [ ! -e "$root/include/dae.h" ] || fail "dae.h installed at the top of include/"
+# The installed library exports what the installed headers declare, no more.
+lib=$(ls "$root"/lib*/libdae.so "$root"/lib/*/libdae.so 2>/dev/null | head -n 1)
+st=0; "$src/tests/check-exports.py" "$lib" "$root/include/dae-1" || st=$?
+[ $st = 0 ] || [ $st = 77 ] || fail "the installed libdae.so exports differ from its headers"
 
 # A program built the way pkg-config users build: `#include <dae.h>` with
 # `pkg-config --cflags --libs dae`, against the staged files only.
@@ -49,8 +53,7 @@ if command -v pkg-config >/dev/null && command -v "$cc" >/dev/null; then
   printf '#include <dae.h>\n#include <string.h>\nint main (void) { return strcmp (dae_version (), DAE_VERSION_STRING) != 0; }\n' >"$stage/user.c"
   # shellcheck disable=SC2086
   "$cc" -o "$stage/user" "$stage/user.c" $flags || fail "a program using <dae.h> does not build against the staged files"
-  LD_LIBRARY_PATH=$(dirname "$(ls "$root"/lib*/libdae.so "$root"/lib/*/libdae.so 2>/dev/null | head -n 1)") \
-    "$stage/user" || fail "dae_version () differs from DAE_VERSION_STRING"
+  LD_LIBRARY_PATH=$(dirname "$lib") "$stage/user" || fail "dae_version () differs from DAE_VERSION_STRING"
   # Each part stands alone: it includes what it uses.
   for h in "$root"/include/dae-1/dae/*.h; do
     printf '#include <dae/%s>\n' "${h##*/}" >"$stage/part.c"
