@@ -76,6 +76,45 @@ def add_noise(rng, x, kind, level):
     return np.clip(y, 0.0, 1.0).astype(np.float32)
 
 
+def realistic_noise(rng, x, max_level=60.0 / 255):
+    """Training noise of stage 2 (issue 15): the noise's level at mid-gray,
+    s, uniform in 0-max_level, and one of four kinds:
+      35% Gaussian of sigma s;
+      25% Poisson-Gaussian: a share f (0.3-1) of the variance from photon
+          counts (0.5 f / s^2 photons at white), the rest read noise;
+      20% spatially correlated: white Gaussian noise blurred by a Gaussian of
+          sigma 0.4-1.2 pixels (demosaicking and resampling spread noise),
+          rescaled to standard deviation s;
+      20% Gaussian or Poisson-Gaussian as above, rounded to 8 bits, then
+          JPEG at quality 60-95.
+    x: float32 gray in [0,1] (8-bit values); returns float32 in [0,1], the
+    JPEG case already 8-bit."""
+    s = float(rng.uniform(0.0, max_level))
+    u = rng.random()
+    if u < 0.35 or s < 0.5 / 255:  # (Poisson of ~1e9 photons would overflow)
+        y = x + s * rng.standard_normal(x.shape, dtype=np.float32)
+    elif u < 0.6 or u >= 0.8:
+        f = float(rng.uniform(0.3, 1.0))
+        photons = 0.5 / (f * s * s)
+        y = rng.poisson(np.maximum(x, 0) * photons).astype(np.float32) / photons
+        y += np.sqrt(1.0 - f) * s * rng.standard_normal(x.shape, dtype=np.float32)
+    else:
+        import cv2
+        pad = 4
+        w = rng.standard_normal((x.shape[0] + 2 * pad, x.shape[1] + 2 * pad),
+                                dtype=np.float32)
+        b = cv2.GaussianBlur(w, (0, 0), float(rng.uniform(0.4, 1.2)))[pad:-pad, pad:-pad]
+        y = x + s * b / max(float(b.std()), 1e-6)
+    y = np.clip(y, 0.0, 1.0).astype(np.float32)
+    if u >= 0.8:
+        import cv2
+        q = int(rng.integers(60, 96))
+        y8 = np.clip(y * 255 + 0.5, 0, 255).astype(np.uint8)
+        ok, buf = cv2.imencode(".jpg", y8, [cv2.IMWRITE_JPEG_QUALITY, q])
+        y = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
+    return y
+
+
 def random_noise(rng, x):
     """Training noise: half Gaussian with sigma in 0.01-0.2 (2.5-51 in 8
     bits), half Poisson-like with 4-200 photons at white (log-uniform)."""
