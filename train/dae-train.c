@@ -288,7 +288,8 @@ load_picture_file (const char *path, Pictures *pics)
 static gboolean
 is_picture_name (const char *name)
 {
-  static const char *const ext[] = { ".png", ".pgm", ".pnm", ".ppm", ".pbm", ".pam" };
+  static const char *const ext[] = { ".png", ".pgm", ".pnm", ".ppm", ".pbm", ".pam",
+                                     ".jpg", ".jpeg", ".tif", ".tiff" };
   g_autofree char *lower = g_ascii_strdown (name, -1);
   for (guint i = 0; i < G_N_ELEMENTS (ext); i++)
     if (g_str_has_suffix (lower, ext[i]))
