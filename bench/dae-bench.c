@@ -11,6 +11,7 @@
 #include "dae.h"
 #include "dae-private.h"
 #include "dispatch.h"
+#include "plan.h"
 #include "threads.h"
 
 #include <math.h>
@@ -285,14 +286,13 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
           const DaeKernels *k = isa < DAE__N_ISA ? dae__kernels_for (isa) : NULL;
           if (isa < DAE__N_ISA && k == NULL)
             continue;
-          const gboolean wino = dae__conv_use_winograd (DAE_CONV_WINOGRAD, is.c, os.c);
           for (int v = 0; v < 4; v++)
             {
               if (isa == DAE__N_ISA && v > 0)
                 break;
               if (v == 1 && (k->isa == DAE__ISA_REF || !(pool_next || up_prev)))
                 continue;
-              if (v >= 2 && (!wino || (v == 3 && !pool_next)))
+              if (v == 3 && !pool_next)
                 continue;
               for (int p = 0; p < 2; p++)
                 {
@@ -504,7 +504,7 @@ bench_network (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
   const DaeIsa chosen = dae__kernels ()->isa;
   if (!opt_network_only)
     g_print ("\nWhole network (batch %d tiles, %.2f MFLOP/tile):\n", opt_batch, flop * 1e-6);
-  static const char *const path_names[] = { "auto", "direct", "gemm" };
+  static const char *const path_names[] = { "auto", "direct", "gemm", "winograd" };
   for (int isa = DAE__ISA_REF; isa < DAE__N_ISA; isa++)
     {
       /* --network-only: the kernels this process would use, path auto. */
@@ -512,7 +512,7 @@ bench_network (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
         continue;
       if (!dae__kernels_override (isa))
         continue;
-      for (int path = DAE_CONV_AUTO; path <= DAE_CONV_GEMM; path++)
+      for (int path = DAE_CONV_AUTO; path <= DAE_CONV_WINOGRAD; path++)
         {
           /* The scalar direct path is slow and not what anyone runs. */
           if (isa == DAE__ISA_REF && path == DAE_CONV_DIRECT)
@@ -545,8 +545,20 @@ bench_network (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
                 }
             }
         }
+      if (!opt_network_only)
+        {
+          g_autoptr (DaeRunner) r = dae_runner_new (m, m->patch_h, m->patch_w, NULL);
+          g_autofree char *plan = dae__runner_describe_convs (r);
+          g_print ("  %-34s %s auto's plan: %s\n", "", dae__kernels ()->name, plan);
+        }
     }
   dae__kernels_override (chosen);
+  if (!opt_network_only)
+    {
+      g_autofree char *report = dae__plan_report ();
+      g_print ("\nAUTO's measurements (each conv3x3 with the layers it fuses; least CPU "
+               "time a call, 1 thread):\n%s", report);
+    }
 }
 
 /* ---- a page through the tiler ------------------------------------------ */

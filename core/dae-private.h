@@ -51,29 +51,8 @@ gboolean dae__model_derive_layer (DaeModel *model, guint i, GError **error);
 
 const char *dae__layer_kind_name (DaeLayerKind kind);
 
-/* Whether a conv3x3 of these channels runs as im2col + sgemm. */
-gboolean dae__conv_use_gemm (DaeConvPath path, guint in_c, guint out_c);
-/* Whether it runs through Winograd F(2x2, 3x3) (when not as sgemm). */
-gboolean dae__conv_use_winograd (DaeConvPath path, guint in_c, guint out_c);
-/* How the runner's conv3x3 layers run (dae-filter -v): "conv3x3 layers: N
- * Winograd, N direct, N im2col+sgemm" (fused steps count as direct). */
+/* How the runner's conv3x3 layers run, from its plan (dae-filter -v). */
 char *dae__runner_describe_convs (const DaeRunner *r);
-/* AUTO but for Winograd: the trainer's forward pass, which must be the
- * function its backward kernels differentiate (the direct convolution's
- * sums; Winograd's differ in the last bits). */
-#define DAE__CONV_AUTO_EXACT ((DaeConvPath) 0x100)
-
-/* Runs layer i on n tiles: x is the previous layer's output (or the input),
- * src the skip source's output (add/concat), y the result; input is the
- * network's input shape, shapes the outputs of every layer for it
- * (dae__model_infer_shapes), and
- * scratch holds dae_conv3x3_gemm_scratch() floats when the GEMM path runs.
- * The one place where layer kinds meet their kernels: inference and
- * training both go through it. */
-void dae__layer_forward (const DaeModel *m, guint i, DaeShape input,
-                         const DaeShape *shapes, size_t n, const float *x,
-                         const float *src, float *y, DaeConvPath path,
-                         float *scratch);
 
 static inline const float *
 dae__layer_weight (const DaeModel *m, const DaeLayer *l)

@@ -49,6 +49,11 @@ const DaeKernels *dae__kernels_for (DaeIsa isa);
  * the CPU lacks ISA. */
 gboolean dae__kernels_override (DaeIsa isa);
 
+/* Makes dae__kernels() return table (a test's, wrapping another) from now
+ * on, or the dispatched choice again for NULL.  Plans made before keep the
+ * table they were made with.  Not thread-safe, for tests. */
+void dae__kernels_set_table (const DaeKernels *table);
+
 /* A 64-byte aligned buffer of at least n floats, owned by the calling
  * thread and reused by every kernel call on it: it grows to the largest
  * layer once, so the hot loop does not allocate.  Its content is

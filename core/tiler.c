@@ -33,8 +33,9 @@
 #define BATCH 8u       /* tiles per work item */
 /* Work items per worker per group of tiles: a group ends in a barrier
  * where one worker may wait for the other's last item, so groups are made
- * as large as a page's tile row (2 workers: 256 tiles; 4 rounds lost about
- * 5% of the second core on a 2480-pixel page). */
+ * as large as a page's tile row (2 workers: 256 tiles; with fewer rounds
+ * the second core idles at the barriers: dae-bench's page figure shows
+ * it). */
 #define ROUNDS 16u
 /* Polarity per region: luma histograms of POL_BINS levels over column
  * blocks of POL_BLOCK pixels of a tile row's band; a tile looks at the

@@ -104,24 +104,19 @@ dae__rng_normal (DaeRng *r)
   return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
 }
 
-/* Backward of layer i on n images.  x is its input, y its output, dy the
- * gradient with respect to y, already multiplied by the activation's
- * derivative (so: with respect to the pre-activation).  Writes (overwrites)
- * the gradient of its weights and bias into dparams (the layer's slice),
- * of its input into dx (nullable: not wanted) and, for add/concat, of its
- * skip source into dsrc (nullable).  dx_relu (max-pool, upsample): the input is
- * a ReLU's output read by nothing else, and dx gets the ReLU's derivative
- * too (the caller skips that pass).  scratch holds
- * dae__layer_backward_scratch() floats.  The one place where layer kinds
- * meet their backward kernels. */
-void dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
-                          const DaeShape *shapes, size_t n, const float *x,
-                          const float *dy, float *dparams, float *dx,
-                          float *dsrc, gboolean dx_relu, DaeConvPath path,
-                          float *scratch);
-size_t dae__layer_backward_scratch (const DaeModel *m, guint i,
-                                    DaeShape input, const DaeShape *shapes,
-                                    size_t n, DaeConvPath path);
+/* Backward of layer i on n images, as plan p says (plan.h).  x is its
+ * input, dy the gradient with respect to its output, already multiplied by
+ * the activation's derivative (so: with respect to the pre-activation).
+ * Writes (overwrites) the gradient of its weights and bias into dparams
+ * (the layer's slice), of its input into dx (nullable: not wanted) and, for
+ * add/concat, of its skip source into dsrc (nullable).  dx_relu (max-pool,
+ * upsample): the input is a ReLU's output read by nothing else, and dx gets
+ * the ReLU's derivative too (the caller skips that pass).  The one place
+ * where layer kinds meet their backward kernels. */
+typedef struct DaePlan DaePlan;
+void dae__layer_backward (const DaePlan *p, guint i, size_t n, const float *x,
+                          const float *dy, float *dparams, float *dx, float *dsrc,
+                          gboolean dx_relu, float *scratch);
 
 G_END_DECLS
 

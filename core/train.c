@@ -6,10 +6,9 @@
  * the caller sums them in shard order.  Nothing a shard computes depends on
  * the worker that runs it, so the result is the same for any thread count. */
 #include "train-private.h"
+#include "plan.h"
 #include "kernels/kernels.h"
 #include "threads.h"
-#include "dispatch.h"
-#include "dae-config.h"
 
 #include <math.h>
 #include <string.h>
@@ -39,6 +38,7 @@ struct _DaeTrainer {
   DaeTrainOptions opt;
   DaeShape in_shape;
   DaeShape *shapes;
+  DaePlan *plan;         /* how each layer runs, forward and backward */
   size_t in_floats, out_floats, max_floats;
   size_t shard;          /* images per shard */
   DaeThreadPool *pool;
@@ -108,109 +108,107 @@ dae_model_init_glorot (DaeModel *model, guint64 seed)
 
 /* ---- one layer backward -------------------------------------------------- */
 
-/* The backward pass of a convolution runs as a dW kernel (SIMD, or GEMM
- * where the forward pass would use it) and a forward convolution (dx),
- * unless the direct path is forced on the scalar kernels: then the scalar
- * reference, the specification. */
-static gboolean
-conv_backward_uses_ref (DaeConvPath path)
-{
-  return path == DAE_CONV_DIRECT && dae__kernels ()->isa == DAE__ISA_REF;
-}
-
-/* Whichever kernel the forward pass would use for these channels. */
-static void
-conv3x3_forward (DaeConvPath path, const DaeConvArgs *a, const float *in, float *out,
-                 float *scratch)
-{
-  if (dae__conv_use_gemm (path, a->in_c, a->out_c))
-    dae_conv3x3_gemm (a, in, out, scratch);
-  else
-    dae__kernels ()->conv3x3 (a, in, out);
-}
-
 static DaeConvArgs
-layer_args (const DaeModel *m, guint i, DaeShape input, const DaeShape *shapes,
-            size_t n)
+layer_args (const DaePlan *p, guint i, size_t n)
 {
+  const DaeModel *m = p->model;
   const DaeLayer *l = &m->layers[i];
-  const DaeShape is = i == 0 ? input : shapes[i - 1];
-  return (DaeConvArgs){ .n = n, .in_c = is.c, .out_c = shapes[i].c, .h = is.h,
+  const DaeShape is = dae__plan_in_shape (p, i);
+  return (DaeConvArgs){ .n = n, .in_c = is.c, .out_c = p->shapes[i].c, .h = is.h,
                         .w = is.w, .weight = dae__layer_weight (m, l),
                         .bias = dae__layer_bias (m, l), .act = l->act };
 }
 
-size_t
-dae__layer_backward_scratch (const DaeModel *m, guint i, DaeShape input,
-                             const DaeShape *shapes, size_t n, DaeConvPath path)
+/* Floats of scratch layer i's forward and backward passes take for n
+ * images, as the plan runs them. */
+static size_t
+layer_scratch (const DaePlan *p, guint i, size_t n)
 {
-  const DaeLayer *l = &m->layers[i];
-  if (conv_backward_uses_ref (path))
-    return 0;
-  DaeConvArgs a = layer_args (m, i, input, shapes, n);
-  if (l->kind == DAE_LAYER_CONVT2X2)
-    return dae_convt2x2_gemm_backward_scratch (&a);
-  if (l->kind != DAE_LAYER_CONV3X3)
-    return 0;
+  DaeConvArgs a = layer_args (p, i, n);
+  size_t s = 0;
+  if (p->conv[i] == DAE__IMPL_GEMM)
+    s = dae_conv3x3_gemm_scratch (&a);
+  switch (p->backward[i])
+    {
+    case DAE__BACKWARD_NONE:
+    case DAE__BACKWARD_REF:
+      return s;
+    case DAE__BACKWARD_GEMM:
+      if (p->model->layers[i].kind == DAE_LAYER_CONVT2X2)
+        return MAX (s, dae_convt2x2_gemm_backward_scratch (&a));
+      s = MAX (s, dae_conv3x3_gemm_dweight_scratch (&a));
+      break;
+    case DAE__BACKWARD_SIMD: /* its dW kernel keeps a per-thread scratch */
+      break;
+    }
+  /* dx: the flipped kernels, a zero bias and the convolution's scratch. */
   DaeConvArgs b = dae_conv3x3_dx_args (&a, NULL, NULL);
   size_t dx = (size_t) a.in_c * a.out_c * 9 + a.in_c;
-  if (dae__conv_use_gemm (path, b.in_c, b.out_c))
+  if (p->dx[i] == DAE__IMPL_GEMM)
     dx += dae_conv3x3_gemm_scratch (&b);
-  /* The SIMD dW kernel keeps its own per-thread scratch. */
-  if (!dae__conv_use_gemm (path, a.in_c, a.out_c))
-    return dx;
-  return MAX (dae_conv3x3_gemm_dweight_scratch (&a), dx);
+  return MAX (s, dx);
+}
+
+/* A conv3x3 layer's backward pass, as the plan says. */
+static void
+conv3x3_backward (const DaePlan *p, guint i, const DaeConvArgs *a, const float *x,
+                  const float *dy, float *dparams, float *dx, float *scratch)
+{
+  const DaeLayer *l = &p->model->layers[i];
+  float *dbias = dparams + l->n_weight;
+  if (p->backward[i] == DAE__BACKWARD_REF)
+    {
+      dae_conv3x3_backward_ref (a, x, dy, dparams, dbias, dx);
+      return;
+    }
+  if (p->backward[i] == DAE__BACKWARD_GEMM)
+    dae_conv3x3_gemm_dweight (a, x, dy, dparams, dbias, scratch);
+  else
+    p->k->conv3x3_backward (a, x, dy, dparams, dbias, NULL);
+  if (dx == NULL)
+    return;
+  float *flipped = scratch, *zero = flipped + l->n_weight;
+  dae_conv3x3_flip_weights (a, flipped);
+  memset (zero, 0, a->in_c * sizeof (float));
+  DaeConvArgs b = dae_conv3x3_dx_args (a, flipped, zero);
+  if (p->dx[i] == DAE__IMPL_GEMM)
+    dae_conv3x3_gemm (&b, dy, dx, zero + a->in_c);
+  else
+    p->k->conv3x3 (&b, dy, dx);
 }
 
 void
-dae__layer_backward (const DaeModel *m, guint i, DaeShape input,
-                     const DaeShape *shapes, size_t n, const float *x,
-                     const float *dy, float *dparams, float *dx, float *dsrc,
-                     gboolean dx_relu, DaeConvPath path, float *scratch)
+dae__layer_backward (const DaePlan *p, guint i, size_t n, const float *x, const float *dy,
+                     float *dparams, float *dx, float *dsrc, gboolean dx_relu,
+                     float *scratch)
 {
-  const DaeLayer *l = &m->layers[i];
-  const DaeShape is = i == 0 ? input : shapes[i - 1];
-  const DaeShape os = shapes[i];
-  DaeConvArgs a = layer_args (m, i, input, shapes, n);
+  const DaeLayer *l = &p->model->layers[i];
+  const DaeShape is = dae__plan_in_shape (p, i);
+  const DaeShape os = p->shapes[i];
+  const DaeKernels *k = p->k;
+  DaeConvArgs a = layer_args (p, i, n);
   switch (l->kind)
     {
     case DAE_LAYER_CONV3X3:
-      if (conv_backward_uses_ref (path))
-        {
-          dae_conv3x3_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
-          break;
-        }
-      /* dW by the forward pass's rule: SIMD where the direct kernels run. */
-      if (dae__conv_use_gemm (path, a.in_c, a.out_c))
-        dae_conv3x3_gemm_dweight (&a, x, dy, dparams, dparams + l->n_weight, scratch);
-      else
-        dae__kernels ()->conv3x3_backward (&a, x, dy, dparams, dparams + l->n_weight, NULL);
-      if (dx)
-        {
-          float *flipped = scratch, *zero = flipped + l->n_weight;
-          dae_conv3x3_flip_weights (&a, flipped);
-          memset (zero, 0, a.in_c * sizeof (float));
-          DaeConvArgs b = dae_conv3x3_dx_args (&a, flipped, zero);
-          conv3x3_forward (path, &b, dy, dx, zero + a.in_c);
-        }
+      conv3x3_backward (p, i, &a, x, dy, dparams, dx, scratch);
       break;
     case DAE_LAYER_CONVT2X2:
-      if (conv_backward_uses_ref (path))
+      if (p->backward[i] == DAE__BACKWARD_REF)
         dae_convt2x2_backward_ref (&a, x, dy, dparams, dparams + l->n_weight, dx);
       else
         dae_convt2x2_gemm_backward (&a, x, dy, dparams, dparams + l->n_weight, dx, scratch);
       break;
     case DAE_LAYER_MAXPOOL2:
       if (dx && dx_relu)
-        dae__kernels ()->maxpool2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
+        k->maxpool2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
       else if (dx)
-        dae__kernels ()->maxpool2_backward (n, is.c, is.h, is.w, x, dy, dx);
+        k->maxpool2_backward (n, is.c, is.h, is.w, x, dy, dx);
       break;
     case DAE_LAYER_UPSAMPLE2:
       if (dx && dx_relu)
-        dae__kernels ()->upsample2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
+        k->upsample2_backward_relu (n, is.c, is.h, is.w, x, dy, dx);
       else if (dx)
-        dae__kernels ()->upsample2_backward (n, is.c, is.h, is.w, dy, dx);
+        k->upsample2_backward (n, is.c, is.h, is.w, dy, dx);
       break;
     case DAE_LAYER_ADD:
       if (dx)
@@ -262,23 +260,15 @@ check_options (const DaeTrainOptions *o, GError **error)
   return TRUE;
 }
 
-/* Floats of a worker's GEMM scratch for shards of n images. */
+/* Floats of a worker's GEMM scratch for shards of n images.  The plan is
+ * made for shards of t->shard images; the kernels it picks do not depend on
+ * the count. */
 static size_t
 worker_scratch (DaeTrainer *t, size_t n)
 {
-  const DaeModel *m = t->model;
   size_t scratch = 0;
-  for (guint i = 0; i < m->n_layers; i++)
-    {
-      if (m->layers[i].kind == DAE_LAYER_CONV3X3)
-        {
-          DaeConvArgs a = layer_args (m, i, t->in_shape, t->shapes, n);
-          if (dae__conv_use_gemm (t->opt.conv_path, a.in_c, a.out_c))
-            scratch = MAX (scratch, dae_conv3x3_gemm_scratch (&a));
-        }
-      scratch = MAX (scratch, dae__layer_backward_scratch (m, i, t->in_shape, t->shapes, n,
-                                                           t->opt.conv_path));
-    }
+  for (guint i = 0; i < t->model->n_layers; i++)
+    scratch = MAX (scratch, layer_scratch (t->plan, i, n));
   return MAX (scratch, 1);
 }
 
@@ -369,6 +359,7 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
   t->max_floats = t->in_floats;
   for (guint i = 0; i < model->n_layers; i++)
     t->max_floats = MAX (t->max_floats, shape_floats (t->shapes[i]));
+  t->plan = dae__plan_new_trainer (model, in, t->shapes, MAX_SHARD, opt.conv_path);
   const guint64 one = worker_bytes (t, 1);
   if (one > MAX_WORKER_BYTES)
     {
@@ -376,6 +367,7 @@ dae_trainer_new (DaeModel *model, const DaeTrainOptions *options, GError **error
                    "training on %ux%u patches needs %" G_GUINT64_FORMAT " MiB a thread "
                    "(limit %" G_GUINT64_FORMAT " MiB): use smaller patches", in.w, in.h,
                    one >> 20, MAX_WORKER_BYTES >> 20);
+      dae__plan_free (t->plan);
       g_free (t->shapes);
       g_free (t);
       return NULL;
@@ -420,6 +412,7 @@ dae_trainer_free (DaeTrainer *t)
     g_free (t->shard_grad[s]);
   g_free (t->shard_grad);
   g_free (t->shard_loss);
+  dae__plan_free (t->plan);
   g_free (t->shapes);
   g_free (t->grad);
   g_free (t->relu_folded);
@@ -568,10 +561,7 @@ run_shard (size_t item, guint worker, gpointer user_data)
       const float *src = NULL;
       if (l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT)
         src = l->source < 0 ? input : w->act[l->source];
-      dae__layer_forward (m, i, t->in_shape, t->shapes, ns, x, src, w->act[i],
-                          t->opt.conv_path == DAE_CONV_AUTO ? DAE__CONV_AUTO_EXACT
-                                                            : t->opt.conv_path,
-                          w->scratch);
+      dae__layer_forward (t->plan, i, ns, x, src, w->act[i], w->scratch);
     }
   const float *y = w->act[L - 1];
   if (job->output)
@@ -607,8 +597,8 @@ run_shard (size_t item, guint worker, gpointer user_data)
       if (l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT)
         dsrc = grad_dest (w, job, first, l->source, w->tmp2, &add_src);
       const float *x = ii == 0 ? input : w->act[ii - 1];
-      dae__layer_backward (m, ii, t->in_shape, t->shapes, ns, x, dy, dparams + l->offset,
-                           dx, dsrc, t->relu_folded[ii], t->opt.conv_path, w->scratch);
+      dae__layer_backward (t->plan, ii, ns, x, dy, dparams + l->offset, dx, dsrc,
+                           t->relu_folded[ii], w->scratch);
       if (add_x)
         grad_add (w, job, first, prev, w->tmp,
                   ns * shape_floats (prev < 0 ? t->in_shape : t->shapes[prev]));
