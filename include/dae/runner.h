@@ -8,9 +8,19 @@
 
 G_BEGIN_DECLS
 
-/* Which implementation runs the convolutions. */
+/* Which implementation runs the 3x3 convolutions.  A runner makes its plan
+ * once (for each layer its path and the layers fused with it).  AUTO times
+ * the three paths on each distinct layer shape when the plan is made (a few
+ * milliseconds, once per process) and keeps the fastest on this machine; a
+ * path replaces the direct kernels only when at least 5% faster.  The
+ * environment variable DAE_CONV=direct|winograd|gemm takes AUTO's place.
+ * The paths agree to about 1e-5 (they round differently): within a process
+ * every runner of a model runs the same plan, but two processes whose
+ * measurements chose differently can differ in the last bits; force a path
+ * where results must match bit for bit from run to run.  A trainer's AUTO
+ * is the direct kernels (sgemm on the scalar build), never measured. */
 typedef enum {
-  DAE_CONV_AUTO = 0,   /* the fastest measured for each layer */
+  DAE_CONV_AUTO = 0,   /* the fastest measured for each layer (or DAE_CONV's) */
   DAE_CONV_DIRECT = 1, /* direct kernels (scalar reference or SIMD) */
   DAE_CONV_GEMM = 2,   /* im2col + BLAS sgemm over the batch */
   DAE_CONV_WINOGRAD = 3 /* Winograd F(2x2, 3x3) where a layer has 16 or more input
@@ -50,6 +60,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaeRunner, dae_runner_free)
  * dae_runner_set_conv_path:
  * @runner: a runner
  * @path: the convolution implementation to use
+ *
+ * Remakes the runner's plan for @path (a runner starts with AUTO's).
  *
  * Returns: nothing.
  */
@@ -110,10 +122,9 @@ DAE_API gboolean dae_runner_forward_to (DaeRunner *runner, size_t n,
  * the environment variable DAE_ISA=ref|avx2|avx512 forces one.  The
  * variants agree to about 1e-5 (they round differently); a given variant
  * gives the same bits whatever the batch, its split or the thread count.
- * With DAE_CONV_AUTO the SIMD direct kernels run every convolution (fused
- * with a following max-pool, a preceding upsample, or a U-Net's upsample
- * and concatenation), which measured faster than im2col + BLAS on every
- * layer of the shipped networks. */
+ * How each convolution runs on them (direct kernels fused with a following
+ * max-pool, a preceding upsample or a U-Net's upsample and concatenation;
+ * Winograd; or im2col + BLAS) is the runner's plan: see DaeConvPath. */
 
 /**
  * dae_kernels_describe:
