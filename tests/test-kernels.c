@@ -590,6 +590,98 @@ test_winograd (gconstpointer data)
   check_winograd (k, 2, 16, 16, 28, 28, DAE_ACT_NONE, rng);
 }
 
+/* The per-thread cache of packed weights: layers run in turn, again, after
+ * one layer's weights change in place, and among more layers than the cache
+ * holds, must give the bits the same layer gives in a new thread (an empty
+ * cache).  A stale or mismatched entry would show as other bits. */
+#define CACHE_LAYERS 20
+
+typedef struct {
+  const DaeKernels *k;
+  DaeConvArgs a;
+  int kind; /* 0 conv3x3, 1 upsample2_conv3x3, 2 winograd */
+  const float *x;
+  float *out;
+} CacheLayer;
+
+static void
+cache_layer_run (CacheLayer *l)
+{
+  if (l->kind == 2)
+    l->k->conv3x3_winograd (&l->a, l->x, l->out, NULL);
+  else
+    kernel_of (l->k, l->kind == 0 ? KIND_CONV : KIND_UP_CONV) (&l->a, l->x, l->out);
+}
+
+static gpointer
+cache_layer_cold (gpointer data)
+{
+  cache_layer_run (data);
+  return NULL;
+}
+
+static void
+check_cache_layer (CacheLayer *l, int round)
+{
+  const size_t out_f = (size_t) (l->kind == 1 ? 4 : 1) * l->a.out_c * l->a.h * l->a.w;
+  g_autofree float *cold = g_new (float, out_f);
+  float *warm = l->out;
+  l->out = cold;
+  g_thread_join (g_thread_new ("cold", cache_layer_cold, l));
+  l->out = warm;
+  if (memcmp (cold, warm, out_f * sizeof (float)) != 0)
+    g_error ("%s packed-weight cache, round %d: a layer (kind %d, %u -> %u) differs "
+             "from the same layer in a new thread", l->k->name, round, l->kind,
+             l->a.in_c, l->a.out_c);
+}
+
+static void
+test_pack_cache (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (9);
+  const guint h = 6, w = 10, c = 9;
+  CacheLayer l[CACHE_LAYERS];
+  g_autofree float *x = g_new (float, (size_t) c * h * w);
+  fill (rng, x, (size_t) c * h * w, -1.0, 1.0);
+  for (int i = 0; i < CACHE_LAYERS; i++)
+    {
+      /* Same shapes for many layers, so only the weights tell them apart. */
+      const guint out_c = i % 2 ? c : 8;
+      float *wt = g_new (float, (size_t) out_c * c * 9), *b = g_new (float, out_c);
+      fill (rng, wt, (size_t) out_c * c * 9, -0.6, 0.6);
+      fill (rng, b, out_c, -0.3, 0.3);
+      l[i] = (CacheLayer) { k, { .n = 1, .in_c = c, .out_c = out_c, .h = h, .w = w,
+                                 .weight = wt, .bias = b, .act = DAE_ACT_RELU },
+                            i % 3, x, g_new (float, (size_t) 4 * out_c * h * w) };
+    }
+  /* Layer 8 (Winograd) reads layer 0's (direct) weights: the same pointer
+   * and bits, packed another way. */
+  g_free ((float *) l[8].a.weight);
+  l[8].a.weight = l[0].a.weight;
+  /* 10 layers (a 10-layer net: hits from round 1), then all 20 (more
+   * than the cache holds), then 10 again. */
+  const int layers[] = { 10, 10, 10, CACHE_LAYERS, 10 };
+  for (int round = 0; round < (int) G_N_ELEMENTS (layers); round++)
+    {
+      if (round == 2)
+        ((float *) l[4].a.weight)[5] += 0.25f; /* changed in place, as training does */
+      for (int i = 0; i < layers[round]; i++)
+        cache_layer_run (&l[i]);
+      for (int i = 0; i < layers[round]; i++)
+        check_cache_layer (&l[i], round);
+    }
+  for (int i = 0; i < CACHE_LAYERS; i++)
+    {
+      if (i != 8)
+        g_free ((float *) l[i].a.weight);
+      g_free ((float *) l[i].a.bias);
+      g_free (l[i].out);
+    }
+}
+
 /* DAE_ISA is read once per process, so each case runs in a child. */
 static DaeIsa
 best_isa (void)
@@ -676,6 +768,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p9, d, test_add);
       g_autofree char *p10 = g_strdup_printf ("/kernels/%s/winograd", name);
       g_test_add_data_func (p10, d, test_winograd);
+      g_autofree char *p11 = g_strdup_printf ("/kernels/%s/pack-cache", name);
+      g_test_add_data_func (p11, d, test_pack_cache);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();
