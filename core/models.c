@@ -1,9 +1,11 @@
 /* models.c: finding the shipped models by name.
  *
  * A name is looked up as NAME.dae in the directories of $DAE_MODEL_PATH
- * (colon-separated, for tests and private collections), then the installed
- * weights directory, then the source tree's weights/ so that an uninstalled
- * build finds the models it was built with. */
+ * (colon-separated, for tests and private collections), then the user's
+ * models (g_get_user_data_dir()/dae/models), then the installed models.
+ * No path of the source or build tree is compiled in: an uninstalled build
+ * finds weights/ through `meson devenv` or DAE_MODEL_PATH, which meson test
+ * and tools/ set. */
 #include "dae-private.h"
 #include "dae-config.h"
 
@@ -24,8 +26,8 @@ search_dirs (void)
         if (parts[i][0] != '\0')
           g_ptr_array_add (dirs, g_strdup (parts[i]));
     }
+  g_ptr_array_add (dirs, g_build_filename (g_get_user_data_dir (), "dae", "models", NULL));
   g_ptr_array_add (dirs, g_strdup (DAE_DATADIR));
-  g_ptr_array_add (dirs, g_strdup (DAE_SOURCE_WEIGHTS));
   return dirs;
 }
 
@@ -71,10 +73,12 @@ dae_model_find (const char *name, GError **error)
           if (path != NULL)
             return path;
         }
+      g_ptr_array_add (dirs, NULL);
+      g_autofree char *where = g_strjoinv (G_SEARCHPATH_SEPARATOR_S, (char **) dirs->pdata);
       g_set_error (error, DAE_ERROR, DAE_ERROR_IO,
-                   "no model installed (looked for %s, %s and %s in %s and %s)",
-                   default_models[0], default_models[1], default_models[2],
-                   DAE_DATADIR, DAE_SOURCE_WEIGHTS);
+                   "no model installed (looked for %s, %s and %s in %s; "
+                   "uninstalled: run it with meson devenv -C BUILDDIR, or set DAE_MODEL_PATH)",
+                   default_models[0], default_models[1], default_models[2], where);
       return NULL;
     }
   if (!looks_like_path (name) && valid_name (name))

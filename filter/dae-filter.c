@@ -718,8 +718,8 @@ main (int argc, char **argv)
     "  dae-filter -m mnist --invert off digits.pgm > clean.pgm\n"
     "  dae-filter -o cleaned/ scans/*.png\n"
     "\n"
-    "Models are looked up in $DAE_MODEL_PATH, " "the installed models directory and\n"
-    "the source tree's weights/.  Exit status: 0 on success, 1 if an image or\n"
+    "Models are looked up in $DAE_MODEL_PATH, ~/.local/share/dae/models, then the\n"
+    "installed models directory.  Exit status: 0 on success, 1 if an image or\n"
     "file failed, 2 for a usage error.  See dae-filter(1).");
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))

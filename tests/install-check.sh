@@ -6,7 +6,8 @@
 # plug-ins and the GEGL operation too when they are built (GIMP's and GEGL's
 # folders only with -Dgimp_system_install=true: gimp-plugin/meson.build), and
 # nothing outside the prefix.  The staged dae-model finds its converter
-# relative to its own folder (no path compiled in) and imports a model.
+# relative to its own folder (no path compiled in) and imports a model;
+# no installed file contains the source or the build path.
 # Usage: install-check.sh BUILD_DIR PREFIX.  Exit 0 = passed, 77 = skipped.
 set -eu
 build=$1 prefix=$2
@@ -32,6 +33,19 @@ ls "$root"/lib*/libdae.so* "$root"/lib/*/libdae.so* 2>/dev/null | grep -q . ||
   fail "libdae.so not installed"
 [ -x "$root/share/dae/dae-import" ] || fail "dae-import is not executable"
 [ ! -e "$root/include/dae.h" ] || fail "dae.h installed at the top of include/"
+# No installed file names the source or the build tree (a model search
+# path, debug info, __FILE__...): grep -r, and strings for what grep could
+# miss in a binary's sections.
+for tree in "$src" "$(cd "$build" && pwd -P)"; do
+  hits=$(grep -rlF "$tree" "$stage" || true)
+  [ -z "$hits" ] || fail "installed files name $tree: $hits"
+  if command -v strings >/dev/null; then
+    for f in $(find "$stage" -type f); do
+      ! strings -a "$f" | grep -qF "$tree" || fail "strings finds $tree in $f"
+    done
+  fi
+done
+
 # The installed library exports what the installed headers declare, no more.
 lib=$(ls "$root"/lib*/libdae.so "$root"/lib/*/libdae.so 2>/dev/null | head -n 1)
 st=0; "$src/tests/check-exports.py" "$lib" "$root/include/dae-1" || st=$?

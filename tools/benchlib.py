@@ -35,15 +35,17 @@ def find_dae_filter(given=None):
     """The dae-filter to measure: --filter, $DAE_FILTER, this tree's newest
     non-sanitized build*/filter/dae-filter, then $PATH.  An ASan build is
     several times slower and would skew every time column."""
-    if given:
-        return given
-    if os.environ.get("DAE_FILTER"):
-        return os.environ["DAE_FILTER"]
-    cands = [c for c in glob.glob(os.path.join(ROOT, "build*", "filter", "dae-filter"))
-             if os.access(c, os.X_OK) and not sanitized(os.path.dirname(os.path.dirname(c)))]
-    if cands:
-        return max(cands, key=os.path.getmtime)
-    return shutil.which("dae-filter")
+    prog = given or os.environ.get("DAE_FILTER")
+    if not prog:
+        cands = [c for c in glob.glob(os.path.join(ROOT, "build*", "filter", "dae-filter"))
+                 if os.access(c, os.X_OK) and not sanitized(os.path.dirname(os.path.dirname(c)))]
+        prog = max(cands, key=os.path.getmtime) if cands else shutil.which("dae-filter")
+    if prog and os.path.abspath(prog).startswith(ROOT + os.sep):
+        # An uninstalled build finds this tree's models through
+        # DAE_MODEL_PATH alone (no path of the tree is compiled in).
+        old = os.environ.get("DAE_MODEL_PATH")
+        os.environ["DAE_MODEL_PATH"] = os.path.join(ROOT, "weights") + (":" + old if old else "")
+    return prog
 
 
 def filter_label(prog, args):

@@ -243,8 +243,10 @@ DAE_API char **dae_model_get_metadata_keys (const DaeModel *model);
  * @error: return location for an error
  *
  * Looks NAME.dae up in the directories of $DAE_MODEL_PATH (colon-separated),
- * the installed weights directory, then the source tree's weights/ (for
- * uninstalled use).  A name containing '/' or ending in ".dae", or not
+ * the user's models (g_get_user_data_dir()/dae/models, e.g.
+ * ~/.local/share/dae/models), then the installed models ($datadir/dae).  An
+ * uninstalled build finds the source tree's weights/ only through
+ * DAE_MODEL_PATH, which `meson devenv` sets.  A name containing '/' or ending in ".dae", or not
  * found but naming a file, is a path.  NULL or "" means the default: the
  * first of "document", "mnist" and "seed" that is found.
  *

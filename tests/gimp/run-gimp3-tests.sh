@@ -56,7 +56,7 @@ echo "    built in $(($(date +%s) - start)) s"
 # plug-ins/dae-denoise/ and the GEGL op to GEGL's user plug-in folder.
 mkdir -p "$tmp/home" "$tmp/fixtures" "$tmp/out" "$tmp/ref"
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
-       XDG_DATA_HOME="$tmp/data"
+       XDG_DATA_HOME="$tmp/data" DAE_MODEL_PATH="$src/weights"
 unset DISPLAY WAYLAND_DISPLAY
 # --quit: GIMP 3 stops at a failing batch command and would go on running.
 gimp3() { timeout 300 gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval "$@"; }
@@ -65,6 +65,8 @@ plugins=$XDG_CONFIG_HOME/GIMP/3.0/plug-ins
 check "GIMP 3 makes its private folder" test -d "$plugins" || { cat "$tmp/init.log"; finish; }
 mkdir -p "$plugins/dae-denoise" "$XDG_DATA_HOME/gegl-0.4/plug-ins"
 cp "$build/gimp-plugin/gimp3/dae-denoise" "$plugins/dae-denoise/"
+# Copied out of the build, the plug-in finds libdae.so through this.
+export LD_LIBRARY_PATH="$build/core${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cp -r "$src/gimp-plugin/help" "$plugins/dae-denoise/"
 cp "$build/gegl/dae-denoise-op.so" "$XDG_DATA_HOME/gegl-0.4/plug-ins/"
 
