@@ -10,50 +10,62 @@
 #define DAE_X86 0
 #endif
 
+/* The passes between convolutions: the reference's, or AVX2's, which
+ * AVX-512 keeps too (they move memory: 8 lanes already keep up). */
+#if DAE_HAVE_AVX2_KERNELS
+#define RESAMPLE_SIMD                                                        \
+  .maxpool2 = dae_maxpool2_avx2, .upsample2 = dae_upsample2_avx2,            \
+  .maxpool2_backward = dae_maxpool2_backward_avx2,                           \
+  .maxpool2_backward_relu = dae_maxpool2_backward_relu_avx2,                 \
+  .upsample2_backward = dae_upsample2_backward_avx2,                         \
+  .upsample2_backward_relu = dae_upsample2_backward_relu_avx2,               \
+  .add = dae_add_avx2
+#else
+#define RESAMPLE_SIMD                                                        \
+  .maxpool2 = dae_maxpool2_ref, .upsample2 = dae_upsample2_ref,              \
+  .maxpool2_backward = dae_maxpool2_backward_ref,                            \
+  .maxpool2_backward_relu = dae_maxpool2_backward_relu_ref,                  \
+  .upsample2_backward = dae_upsample2_backward_ref,                          \
+  .upsample2_backward_relu = dae_upsample2_backward_relu_ref,                \
+  .add = dae_add_ref
+#endif
+
+/* The conv3x3 family of one ISA (conv3x3__ISA.c). */
+#define CONV3X3(isa)                                                         \
+  .conv3x3 = dae_conv3x3_##isa,                                              \
+  .conv3x3_maxpool2 = dae_conv3x3_maxpool2_##isa,                            \
+  .upsample2_conv3x3 = dae_upsample2_conv3x3_##isa,                          \
+  .upsample2_concat_conv3x3 = dae_upsample2_concat_conv3x3_##isa,            \
+  .conv3x3_winograd = dae_conv3x3_winograd_##isa,                            \
+  .conv3x3_backward = dae_conv3x3_backward_##isa
+
 static const DaeKernels kernels_ref = {
-  DAE__ISA_REF, "ref",
-  dae_conv3x3_ref, dae_conv3x3_maxpool2_ref, dae_upsample2_conv3x3_ref,
-  dae_upsample2_concat_conv3x3_ref,
-  dae_conv3x3_winograd_ref,
-  dae_conv3x3_backward_ref,
-  dae_maxpool2_ref, dae_upsample2_ref,
-  dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
-  dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
-  dae_add_ref,
+  .isa = DAE__ISA_REF,
+  .name = "ref",
+  CONV3X3 (ref),
+  .maxpool2 = dae_maxpool2_ref,
+  .upsample2 = dae_upsample2_ref,
+  .maxpool2_backward = dae_maxpool2_backward_ref,
+  .maxpool2_backward_relu = dae_maxpool2_backward_relu_ref,
+  .upsample2_backward = dae_upsample2_backward_ref,
+  .upsample2_backward_relu = dae_upsample2_backward_relu_ref,
+  .add = dae_add_ref,
 };
 
 #if DAE_HAVE_AVX2_KERNELS
 static const DaeKernels kernels_avx2 = {
-  DAE__ISA_AVX2, "avx2",
-  dae_conv3x3_avx2, dae_conv3x3_maxpool2_avx2, dae_upsample2_conv3x3_avx2,
-  dae_upsample2_concat_conv3x3_avx2,
-  dae_conv3x3_winograd_avx2,
-  dae_conv3x3_backward_avx2,
-  dae_maxpool2_avx2, dae_upsample2_avx2,
-  dae_maxpool2_backward_avx2, dae_maxpool2_backward_relu_avx2,
-  dae_upsample2_backward_avx2, dae_upsample2_backward_relu_avx2,
-  dae_add_avx2,
+  .isa = DAE__ISA_AVX2,
+  .name = "avx2",
+  CONV3X3 (avx2),
+  RESAMPLE_SIMD,
 };
 #endif
 #if DAE_HAVE_AVX512_KERNELS
 static const DaeKernels kernels_avx512 = {
-  DAE__ISA_AVX512, "avx512",
-  dae_conv3x3_avx512, dae_conv3x3_maxpool2_avx512, dae_upsample2_conv3x3_avx512,
-  dae_upsample2_concat_conv3x3_avx512,
-  dae_conv3x3_winograd_avx512,
-  dae_conv3x3_backward_avx512,
-  /* Pooling and upsampling move memory: 8 lanes already keep up. */
-#if DAE_HAVE_AVX2_KERNELS
-  dae_maxpool2_avx2, dae_upsample2_avx2,
-  dae_maxpool2_backward_avx2, dae_maxpool2_backward_relu_avx2,
-  dae_upsample2_backward_avx2, dae_upsample2_backward_relu_avx2,
-  dae_add_avx2,
-#else
-  dae_maxpool2_ref, dae_upsample2_ref,
-  dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
-  dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
-  dae_add_ref,
-#endif
+  .isa = DAE__ISA_AVX512,
+  .name = "avx512",
+  CONV3X3 (avx512),
+  RESAMPLE_SIMD,
 };
 #endif
 

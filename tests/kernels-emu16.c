@@ -1,4 +1,4 @@
-/* kernels-emu16.c: the SIMD kernel template (core/kernels/conv3x3-simd.h)
+/* kernels-emu16.c: the SIMD kernel template (core/kernels/conv3x3__simd.c)
  * instantiated with 16-lane GCC generic vectors and the AVX-512 blocking
  * (8 output channels), in portable code.  test-kernels checks it against
  * the references, so the template's logic for 16 lanes is tested on any
@@ -149,7 +149,7 @@ pairmax_emu16 (v16 a, v16 b)
     }                                                                        \
   while (0)
 
-#include "kernels/conv3x3-simd.h"
+#include "kernels/conv3x3__simd.c"
 
 const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",

@@ -1,6 +1,13 @@
-/* kernels.h: layer kernels.  Each optimised variant sits beside its scalar
- * reference (*-ref.c) with the same signature; dispatch.c fills one table
- * at start-up from the CPU's features (DAE_ISA=ref|avx2|avx512 forces one). */
+/* kernels.h: layer kernels, one file per family and variant, named
+ * FAMILY__VARIANT.c: the family is the operation and its kernel shape
+ * (conv3x3, conv3x3_winograd, conv3x3_gemm, convt2x2, convt2x2_gemm,
+ * resample2 for the 2x2 max-pool and 2x upsample, pointwise), the variant
+ * what the code is for: ref (portable C, the specification every other
+ * variant is tested against), avx2, avx512, simd (a template compiled once
+ * per ISA) or blas (sgemm; a portable loop where no BLAS was found).  Each
+ * optimised variant has its reference's signature; dispatch.c fills one
+ * table at start-up from the CPU's features (DAE_ISA=ref|avx2|avx512 forces
+ * one). */
 #ifndef DAE_KERNELS_H
 #define DAE_KERNELS_H
 
@@ -44,7 +51,7 @@ void dae_add_ref (size_t count, const float *a, const float *b,
 /* Applies act in place. */
 void dae_activate_ref (size_t count, DaeActivation act, float *x);
 
-/* A conv3x3 through Winograd F(2x2, 3x3) (conv3x3-winograd-ref.c): out
+/* A conv3x3 through Winograd F(2x2, 3x3) (conv3x3_winograd__ref.c): out
  * (nullable) as dae_conv3x3_ref's, and pooled (nullable) its 2x2 max-pool,
  * [n][out_c][ceil(h/2)][ceil(w/2)], as dae_maxpool2_ref makes it.  Within
  * 1e-5 of the direct convolution relative to the sum of |terms|; the SIMD
@@ -152,7 +159,7 @@ void dae_conv3x3_backward_ref (const DaeConvArgs *args, const float *in,
                                const float *dz, float *dweight, float *dbias,
                                float *din);
 /* din = dout routed to the first maximum (row-major order) of each window,
- * as PyTorch does; in is the pool's input.  The SIMD variants (pool-avx2.c)
+ * as PyTorch does; in is the pool's input.  The SIMD variants (resample2__avx2.c)
  * give the same bits. */
 typedef void (*DaePool2BackwardFn) (size_t n, guint c, guint h, guint w,
                                     const float *in, const float *dout,

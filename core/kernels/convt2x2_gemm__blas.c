@@ -1,5 +1,6 @@
-/* convt2x2-gemm-backward.c: the backward pass of the 2x2 stride-2
- * transposed convolution through sgemm.  Each output pixel (2y+a, 2x+b)
+/* convt2x2_gemm__blas.c: the backward pass of the 2x2 stride-2
+ * transposed convolution through sgemm (a portable loop where no BLAS was
+ * found).  Each output pixel (2y+a, 2x+b)
  * has one input pixel (y, x) under it, so with dz rearranged per image as
  * dz4[(oc, a, b)][y][x] (space to depth) both gradients are plain GEMMs:
  *   dW[ic][(oc, a, b)] = sum over images of x[ic][hw] x dz4[(oc, a, b)][hw]^T

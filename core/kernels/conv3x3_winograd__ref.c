@@ -1,4 +1,4 @@
-/* conv3x3-winograd-ref.c: the 3x3 convolution through Winograd's minimal
+/* conv3x3_winograd__ref.c: the 3x3 convolution through Winograd's minimal
  * filtering F(2x2, 3x3) (Lavin and Gray, 2016), scalar, one output tile of
  * 2x2 pixels at a time: 16 multiply-adds per input channel where the
  * direct convolution takes 36.  The SIMD variants run the same operations

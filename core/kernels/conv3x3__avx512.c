@@ -1,4 +1,4 @@
-/* conv3x3-avx512.c: the direct convolutions for AVX-512F (16 floats). */
+/* conv3x3__avx512.c: the conv3x3 family for AVX-512F (16 floats). */
 #include "kernels.h"
 #include "../dispatch.h"
 
@@ -65,4 +65,4 @@ pairmax_avx512 (__m512 a, __m512 b)
     }                                                                        \
   while (0)
 
-#include "conv3x3-simd.h"
+#include "conv3x3__simd.c"

@@ -1,6 +1,8 @@
-/* conv3x3-simd.h: the direct 3x3 convolutions, written once for any vector
- * width and included by conv3x3-avx2.c and conv3x3-avx512.c, which define
- * the vector type and operations (VEC, V_*) and ISA (the name suffix).
+/* conv3x3__simd.c: the 3x3 convolution family (direct, fused, Winograd and
+ * the weight gradient), written once for any vector width.  A template, so
+ * a .c and never a header: conv3x3__avx2.c, conv3x3__avx512.c and the
+ * tests' 16-lane emulation each compile it once, after defining the vector
+ * type and operations (VEC, V_*) and ISA (the name suffix).
  *
  * Layout: each tile's channel planes are read as flat arrays of h*w
  * pixels, vectorised over pixels.  A vertical tap is an offset of one row
@@ -1025,7 +1027,7 @@ FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
 }
 
 /* ---- Winograd F(2x2, 3x3) -------------------------------------------------
- * conv3x3-winograd-ref.c's operations, vectorised over output tiles: a
+ * conv3x3_winograd__ref.c's operations, vectorised over output tiles: a
  * group of images' tiles side by side (V[pos][ic][tile]), the 16 products
  * over input channels as matrix products (run_plane with T = 1: one
  * position's V stays in L1 while every output channel is made from it),

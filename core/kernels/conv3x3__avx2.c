@@ -1,4 +1,4 @@
-/* conv3x3-avx2.c: the direct convolutions for AVX2 + FMA (8 floats). */
+/* conv3x3__avx2.c: the conv3x3 family for AVX2 + FMA (8 floats). */
 #include "kernels.h"
 #include "../dispatch.h"
 
@@ -71,4 +71,4 @@ pairmax_avx2 (__m256 a, __m256 b)
     }                                                                        \
   while (0)
 
-#include "conv3x3-simd.h"
+#include "conv3x3__simd.c"

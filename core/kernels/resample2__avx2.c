@@ -1,16 +1,14 @@
-/* layers-avx2.c: 2x2 max-pool and 2x upsample, forward and backward, eight
- * windows at a time: the passes between convolutions in training; and a
- * skip connection's sum.
+/* resample2__avx2.c: 2x2 max-pool and 2x upsample, forward and backward,
+ * eight windows at a time: the passes between convolutions in training.
  *
- * Same signatures and same bits as the references (layers-ref.c,
- * backward-ref.c).  Max-pool forward takes the maximum in the reference's
+ * Same signatures and same bits as the references (resample2__ref.c).  Max-pool forward takes the maximum in the reference's
  * order (a, b, then c, then d: the same result for signed zeros too); its
  * backward sends the gradient to the first maximum of each window, chosen
  * by masks.  Upsample backward adds each 2x2 block in the reference's
  * order.  The loops and the windows cut by an odd edge of the max-pool
- * backward are the reference's own (pool-window.h). */
+ * backward are the reference's own (maxpool2_window.h). */
 #include "kernels.h"
-#include "pool-window.h"
+#include "maxpool2_window.h"
 
 #include <immintrin.h>
 
@@ -237,27 +235,4 @@ dae_upsample2_backward_relu_avx2 (size_t n, guint c, guint h, guint w, const flo
                                   const float *dout, float *din)
 {
   upsample2_backward_avx2 (n, c, h, w, in, dout, din, TRUE);
-}
-
-void
-dae_add_avx2 (size_t count, const float *a, const float *b, DaeActivation act, float *out)
-{
-  if (act != DAE_ACT_NONE && act != DAE_ACT_RELU)
-    {
-      dae_add_ref (count, a, b, act, out);
-      return;
-    }
-  const __m256 zero = _mm256_setzero_ps ();
-  size_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    {
-      __m256 s = _mm256_add_ps (_mm256_loadu_ps (a + i), _mm256_loadu_ps (b + i));
-      if (act == DAE_ACT_RELU)
-        s = _mm256_max_ps (s, zero);
-      _mm256_storeu_ps (out + i, s);
-    }
-  /* The reference's own loops for the tail: the same bits (its ReLU
-   * included, whatever it does with -0 and NaN). */
-  if (i < count)
-    dae_add_ref (count - i, a + i, b + i, act, out + i);
 }

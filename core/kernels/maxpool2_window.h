@@ -1,8 +1,8 @@
-/* pool-window.h: one 2x2 max-pool window's backward step, shared by the
+/* maxpool2_window.h: one 2x2 max-pool window's backward step, shared by the
  * scalar reference and the SIMD variants' edges so that they agree to the
  * bit. */
-#ifndef DAE_POOL_WINDOW_H
-#define DAE_POOL_WINDOW_H
+#ifndef DAE_MAXPOOL2_WINDOW_H
+#define DAE_MAXPOOL2_WINDOW_H
 
 #include <glib.h>
 #include <string.h>
