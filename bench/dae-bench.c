@@ -247,6 +247,52 @@ print_rate (const char *what, const char *variant, guint threads, double tiles_s
   g_print ("\n");
 }
 
+/* Sets j up for kernel variant v of table k (NULL: the im2col + BLAS path):
+ * 0 direct, 1 fused with the following max-pool or the preceding upsample
+ * (up: its arguments), 2 Winograd, 3 Winograd + max-pool.  Returns its
+ * name. */
+static char *
+layer_variant (LayerJob *j, const DaeKernels *k, int v, const DaeConvArgs *up,
+               gboolean pool_next, DaeShape os, guint nt)
+{
+  const size_t pooled = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
+  if (k == NULL)
+    {
+      j->variant = V_GEMM;
+      j->gemm_scratch = g_new (float *, nt);
+      for (guint w = 0; w < nt; w++)
+        j->gemm_scratch[w] = g_new (float, dae_conv3x3_gemm_scratch (&j->args));
+      return g_strdup ("gemm (im2col+BLAS)");
+    }
+  if (v == 0)
+    {
+      j->variant = V_DIRECT;
+      j->fn = k->conv3x3;
+      return g_strdup_printf ("%s direct", k->name);
+    }
+  if (v >= 2)
+    {
+      j->variant = v == 2 ? V_WINOGRAD : V_WINOGRAD_POOL;
+      j->wfn = k->conv3x3_winograd;
+      if (v == 3)
+        j->out_floats = pooled;
+      return g_strdup_printf ("%s winograd%s", k->name, v == 3 ? "+pool" : "");
+    }
+  j->variant = V_FUSED;
+  if (pool_next)
+    {
+      j->fn = k->conv3x3_maxpool2;
+      j->out_floats = pooled;
+    }
+  else
+    {
+      j->fn = k->upsample2_conv3x3;
+      j->args = *up;
+      j->in_floats /= 4;
+    }
+  return g_strdup_printf ("%s fused", k->name);
+}
+
 static void
 bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
 {
@@ -302,45 +348,7 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
                     continue;
                   LayerJob j = { .pool = pool, .args = a, .in = in, .out = out,
                                  .in_floats = in_f, .out_floats = out_f, .n_tiles = n };
-                  g_autofree char *vname = NULL;
-                  if (isa == DAE__N_ISA)
-                    {
-                      j.variant = V_GEMM;
-                      j.gemm_scratch = g_new (float *, nt);
-                      for (guint w = 0; w < nt; w++)
-                        j.gemm_scratch[w] = g_new (float, dae_conv3x3_gemm_scratch (&a));
-                      vname = g_strdup ("gemm (im2col+BLAS)");
-                    }
-                  else if (v == 0)
-                    {
-                      j.variant = V_DIRECT;
-                      j.fn = k->conv3x3;
-                      vname = g_strdup_printf ("%s direct", k->name);
-                    }
-                  else if (v >= 2)
-                    {
-                      j.variant = v == 2 ? V_WINOGRAD : V_WINOGRAD_POOL;
-                      j.wfn = k->conv3x3_winograd;
-                      if (v == 3)
-                        j.out_floats = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
-                      vname = g_strdup_printf ("%s winograd%s", k->name, v == 3 ? "+pool" : "");
-                    }
-                  else
-                    {
-                      j.variant = V_FUSED;
-                      if (pool_next)
-                        {
-                          j.fn = k->conv3x3_maxpool2;
-                          j.out_floats = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
-                        }
-                      else
-                        {
-                          j.fn = k->upsample2_conv3x3;
-                          j.args = up;
-                          j.in_floats = in_f / 4;
-                        }
-                      vname = g_strdup_printf ("%s fused", k->name);
-                    }
+                  g_autofree char *vname = layer_variant (&j, k, v, &up, pool_next, os, nt);
                   timing_threads = nt;
                   const double rate = best_rate (layer_run, &j) * n;
                   print_rate (what, vname, nt, rate, flop, peaks[p]);
