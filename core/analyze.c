@@ -11,7 +11,9 @@
  *   a 5x5 erosion removes), the mid-tones between the classes;
  * - 8x8 blocks of the means: flat, strongly edged or textured, and the
  *   share of blocks at the dominant (paper) level;
- * - colour saturation.
+ * - colour saturation;
+ * - for colour images, the noise of the two opponent chroma planes, for
+ *   the strength of their denoising.
  * A logistic model of these ten numbers gives the probability of a page.
  * Its weights were fitted on pages and photos with Gaussian noise of sigma
  * 0-50/255 (see weights/README.md, "Automatic choice"). */
@@ -113,9 +115,17 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist)
   return sqrt (energy[(size_t) bw * bh / 20] / 0.728);
 }
 
-/* 2x2 means of the luma and the noise estimate from the HH band. */
+/* A pixel's value in plane 0 (the luma) or opponent chroma plane 1 or 2. */
+static inline float
+pixel_value (const float *px, guint n_color, guint plane)
+{
+  return plane == 0 ? pixel_luma (px, n_color) : dae__opponent (px, plane);
+}
+
+/* 2x2 means of a plane and the noise estimate from the HH band. */
 static double
-half_plane (const float *rows, guint width, guint channels, guint n_color, HalfPlane *hp)
+half_plane (const float *rows, guint width, guint channels, guint n_color, guint plane,
+            HalfPlane *hp)
 {
   float *hh = hp->hh;
   g_autofree guint64 *hist = g_new0 (guint64, SIGMA_BINS); /* 32 KiB */
@@ -126,8 +136,10 @@ half_plane (const float *rows, guint width, guint channels, guint n_color, HalfP
       for (guint x = 0; x < hp->w; x++)
         {
           const size_t o = (size_t) (2 * x) * channels;
-          const float a = pixel_luma (r0 + o, n_color), b = pixel_luma (r0 + o + channels, n_color);
-          const float c = pixel_luma (r1 + o, n_color), d = pixel_luma (r1 + o + channels, n_color);
+          const float a = pixel_value (r0 + o, n_color, plane);
+          const float b = pixel_value (r0 + o + channels, n_color, plane);
+          const float c = pixel_value (r1 + o, n_color, plane);
+          const float d = pixel_value (r1 + o + channels, n_color, plane);
           const size_t i = (size_t) y * hp->w + x;
           hp->mean[i] = 0.25f * (a + b + c + d);
           hh[i] = 0.5f * (a - b - c + d);
@@ -342,12 +354,14 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   HalfPlane hp;
   if (!half_plane_alloc (&hp, width, n_rows))
     return FALSE;
-  st->sigma = half_plane (rows, width, channels, n_color, &hp);
+  st->sigma = half_plane (rows, width, channels, n_color, 0, &hp);
   st->detail = fine_detail (&hp, st->sigma);
   double *f = st->features;
   block_features (&hp, st->sigma, f);
   class_features (&hp, st->sigma, f, st);
   f[9] = saturation (rows, width, n_rows, channels, n_color);
+  for (guint k = 0; n_color >= 3 && k < 2; k++)
+    st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp);
   g_free (hp.block);
   double z = page_bias;
   for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)

@@ -82,7 +82,20 @@ typedef struct {
    * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
    * the paper level; colour saturation. */
   double features[DAE__N_IMAGE_FEATURES];
+  /* The same noise measure on the two opponent chroma planes (colour
+   * images; 0 otherwise): not always the luma's (a clean colour scan). */
+  double chroma_sigma[2];
 } DaeImageStats;
+
+/* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
+ * (R-2G+B)/4, the chroma offset by one half into the range a model sees. */
+static inline float
+dae__opponent (const float *rgb, guint k)
+{
+  return k == 0 ? (rgb[0] + rgb[1] + rgb[2]) * (1.0f / 3)
+         : k == 1 ? 0.5f * (rgb[0] - rgb[2]) + 0.5f
+         : 0.25f * (rgb[0] - 2 * rgb[1] + rgb[2]) + 0.5f;
+}
 
 /* Statistics of n_rows rows of width pixels (channels floats each, the
  * first n_color of them colour); FALSE when out of memory. */

@@ -558,8 +558,8 @@ smooth_image (guint w, guint h, double sigma, guint32 seed)
   return img;
 }
 
-/* Strength auto: a clean image is left nearly as it is, a noisy one gets the
- * weight sigma^2 / (sigma^2 + e^2), with sigma measured. */
+/* Strength auto: a clean or nearly clean image is left as it is, a noisy
+ * one gets the weight sigma^2 / (sigma^2 + e^2), with sigma measured. */
 static void
 test_strength_auto (void)
 {
@@ -573,6 +573,11 @@ test_strength_auto (void)
   g_autofree float *same = denoise (m, &o, w, h, 1, FALSE, clean);
   for (size_t i = 0; i < (size_t) w * h; i++) /* the same 8-bit values */
     g_assert_cmpfloat (fabsf (same[i] - clean[i]), <, 0.5f / 255);
+
+  /* Noise of 1/255 (below 2/255): left exactly as it is. */
+  g_autofree float *quiet = smooth_image (w, h, 1, 8);
+  g_autofree float *quiet_out = denoise (m, &o, w, h, 1, FALSE, quiet);
+  g_assert_cmpmem (quiet_out, w * h * sizeof (float), quiet, w * h * sizeof (float));
 
   g_autofree float *noisy = smooth_image (w, h, 20, 6);
   g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
@@ -589,6 +594,46 @@ test_strength_auto (void)
   g_autofree float *full = denoise (m, &o, w, h, 1, FALSE, noisy);
   for (size_t i = 0; i < (size_t) w * h; i++)
     g_assert_cmpfloat (fabs (got[i] - CLAMP (s * full[i] + (1 - s) * noisy[i], 0, 1)), <, 2e-3);
+}
+
+/* The chroma planes' strength follows their own noise: noise shared by R, G
+ * and B (none in the chroma) leaves the chroma alone; noise of each channel
+ * gets it denoised. */
+static void
+test_strength_chroma (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "content", "photo");
+  dae_model_set_metadata (m, "clean-error", "0.03");
+  dae_model_set_metadata (m, "clean-error-chroma", "0.01");
+  const guint w = 160, h = 120;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  for (guint shared = 0; shared < 2; shared++)
+    {
+      g_autofree float *rgb = g_new (float, (size_t) w * h * 3);
+      float *plane[3];
+      for (guint c = 0; c < 3; c++)
+        plane[c] = smooth_image (w, h, 15, shared ? 7 : 7 + c);
+      for (size_t i = 0; i < (size_t) w * h; i++)
+        for (guint c = 0; c < 3; c++)
+          rgb[3 * i + c] = CLAMP (plane[c][i] + 0.1f * ((int) c - 1), 0.0f, 1.0f);
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 3, FALSE, NULL);
+      g_assert_true (dae_denoiser_push_rows (d, rgb, h, NULL));
+      g_autofree char *desc = dae_denoiser_describe (d);
+      const char *st = strstr (desc, "strength ");
+      g_assert_nonnull (st);
+      char *end;
+      const double luma = g_ascii_strtod (st + strlen ("strength "), &end);
+      const double c1 = g_ascii_strtod (end + 1, &end), c2 = g_ascii_strtod (end + 1, NULL);
+      g_assert_cmpfloat (luma, >, 0.3);
+      if (shared)
+        g_assert_cmpfloat (MAX (c1, c2), <, 0.1);
+      else
+        g_assert_cmpfloat (MIN (c1, c2), >, 0.5);
+      for (guint c = 0; c < 3; c++)
+        g_free (plane[c]);
+    }
 }
 
 static float *
@@ -789,6 +834,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/opponent", test_opponent);
   g_test_add_func ("/tiler/centre", test_centre);
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
+  g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/errors", test_errors);
   g_test_add_func ("/tiler/seams", test_seams);
