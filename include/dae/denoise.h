@@ -54,7 +54,7 @@ typedef struct {
   DaeInvert invert;
   DaeColorMode color;
   guint threads;       /* 0 = all cores; results do not depend on it */
-  DaeConvPath conv_path;
+  DaeConvPath conv_path;  /* AUTO: each layer's fastest, measured (DaeConvPath) */
 } DaeDenoiseOptions;
 
 /**

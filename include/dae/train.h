@@ -37,7 +37,8 @@ typedef struct {
   guint batch_size;       /* 128 */
   guint threads;          /* 0 = all cores; results do not depend on it */
   guint64 seed;           /* batch order and fresh noise */
-  DaeConvPath conv_path;
+  DaeConvPath conv_path;  /* AUTO: the direct kernels (sgemm on the scalar build), never
+                           * measured: a seed gives the same model every run */
 } DaeTrainOptions;
 
 /* Largest batch size accepted. */
