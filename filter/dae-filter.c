@@ -6,6 +6,7 @@
  * width, never the height.  Errors are printed once, netpbm style:
  * `dae-filter: <file or stdin>: <what>`, exit 1 (2 for a usage error). */
 #include "dae.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,70 +94,6 @@ typedef struct {
   guint64 max_pixels;
   gboolean progress;
 } Settings;
-
-static gboolean usage_failed;
-
-static void usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-/* Reports the first usage error; main() then exits with status 2. */
-static void
-usage_error (const char *fmt, ...)
-{
-  if (usage_failed)
-    return;
-  usage_failed = TRUE;
-  va_list ap;
-  va_start (ap, fmt);
-  fprintf (stderr, "%s: ", PROG);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "\nTry '%s --help' for more information.\n", PROG);
-}
-
-/* A whole decimal number in [lo, hi], or a usage error naming the option. */
-static guint64
-parse_uint (const char *option, const char *text, guint64 lo, guint64 hi)
-{
-  guint64 v;
-  if (!g_ascii_string_to_unsigned (text, 10, lo, hi, &v, NULL))
-    {
-      usage_error ("%s: \"%s\" is not a whole number from %" G_GUINT64_FORMAT " to %"
-                   G_GUINT64_FORMAT, option, text, lo, hi);
-      return lo;
-    }
-  return v;
-}
-
-static double
-parse_fraction (const char *option, const char *text)
-{
-  char *end;
-  errno = 0;
-  const double v = g_ascii_strtod (text, &end);
-  if (text[0] == '\0' || *end != '\0' || errno != 0 || !(v >= 0.0 && v <= 1.0))
-    {
-      usage_error ("%s: \"%s\" is not a number between 0 and 1", option, text);
-      return 1.0;
-    }
-  return v;
-}
-
-static int
-parse_choice (const char *option, const char *text, const char *const *choices)
-{
-  for (int i = 0; choices[i] != NULL; i++)
-    if (strcmp (text, choices[i]) == 0)
-      return i;
-  char list[128] = "";
-  for (int i = 0; choices[i] != NULL; i++)
-    {
-      if (i > 0)
-        g_strlcat (list, "|", sizeof list);
-      g_strlcat (list, choices[i], sizeof list);
-    }
-  usage_error ("%s: \"%s\" is not one of %s", option, text, list);
-  return 0;
-}
 
 /* ---- batch outputs: atomic, never over an input ---------------------------- */
 
@@ -700,10 +637,94 @@ list_models (void)
   return 0;
 }
 
+/* The options' values into @s; a bad one is a usage error (exit 2). */
+static void
+parse_settings (Settings *s)
+{
+  dae_denoise_options_init (&s->dopt);
+  if (opt_strength && strcmp (opt_strength, "auto") != 0)
+    s->dopt.strength = cli_parse_double ("--strength", opt_strength, 0, 1, FALSE);
+  if (opt_invert)
+    {
+      static const char *const c[] = { "auto", "on", "off", NULL };
+      static const DaeInvert v[] = { DAE_INVERT_AUTO, DAE_INVERT_ON, DAE_INVERT_OFF };
+      s->dopt.invert = v[cli_parse_choice ("--invert", opt_invert, c)];
+    }
+  if (opt_color)
+    {
+      static const char *const c[] = { "auto", "luma", "rgb", "opponent", NULL };
+      static const DaeColorMode v[] = { DAE_COLOR_AUTO, DAE_COLOR_LUMA, DAE_COLOR_RGB,
+                                        DAE_COLOR_OPPONENT };
+      s->dopt.color = v[cli_parse_choice ("--color", opt_color, c)];
+    }
+  if (opt_threads)
+    s->dopt.threads = (guint) cli_parse_uint ("--threads", opt_threads, 0, 1024);
+  if (opt_format)
+    {
+      static const char *const c[] = { "pnm", "pam", "png", "jpeg", "tiff", NULL };
+      s->format = FORMAT_PNM + cli_parse_choice ("--format", opt_format, c);
+    }
+  if (opt_quality)
+    s->quality = (guint) cli_parse_uint ("--quality", opt_quality, 1, 100);
+  if (opt_bilevel)
+    {
+      static const char *const c[] = { "threshold", "gray", NULL };
+      s->bilevel_gray = cli_parse_choice ("--bilevel", opt_bilevel, c) == 1;
+    }
+  s->max_pixels = opt_max_pixels ? cli_parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
+                                 : DAE_IMAGE_DEFAULT_MAX_PIXELS;
+  if (opt_stride)
+    s->dopt.stride = (guint) cli_parse_uint ("--stride", opt_stride, 1, 4096);
+  s->progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
+  if (!opt_output_dir && (opt_skip_existing || opt_recursive))
+    cli_usage_error ("%s needs -o/--output-dir",
+                     opt_recursive ? "-r/--recursive" : "--skip-existing");
+  if (opt_output_dir && (opt_files == NULL || opt_files[0] == NULL))
+    cli_usage_error ("-o/--output-dir needs FILE arguments");
+  if (opt_output_dir && opt_files != NULL)
+    for (guint i = 0; opt_files[i] != NULL; i++)
+      if (strcmp (opt_files[i], "-") == 0)
+        cli_usage_error ("-o/--output-dir cannot take stdin (\"-\")");
+}
+
+/* The models, checked against --stride (a usage error) and named by -v. */
+static void
+load_models (Settings *s)
+{
+  g_autoptr (GError) error = NULL;
+  s->models = dae_model_set_load (opt_model, &error);
+  if (s->models == NULL)
+    cli_fail ("%s", error->message); /* it names the model or the file */
+  for (guint i = 0; i < dae_model_set_get_n_models (s->models); i++)
+    {
+      const char *path;
+      guint ph, pw;
+      dae_model_get_patch_size (dae_model_set_get_model (s->models, i, &path), &ph, &pw);
+      if (s->dopt.stride > MIN (ph, pw))
+        cli_usage_error ("--stride: %u is larger than the %ux%u patches of %s", s->dopt.stride,
+                         pw, ph, path);
+    }
+  if (!opt_verbose)
+    return;
+  for (guint i = 0; i < dae_model_set_get_n_models (s->models); i++)
+    {
+      const char *path;
+      guint ph, pw;
+      dae_model_get_patch_size (dae_model_set_get_model (s->models, i, &path), &ph, &pw);
+      fprintf (stderr, "%s: model %s (%ux%u patches)%s\n", PROG, path, pw, ph,
+               dae_model_set_get_n_models (s->models) > 1
+                 ? (i == 0 ? ", for pages" : ", for photos and anything else") : "");
+    }
+  const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
+  fprintf (stderr, "%s: kernels %s%s%s%s\n", PROG, dae_kernels_describe (),
+           note ? " (" : "", note ? note : "", note ? ")" : "");
+}
+
 int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  cli_set_prog (PROG);
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- denoise images with a denoising autoencoder");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx,
@@ -721,101 +742,18 @@ main (int argc, char **argv)
     "Models are looked up in $DAE_MODEL_PATH, ~/.local/share/dae/models, then the\n"
     "installed models directory.  Exit status: 0 on success, 1 if an image or\n"
     "file failed, 2 for a usage error.  See dae-filter(1).");
-  g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "%s: %s\nTry '%s --help' for more information.\n", PROG,
-               error->message, PROG);
-      return 2;
-    }
-
+  cli_parse_options (ctx, &argc, &argv);
   if (opt_version)
     {
-      printf ("%s (dae) %s\n", PROG, dae_version ());
+      cli_print_version ();
       return 0;
     }
   if (opt_list_models)
     return list_models ();
 
   Settings s = { 0 };
-  dae_denoise_options_init (&s.dopt);
-  if (opt_strength && strcmp (opt_strength, "auto") != 0)
-    s.dopt.strength = parse_fraction ("--strength", opt_strength);
-  if (opt_invert)
-    {
-      static const char *const c[] = { "auto", "on", "off", NULL };
-      static const DaeInvert v[] = { DAE_INVERT_AUTO, DAE_INVERT_ON, DAE_INVERT_OFF };
-      s.dopt.invert = v[parse_choice ("--invert", opt_invert, c)];
-    }
-  if (opt_color)
-    {
-      static const char *const c[] = { "auto", "luma", "rgb", "opponent", NULL };
-      static const DaeColorMode v[] = { DAE_COLOR_AUTO, DAE_COLOR_LUMA, DAE_COLOR_RGB,
-                                        DAE_COLOR_OPPONENT };
-      s.dopt.color = v[parse_choice ("--color", opt_color, c)];
-    }
-  if (opt_threads)
-    s.dopt.threads = (guint) parse_uint ("--threads", opt_threads, 0, 1024);
-  if (opt_format)
-    {
-      static const char *const c[] = { "pnm", "pam", "png", "jpeg", "tiff", NULL };
-      s.format = FORMAT_PNM + parse_choice ("--format", opt_format, c);
-    }
-  if (opt_quality)
-    s.quality = (guint) parse_uint ("--quality", opt_quality, 1, 100);
-  if (opt_bilevel)
-    {
-      static const char *const c[] = { "threshold", "gray", NULL };
-      s.bilevel_gray = parse_choice ("--bilevel", opt_bilevel, c) == 1;
-    }
-  s.max_pixels = opt_max_pixels ? parse_uint ("--max-pixels", opt_max_pixels, 1, G_MAXUINT64)
-                                : DAE_IMAGE_DEFAULT_MAX_PIXELS;
-  if (opt_stride)
-    s.dopt.stride = (guint) parse_uint ("--stride", opt_stride, 1, 4096);
-  s.progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
-  if (!opt_output_dir && (opt_skip_existing || opt_recursive))
-    usage_error ("%s needs -o/--output-dir", opt_recursive ? "-r/--recursive" : "--skip-existing");
-  if (opt_output_dir && (opt_files == NULL || opt_files[0] == NULL))
-    usage_error ("-o/--output-dir needs FILE arguments");
-  if (opt_output_dir && opt_files != NULL)
-    for (guint i = 0; opt_files[i] != NULL; i++)
-      if (strcmp (opt_files[i], "-") == 0)
-        usage_error ("-o/--output-dir cannot take stdin (\"-\")");
-  if (usage_failed)
-    return 2;
-
-  s.models = dae_model_set_load (opt_model, &error);
-  if (s.models == NULL)
-    {
-      /* The message names the model or the file already. */
-      fprintf (stderr, "%s: %s\n", PROG, error->message);
-      return 1;
-    }
-  for (guint i = 0; i < dae_model_set_get_n_models (s.models); i++)
-    {
-      const char *path;
-      guint ph, pw;
-      dae_model_get_patch_size (dae_model_set_get_model (s.models, i, &path), &ph, &pw);
-      if (s.dopt.stride > MIN (ph, pw))
-        usage_error ("--stride: %u is larger than the %ux%u patches of %s", s.dopt.stride, pw,
-                     ph, path);
-      if (opt_verbose && !usage_failed)
-        fprintf (stderr, "%s: model %s (%ux%u patches)%s\n", PROG, path, pw, ph,
-                 dae_model_set_get_n_models (s.models) > 1
-                   ? (i == 0 ? ", for pages" : ", for photos and anything else") : "");
-    }
-  if (usage_failed)
-    {
-      dae_model_set_free (s.models);
-      return 2;
-    }
-  if (opt_verbose)
-    {
-      const char *note = dae_kernels_get_note (); /* why DAE_ISA was not followed */
-      fprintf (stderr, "%s: kernels %s%s%s%s\n", PROG, dae_kernels_describe (),
-               note ? " (" : "", note ? note : "", note ? ")" : "");
-    }
-
+  parse_settings (&s);
+  load_models (&s);
   const int status = opt_output_dir ? run_batch (&s, opt_files) : run_stdout (&s, opt_files);
   dae_model_set_free (s.models);
   g_strfreev (opt_files);

@@ -11,6 +11,7 @@
  * exit 1; usage errors exit 2 with a Try line. */
 #include "dae.h"
 #include "dae-config.h"
+#include "cli.h"
 
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -23,7 +24,7 @@
 #define PROG "dae-model"
 
 static char *opt_arch, *opt_patch, *opt_channels;
-static gboolean opt_version, usage_failed;
+static gboolean opt_version;
 static char **opt_args;
 
 static const GOptionEntry entries[] = {
@@ -39,14 +40,6 @@ static const GOptionEntry entries[] = {
     "COMMAND ARGS..." },
   { NULL }
 };
-
-static int
-usage_error (const char *message)
-{
-  usage_failed = TRUE;
-  fprintf (stderr, "%s: %s\nTry '%s --help' for more information.\n", PROG, message, PROG);
-  return 2;
-}
 
 /* Finds and loads a model by name or file; prints the error. */
 static DaeModel *
@@ -179,16 +172,10 @@ static char *
 make_template (void)
 {
   guint64 c = 1, h = 28, w = 28;
-  if (opt_channels && (!g_ascii_string_to_unsigned (opt_channels, 10, 1, 4096, &c, NULL)))
-    {
-      usage_error ("--channels: not a whole number from 1 to 4096");
-      return NULL;
-    }
+  if (opt_channels)
+    c = cli_parse_uint ("--channels", opt_channels, 1, 4096);
   if (opt_patch && sscanf (opt_patch, "%" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT, &h, &w) != 2)
-    {
-      usage_error ("--patch: not HxW");
-      return NULL;
-    }
+    cli_usage_error ("--patch: \"%s\" is not HxW", opt_patch);
   g_autoptr (GError) error = NULL;
   g_autoptr (DaeModel) model = dae_model_new_from_arch (opt_arch, (guint) c, (guint) h,
                                                         (guint) w, &error);
@@ -212,7 +199,7 @@ cmd_import (const char *in, const char *out)
 {
   g_autofree char *template = NULL;
   if (opt_arch && (template = make_template ()) == NULL)
-    return usage_failed ? 2 : 1;
+    return 1;
   g_autofree char *importer = find_importer ();
   if (importer == NULL)
     {
@@ -260,6 +247,7 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  cli_set_prog (PROG);
   g_autoptr (GOptionContext) ctx = g_option_context_new ("COMMAND ARGS...");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_summary (ctx,
@@ -273,19 +261,17 @@ main (int argc, char **argv)
   g_option_context_set_description (ctx,
     "NAME is a model name from dae-filter --list-models.  Exit status: 0 on\n"
     "success, 1 on failure, 2 for a usage error.  See dae-model(1).");
-  g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return usage_error (error->message);
+  cli_parse_options (ctx, &argc, &argv);
   if (opt_version)
     {
-      printf ("%s (dae) %s\n", PROG, dae_version ());
+      cli_print_version ();
       return 0;
     }
   guint n = opt_args ? g_strv_length (opt_args) : 0;
   const char *cmd = n ? opt_args[0] : NULL;
   int status;
   if (cmd == NULL)
-    status = usage_error ("a COMMAND is needed: info, metadata, verify or import");
+    cli_usage_error ("a COMMAND is needed: info, metadata, verify or import");
   else if (strcmp (cmd, "info") == 0 && n == 2)
     status = cmd_info (opt_args[1]);
   else if (strcmp (cmd, "metadata") == 0 && (n == 2 || n == 3))
@@ -296,15 +282,9 @@ main (int argc, char **argv)
     status = cmd_import (opt_args[1], opt_args[2]);
   else if (strcmp (cmd, "info") && strcmp (cmd, "metadata") && strcmp (cmd, "verify")
            && strcmp (cmd, "import"))
-    {
-      g_autofree char *m = g_strdup_printf ("unknown command \"%s\"", cmd);
-      status = usage_error (m);
-    }
+    cli_usage_error ("unknown command \"%s\"", cmd);
   else
-    {
-      g_autofree char *m = g_strdup_printf ("%s: wrong number of arguments", cmd);
-      status = usage_error (m);
-    }
+    cli_usage_error ("%s: wrong number of arguments", cmd);
   g_strfreev (opt_args);
   return status;
 }

@@ -1,13 +1,13 @@
-/* test-cli.c: what dae-filter and dae-train share as programs (one
- * convention for --version and for usage errors), and dae-train's preview
- * of sorted data. */
+/* test-cli.c: what dae-filter, dae-train and dae-model share as programs
+ * (cli/cli.h: one convention for --version, usage errors and option
+ * values), and dae-train's preview of sorted data. */
 #include "dae.h"
 #include "test-spawn.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
 
-static char *filter_path, *train_path, *tmp_dir;
+static char *filter_path, *train_path, *model_path, *tmp_dir;
 
 static char *
 tmp_file (const char *name)
@@ -25,8 +25,9 @@ out_text (const TestRun *r)
 static void
 test_version (void)
 {
-  const char *progs[2][2] = { { "dae-filter", filter_path }, { "dae-train", train_path } };
-  for (guint i = 0; i < 2; i++)
+  const char *progs[3][2] = { { "dae-filter", filter_path }, { "dae-train", train_path },
+                              { "dae-model", model_path } };
+  for (guint i = 0; i < 3; i++)
     {
       g_auto (TestRun) r = test_run (tmp_dir, progs[i][1], NULL, 0,
                                      (const char *const[]){ "--version", NULL });
@@ -39,12 +40,13 @@ test_version (void)
 }
 
 /* A usage error: exit 2, nothing on stdout, and on stderr exactly
- * "PROG: MESSAGE" and "Try 'PROG --help' for more information.". */
-static void
+ * "PROG: MESSAGE" and "Try 'PROG --help' for more information.".
+ * Returns MESSAGE. */
+static char *
 assert_usage_error (const char *prog, const char *exe, const char *const *args)
 {
   g_auto (TestRun) r = test_run (tmp_dir, exe, NULL, 0, args);
-  g_test_message ("%s %s: exit %d: %s", prog, args[0], r.status, r.err);
+  g_test_message ("%s %s: exit %d: %s", prog, args[0] ? args[0] : "", r.status, r.err);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_cmpuint (g_bytes_get_size (r.out), ==, 0);
   g_auto (GStrv) lines = g_strsplit (r.err, "\n", -1);
@@ -55,6 +57,7 @@ assert_usage_error (const char *prog, const char *exe, const char *const *args)
   g_assert_cmpuint (strlen (lines[0]), >, strlen (head));
   g_assert_cmpstr (lines[1], ==, tail);
   g_assert_cmpstr (lines[2], ==, "");
+  return g_strdup (lines[0] + strlen (head));
 }
 
 static void
@@ -71,10 +74,50 @@ test_usage_errors (void)
     (const char *const[]){ "--loss", "hinge", "-o", "x.dae", "t.idx", NULL },
     (const char *const[]){ "t.idx", NULL },
   };
+  const char *const *model_cases[] = {
+    (const char *const[]){ "--frobnicate", NULL },
+    (const char *const[]){ NULL },
+    (const char *const[]){ "frobnicate", "x.dae", NULL },
+    (const char *const[]){ "info", NULL },
+    (const char *const[]){ "--channels", "many", "--arch", "c1:sigmoid", "import", "a.pt",
+                           "b.dae", NULL },
+    (const char *const[]){ "--patch", "big", "--arch", "c1:sigmoid", "import", "a.pt",
+                           "b.dae", NULL },
+  };
   for (guint i = 0; i < G_N_ELEMENTS (filter_cases); i++)
-    assert_usage_error ("dae-filter", filter_path, filter_cases[i]);
+    g_free (assert_usage_error ("dae-filter", filter_path, filter_cases[i]));
   for (guint i = 0; i < G_N_ELEMENTS (train_cases); i++)
-    assert_usage_error ("dae-train", train_path, train_cases[i]);
+    g_free (assert_usage_error ("dae-train", train_path, train_cases[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (model_cases); i++)
+    g_free (assert_usage_error ("dae-model", model_path, model_cases[i]));
+}
+
+/* The same bad value gets the same words from every program (one parser),
+ * and a usage error stops a program before it writes anything: dae-train's
+ * -o file is not made, the first of two errors is the one reported. */
+static void
+test_usage_same_words (void)
+{
+  g_autofree char *out = tmp_file ("never.dae");
+  g_autofree char *f = assert_usage_error ("dae-filter", filter_path,
+                                           (const char *const[]){ "--threads", "many", NULL });
+  g_autofree char *t = assert_usage_error ("dae-train", train_path, (const char *const[]){
+      "--threads", "many", "-o", out, "t.idx", NULL });
+  g_assert_cmpstr (f, ==, "--threads: \"many\" is not a whole number from 0 to 1024");
+  g_assert_true (g_str_has_prefix (t, "--threads: \"many\" is not a whole number from 0 to "));
+  g_autofree char *c = assert_usage_error ("dae-model", model_path, (const char *const[]){
+      "--channels", "0", "--arch", "c1:sigmoid", "import", "a.pt", out, NULL });
+  g_assert_cmpstr (c, ==, "--channels: \"0\" is not a whole number from 1 to 4096");
+  g_autofree char *ff = assert_usage_error ("dae-filter", filter_path, (const char *const[]){
+      "--invert", "sometimes", NULL });
+  g_autofree char *tt = assert_usage_error ("dae-train", train_path, (const char *const[]){
+      "--loss", "sometimes", "-o", out, "t.idx", NULL });
+  g_assert_cmpstr (ff, ==, "--invert: \"sometimes\" is not one of auto|on|off");
+  g_assert_cmpstr (tt, ==, "--loss: \"sometimes\" is not one of bce|mse");
+  g_autofree char *two = assert_usage_error ("dae-filter", filter_path, (const char *const[]){
+      "--strength", "2", "--quality", "0", NULL });
+  g_assert_cmpstr (two, ==, "--strength: \"2\" is not a number in [0, 1]");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
 /* Training data sorted as MNIST's test set is (by label): image i is a
@@ -130,12 +173,15 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   filter_path = g_strdup (g_getenv ("DAE_FILTER"));
   train_path = g_strdup (g_getenv ("DAE_TRAIN"));
+  model_path = g_strdup (g_getenv ("DAE_MODEL"));
   g_assert_nonnull (filter_path);
   g_assert_nonnull (train_path);
+  g_assert_nonnull (model_path);
   tmp_dir = g_dir_make_tmp ("dae-test-cli-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
   g_test_add_func ("/cli/version", test_version);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/usage-same-words", test_usage_same_words);
   g_test_add_func ("/cli/preview-spread", test_preview_spread);
   const int status = g_test_run ();
   const char *names[] = { "stdin", "stdout", "stderr", "sorted.idx", "m.dae", "preview.png" };

@@ -185,8 +185,8 @@ test_errors (void)
     { 2, "excludes --noise", { "--train-noisy", "n.idx.gz", "--noise-once", NULL } },
     { 2, "excludes --noise", { "--train-noisy", "n.idx.gz", "--val-split", "0.1", NULL } },
     { 2, "needs --val-noisy", { "--train-noisy", "n.idx.gz", "--val-clean", "vc.idx", NULL } },
-    { 2, "not dark, light or any", { "--train-noisy", "n.idx.gz", "--background", "grey",
-                                     NULL } },
+    { 2, "\"grey\" is not one of dark|light|any",
+      { "--train-noisy", "n.idx.gz", "--background", "grey", NULL } },
     { 1, "short-n.idx.gz: 191 images", { "--train-noisy", "short-n.idx.gz", NULL } },
     { 1, "no/such.idx", { "--train-noisy", "no/such.idx", NULL } },
   };

@@ -4,6 +4,7 @@
  * engine, the noise models, the architectures and the metrics live in
  * core/ (dae.h); the pictures in plot.c. */
 #include "dae.h"
+#include "cli.h"
 #include "plot.h"
 
 #include <errno.h>
@@ -101,64 +102,18 @@ static const GOptionEntry eval_entries[] = {
   G_OPTION_ENTRY_NULL
 };
 
-static G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) void
-usage_error (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, PROG ": %s\nTry '" PROG " --help' for more information.\n", msg);
-  g_free (msg); /* exit() runs no cleanup: LeakSanitizer would see it */
-  exit (2);
-}
-
-static G_GNUC_NORETURN void
-fail (GError *error)
-{
-  fprintf (stderr, PROG ": %s\n", error->message);
-  g_error_free (error); /* exit() runs no cleanup: LeakSanitizer would see it */
-  exit (1);
-}
-
-static G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) void
-fail_msg (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, PROG ": %s\n", msg);
-  g_free (msg);
-  exit (1);
-}
-
+/* Option values: @dflt when the option is absent (cli.h for the rest). */
 static guint64
-parse_uint (const char *name, const char *s, guint64 lo, guint64 hi, guint64 dflt)
+opt_uint (const char *option, const char *s, guint64 lo, guint64 hi, guint64 dflt)
 {
-  if (s == NULL)
-    return dflt;
-  guint64 v;
-  if (!g_ascii_string_to_unsigned (s, 10, lo, hi, &v, NULL))
-    usage_error ("--%s: '%s' is not a whole number in %" G_GUINT64_FORMAT "..%"
-                 G_GUINT64_FORMAT, name, s, lo, hi);
-  return v;
+  return s ? cli_parse_uint (option, s, lo, hi) : dflt;
 }
 
 static double
-parse_double (const char *name, const char *s, double lo, double hi, double dflt,
-              gboolean open_lo)
+opt_double (const char *option, const char *s, double lo, double hi, double dflt,
+            gboolean open_lo)
 {
-  if (s == NULL)
-    return dflt;
-  char *end;
-  errno = 0;
-  double v = g_ascii_strtod (s, &end);
-  if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite (v) || v > hi
-      || (open_lo ? v <= lo : v < lo))
-    usage_error ("--%s: '%s' is not a number in %s%g, %g]", name, s, open_lo ? "(" : "[",
-                 lo, hi);
-  return v;
+  return s ? cli_parse_double (option, s, lo, hi, open_lo) : dflt;
 }
 
 /* ---- data ----------------------------------------------------------------- */
@@ -170,7 +125,7 @@ images_alloc (size_t n, size_t floats)
   float *x = n <= G_MAXSIZE / sizeof (float) / MAX (floats, 1)
                  ? g_try_new (float, n * floats) : NULL;
   if (x == NULL)
-    fail_msg ("%zu images of %zu samples do not fit in memory", n, floats);
+    cli_fail ("%zu images of %zu samples do not fit in memory", n, floats);
   return x;
 }
 
@@ -204,7 +159,7 @@ record_file (GString *where, const char *path)
   g_autoptr (GError) error = NULL;
   g_autofree char *sum = file_sha256 (path, &error);
   if (sum == NULL)
-    fail (error);
+    cli_fail_error (error);
   if (where->len)
     g_string_append (where, "; ");
   g_string_append_printf (where, "%s sha256:%s", path, sum);
@@ -220,10 +175,10 @@ load_idx (const char *path, guint64 limit, Images *out)
     {
       if (!g_str_has_prefix (error->message, path))
         g_prefix_error (&error, "%s: ", path);
-      fail (error);
+      cli_fail_error (error);
     }
   if (n_dims != 3)
-    fail_msg ("%s: %u-dimensional IDX data, expected images (3 dimensions)", path, n_dims);
+    cli_fail ("%s: %u-dimensional IDX data, expected images (3 dimensions)", path, n_dims);
   size_t n = dims[0];
   if (limit && n > limit)
     n = limit;
@@ -245,7 +200,7 @@ load_picture_file (const char *path, Pictures *pics)
   g_autoptr (GError) error = NULL;
   g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, &error);
   if (r == NULL)
-    fail (error);
+    cli_fail_error (error);
   DaeImageInfo info;
   while (dae_image_reader_next (r, &info, &error))
     {
@@ -256,7 +211,7 @@ load_picture_file (const char *path, Pictures *pics)
       if (row == NULL || plane == NULL)
         {
           g_free (plane);
-          fail_msg ("%s: a %ux%u image does not fit in memory",
+          cli_fail ("%s: a %ux%u image does not fit in memory",
                     path, info.width, info.height);
         }
       for (guint y = 0; y < info.height; y++)
@@ -265,7 +220,7 @@ load_picture_file (const char *path, Pictures *pics)
             {
               g_free (plane);
               g_prefix_error (&error, "%s: ", path);
-              fail (error);
+              cli_fail_error (error);
             }
           for (guint x = 0; x < info.width; x++)
             {
@@ -281,7 +236,7 @@ load_picture_file (const char *path, Pictures *pics)
   if (error)
     {
       g_prefix_error (&error, "%s: ", path);
-      fail (error);
+      cli_fail_error (error);
     }
 }
 
@@ -310,7 +265,7 @@ list_pictures (const char *dir)
   g_autoptr (GError) error = NULL;
   g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
   if (d == NULL)
-    fail (error);
+    cli_fail_error (error);
   GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
   const char *name;
   while ((name = g_dir_read_name (d)))
@@ -318,7 +273,7 @@ list_pictures (const char *dir)
       g_ptr_array_add (files, g_build_filename (dir, name, NULL));
   g_ptr_array_sort (files, compare_strings);
   if (files->len == 0)
-    fail_msg ("%s: no PNG or PNM images in this directory", dir);
+    cli_fail ("%s: no PNG or PNM images in this directory", dir);
   return files;
 }
 
@@ -331,7 +286,7 @@ looks_like_idx (const char *path)
   if (fp == NULL)
     {
       int e = errno;
-      fail_msg ("%s: %s", path, g_strerror (e));
+      cli_fail ("%s: %s", path, g_strerror (e));
     }
   guint8 m[2] = { 0xff, 0xff };
   size_t k = fread (m, 1, 2, fp);
@@ -431,7 +386,7 @@ write_log (const char *path, const EpochRow *rows, guint n)
     }
   g_autoptr (GError) error = NULL;
   if (!g_file_set_contents (path, s->str, s->len, &error))
-    fail (error);
+    cli_fail_error (error);
   g_string_free (s, TRUE);
 }
 
@@ -465,26 +420,26 @@ run_eval (guint threads, guint64 limit)
 {
   g_autoptr (GError) error = NULL;
   if (opt_clean == NULL)
-    usage_error ("--eval needs --clean FILE");
+    cli_usage_error ("--eval needs --clean FILE");
   if ((opt_noisy == NULL) == (opt_noise == NULL))
-    usage_error ("--eval needs either --noisy FILE or --noise SPEC");
+    cli_usage_error ("--eval needs either --noisy FILE or --noise SPEC");
   if (opt_data && opt_data[0])
-    usage_error ("--eval takes no training data ('%s')", opt_data[0]);
-  const guint64 seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
+    cli_usage_error ("--eval takes no training data ('%s')", opt_data[0]);
+  const guint64 seed = opt_uint ("--seed", opt_seed, 0, G_MAXUINT64, 1);
   g_autoptr (DaeNoise) noise = NULL;
   if (opt_noise && (noise = dae_noise_new (opt_noise, &error)) == NULL)
-    usage_error ("%s", error->message);
+    cli_usage_error ("%s", error->message);
 
   g_autofree char *path = dae_model_find (opt_eval, &error);
   if (path == NULL)
-    fail (error);
+    cli_fail_error (error);
   g_autoptr (DaeModel) model = dae_model_load_file (path, &error);
   if (model == NULL)
-    fail (error); /* the message names the file */
+    cli_fail_error (error); /* the message names the file */
   guint ph, pw;
   dae_model_get_patch_size (model, &ph, &pw);
   if (dae_model_get_channels (model) != 1)
-    fail_msg ("%s: a model of %u channels; IDX images have one", path,
+    cli_fail ("%s: a model of %u channels; IDX images have one", path,
               dae_model_get_channels (model));
 
   Images clean = { 0 }, noisy = { 0 };
@@ -493,7 +448,7 @@ run_eval (guint threads, guint64 limit)
     {
       load_idx (opt_noisy, limit, &noisy);
       if (noisy.n != clean.n || noisy.h != clean.h || noisy.w != clean.w)
-        fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_noisy, noisy.n,
+        cli_fail ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_noisy, noisy.n,
                   noisy.w, noisy.h, opt_clean, clean.n, clean.w, clean.h);
     }
   else
@@ -502,7 +457,7 @@ run_eval (guint threads, guint64 limit)
       dae_noise_apply (noise, seed, 0, clean.n, (size_t) clean.h * clean.w, clean.x, noisy.x);
     }
   if (clean.h != ph || clean.w != pw)
-    fail_msg ("%s: images of %ux%u, the model's patch is %ux%u", opt_clean, clean.w, clean.h,
+    cli_fail ("%s: images of %ux%u, the model's patch is %ux%u", opt_clean, clean.w, clean.h,
               pw, ph);
 
   DaeTrainOptions topt;
@@ -510,11 +465,11 @@ run_eval (guint threads, guint64 limit)
   topt.threads = threads;
   g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &topt, &error);
   if (tr == NULL)
-    fail (error);
+    cli_fail_error (error);
   const size_t count = clean.n * clean.h * clean.w;
   g_autofree float *out = g_new (float, count), *median = g_new (float, count);
   if (!dae_trainer_evaluate (tr, clean.n, noisy.x, NULL, NULL, out, &error))
-    fail (error);
+    cli_fail_error (error);
   dae_median3x3 (clean.n, clean.h, clean.w, noisy.x, median);
 
   g_autofree char *nz = noise ? dae_noise_to_string (noise) : NULL;
@@ -530,7 +485,7 @@ run_eval (guint threads, guint64 limit)
   images_clear (&clean);
   images_clear (&noisy);
   if (fflush (stdout) != 0 || ferror (stdout))
-    fail_msg ("standard output: write error");
+    cli_fail ("standard output: write error");
   return 0;
 }
 
@@ -554,28 +509,22 @@ parse_settings (Settings *s, guint threads, guint64 limit)
   dae_train_options_init (&s->topt);
   s->topt.threads = threads;
   s->limit = limit;
-  s->epochs = (guint) parse_uint ("epochs", opt_epochs, 1, 100000, 20);
-  s->topt.batch_size = (guint) parse_uint ("batch", opt_batch, 1, DAE_TRAIN_MAX_BATCH, 128);
-  s->topt.learning_rate = parse_double ("lr", opt_lr, 0, 10, 1e-3, TRUE);
-  s->topt.seed = parse_uint ("seed", opt_seed, 0, G_MAXUINT64, 1);
-  if (strcmp (opt_loss, "bce") == 0)
-    s->topt.loss = DAE_LOSS_BCE;
-  else if (strcmp (opt_loss, "mse") == 0)
-    s->topt.loss = DAE_LOSS_MSE;
-  else
-    usage_error ("--loss: '%s' is not bce or mse", opt_loss);
-  if (strcmp (opt_adam, "keras") == 0)
-    s->topt.adam_formula = DAE_ADAM_KERAS;
-  else if (strcmp (opt_adam, "pytorch") == 0)
-    s->topt.adam_formula = DAE_ADAM_PYTORCH;
-  else
-    usage_error ("--adam: '%s' is not keras or pytorch", opt_adam);
-  s->n_patches = parse_uint ("patches", opt_patches, 1, 100000000, DEFAULT_PATCHES);
-  s->patch = (guint) parse_uint ("patch", opt_patch, 4, 1024, 0);
-  s->val_split = parse_double ("val-split", opt_val_split, 0, 0.9, 0, TRUE);
+  s->epochs = (guint) opt_uint ("--epochs", opt_epochs, 1, 100000, 20);
+  s->topt.batch_size = (guint) opt_uint ("--batch", opt_batch, 1, DAE_TRAIN_MAX_BATCH, 128);
+  s->topt.learning_rate = opt_double ("--lr", opt_lr, 0, 10, 1e-3, TRUE);
+  s->topt.seed = opt_uint ("--seed", opt_seed, 0, G_MAXUINT64, 1);
+  static const char *const losses[] = { "bce", "mse", NULL };
+  static const DaeLoss loss[] = { DAE_LOSS_BCE, DAE_LOSS_MSE };
+  s->topt.loss = loss[cli_parse_choice ("--loss", opt_loss, losses)];
+  static const char *const adams[] = { "keras", "pytorch", NULL };
+  static const DaeAdamFormula adam[] = { DAE_ADAM_KERAS, DAE_ADAM_PYTORCH };
+  s->topt.adam_formula = adam[cli_parse_choice ("--adam", opt_adam, adams)];
+  s->n_patches = opt_uint ("--patches", opt_patches, 1, 100000000, DEFAULT_PATCHES);
+  s->patch = (guint) opt_uint ("--patch", opt_patch, 4, 1024, 0);
+  s->val_split = opt_double ("--val-split", opt_val_split, 0, 0.9, 0, TRUE);
   s->noise = dae_noise_new (opt_noise ? opt_noise : "gaussian:0.5", &error);
   if (s->noise == NULL)
-    usage_error ("%s", error->message);
+    cli_usage_error ("%s", error->message);
 }
 
 /* The options that go (or do not go) together. */
@@ -583,24 +532,24 @@ static void
 check_combinations (const Settings *s)
 {
   if (opt_output == NULL)
-    usage_error ("no output model given (-o FILE)");
+    cli_usage_error ("no output model given (-o FILE)");
   if (opt_data == NULL || opt_data[0] == NULL)
-    usage_error ("no training data given");
+    cli_usage_error ("no training data given");
   if (opt_arch && opt_init_from)
-    usage_error ("--arch and --init-from exclude each other");
+    cli_usage_error ("--arch and --init-from exclude each other");
   if (opt_val_noisy && !opt_val_clean)
-    usage_error ("--val-noisy needs --val-clean");
+    cli_usage_error ("--val-noisy needs --val-clean");
   if (opt_val_clean && s->val_split > 0)
-    usage_error ("--val-clean and --val-split exclude each other");
+    cli_usage_error ("--val-clean and --val-split exclude each other");
   if (opt_train_noisy && (opt_noise || opt_noise_once || s->val_split > 0))
-    usage_error ("--train-noisy excludes --noise, --noise-once and --val-split");
+    cli_usage_error ("--train-noisy excludes --noise, --noise-once and --val-split");
   if (opt_train_noisy && opt_val_clean && !opt_val_noisy)
-    usage_error ("--train-noisy needs --val-noisy with --val-clean");
+    cli_usage_error ("--train-noisy needs --val-noisy with --val-clean");
   if (opt_train_noisy && (opt_data[1] != NULL || !looks_like_idx (opt_data[0])))
-    usage_error ("--train-noisy pairs with exactly one IDX file of training data");
-  if (opt_background && strcmp (opt_background, "dark") != 0
-      && strcmp (opt_background, "light") != 0 && strcmp (opt_background, "any") != 0)
-    usage_error ("--background: '%s' is not dark, light or any", opt_background);
+    cli_usage_error ("--train-noisy pairs with exactly one IDX file of training data");
+  static const char *const backgrounds[] = { "dark", "light", "any", NULL };
+  if (opt_background)
+    cli_parse_choice ("--background", opt_background, backgrounds);
 }
 
 /* ---- data loading ------------------------------------------------------------- */
@@ -639,10 +588,10 @@ load_init_model (const Settings *s, Data *d)
     return NULL;
   g_autofree char *p = dae_model_find (opt_init_from, &error);
   if (p == NULL || (model = dae_model_load_file (p, &error)) == NULL)
-    fail (error); /* the message names the file */
+    cli_fail_error (error); /* the message names the file */
   record_file (d->init_from, p);
   if (s->patch)
-    usage_error ("--patch: the size is that of the --init-from model");
+    cli_usage_error ("--patch: the size is that of the --init-from model");
   dae_model_get_patch_size (model, &d->ph, &d->pw);
   return model;
 }
@@ -659,7 +608,7 @@ load_picture_dir (const char *dir, Pictures *pics, GString *desc)
     {
       g_autofree char *sum = file_sha256 (files->pdata[i], &error);
       if (sum == NULL)
-        fail (error);
+        cli_fail_error (error);
       g_autofree char *base = g_path_get_basename (files->pdata[i]);
       g_string_append_printf (lines, "%s  %s\n", sum, base);
       load_picture_file (files->pdata[i], pics);
@@ -683,7 +632,7 @@ load_idx_set (const Settings *s, const char *path, Data *d, GArray *sets)
       d->pw = im.w;
     }
   if (im.h != d->ph || im.w != d->pw)
-    fail_msg ("%s: images of %ux%u, the patch is %ux%u", path, im.w, im.h, d->pw, d->ph);
+    cli_fail ("%s: images of %ux%u, the patch is %ux%u", path, im.w, im.h, d->pw, d->ph);
   g_array_append_val (sets, im);
   record_file (d->data_desc, path);
 }
@@ -719,7 +668,7 @@ load_training_data (const Settings *s, Data *d)
                                 (guint *) pics.widths->data, (guint *) pics.heights->data,
                                 s->n_patches, d->ph, d->pw, s->topt.seed, &error);
       if (crops == NULL)
-        fail (error);
+        cli_fail_error (error);
       d->n_train += s->n_patches;
     }
   g_ptr_array_unref (pics.planes);
@@ -750,7 +699,7 @@ load_validation (const Settings *s, Data *d)
       load_idx (opt_val_clean, s->limit, &vc);
       record_file (d->val_desc, opt_val_clean);
       if (vc.h != d->ph || vc.w != d->pw)
-        fail_msg ("%s: images of %ux%u, the patch is %ux%u", opt_val_clean, vc.w, vc.h, d->pw,
+        cli_fail ("%s: images of %ux%u, the patch is %ux%u", opt_val_clean, vc.w, vc.h, d->pw,
                   d->ph);
       d->n_val = vc.n;
       d->val_clean = vc.x;
@@ -759,7 +708,7 @@ load_validation (const Settings *s, Data *d)
           load_idx (opt_val_noisy, s->limit, &vn);
           record_file (d->val_desc, opt_val_noisy);
           if (vn.n != vc.n || vn.h != vc.h || vn.w != vc.w)
-            fail_msg ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_val_noisy, vn.n,
+            cli_fail ("%s: %zu images of %ux%u, but %s has %zu of %ux%u", opt_val_noisy, vn.n,
                       vn.w, vn.h, opt_val_clean, vc.n, vc.w, vc.h);
           d->val_noisy = vn.x;
         }
@@ -768,7 +717,7 @@ load_validation (const Settings *s, Data *d)
     {
       d->n_val = (size_t) llround (s->val_split * d->n_train);
       if (d->n_val == 0 || d->n_val >= d->n_train)
-        usage_error ("--val-split %g leaves no training or no validation images", s->val_split);
+        cli_usage_error ("--val-split %g leaves no training or no validation images", s->val_split);
       d->n_train -= d->n_val;
       d->val_clean = g_memdup2 (d->train + d->n_train * pf, d->n_val * pf * sizeof (float));
       g_string_append_printf (d->val_desc, "last %zu of the training images (--val-split)",
@@ -793,7 +742,7 @@ load_fixed_inputs (const Settings *s, Data *d)
       Images tn;
       load_idx (opt_train_noisy, s->limit, &tn);
       if (tn.n != d->n_train || tn.h != d->ph || tn.w != d->pw)
-        fail_msg ("%s: %zu images of %ux%u, but the training data has %zu of %ux%u",
+        cli_fail ("%s: %zu images of %ux%u, but the training data has %zu of %ux%u",
                   opt_train_noisy, tn.n, tn.w, tn.h, d->n_train, d->pw, d->ph);
       record_file (d->data_desc, opt_train_noisy);
       d->noisy_once = tn.x;
@@ -860,7 +809,7 @@ run_epochs (const Settings *s, const Data *d, DaeTrainer *tr, History *h)
       const gint64 te = g_get_monotonic_time ();
       double loss;
       if (!dae_trainer_train_epoch (tr, &data, e, show_progress, &prog, &loss, &error))
-        fail (error);
+        cli_fail_error (error);
       const double secs = (g_get_monotonic_time () - te) / 1e6;
       h->train_seconds += secs;
       double vloss = NAN, vpsnr = NAN;
@@ -868,7 +817,7 @@ run_epochs (const Settings *s, const Data *d, DaeTrainer *tr, History *h)
         {
           if (!dae_trainer_evaluate (tr, d->n_val, d->val_noisy, d->val_clean, &vloss,
                                      h->val_out, &error))
-            fail (error);
+            cli_fail_error (error);
           vpsnr = dae_psnr_mean (d->n_val, d->ph, d->pw, h->val_out, d->val_clean);
         }
       const double elapsed = (g_get_monotonic_time () - t0) / 1e6;
@@ -949,7 +898,7 @@ save_model (DaeModel *model)
     {
       if (!g_str_has_prefix (error->message, opt_output))
         g_prefix_error (&error, "%s: ", opt_output);
-      fail (error);
+      cli_fail_error (error);
     }
 }
 
@@ -975,7 +924,7 @@ write_preview (const Settings *s, const Data *d, DaeTrainer *tr)
     dae_noise_apply (s->noise, s->topt.seed + 1, 0, k, pf, pc, pn);
   if (!dae_trainer_evaluate (tr, k, pn, NULL, NULL, pd, &error)
       || !dae_plot_preview (opt_preview, pn, pd, pc, k, d->ph, d->pw, &error))
-    fail (error);
+    cli_fail_error (error);
 }
 
 static void
@@ -988,7 +937,7 @@ write_pictures (const Settings *s, const Data *d, const History *h, DaeTrainer *
       g_autofree char *title = g_strdup_printf ("%s: loss per epoch", base);
       if (!dae_plot_loss_curve (opt_plot, h->tl, d->n_val ? h->vl : NULL, s->epochs, title,
                                 &error))
-        fail (error);
+        cli_fail_error (error);
     }
   if (opt_preview)
     write_preview (s, d, tr);
@@ -1046,22 +995,22 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  cli_set_prog (PROG);
   g_autoptr (GError) error = NULL;
   g_autofree char *cmd = command_line (argc, argv);
   g_autoptr (GOptionContext) ctx = option_context ();
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    usage_error ("%s", error->message);
+  cli_parse_options (ctx, &argc, &argv);
   if (opt_version)
     {
-      printf ("%s (dae) %s\n", PROG, dae_version ());
+      cli_print_version ();
       return 0;
     }
-  const guint threads = (guint) parse_uint ("threads", opt_threads, 0, 256, 0);
-  const guint64 limit = parse_uint ("limit", opt_limit, 1, G_MAXUINT32, 0);
+  const guint threads = (guint) opt_uint ("--threads", opt_threads, 0, 256, 0);
+  const guint64 limit = opt_uint ("--limit", opt_limit, 1, G_MAXUINT32, 0);
   if (opt_eval)
     return run_eval (threads, limit);
   if (opt_clean || opt_noisy)
-    usage_error ("--clean and --noisy go with --eval");
+    cli_usage_error ("--clean and --noisy go with --eval");
 
   Settings s = { 0 };
   parse_settings (&s, threads, limit);
@@ -1075,12 +1024,12 @@ main (int argc, char **argv)
     {
       model = dae_model_new_from_arch (opt_arch, 1, d.ph, d.pw, &error);
       if (model == NULL)
-        usage_error ("%s", error->message);
+        cli_usage_error ("%s", error->message);
       dae_model_init_glorot (model, s.topt.seed);
     }
   g_autoptr (DaeTrainer) tr = dae_trainer_new (model, &s.topt, &error);
   if (tr == NULL)
-    fail (error);
+    cli_fail_error (error);
   load_fixed_inputs (&s, &d);
   describe_run (&d, model, tr, &s);
 
@@ -1097,6 +1046,6 @@ main (int argc, char **argv)
   data_clear (&d);
   dae_noise_free (s.noise);
   if (fflush (stdout) != 0 || ferror (stdout))
-    fail_msg ("standard output: write error");
+    cli_fail ("standard output: write error");
   return 0;
 }
