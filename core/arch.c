@@ -114,6 +114,36 @@ parse_ref (const char *spec, const char *tok, const char *s, GPtrArray *names,
   return FALSE;
 }
 
+/* A layer's `=NAME`: a letter, then letters, digits or '_'; not "in", not
+ * a name an earlier layer took. */
+static gboolean
+check_name (const char *spec, const char *tok, const char *name, const GPtrArray *names,
+            GError **error)
+{
+  if (!g_ascii_isalpha (*name) || strcmp (name, "in") == 0)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "arch '%s': layer '%s': a name must start with a letter "
+                   "and not be 'in'", spec, tok);
+      return FALSE;
+    }
+  for (const char *c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '_')
+      {
+        g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                     "arch '%s': layer '%s': bad character in name", spec, tok);
+        return FALSE;
+      }
+  for (guint i = 0; i < names->len; i++)
+    if (names->pdata[i] && strcmp (names->pdata[i], name) == 0)
+      {
+        g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                     "arch '%s': name '%s' given twice", spec, name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 DaeModel *
 dae_model_new_from_arch (const char *spec, guint channels, guint patch_height,
                          guint patch_width, GError **error)
@@ -142,27 +172,8 @@ dae_model_new_from_arch (const char *spec, guint channels, guint patch_height,
       if (name)
         {
           *name++ = '\0';
-          if (!g_ascii_isalpha (*name) || strcmp (name, "in") == 0)
-            {
-              g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                           "arch '%s': layer '%s': a name must start with a letter "
-                           "and not be 'in'", spec, tok);
-              return NULL;
-            }
-          for (const char *c = name; *c; c++)
-            if (!g_ascii_isalnum (*c) && *c != '_')
-              {
-                g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                             "arch '%s': layer '%s': bad character in name", spec, tok);
-                return NULL;
-              }
-          for (guint i = 0; i < names->len; i++)
-            if (names->pdata[i] && strcmp (names->pdata[i], name) == 0)
-              {
-                g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                             "arch '%s': name '%s' given twice", spec, name);
-                return NULL;
-              }
+          if (!check_name (spec, tok, name, names, error))
+            return NULL;
         }
 
       DaeLayerKind kind;

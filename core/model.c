@@ -624,8 +624,10 @@ take_string (Cursor *c, guint32 max, char **out, const char *what, guint index,
   return TRUE;
 }
 
-DaeModel *
-dae_model_load_memory (const void *data, size_t size, GError **error)
+/* The file's frame: magic, size, version (before the CRC, so that a newer
+ * file is named as such) and the CRC-32 of everything before it. */
+static gboolean
+check_frame (const void *data, size_t size, GError **error)
 {
   const guint8 *bytes = data;
   if (size < sizeof dae_magic || memcmp (bytes, dae_magic, sizeof dae_magic) != 0)
@@ -634,15 +636,14 @@ dae_model_load_memory (const void *data, size_t size, GError **error)
                            size < sizeof dae_magic && memcmp (bytes, dae_magic, size) == 0
                                ? "truncated model file: magic is cut off"
                                : "not a dae model file (bad magic)");
-      return NULL;
+      return FALSE;
     }
   if (size < HEADER_SIZE + 4)
     {
       g_set_error_literal (error, DAE_ERROR, DAE_ERROR_FORMAT,
                            "truncated model file: header is cut off");
-      return NULL;
+      return FALSE;
     }
-  /* The version is checked before the CRC so a newer file is named as such. */
   guint32 version = bytes[8] | (guint32) bytes[9] << 8 | (guint32) bytes[10] << 16
                     | (guint32) bytes[11] << 24;
   if (version != DAE_FORMAT_VERSION)
@@ -650,7 +651,7 @@ dae_model_load_memory (const void *data, size_t size, GError **error)
       g_set_error (error, DAE_ERROR, DAE_ERROR_UNSUPPORTED,
                    "unsupported model format version %u (this build reads %u)",
                    version, DAE_FORMAT_VERSION);
-      return NULL;
+      return FALSE;
     }
   const guint8 *t = bytes + size - 4;
   guint32 stored = t[0] | (guint32) t[1] << 8 | (guint32) t[2] << 16 | (guint32) t[3] << 24;
@@ -660,10 +661,115 @@ dae_model_load_memory (const void *data, size_t size, GError **error)
       g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
                    "model file is corrupt or truncated (CRC-32 %08x, expected %08x)",
                    actual, stored);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  Cursor c = { bytes + 12, size - 12 - 4 };
+/* The layer records: each derived from those before it, and together
+ * exactly @n_params parameters. */
+static gboolean
+read_layers (DaeModel *m, Cursor *c, guint32 n_layers, guint64 n_params, GError **error)
+{
+  m->layers = g_new0 (DaeLayer, n_layers);
+  for (guint32 i = 0; i < n_layers; i++)
+    {
+      guint32 kind, act, ksize, out_c, source, reserved;
+      g_autofree char *what = g_strdup_printf ("layer record %u", i);
+      if (!take_u32 (c, &kind, what, error) || !take_u32 (c, &act, what, error)
+          || !take_u32 (c, &ksize, what, error) || !take_u32 (c, &out_c, what, error)
+          || !take_u32 (c, &source, what, error) || !take_u32 (c, &reserved, what, error))
+        return FALSE;
+      DaeLayer *l = &m->layers[i];
+      *l = (DaeLayer){ .kind = kind, .act = act, .out_c = out_c, .source = (gint32) source };
+      m->n_layers = i + 1;
+      if (!dae__model_derive_layer (m, i, error))
+        return FALSE;
+      guint want = kind == DAE_LAYER_CONV3X3 ? 3 : kind == DAE_LAYER_CONVT2X2 ? 2 : 0;
+      if (ksize != want || reserved != 0)
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                       "layer %u (%s): kernel size %u and reserved %u, expected %u and 0",
+                       i, dae__layer_kind_name (kind), ksize, reserved, want);
+          return FALSE;
+        }
+    }
+  const DaeLayer *last = &m->layers[n_layers - 1];
+  if (last->offset + last->n_weight + last->n_bias != n_params)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_SHAPE,
+                   "header says %" G_GUINT64_FORMAT " parameters, layers need %zu",
+                   n_params, last->offset + last->n_weight + last->n_bias);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_metadata (DaeModel *m, Cursor *c, guint32 n_meta, GError **error)
+{
+  for (guint32 i = 0; i < n_meta; i++)
+    {
+      char *key = NULL, *value = NULL;
+      if (!take_string (c, DAE__MAX_KEY, &key, "key", i, error))
+        return FALSE;
+      if (!take_string (c, DAE__MAX_VALUE, &value, "value", i, error))
+        {
+          g_free (key);
+          return FALSE;
+        }
+      if (meta_index (m, key) >= 0)
+        {
+          /* Escaped: the key is the file's text, a message is one line. */
+          g_autofree char *q = g_strescape (key, NULL);
+          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                       "metadata key \"%s\" appears twice", q);
+          g_free (key);
+          g_free (value);
+          return FALSE;
+        }
+      g_ptr_array_add (m->meta_keys, key);
+      g_ptr_array_add (m->meta_values, value);
+    }
+  return TRUE;
+}
+
+/* The parameters: what is left of the file, little-endian float32, finite. */
+static gboolean
+read_params (DaeModel *m, Cursor *c, guint64 n_params, GError **error)
+{
+  if (c->left != n_params * 4)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                   c->left < n_params * 4
+                       ? "truncated model file: %zu bytes of parameters, expected %" G_GUINT64_FORMAT
+                       : "model file has %zu bytes of parameters, expected %" G_GUINT64_FORMAT,
+                   c->left, n_params * 4);
+      return FALSE;
+    }
+  m->n_params = n_params;
+  m->params = g_new (float, MAX (n_params, 1));
+  for (size_t i = 0; i < n_params; i++)
+    {
+      const guint8 *p = c->p + 4 * i;
+      guint32 u = p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
+      memcpy (&m->params[i], &u, 4);
+      if (!isfinite (m->params[i]))
+        {
+          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
+                       "parameter %zu is not a finite number", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+DaeModel *
+dae_model_load_memory (const void *data, size_t size, GError **error)
+{
+  if (!check_frame (data, size, error))
+    return NULL;
+  Cursor c = { (const guint8 *) data + 12, size - 12 - 4 };
   guint32 in_c, ph, pw, n_layers, n_meta, lo, hi;
   if (!take_u32 (&c, &in_c, "header", error) || !take_u32 (&c, &ph, "header", error)
       || !take_u32 (&c, &pw, "header", error) || !take_u32 (&c, &n_layers, "header", error)
@@ -693,88 +799,9 @@ dae_model_load_memory (const void *data, size_t size, GError **error)
   g_autoptr (DaeModel) m = dae_model_new (in_c, ph, pw, error);
   if (m == NULL)
     return NULL;
-
-  m->layers = g_new0 (DaeLayer, n_layers);
-  for (guint32 i = 0; i < n_layers; i++)
-    {
-      guint32 kind, act, ksize, out_c, source, reserved;
-      g_autofree char *what = g_strdup_printf ("layer record %u", i);
-      if (!take_u32 (&c, &kind, what, error) || !take_u32 (&c, &act, what, error)
-          || !take_u32 (&c, &ksize, what, error) || !take_u32 (&c, &out_c, what, error)
-          || !take_u32 (&c, &source, what, error) || !take_u32 (&c, &reserved, what, error))
-        return NULL;
-      DaeLayer *l = &m->layers[i];
-      *l = (DaeLayer){ .kind = kind, .act = act, .out_c = out_c, .source = (gint32) source };
-      m->n_layers = i + 1;
-      if (!dae__model_derive_layer (m, i, error))
-        return NULL;
-      guint want = kind == DAE_LAYER_CONV3X3 ? 3 : kind == DAE_LAYER_CONVT2X2 ? 2 : 0;
-      if (ksize != want || reserved != 0)
-        {
-          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "layer %u (%s): kernel size %u and reserved %u, expected %u and 0",
-                       i, dae__layer_kind_name (kind), ksize, reserved, want);
-          return NULL;
-        }
-    }
-  const DaeLayer *last = &m->layers[n_layers - 1];
-  if (last->offset + last->n_weight + last->n_bias != n_params)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_SHAPE,
-                   "header says %" G_GUINT64_FORMAT " parameters, layers need %zu",
-                   n_params, last->offset + last->n_weight + last->n_bias);
-      return NULL;
-    }
-  if (!model_check_complete (m, error))
+  if (!read_layers (m, &c, n_layers, n_params, error) || !model_check_complete (m, error)
+      || !read_metadata (m, &c, n_meta, error) || !read_params (m, &c, n_params, error))
     return NULL;
-
-  for (guint32 i = 0; i < n_meta; i++)
-    {
-      char *key = NULL, *value = NULL;
-      if (!take_string (&c, DAE__MAX_KEY, &key, "key", i, error))
-        return NULL;
-      if (!take_string (&c, DAE__MAX_VALUE, &value, "value", i, error))
-        {
-          g_free (key);
-          return NULL;
-        }
-      if (meta_index (m, key) >= 0)
-        {
-          /* Escaped: the key is the file's text, a message is one line. */
-          g_autofree char *q = g_strescape (key, NULL);
-          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "metadata key \"%s\" appears twice", q);
-          g_free (key);
-          g_free (value);
-          return NULL;
-        }
-      g_ptr_array_add (m->meta_keys, key);
-      g_ptr_array_add (m->meta_values, value);
-    }
-
-  if (c.left != n_params * 4)
-    {
-      g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                   c.left < n_params * 4
-                       ? "truncated model file: %zu bytes of parameters, expected %" G_GUINT64_FORMAT
-                       : "model file has %zu bytes of parameters, expected %" G_GUINT64_FORMAT,
-                   c.left, n_params * 4);
-      return NULL;
-    }
-  m->n_params = n_params;
-  m->params = g_new (float, MAX (n_params, 1));
-  for (size_t i = 0; i < n_params; i++)
-    {
-      const guint8 *p = c.p + 4 * i;
-      guint32 u = p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
-      memcpy (&m->params[i], &u, 4);
-      if (!isfinite (m->params[i]))
-        {
-          g_set_error (error, DAE_ERROR, DAE_ERROR_FORMAT,
-                       "parameter %zu is not a finite number", i);
-          return NULL;
-        }
-    }
   return g_steal_pointer (&m);
 }
 

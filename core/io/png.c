@@ -239,45 +239,14 @@ get_meta (png_structp png, png_infop pi, DaeImageInfo *info, DaeImageMeta *meta)
     }
 }
 
+/* libpng's transforms for colour type @ct at bit depth @bd, and what they
+ * make of it: maxval, channels (alpha from tRNS included) and the type as
+ * stored.  Called under start_guarded()'s setjmp. */
 static gboolean
-start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
-               DaeImageMeta *meta, GError **error)
+set_transforms (DaePngReader *p, int bd, int ct, guint *maxval_out, guint *channels_out,
+                DaePngColorType *type_out, GError **error)
 {
   png_structp png = p->png;
-  if (setjmp (png_jmpbuf (png)))
-    return png_failed (&p->err, error);
-
-  png_set_read_fn (png, p, read_cb);
-  png_set_sig_bytes (png, 8);
-  /* A bad CRC is an error, in any chunk. */
-  png_set_crc_action (png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
-  png_uint_32 lim = (png_uint_32) MIN (max_pixels, PNG_UINT_31_MAX);
-  png_set_user_limits (png, lim, lim);
-  png_set_chunk_cache_max (png, CHUNK_CACHE_MAX);
-  png_set_chunk_malloc_max (png, CHUNK_MALLOC_MAX);
-  /* Skip (reading their CRC) all chunks but IHDR, PLTE, tRNS, IDAT and
-   * IEND: we need no other, and libpng 1.6.39 allocates a text chunk's
-   * declared length, however large, before reading it. */
-  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
-  /* Metadata of fixed size goes through libpng's handlers; chunks of any
-   * size are cached as unknown (bounded by CHUNK_MALLOC_MAX) and parsed in
-   * get_meta(). */
-  static const png_byte fixed[] = "pHYs\0gAMA\0cHRM\0sRGB";
-  static const png_byte sized[] = "tEXt\0zTXt\0iTXt\0iCCP\0eXIf";
-  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_AS_DEFAULT, fixed, 4);
-  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_ALWAYS, sized, 5);
-
-  p->stage = "header";
-  png_read_info (png, p->info);
-  png_uint_32 w, h;
-  int bd, ct, il;
-  png_get_IHDR (png, p->info, &w, &h, &bd, &ct, &il, NULL, NULL);
-  if (!dae__image_check_size (w, h, max_pixels, error))
-    return FALSE;
-  p->width = w;
-  p->height = h;
-  p->bit_depth = (guint) bd;
-
   gboolean trns = png_get_valid (png, p->info, PNG_INFO_tRNS) != 0;
   guint maxval = bd == 16 ? 65535 : 255, channels;
   DaePngColorType type;
@@ -334,6 +303,55 @@ start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
                    "bad PNG: color type %d", ct);
       return FALSE;
     }
+  *maxval_out = maxval;
+  *channels_out = channels;
+  *type_out = type;
+  return TRUE;
+}
+
+static gboolean
+start_guarded (DaePngReader *p, guint64 max_pixels, DaeImageInfo *info,
+               DaeImageMeta *meta, GError **error)
+{
+  png_structp png = p->png;
+  if (setjmp (png_jmpbuf (png)))
+    return png_failed (&p->err, error);
+
+  png_set_read_fn (png, p, read_cb);
+  png_set_sig_bytes (png, 8);
+  /* A bad CRC is an error, in any chunk. */
+  png_set_crc_action (png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+  png_uint_32 lim = (png_uint_32) MIN (max_pixels, PNG_UINT_31_MAX);
+  png_set_user_limits (png, lim, lim);
+  png_set_chunk_cache_max (png, CHUNK_CACHE_MAX);
+  png_set_chunk_malloc_max (png, CHUNK_MALLOC_MAX);
+  /* Skip (reading their CRC) all chunks but IHDR, PLTE, tRNS, IDAT and
+   * IEND: we need no other, and libpng 1.6.39 allocates a text chunk's
+   * declared length, however large, before reading it. */
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+  /* Metadata of fixed size goes through libpng's handlers; chunks of any
+   * size are cached as unknown (bounded by CHUNK_MALLOC_MAX) and parsed in
+   * get_meta(). */
+  static const png_byte fixed[] = "pHYs\0gAMA\0cHRM\0sRGB";
+  static const png_byte sized[] = "tEXt\0zTXt\0iTXt\0iCCP\0eXIf";
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_AS_DEFAULT, fixed, 4);
+  png_set_keep_unknown_chunks (png, PNG_HANDLE_CHUNK_ALWAYS, sized, 5);
+
+  p->stage = "header";
+  png_read_info (png, p->info);
+  png_uint_32 w, h;
+  int bd, ct, il;
+  png_get_IHDR (png, p->info, &w, &h, &bd, &ct, &il, NULL, NULL);
+  if (!dae__image_check_size (w, h, max_pixels, error))
+    return FALSE;
+  p->width = w;
+  p->height = h;
+  p->bit_depth = (guint) bd;
+
+  guint maxval, channels;
+  DaePngColorType type;
+  if (!set_transforms (p, bd, ct, &maxval, &channels, &type, error))
+    return FALSE;
   p->interlaced = il != PNG_INTERLACE_NONE;
   (void) png_set_interlace_handling (png);
   png_read_update_info (png, p->info);
