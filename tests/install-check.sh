@@ -51,6 +51,15 @@ lib=$(ls "$root"/lib*/libdae.so "$root"/lib/*/libdae.so 2>/dev/null | head -n 1)
 st=0; "$src/tests/check-exports.py" "$lib" "$root/include/dae-1" || st=$?
 [ $st = 0 ] || [ $st = 77 ] || fail "the installed libdae.so exports differ from its headers"
 
+# The build's options: GIMP's folders asked for?  Sanitizers (an ASan
+# libdae.so needs its runtime in the program too)?
+opts=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c 'import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+print(str(o.get("gimp_system_install") or o.get("gegl_install")).lower(), o.get("b_sanitize", "none"))')
+system=${opts% *} sanitize=${opts#* }
+san=""
+[ "$sanitize" = none ] || san="-fsanitize=$sanitize"
+
 # A program built the way pkg-config users build: `#include <dae.h>` with
 # `pkg-config --cflags --libs dae`, against the staged files only.
 pc=$(ls "$root"/lib*/pkgconfig/dae.pc "$root"/lib/*/pkgconfig/dae.pc 2>/dev/null | head -n 1)
@@ -66,7 +75,7 @@ if command -v pkg-config >/dev/null && command -v "$cc" >/dev/null; then
   case $flags in *"-I$root/include/dae-1"*) ;; *) fail "pkg-config flags lack -I\${includedir}/dae-1: $flags" ;; esac
   printf '#include <dae.h>\n#include <string.h>\nint main (void) { return strcmp (dae_version (), DAE_VERSION_STRING) != 0; }\n' >"$stage/user.c"
   # shellcheck disable=SC2086
-  "$cc" -o "$stage/user" "$stage/user.c" $flags || fail "a program using <dae.h> does not build against the staged files"
+  "$cc" $san -o "$stage/user" "$stage/user.c" $flags || fail "a program using <dae.h> does not build against the staged files"
   LD_LIBRARY_PATH=$(dirname "$lib") "$stage/user" || fail "dae_version () differs from DAE_VERSION_STRING"
   # Each part stands alone: it includes what it uses.
   for h in "$root"/include/dae-1/dae/*.h; do
@@ -81,10 +90,6 @@ else
 fi
 
 # Nothing outside the prefix (files, links or folders), unless asked for.
-system=$(meson introspect "$build" --buildoptions |
-         /usr/bin/python3 -c 'import json, sys
-o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
-print(str(o.get("gimp_system_install") or o.get("gegl_install")).lower())')
 outside=$(cd "$stage" && find . ! -type d | sed 's|^\.||' | grep -v "^$prefix/" || true)
 if [ "$system" = true ]; then
   outside=$(printf '%s\n' "$outside" |
