@@ -84,7 +84,8 @@ dae_train_options_init (DaeTrainOptions *o)
   *o = (DaeTrainOptions){ .loss = DAE_LOSS_BCE, .learning_rate = 1e-3,
                           .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-7,
                           .adam_formula = DAE_ADAM_KERAS, .batch_size = 128,
-                          .threads = 0, .seed = 0, .conv_path = DAE_CONV_AUTO };
+                          .threads = 0, .seed = 0, .conv_path = DAE_CONV_AUTO,
+                          .ink_weight = 1.0 };
 }
 
 void
@@ -252,6 +253,8 @@ check_options (const DaeTrainOptions *o, GError **error)
     bad = "batch size out of range";
   else if (o->threads > 256)
     bad = "more than 256 threads";
+  else if (!(o->ink_weight >= 1 && o->ink_weight <= 1000))
+    bad = "ink weight must be in [1, 1000]";
   if (bad)
     {
       g_set_error_literal (error, DAE_ERROR, DAE_ERROR_INVALID, bad);
@@ -440,11 +443,21 @@ ensure_shards (DaeTrainer *t, guint n_shards)
   t->n_shards = n_shards;
 }
 
-/* Sum of the shard's losses; writes dL/d(output) (before its activation
- * when the activation's derivative is folded in) to g.  scale = 1 / (the
- * number of output samples in the batch). */
+/* The weight of sample i: ink_w where output and target are on opposite
+ * sides of 0.5 (a pixel binarisation turns from paper to ink or back), 1
+ * elsewhere.  Piecewise constant in y, so the loss's gradient is the
+ * weighted gradient wherever it exists. */
+static inline float
+sample_weight (float y, float q, float ink_w)
+{
+  return (y >= 0.5f) != (q >= 0.5f) ? ink_w : 1.0f;
+}
+
+/* Sum of the shard's (weighted) losses; writes dL/d(output) (before its
+ * activation when the activation's derivative is folded in) to g.  scale
+ * = 1 / (the number of output samples in the batch). */
 static double
-loss_and_grad (DaeLoss loss, DaeActivation act, size_t count, const float *y,
+loss_and_grad (DaeLoss loss, float ink_w, DaeActivation act, size_t count, const float *y,
                const float *target, double scale, float *g, gboolean *folded)
 {
   double sum = 0.0;
@@ -454,17 +467,19 @@ loss_and_grad (DaeLoss loss, DaeActivation act, size_t count, const float *y,
     {
       for (size_t i = 0; i < count; i++)
         {
+          const float wi = sample_weight (y[i], target[i], ink_w);
           const double d = (double) y[i] - target[i];
-          sum += d * d;
+          sum += wi * d * d;
           if (g)
-            g[i] = 2.0f * (y[i] - target[i]) * s;
+            g[i] = 2.0f * (y[i] - target[i]) * (wi * s);
         }
       return sum;
     }
   for (size_t i = 0; i < count; i++)
     {
       const double p = y[i], q = target[i];
-      sum -= q * MAX (log (p), -100.0) + (1.0 - q) * MAX (log (1.0 - p), -100.0);
+      sum -= sample_weight (y[i], target[i], ink_w)
+             * (q * MAX (log (p), -100.0) + (1.0 - q) * MAX (log (1.0 - p), -100.0));
     }
   if (g == NULL)
     return sum;
@@ -472,12 +487,13 @@ loss_and_grad (DaeLoss loss, DaeActivation act, size_t count, const float *y,
     {
       /* Keras differentiates sigmoid and cross-entropy together. */
       for (size_t i = 0; i < count; i++)
-        g[i] = (y[i] - target[i]) * s;
+        g[i] = (y[i] - target[i]) * (sample_weight (y[i], target[i], ink_w) * s);
       *folded = TRUE;
     }
   else
     for (size_t i = 0; i < count; i++)
-      g[i] = (y[i] - target[i]) / MAX ((1.0f - y[i]) * y[i], 1e-12f) * s;
+      g[i] = (y[i] - target[i]) / MAX ((1.0f - y[i]) * y[i], 1e-12f)
+             * (sample_weight (y[i], target[i], ink_w) * s);
   return sum;
 }
 
@@ -571,8 +587,9 @@ run_shard (size_t item, guint worker, gpointer user_data)
   const double scale = 1.0 / ((double) job->n * t->out_floats);
   double loss = 0.0;
   if (target)
-    loss = loss_and_grad (t->opt.loss, m->layers[L - 1].act, ns * t->out_floats, y, target,
-                          scale, job->backward ? w->grad[L - 1] : NULL, &folded);
+    loss = loss_and_grad (t->opt.loss, (float) t->opt.ink_weight, m->layers[L - 1].act,
+                          ns * t->out_floats, y, target, scale,
+                          job->backward ? w->grad[L - 1] : NULL, &folded);
   t->shard_loss[item] = loss;
   if (!job->backward)
     return;

@@ -463,6 +463,7 @@ typedef struct {
   DaeLoss loss;
   const double *target;
   size_t n;
+  double ink_weight; /* on samples whose output and target straddle 0.5 */
 } NetCtx;
 
 /* The network in float64 from the layers' definitions; returns the mean
@@ -517,10 +518,11 @@ net_loss_d (NetCtx *c, const double *x, const double *p)
   for (size_t k = 0; k < count; k++)
     {
       const double y = out[L - 1][k], t = c->target[k];
+      const double wk = (y >= 0.5) != (t >= 0.5) ? c->ink_weight : 1.0;
       if (c->loss == DAE_LOSS_MSE)
-        loss += (y - t) * (y - t);
+        loss += wk * (y - t) * (y - t);
       else
-        loss -= t * MAX (log (y), -100.0) + (1 - t) * MAX (log (1 - y), -100.0);
+        loss -= wk * (t * MAX (log (y), -100.0) + (1 - t) * MAX (log (1 - y), -100.0));
     }
   for (guint i = 0; i < L; i++)
     g_free (out[i]);
@@ -529,7 +531,8 @@ net_loss_d (NetCtx *c, const double *x, const double *p)
 }
 
 static void
-check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
+check_network_weighted (const char *arch, guint h, guint w, DaeLoss loss, double ink_weight,
+                        guint64 seed)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DaeModel) m = dae_model_new_from_arch (arch, 1, h, w, &error);
@@ -550,6 +553,7 @@ check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
   dae_train_options_init (&opt);
   opt.loss = loss;
   opt.threads = 2;
+  opt.ink_weight = ink_weight;
   g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
   g_assert_no_error (error);
   float *gp = g_new (float, np), *gx = g_new (float, nx);
@@ -559,7 +563,7 @@ check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
 
   g_autofree double *xd = to_double (x, nx), *td = to_double (t, nx);
   g_autofree double *pd = to_double (m->params, np);
-  NetCtx ctx = { m, loss, td, n };
+  NetCtx ctx = { m, loss, td, n, ink_weight };
   const double l64 = net_loss_d (&ctx, xd, pd);
   g_assert_cmpfloat (fabs (lv - l64), <=, 1e-6 * MAX (1.0, fabs (l64)));
 
@@ -581,13 +585,76 @@ check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
         }
     }
   const double ep = rel_err (gp, fdp, np), ex = rel_err (gx, fdx, nx);
-  g_test_message ("network '%s' %ux%u %s: loss %.6f (f64 %.6f); max rel err dparams %.2g, "
-                  "dinput %.2g", arch, h, w, loss == DAE_LOSS_BCE ? "bce" : "mse", lv, l64,
-                  ep, ex);
+  g_test_message ("network '%s' %ux%u %s, ink weight %g: loss %.6f (f64 %.6f); max rel err "
+                  "dparams %.2g, dinput %.2g", arch, h, w, loss == DAE_LOSS_BCE ? "bce" : "mse",
+                  ink_weight, lv, l64, ep, ex);
   g_assert_cmpfloat (ep, <=, 1e-4);
   g_assert_cmpfloat (ex, <=, 1e-4);
   g_free (x); g_free (t); g_free (gp); g_free (gx);
   g_rand_free (rng);
+}
+
+static void
+check_network (const char *arch, guint h, guint w, DaeLoss loss, guint64 seed)
+{
+  check_network_weighted (arch, h, w, loss, 1.0, seed);
+}
+
+/* --ink-weight: the weighted loss's value and gradient (the weight is
+ * constant on each side of 0.5, so finite differences see it), with and
+ * without the sigmoid folded into the cross-entropy. */
+static void
+test_ink_weight_gradients (void)
+{
+  check_network_weighted ("c4,p,c4,u,c1:sigmoid", 8, 12, DAE_LOSS_BCE, 5.0, 11);
+  check_network_weighted ("c4,p,c4,u,c1:sigmoid", 8, 12, DAE_LOSS_MSE, 3.0, 12);
+  check_network_weighted ("c3,c1:none,add:in:sigmoid", 6, 10, DAE_LOSS_BCE, 8.0, 13);
+}
+
+/* The weight changes the loss by the weighted share of the samples that
+ * straddle 0.5, counted here from the outputs. */
+static void
+test_ink_weight_loss (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("c4,c1:sigmoid", 1, 9, 9, &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, 21);
+  const size_t n = 4, nx = n * 81;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (21);
+  g_autofree float *x = g_new (float, nx), *t = g_new (float, nx), *y = g_new (float, nx);
+  fill (rng, x, nx, 0, 1);
+  for (size_t i = 0; i < nx; i++)
+    t[i] = g_rand_boolean (rng) ? 0.95f : 0.05f;
+  double l[2];
+  const double wv[2] = { 1.0, 6.0 };
+  for (int k = 0; k < 2; k++)
+    {
+      DaeTrainOptions opt;
+      dae_train_options_init (&opt);
+      opt.ink_weight = wv[k];
+      g_autoptr (DaeTrainer) tr = dae_trainer_new (m, &opt, &error);
+      g_assert_no_error (error);
+      g_assert_true (dae_trainer_evaluate (tr, n, x, t, &l[k], y, &error));
+    }
+  double flipped = 0;
+  size_t n_flip = 0;
+  for (size_t i = 0; i < nx; i++)
+    if ((y[i] >= 0.5f) != (t[i] >= 0.5f))
+      {
+        flipped -= t[i] * log (y[i]) + (1 - t[i]) * log (1 - y[i]);
+        n_flip++;
+      }
+  g_test_message ("%zu of %zu samples straddle 0.5; loss %.6f -> %.6f", n_flip, nx, l[0], l[1]);
+  g_assert_cmpuint (n_flip, >, 0);
+  g_assert_cmpuint (n_flip, <, nx);
+  g_assert_cmpfloat (fabs (l[1] - l[0] - 5.0 * flipped / nx), <=, 1e-6 * l[1]);
+
+  DaeTrainOptions bad;
+  dae_train_options_init (&bad);
+  bad.ink_weight = 0.5;
+  g_assert_null (dae_trainer_new (m, &bad, &error));
+  g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
 }
 
 static void
@@ -1697,6 +1764,8 @@ main (int argc, char **argv)
   g_test_add_func ("/train/backward/gemm-shapes", test_gemm_backward_shapes);
   g_test_add_func ("/train/network-gradients", test_network_gradients);
   g_test_add_func ("/train/network-gradients-isa", test_network_gradients_isa);
+  g_test_add_func ("/train/ink-weight/gradients", test_ink_weight_gradients);
+  g_test_add_func ("/train/ink-weight/loss", test_ink_weight_loss);
   g_test_add_data_func ("/train/reference/tutorial", "tutorial", test_reference);
   g_test_add_data_func ("/train/reference/unet", "unet", test_reference);
   g_test_add_data_func ("/train/reference/tutorial-adam", "tutorial", test_reference_adam);

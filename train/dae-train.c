@@ -27,7 +27,7 @@ static char *opt_output, *opt_arch, *opt_init_from, *opt_loss = "bce", *opt_nois
 static char *opt_val_clean, *opt_val_noisy, *opt_log, *opt_plot, *opt_preview;
 static char *opt_eval, *opt_clean, *opt_noisy, *opt_seed, *opt_adam = "keras";
 static char *opt_epochs, *opt_batch, *opt_threads, *opt_patches, *opt_patch, *opt_limit;
-static char *opt_lr, *opt_val_split, *opt_train_noisy, *opt_background;
+static char *opt_lr, *opt_val_split, *opt_train_noisy, *opt_background, *opt_ink_weight;
 static gboolean opt_noise_once, opt_quiet, opt_verbose, opt_version;
 static char **opt_data;
 
@@ -46,6 +46,9 @@ static const GOptionEntry train_entries[] = {
   { "adam", 0, 0, G_OPTION_ARG_STRING, &opt_adam,
     "Where Adam puts epsilon: keras (default) or pytorch", "FORMULA" },
   { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Loss: bce (default) or mse", "LOSS" },
+  { "ink-weight", 0, 0, G_OPTION_ARG_STRING, &opt_ink_weight,
+    "Weight of the loss where the output and the clean image are on opposite sides of "
+    "0.5, ink invented or lost (default: 1)", "W" },
   { "noise", 'n', 0, G_OPTION_ARG_STRING, &opt_noise,
     "Noise model for the inputs, e.g. gaussian:0.5 (default), gaussian:0.1-0.8, "
     "saltpepper:0.1, speckle:0.3, a+b (both in turn), a,b (one per image)", "SPEC" },
@@ -516,6 +519,7 @@ parse_settings (Settings *s, guint threads, guint64 limit)
   static const char *const losses[] = { "bce", "mse", NULL };
   static const DaeLoss loss[] = { DAE_LOSS_BCE, DAE_LOSS_MSE };
   s->topt.loss = loss[cli_parse_choice ("--loss", opt_loss, losses)];
+  s->topt.ink_weight = opt_double ("--ink-weight", opt_ink_weight, 1, 1000, 1, FALSE);
   static const char *const adams[] = { "keras", "pytorch", NULL };
   static const DaeAdamFormula adam[] = { DAE_ADAM_KERAS, DAE_ADAM_PYTORCH };
   s->topt.adam_formula = adam[cli_parse_choice ("--adam", opt_adam, adams)];
@@ -880,7 +884,9 @@ set_metadata (DaeModel *model, const Settings *s, const Data *d, const char *cmd
   dae_model_set_metadata (model, "optimizer", s->topt.adam_formula == DAE_ADAM_KERAS
                                                 ? "adam (keras epsilon)" : "adam (pytorch epsilon)");
   dae_model_set_metadata (model, "learning_rate", lr_s);
-  dae_model_set_metadata (model, "loss", s->topt.loss == DAE_LOSS_BCE ? "bce" : "mse");
+  const char *loss_s = s->topt.loss == DAE_LOSS_BCE ? "bce" : "mse";
+  g_autofree char *loss_w = g_strdup_printf ("%s, ink weight %g", loss_s, s->topt.ink_weight);
+  dae_model_set_metadata (model, "loss", s->topt.ink_weight != 1 ? loss_w : loss_s);
   dae_model_set_metadata (model, "noise", opt_train_noisy ? paired : noise_s);
   dae_model_set_metadata (model, "noise_schedule", opt_train_noisy ? "fixed pairs"
                                                    : opt_noise_once ? "once" : "every epoch");

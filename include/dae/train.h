@@ -39,6 +39,10 @@ typedef struct {
   guint64 seed;           /* batch order and fresh noise */
   DaeConvPath conv_path;  /* AUTO: the direct kernels (sgemm on the scalar build), never
                            * measured: a seed gives the same model every run */
+  /* Weight of the loss at samples where the output and the clean target
+   * fall on opposite sides of 0.5, ink invented on paper or ink lost, in
+   * either polarity (what OCR's binarisation sees); 1 = plain loss. */
+  double ink_weight;
 } DaeTrainOptions;
 
 /* Largest batch size accepted. */
