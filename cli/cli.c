@@ -3,6 +3,7 @@
 #include "dae.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,19 @@ void
 cli_set_prog (const char *name)
 {
   prog = name;
+}
+
+GOptionContext *
+cli_start (const char *name, const char *parameters, const GOptionEntry *entries,
+           const char *summary, const char *description)
+{
+  setlocale (LC_ALL, "");
+  prog = name;
+  GOptionContext *ctx = g_option_context_new (parameters);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_set_description (ctx, description);
+  return ctx;
 }
 
 const char *

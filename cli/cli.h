@@ -18,7 +18,13 @@ G_BEGIN_DECLS
 #define CLI_EXIT_FAILURE 1
 #define CLI_EXIT_USAGE 2
 
-/* The name messages start with; call first in main(). */
+/* Starts a program: the locale, @prog for messages, and its option
+ * context: @parameters, @summary and @description for --help, @entries. */
+GOptionContext *cli_start (const char *prog, const char *parameters,
+                           const GOptionEntry *entries, const char *summary,
+                           const char *description);
+
+/* The name messages start with (cli_start() sets it). */
 void cli_set_prog (const char *prog);
 const char *cli_prog (void);
 

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -723,16 +722,12 @@ load_models (Settings *s)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  cli_set_prog (PROG);
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- denoise images with a denoising autoencoder");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx,
+  g_autoptr (GOptionContext) ctx = cli_start (PROG,
+    "- denoise images with a denoising autoencoder", entries,
     "Reads PBM/PGM/PPM/PAM (plain or raw, maxval 1..65535, every image of a\n"
     "multi-image stream), PNG, JPEG or TIFF (every page) from FILEs or stdin and\n"
     "writes the denoised images to stdout in the same format (resolution and\n"
-    "metadata kept), or with -o into a directory.");
-  g_option_context_set_description (ctx,
+    "metadata kept), or with -o into a directory.",
     "Examples:\n"
     "  dae-filter < noisy.pgm > clean.pgm\n"
     "  pngtopam scan.png | dae-filter --strength 0.8 | pnmtopng > clean.png\n"

@@ -14,7 +14,6 @@
 #include "cli.h"
 
 #include <glib/gstdio.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,19 +245,14 @@ cmd_import (const char *in, const char *out)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  cli_set_prog (PROG);
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("COMMAND ARGS...");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx,
+  g_autoptr (GOptionContext) ctx = cli_start (PROG, "COMMAND ARGS...", entries,
     "Look at, check and import denoising-autoencoder models (.dae).\n\n"
     "Commands:\n"
     "  info FILE|NAME            layers, shapes, parameters, patch size, channels\n"
     "  metadata FILE|NAME [KEY]  every metadata entry, or KEY's value\n"
     "  verify FILE|NAME          load, check and run one patch; exit 1 if it fails\n"
     "  import IN OUT.dae         convert a Keras (.keras, .h5), PyTorch state dict\n"
-    "                            (.pt, .pth, with --arch) or ONNX (.onnx) model");
-  g_option_context_set_description (ctx,
+    "                            (.pt, .pth, with --arch) or ONNX (.onnx) model",
     "NAME is a model name from dae-filter --list-models.  Exit status: 0 on\n"
     "success, 1 on failure, 2 for a usage error.  See dae-model(1).");
   cli_parse_options (ctx, &argc, &argv);

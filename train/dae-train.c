@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -976,12 +975,10 @@ describe_run (const Data *d, DaeModel *model, DaeTrainer *tr, const Settings *s)
 static GOptionContext *
 option_context (void)
 {
-  GOptionContext *ctx = g_option_context_new (NULL);
-  g_option_context_set_summary (ctx,
+  GOptionContext *ctx = cli_start (PROG, NULL, train_entries,
     "Train a denoising autoencoder on clean images; the noisy inputs are made by a noise\n"
     "model.  DATA are IDX files (MNIST format, plain or gzip'd) of patch-sized images,\n"
-    "and PNG/PNM image files or directories of them, cut into random patches.");
-  g_option_context_set_description (ctx,
+    "and PNG/PNM image files or directories of them, cut into random patches.",
     "Evaluation:\n"
     "  " PROG " --eval MODEL --clean C.idx --noisy N.idx\n"
     "  " PROG " --eval MODEL --clean C.idx --noise gaussian:0.25 --seed 12345\n"
@@ -992,7 +989,6 @@ option_context (void)
     "    --val-clean test-images-idx3-ubyte.gz --val-noisy test-noisy050-images-idx3-ubyte.gz \\\n"
     "    -o seed.dae train-images-idx3-ubyte.gz\n\n"
     "See dae-train(1) for the architecture and noise grammars.");
-  g_option_context_add_main_entries (ctx, train_entries, NULL);
   g_option_context_add_main_entries (ctx, eval_entries, NULL);
   return ctx;
 }
@@ -1000,8 +996,6 @@ option_context (void)
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  cli_set_prog (PROG);
   g_autoptr (GError) error = NULL;
   g_autofree char *cmd = command_line (argc, argv);
   g_autoptr (GOptionContext) ctx = option_context ();
