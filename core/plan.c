@@ -4,13 +4,14 @@
  * in place of AUTO) is a rule.  AUTO times the candidates of each conv3x3
  * layer (direct, Winograd, im2col + sgemm where BLAS is there) on the
  * runner's own chunk of tiles, with the layers a candidate would fuse, and
- * keeps the fastest: what is fastest differs from CPU to CPU and between
- * thread counts, so no shape rule serves them all.  Choices are cached for
- * the process by the layers' shapes, so every runner of a process, whatever
- * its thread, runs the same plan and computes the same bits.  The paths
- * agree to about 1e-5 (they round differently), so two processes whose
- * measurements chose differently can differ in the last bits: DAE_CONV
- * pins a path where bits must match from run to run.
+ * keeps the fastest: what is fastest differs from CPU to CPU, so no shape
+ * rule serves them all.  The paths agree to about 1e-5 but round
+ * differently, so a choice is made once a machine: kept for the process by
+ * the layers' shapes (every runner, whatever its thread, computes the same
+ * bits) and in a cache file, one line "ISA [CPU model] layers -> path" a
+ * choice, read before measuring, so that the next run computes the same
+ * bits too.  DAE_CONV_CACHE=file moves it, =off keeps choices to the
+ * process; a file that cannot be written does the same (-v says so).
  *
  * A trainer never measures: its forward pass must be the function its
  * backward kernels differentiate (the direct convolution's sums, not
@@ -20,6 +21,9 @@
 #include "plan.h"
 #include "dae-config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,6 +130,7 @@ dae__plan_free (DaePlan *p)
   g_free (p->dx);
   g_free (p->backward);
   g_free (p->steps);
+  g_free (p->cache_note);
   g_free (p);
 }
 
@@ -212,11 +217,11 @@ widen (const DaePlan *p, guint *lo, guint *hi)
  * the layers [lo, hi] the candidates run (kinds, shapes, activations and
  * how skips meet them). */
 static char *
-cache_key (const DaePlan *p, guint c, guint lo, guint hi)
+cache_key (const DaePlan *p, guint c, guint lo, guint hi, const char *cpu)
 {
   const DaeModel *m = p->model;
   GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "%s, %zu tiles:", p->k->name, p->n);
+  g_string_append_printf (s, "%s [%s] %zu tiles:", p->k->name, cpu, p->n);
   for (guint i = lo; i <= hi; i++)
     {
       const DaeLayer *l = &m->layers[i];
@@ -237,14 +242,137 @@ cache_key (const DaePlan *p, guint c, guint lo, guint hi)
 /* A measured choice, kept for the process (and dae__plan_report). */
 typedef struct {
   DaeConvImpl impl[3]; /* the candidates, the rule's first */
-  double ms[3];        /* their least CPU time */
+  double ms[3];        /* their least CPU time (none if from_file) */
   guint n_cand, win;
   size_t n;
+  gboolean from_file;  /* read from the cache file, not measured here */
+  gboolean used;       /* in cache_order */
 } Choice;
 
 static GMutex cache_lock;
 static GHashTable *cache; /* key -> Choice */
-static GPtrArray *cache_order; /* keys, in the order measured */
+static GPtrArray *cache_order; /* keys, in the order used */
+
+/* ---- the cache file ------------------------------------------------------ */
+
+static const char *const impl_names[] = { "-", "direct", "winograd", "gemm" };
+static char *cache_file; /* NULL: DAE_CONV_CACHE=off */
+static char *cache_error; /* why the last write failed, or NULL */
+static char *cpu_model;
+
+/* /proc/cpuinfo's "model name", or "unknown" (then the ISA alone tells
+ * machines apart). */
+static char *
+read_cpu_model (void)
+{
+  g_autofree char *info = NULL;
+  if (g_file_get_contents ("/proc/cpuinfo", &info, NULL, NULL))
+    {
+      g_auto (GStrv) lines = g_strsplit (info, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "model name") && strchr (lines[i], ':') != NULL)
+          {
+            char *name = g_strstrip (g_strdup (strchr (lines[i], ':') + 1));
+            g_strdelimit (name, "[]", ' ');
+            if (*name != '\0')
+              return name;
+            g_free (name);
+          }
+    }
+  return g_strdup ("unknown");
+}
+
+/* Adds the file's choices that the process does not know yet; a line that
+ * is not "key -> path" with a path this build runs is left out. */
+static void
+cache_load (void)
+{
+  g_autofree char *text = NULL;
+  if (cache_file == NULL || !g_file_get_contents (cache_file, &text, NULL, NULL))
+    return;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *arrow = g_strrstr (lines[i], " -> ");
+      if (arrow == NULL || strstr (lines[i], " tiles:") == NULL)
+        continue;
+      DaeConvImpl impl = DAE__IMPL_NONE;
+      for (guint k = DAE__IMPL_DIRECT; k <= DAE__IMPL_GEMM; k++)
+        if (strcmp (arrow + 4, impl_names[k]) == 0)
+          impl = k;
+      if (impl == DAE__IMPL_NONE || (impl == DAE__IMPL_GEMM && !DAE_HAVE_BLAS))
+        continue;
+      char *key = g_strndup (lines[i], arrow - lines[i]);
+      if (g_hash_table_contains (cache, key))
+        {
+          g_free (key);
+          continue;
+        }
+      Choice *ch = g_new0 (Choice, 1);
+      *ch = (Choice){ .impl = { impl }, .n_cand = 1, .from_file = TRUE };
+      g_hash_table_insert (cache, key, ch);
+    }
+}
+
+/* Under cache_lock: the table, the file's path and choices, once. */
+static void
+cache_init (void)
+{
+  if (cache != NULL)
+    return;
+  cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  cache_order = g_ptr_array_new ();
+  cpu_model = read_cpu_model ();
+  const char *env = g_getenv ("DAE_CONV_CACHE");
+  if (env == NULL || *env == '\0')
+    cache_file = g_build_filename (g_get_user_cache_dir (), "dae", "conv-paths-v1", NULL);
+  else if (g_ascii_strcasecmp (env, "off") != 0)
+    cache_file = g_strdup (env);
+  cache_load ();
+}
+
+/* Under cache_lock: writes every choice known (merged with the file's, which
+ * another process may have grown) to a temporary file renamed over the
+ * cache, so that a reader never sees half a file. */
+static void
+cache_save (void)
+{
+  if (cache_file == NULL)
+    return;
+  cache_load ();
+  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (cache, NULL);
+  const guint n = g_hash_table_size (cache);
+  qsort (keys, n, sizeof *keys, (GCompareFunc) g_strcmp0);
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      const Choice *ch = g_hash_table_lookup (cache, keys[i]);
+      g_string_append_printf (s, "%s -> %s\n", keys[i], impl_names[ch->impl[ch->win]]);
+    }
+  g_autofree char *dir = g_path_get_dirname (cache_file);
+  g_autoptr (GError) error = NULL;
+  g_clear_pointer (&cache_error, g_free);
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    cache_error = g_strdup_printf ("cannot make %s: %s", dir, g_strerror (errno));
+  else if (!g_file_set_contents_full (cache_file, s->str, (gssize) s->len,
+                                      G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    cache_error = g_strdup (error->message);
+  g_string_free (s, TRUE);
+}
+
+/* Under cache_lock: what -v says of where AUTO's choices are kept (here:
+ * some were measured by this process). */
+static char *
+cache_note (gboolean here)
+{
+  if (cache_file == NULL)
+    return g_strdup ("the fastest measured here, for this process only: DAE_CONV_CACHE=off");
+  if (cache_error != NULL)
+    return g_strdup_printf ("the fastest measured here, for this process only: %s",
+                            cache_error);
+  return g_strdup_printf ("the fastest measured on this machine, %s %s",
+                          here ? "now, kept in" : "read from", cache_file);
+}
 
 static double
 thread_ns (void)
@@ -345,9 +473,10 @@ measure (DaePlan *const *cand, guint n_cand, guint c, guint lo, guint hi, Choice
     }
 }
 
-/* AUTO: chooses layer c's implementation (the others as p has them). */
-static void
-choose (DaePlan *p, guint c)
+/* AUTO: chooses layer c's implementation (the others as p has them);
+ * TRUE if it measured; *here if the choice was measured by this process. */
+static gboolean
+choose (DaePlan *p, guint c, gboolean *here)
 {
   DaeConvImpl impls[3] = { p->conv[c], 0, 0 };
   guint n_cand = 1;
@@ -372,21 +501,23 @@ choose (DaePlan *p, guint c)
       for (guint k = 0; k < n_cand; k++)
         grew |= widen (cand[k], &lo, &hi);
     }
-  g_autofree char *key = cache_key (p, c, lo, hi);
   g_mutex_lock (&cache_lock);
-  if (cache == NULL)
+  cache_init ();
+  g_autofree char *key = cache_key (p, c, lo, hi, cpu_model);
+  gpointer stored_key = NULL, value = NULL;
+  const gboolean measured = !g_hash_table_lookup_extended (cache, key, &stored_key, &value);
+  Choice *ch = value;
+  if (measured)
     {
-      cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      cache_order = g_ptr_array_new ();
-    }
-  Choice *ch = g_hash_table_lookup (cache, key);
-  if (ch == NULL)
-    {
-      ch = g_new (Choice, 1);
+      ch = g_new0 (Choice, 1);
       measure (cand, n_cand, c, lo, hi, ch);
-      g_ptr_array_add (cache_order, key);
-      g_hash_table_insert (cache, g_steal_pointer (&key), ch);
+      stored_key = g_steal_pointer (&key);
+      g_hash_table_insert (cache, stored_key, ch);
     }
+  if (!ch->used)
+    g_ptr_array_add (cache_order, stored_key);
+  ch->used = TRUE;
+  *here |= !ch->from_file;
   p->conv[c] = ch->impl[ch->win];
   g_mutex_unlock (&cache_lock);
   for (guint k = 0; k < n_cand; k++)
@@ -395,6 +526,7 @@ choose (DaePlan *p, guint c)
       g_free (cand[k]->steps);
       g_free (cand[k]);
     }
+  return measured;
 }
 
 DaePlan *
@@ -406,13 +538,20 @@ dae__plan_new_runner (const DaeModel *m, DaeShape input, const DaeShape *shapes,
   if (p->path == DAE_CONV_AUTO)
     {
       /* Layer by layer, each seeing the choices made before it. */
+      gboolean measured_now = FALSE, here = FALSE;
       for (guint i = 0; i < m->n_layers; i++)
         if (m->layers[i].kind == DAE_LAYER_CONV3X3)
           {
-            choose (p, i);
+            measured_now |= choose (p, i, &here);
             make_steps (p);
           }
       p->measured = TRUE;
+      g_mutex_lock (&cache_lock);
+      cache_init (); /* (a model without conv3x3 layers) */
+      if (measured_now)
+        cache_save ();
+      p->cache_note = cache_note (here);
+      g_mutex_unlock (&cache_lock);
     }
   p->scratch_floats = gemm_scratch (p);
   return p;
@@ -450,7 +589,7 @@ dae__plan_new_trainer (const DaeModel *m, DaeShape input, const DaeShape *shapes
 char *
 dae__plan_report (void)
 {
-  static const char *const names[] = { "-", "direct", "winograd", "gemm" };
+  const char *const *names = impl_names;
   GString *s = g_string_new (NULL);
   g_mutex_lock (&cache_lock);
   for (guint i = 0; cache_order && i < cache_order->len; i++)
@@ -458,7 +597,10 @@ dae__plan_report (void)
       const char *key = cache_order->pdata[i];
       const Choice *ch = g_hash_table_lookup (cache, key);
       g_string_append_printf (s, "  %s\n   ", key);
-      for (guint k = 0; k < ch->n_cand; k++)
+      if (ch->from_file)
+        g_string_append_printf (s, " %s (measured before, read from %s)", names[ch->impl[0]],
+                                cache_file);
+      for (guint k = 0; !ch->from_file && k < ch->n_cand; k++)
         g_string_append_printf (s, " %s %.3f ms%s", names[ch->impl[k]], ch->ms[k],
                                 k == ch->win ? " (chosen)" : "");
       g_string_append_c (s, '\n');
@@ -483,7 +625,7 @@ dae__plan_describe (const DaePlan *p)
                           count[DAE__IMPL_WINOGRAD], count[DAE__IMPL_DIRECT],
                           count[DAE__IMPL_GEMM]);
   if (p->measured)
-    g_string_append (s, "auto: the fastest measured here");
+    g_string_append_printf (s, "auto: %s", p->cache_note);
   else
     g_string_append_printf (s, "%s, %s", path_names[p->path],
                             p->from_env ? "from DAE_CONV" : "asked for");

@@ -5,7 +5,7 @@
  * im2col + sgemm), which layers run fused, and for a trainer which kernels
  * run the backward pass.  The forward and backward passes and dae-filter -v
  * read it; nothing else decides.  AUTO measures the candidates of every
- * distinct layer shape once per process (see plan.c). */
+ * distinct layer shape once per machine (see plan.c). */
 #ifndef DAE_PLAN_H
 #define DAE_PLAN_H
 
@@ -56,6 +56,7 @@ struct DaePlan {
   gboolean from_env;       /* path came from DAE_CONV */
   gboolean measured;       /* AUTO chose by timing the candidates */
   const char *env_note;    /* DAE_CONV was not understood, or NULL */
+  char *cache_note;        /* measured: where the choices are kept (plan.c) */
   DaeConvImpl *conv;       /* per layer */
   DaeConvImpl *dx;         /* per layer, trainer: the input gradient's convolution */
   DaeBackwardImpl *backward; /* per layer, trainer */

@@ -6,7 +6,9 @@
 #include "dae-private.h"
 #include "dispatch.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
 
 static const DaeKernels *inner;
 static guint n_direct, n_winograd;
@@ -142,9 +144,11 @@ test_env (void)
   } cases[] = {
     { "direct", "0 Winograd, 6 direct, 0 im2col+sgemm (direct, from DAE_CONV)" },
     { "GEMM", "0 Winograd, 0 direct, 6 im2col+sgemm (gemm, from DAE_CONV)" },
-    { "auto", "(auto: the fastest measured here)" },
-    { "bogus", "(auto: the fastest measured here; DAE_CONV=bogus is not one of auto, "
-               "direct, gemm, winograd)" },
+    { "auto", "(auto: the fastest measured here, for this process only: "
+              "DAE_CONV_CACHE=off)" },
+    { "bogus", "(auto: the fastest measured here, for this process only: "
+               "DAE_CONV_CACHE=off; DAE_CONV=bogus is not one of auto, direct, gemm, "
+               "winograd)" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -156,12 +160,175 @@ test_env (void)
     }
 }
 
+/* The cache file (DAE_CONV_CACHE), read once a process: each run of AUTO
+ * is a child of /plan/cache*, which prints its plan and writes its forward pass's output
+ * to TEST_PLAN_OUT. */
+static void
+cache_child (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeModel) m = dae_model_new_from_arch ("wide", 1, 12, 12, &error);
+  g_assert_no_error (error);
+  dae_model_init_glorot (m, 5);
+  g_autoptr (DaeRunner) r = dae_runner_new (m, 12, 12, &error);
+  g_assert_no_error (error);
+  float in[144 * 3], out[144 * 3];
+  for (guint i = 0; i < G_N_ELEMENTS (in); i++)
+    in[i] = (float) (i % 17) / 17;
+  g_assert_true (dae_runner_forward (r, 3, in, out, &error));
+  g_autofree char *said = dae__runner_describe_convs (r);
+  printf ("%s\n", said);
+  g_assert_true (g_file_set_contents (g_getenv ("TEST_PLAN_OUT"), (const char *) out,
+                                      sizeof out, NULL));
+}
+
+/* Runs the child with DAE_CONV_CACHE=cache, its output in out; it must say
+ * says. */
+static void
+run_cached (const char *cache, const char *out, const char *says)
+{
+  g_setenv ("DAE_CONV_CACHE", cache, TRUE);
+  g_setenv ("TEST_PLAN_OUT", out, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_setenv ("DAE_CONV_CACHE", "off", TRUE);
+  g_test_trap_assert_passed ();
+  g_autofree char *pattern = g_strdup_printf ("*%s*", says);
+  g_test_trap_assert_stdout (pattern);
+}
+
+static char *
+read_text (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+/* Every line "ISA [CPU] N tiles: layers -> path"; the number of lines. */
+static guint
+check_lines (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = 0;
+  for (guint i = 0; lines[i] != NULL && *lines[i] != '\0'; i++, n++)
+    {
+      g_autofree char *start = g_strdup_printf ("%s [", dae__kernels ()->name);
+      g_assert_true (g_str_has_prefix (lines[i], start));
+      g_assert_nonnull (strstr (lines[i], " tiles: "));
+      g_assert_nonnull (strstr (lines[i], "*conv3x3 "));
+      const char *arrow = g_strrstr (lines[i], " -> ");
+      g_assert_nonnull (arrow);
+      g_assert_true (strcmp (arrow, " -> direct") == 0 || strcmp (arrow, " -> winograd") == 0
+                     || strcmp (arrow, " -> gemm") == 0);
+    }
+  return n;
+}
+
+static void
+assert_same_bytes (const char *dir, const char *a, const char *b)
+{
+  g_autofree char *x = read_text (dir, a), *y = read_text (dir, b);
+  g_assert_cmpmem (x, 144 * 3 * sizeof (float), y, 144 * 3 * sizeof (float));
+}
+
+static void
+remove_all (const char *dir, const char *const *names)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+}
+
+/* Two processes in turn run the same plan and compute the same bits: the
+ * second reads the first's choices; a choice written in the file is the
+ * one run (all Winograd); a corrupt line is measured again. */
+static void
+test_cache (void)
+{
+  if (g_test_subprocess ())
+    {
+      cache_child ();
+      return;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("test-plan-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *cache = g_build_filename (dir, "sub", "conv-paths-v1", NULL);
+  g_autofree char *o1 = g_build_filename (dir, "out1", NULL);
+  g_autofree char *o2 = g_build_filename (dir, "out2", NULL);
+  run_cached (cache, o1, "(auto: the fastest measured on this machine, now, kept in ");
+  g_autofree char *text = read_text (dir, "sub/conv-paths-v1");
+  const guint n = check_lines (text);
+  g_assert_cmpuint (n, >=, 1);
+  g_assert_cmpuint (n, <=, 6);
+  run_cached (cache, o2, "(auto: the fastest measured on this machine, read from ");
+  assert_same_bytes (dir, "out1", "out2");
+  g_autofree char *again = read_text (dir, "sub/conv-paths-v1");
+  g_assert_cmpstr (again, ==, text);
+
+  /* Every choice Winograd: the file is what runs. */
+  g_autoptr (GRegex) re = g_regex_new (" -> [a-z]+$", G_REGEX_MULTILINE, 0, NULL);
+  g_autofree char *wino = g_regex_replace_literal (re, text, -1, 0, " -> winograd", 0, NULL);
+  g_assert_true (g_file_set_contents (cache, wino, -1, NULL));
+  run_cached (cache, o1, "6 Winograd, 0 direct, 0 im2col+sgemm (auto: the fastest measured "
+                         "on this machine, read from ");
+  run_cached (cache, o2, "6 Winograd, 0 direct");
+  assert_same_bytes (dir, "out1", "out2");
+
+  /* A corrupt line is left out and measured again; junk is dropped. */
+  g_autofree char *cut = g_strdup (wino);
+  char *arrow = strstr (cut, " -> winograd");
+  memcpy (arrow, " -> wonigrad", 12);
+  g_autofree char *bad = g_strconcat ("junk\n\xff\xfe -> direct\n", cut, "half a line", NULL);
+  g_assert_true (g_file_set_contents (cache, bad, -1, NULL));
+  run_cached (cache, o1, "(auto: the fastest measured on this machine, now, kept in ");
+  g_autofree char *mended = read_text (dir, "sub/conv-paths-v1");
+  g_assert_cmpuint (check_lines (mended), ==, n);
+  g_assert_null (strstr (mended, "junk"));
+  g_assert_null (strstr (mended, "wonigrad"));
+  remove_all (dir, (const char *[]){ "out1", "out2", "sub/conv-paths-v1", "sub", "", NULL });
+}
+
+/* A cache that cannot be written (its folder is a file): AUTO measures for
+ * the process and says so; off: likewise, and nothing is written. */
+static void
+test_cache_unwritable (void)
+{
+  if (g_test_subprocess ())
+    {
+      cache_child ();
+      return;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("test-plan-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *file = g_build_filename (dir, "file", NULL);
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  g_autofree char *cache = g_build_filename (file, "conv-paths-v1", NULL);
+  g_autofree char *out = g_build_filename (dir, "out", NULL);
+  run_cached (cache, out, "(auto: the fastest measured here, for this process only: cannot ");
+  run_cached ("off", out, "(auto: the fastest measured here, for this process only: "
+                          "DAE_CONV_CACHE=off)");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint entries = 0;
+  while (g_dir_read_name (d) != NULL)
+    entries++;
+  g_assert_cmpuint (entries, ==, 2); /* file, out */
+  remove_all (dir, (const char *[]){ "file", "out", "", NULL });
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_unsetenv ("DAE_CONV");
+  /* Never the user's own cache; the cache tests name theirs. */
+  if (!g_test_subprocess ())
+    g_setenv ("DAE_CONV_CACHE", "off", TRUE);
   g_test_add_func ("/plan/describe-is-run", test_describe_is_run);
   g_test_add_func ("/plan/env", test_env);
+  g_test_add_func ("/plan/cache", test_cache);
+  g_test_add_func ("/plan/cache-unwritable", test_cache_unwritable);
   return g_test_run ();
 }

@@ -10,15 +10,18 @@ G_BEGIN_DECLS
 
 /* Which implementation runs the 3x3 convolutions.  A runner makes its plan
  * once (for each layer its path and the layers fused with it).  AUTO times
- * the three paths on each distinct layer shape when the plan is made (a few
- * milliseconds, once per process) and keeps the fastest on this machine; a
- * path replaces the direct kernels only when at least 5% faster.  The
- * environment variable DAE_CONV=direct|winograd|gemm takes AUTO's place.
- * The paths agree to about 1e-5 (they round differently): within a process
- * every runner of a model runs the same plan, but two processes whose
- * measurements chose differently can differ in the last bits; force a path
- * where results must match bit for bit from run to run.  A trainer's AUTO
- * is the direct kernels (sgemm on the scalar build), never measured. */
+ * the three paths on each distinct layer shape (a few milliseconds) and
+ * keeps the fastest on this machine; a path replaces the direct kernels only
+ * when at least 5% faster.  The paths agree to about 1e-5 but round
+ * differently, so the choice is made once a machine: kept in the user's
+ * cache, $XDG_CACHE_HOME/dae/conv-paths-v1 (one line "ISA [CPU model]
+ * layers -> path" a choice), and read back by every later process, which
+ * then computes the same bits.  The environment variable
+ * DAE_CONV_CACHE=file moves that file, DAE_CONV_CACHE=off (or a file that
+ * cannot be written) keeps the choices to the process;
+ * DAE_CONV=direct|winograd|gemm takes AUTO's place (no measuring, no
+ * cache).  A trainer's AUTO is the direct kernels (sgemm on the scalar
+ * build), never measured. */
 typedef enum {
   DAE_CONV_AUTO = 0,   /* the fastest measured for each layer (or DAE_CONV's) */
   DAE_CONV_DIRECT = 1, /* direct kernels (scalar reference or SIMD) */
