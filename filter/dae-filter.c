@@ -384,7 +384,14 @@ batch_one (const Settings *s, const char *path, const char *dir, const FileId *i
       return FALSE;
     }
   g_autofree char *tmpl = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
-  const int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
+  int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == ENOENT && g_mkdir_with_parents (dir, 0777) == 0)
+    {
+      /* The folder went away meanwhile (another job's cleanup removed it
+         while empty: GNU parallel's --cleanup does): make it again. */
+      g_strlcpy (tmpl + strlen (tmpl) - 6, "XXXXXX", 7);
+      fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
+    }
   if (fd < 0)
     {
       fprintf (stderr, "%s: %s: cannot create a file in %s: %s\n", PROG, path, dir,
@@ -535,6 +542,11 @@ run_batch (const Settings *s, char **args)
 {
   const char *dir = opt_output_dir;
   struct stat out_st;
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS) && g_mkdir_with_parents (dir, 0777) != 0)
+    {
+      fprintf (stderr, "%s: %s: cannot create it: %s\n", PROG, dir, g_strerror (errno));
+      return 1;
+    }
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR) || stat (dir, &out_st) != 0)
     {
       fprintf (stderr, "%s: %s: not a directory\n", PROG, dir);

@@ -72,6 +72,10 @@ folder)
   done
   [ "$(cd scans && cat $inputs | cksum)" = "$sums_before" ] || fail "an input changed"
 
+  # A missing output folder is made, with its parents.
+  "$filter" -q -m "$model" -o new/sub scans/* || fail "-o new/sub (missing) exited $?"
+  same_as_ref new/sub
+
   # A bad file: reported, the others still done, non-zero exit at the end.
   printf 'P5\n12 12\n255\nshort' > scans/broken.pgm
   rm -rf clean && mkdir clean
@@ -140,7 +144,7 @@ EOF
   cp "$model" model.dae
   parallel --will-cite --ssh "$work/fakessh" -S 2/host1,2/host2 \
       --basefile model.dae --transferfile {} --return clean-remote/{/} --cleanup \
-      "mkdir -p clean-remote && $filter -q -m model.dae -o clean-remote {}" \
+      "$filter -q -m model.dae -o clean-remote {}" \
       ::: scans/page1.pgm scans/page2.png scans/page3.ppm ||
     fail "parallel --transferfile/--return"
   same_as_ref clean-remote
