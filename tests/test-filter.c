@@ -711,10 +711,19 @@ test_batch (void)
   g_assert_cmpint (twice.status, ==, 1);
   g_assert_nonnull (strstr (twice.err, "earlier"));
 
-  /* A directory that is not there. */
-  g_autofree char *nodir = tmp_file ("nodir");
-  g_auto (TestRun) nd = run_model (NULL, 0, "-o", nodir, paths[0]);
-  assert_fails (&nd, 1, nodir);
+  /* A folder that is not there is made, with its parents. */
+  g_autofree char *newdir = tmp_file ("new/sub");
+  g_auto (TestRun) nd = run_model (NULL, 0, "-o", newdir, paths[0]);
+  g_assert_cmpint (nd.status, ==, 0);
+  g_autofree char *made = g_build_filename (newdir, "a.png", NULL);
+  g_assert_true (g_file_test (made, G_FILE_TEST_IS_REGULAR));
+  /* One that cannot be: a file is in the way. */
+  g_autofree char *blocked = g_build_filename (paths[0], "sub", NULL);
+  g_auto (TestRun) bl = run_model (NULL, 0, "-o", blocked, paths[2]);
+  assert_fails (&bl, 1, blocked);
+  g_auto (TestRun) nf = run_model (NULL, 0, "-o", paths[0], paths[2]);
+  assert_fails (&nf, 1, paths[0]);
+  g_assert_nonnull (strstr (nf.err, "not a directory"));
   for (guint i = 0; i < 3; i++)
     g_free (paths[i]);
 }
