@@ -14,9 +14,12 @@
  * - colour saturation;
  * - for colour images, the noise of the two opponent chroma planes, for
  *   the strength of their denoising.
- * A logistic model of these ten numbers gives the probability of a page.
- * Its weights were fitted on pages and photos with Gaussian noise of sigma
- * 0-50/255 (see weights/README.md, "Automatic choice"). */
+ * The two-class and block statistics are measured again on the plane with
+ * its shading taken out (flatten): stains, uneven light and tinted panels
+ * hide a page from the first set, not from the second.  A small ensemble
+ * of networks on these nineteen numbers gives the probability of a page;
+ * tools/fit-page-classifier fits it on training-side images only (see
+ * weights/README.md, "Automatic choice"). */
 #include "dae-private.h"
 
 #include <math.h>
@@ -35,6 +38,7 @@ typedef struct {
   guint8 *q, *ink, *tmp; /* w x h each */
   double *energy;    /* (w/8) x (h/8) blocks */
   float *bmeans;     /* (w/8) x (h/8) blocks */
+  float *lo, *hi;    /* w x h: local minimum and maximum (flattening) */
   void *block;
 } HalfPlane;
 
@@ -44,7 +48,7 @@ half_plane_alloc (HalfPlane *hp, guint width, guint n_rows)
   hp->w = width / 2;
   hp->h = n_rows / 2;
   const size_t n = MAX ((size_t) hp->w * hp->h, 1), nb = MAX (n / 64, 1);
-  const size_t bytes = nb * sizeof (double) + 3 * n * sizeof (float) + nb * sizeof (float) + 3 * n;
+  const size_t bytes = nb * sizeof (double) + 5 * n * sizeof (float) + nb * sizeof (float) + 3 * n;
   char *p = hp->block = g_try_malloc (bytes);
   if (p == NULL)
     return FALSE;
@@ -52,6 +56,8 @@ half_plane_alloc (HalfPlane *hp, guint width, guint n_rows)
   hp->mean = (float *) (p += nb * sizeof (double));
   hp->hh = (float *) (p += n * sizeof (float));
   hp->blur = (float *) (p += n * sizeof (float));
+  hp->lo = (float *) (p += n * sizeof (float));
+  hp->hi = (float *) (p += n * sizeof (float));
   hp->bmeans = (float *) (p += n * sizeof (float));
   hp->q = (guint8 *) (p += nb * sizeof (float));
   hp->ink = (guint8 *) (p += n);
@@ -336,11 +342,156 @@ saturation (const float *rows, guint width, guint n_rows, guint channels, guint 
   return n ? sum / n : 0.0;
 }
 
-/* Fitted weights of the ten features (in DaeImageStats.features order). */
-static const double page_weights[DAE__N_IMAGE_FEATURES] = {
-  9.5607, -8.4353, 4.2699, 1.3217, 0.7388, -0.9286, 2.8409, -3.8147, 5.3937, 4.9354
-};
-static const double page_bias = -12.4553;
+/* One pass of a running extreme (max when sign is 1, min when -1) or mean
+ * over k samples centred on each, along rows (step 1) or columns (step w).
+ * Plain O(k) per sample: k is about 1/24 of the plane's side, and this runs
+ * once per image on the half plane of its first rows. */
+static void
+filter_1d (const float *in, float *out, guint w, guint h, guint k, gboolean columns, int op)
+{
+  const guint len = columns ? h : w, lines = columns ? w : h;
+  const size_t step = columns ? w : 1, next = columns ? 1 : w;
+  for (guint l = 0; l < lines; l++)
+    for (guint i = 0; i < len; i++)
+      {
+        const guint a = i >= k / 2 ? i - k / 2 : 0, b = MIN (i + k / 2, len - 1);
+        float acc = op == 0 ? 0.0f : in[l * next + a * step];
+        for (guint j = a; j <= b; j++)
+          {
+            const float v = in[l * next + j * step];
+            acc = op == 0 ? acc + v : op > 0 ? MAX (acc, v) : MIN (acc, v);
+          }
+        out[l * next + i * step] = op == 0 ? acc / (b - a + 1) : acc;
+      }
+}
+
+/* The noise left on the flattened half plane, on the scale of the image's
+ * own sigma: Donoho's median |HH| over its 2x2 blocks, times 2 (a 2x2 mean
+ * halves the noise).  Stretching and clamping change the noise, so it is
+ * measured again rather than scaled. */
+static double
+flat_noise (const HalfPlane *hp)
+{
+  guint64 hist[256] = { 0 }, n = 0, seen = 0;
+  for (guint y = 0; y + 1 < hp->h; y += 2)
+    for (guint x = 0; x + 1 < hp->w; x += 2)
+      {
+        const float *r0 = hp->mean + (size_t) y * hp->w + x, *r1 = r0 + hp->w;
+        const float hh = 0.5f * fabsf (r0[0] - r0[1] - r1[0] + r1[1]);
+        hist[MIN ((guint) (hh * 512), 255u)]++;
+        n++;
+      }
+  guint b = 0;
+  for (; b < 255; b++)
+    if ((seen += hist[b]) * 2 >= n)
+      break;
+  return n ? 2.0 * (b + 0.5) / 512 / 0.6745 : 0.0;
+}
+
+/* The half plane with shading, stains and tinted panels taken out: each
+ * level (3x3 means: stretching raises the noise) stretched between the smoothed local minimum and maximum over a
+ * window of 1/24 of the plane's shorter side (a range of at least 0.25, so
+ * that flat areas stay flat).  Pages become ink on paper again; photos stay
+ * photos.  Returns the noise left on it (flat_noise). */
+static double
+flatten (HalfPlane *hp)
+{
+  const guint w = hp->w, h = hp->h, k = MAX (7u, MIN (w, h) / 24) | 1u;
+  const size_t n = (size_t) w * h;
+  const float *smooth = box3 (hp);
+  float *tmp = hp->hh; /* free now: the noise and detail are measured */
+  filter_1d (smooth, tmp, w, h, k, FALSE, 1);
+  filter_1d (tmp, hp->hi, w, h, k, TRUE, 1);
+  filter_1d (smooth, tmp, w, h, k, FALSE, -1);
+  filter_1d (tmp, hp->lo, w, h, k, TRUE, -1);
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      float *plane = pass ? hp->hi : hp->lo;
+      filter_1d (plane, tmp, w, h, k, FALSE, 0);
+      filter_1d (tmp, plane, w, h, k, TRUE, 0);
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      const float r = MAX (hp->hi[i] - hp->lo[i], 0.25f);
+      hp->mean[i] = CLAMP ((smooth[i] - hp->lo[i]) / r, 0.0f, 1.0f);
+    }
+  return flat_noise (hp);
+}
+
+/* Lines of text: in vertical strips of the flattened plane, the ink share
+ * of each row rises and falls with the lines, where a photo's changes
+ * slowly.  Over the strips with at least 2% ink: f[0], the median share of
+ * the row profile's variance above a 15-row running mean; f[1], the share
+ * of rows with less than a fifth of their strip's mean ink (the gaps
+ * between lines). */
+static void
+line_features (const HalfPlane *hp, gboolean light, double *f)
+{
+  const guint w = hp->w, h = hp->h, sw = 32, n_strips = w / sw;
+  f[0] = f[1] = 0;
+  if (n_strips == 0 || h < 32)
+    return;
+  g_autofree float *prof = g_new (float, 2 * (size_t) h);
+  g_autofree double *ratio = g_new (double, n_strips);
+  float *run = prof + h;
+  guint64 gaps = 0, rows = 0;
+  guint n_inked = 0;
+  for (guint s = 0; s < n_strips; s++)
+    {
+      double mean = 0;
+      for (guint y = 0; y < h; y++)
+        {
+          guint ink = 0;
+          for (guint x = s * sw; x < (s + 1) * sw; x++)
+            ink += light ? hp->mean[(size_t) y * w + x] < 0.5f : hp->mean[(size_t) y * w + x] > 0.5f;
+          mean += prof[y] = (float) ink / sw;
+        }
+      mean /= h;
+      filter_1d (prof, run, h, 1, 15, FALSE, 0);
+      if (mean < 0.02)
+        continue;
+      double var = 0, high = 0;
+      for (guint y = 0; y < h; y++)
+        {
+          var += (prof[y] - mean) * (prof[y] - mean);
+          high += (prof[y] - run[y]) * (prof[y] - run[y]);
+          gaps += prof[y] < 0.2 * mean;
+        }
+      rows += h;
+      ratio[n_inked++] = var > 0 ? high / var : 0;
+    }
+  if (n_inked == 0)
+    return;
+  qsort (ratio, n_inked, sizeof (double), compare_double);
+  f[0] = ratio[n_inked / 2];
+  f[1] = (double) gaps / rows;
+}
+
+/* The page classifier (tools/fit-page-classifier writes it). */
+#include "analyze-classifier.h"
+
+/* Probability of a page: the mean of the ensemble's small networks, each
+ * tanh(W1 z + b1) . w2 + b2 on the standardised features z. */
+static double
+page_probability (const double *f)
+{
+  double z[DAE__N_IMAGE_FEATURES], p = 0;
+  for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
+    z[i] = (f[i] - page_mean[i]) / page_scale[i];
+  for (guint m = 0; m < PAGE_NETS; m++)
+    {
+      double o = page_b2[m];
+      for (guint j = 0; j < PAGE_HIDDEN; j++)
+        {
+          double a = page_b1[m][j];
+          for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
+            a += page_w1[m][i][j] * z[i];
+          o += page_w2[m][j] * tanh (a);
+        }
+      p += 1.0 / (1.0 + exp (-o));
+    }
+  return p / PAGE_NETS;
+}
 
 gboolean
 dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
@@ -360,12 +511,15 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   block_features (&hp, st->sigma, f);
   class_features (&hp, st->sigma, f, st);
   f[9] = saturation (rows, width, n_rows, channels, n_color);
+  /* The same two-class and block statistics once the shading is out. */
+  const double sigma_flat = flatten (&hp);
+  DaeImageStats flat;
+  class_features (&hp, sigma_flat, f + 10, &flat);
+  block_features (&hp, sigma_flat, f + 10);
+  line_features (&hp, flat.light, f + 19);
   for (guint k = 0; n_color >= 3 && k < 2; k++)
     st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp);
   g_free (hp.block);
-  double z = page_bias;
-  for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
-    z += page_weights[i] * f[i];
-  st->p_document = 1.0 / (1.0 + exp (-z));
+  st->p_document = page_probability (f);
   return TRUE;
 }

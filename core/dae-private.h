@@ -68,7 +68,19 @@ dae__layer_bias (const DaeModel *m, const DaeLayer *l)
 
 /* ---- analyze.c: what the denoiser learns from an image's first rows ---- */
 
-#define DAE__N_IMAGE_FEATURES 10
+/* The look-ahead for automatic choices: samples held before the first
+ * tile runs (at least DAE__LOOK_MIN_ROWS rows, or the whole image). */
+#define DAE__LOOK_SAMPLES 2000000u
+#define DAE__LOOK_MIN_ROWS 256u
+
+static inline guint
+dae__lookahead_rows (guint width, guint height, guint channels)
+{
+  const guint64 row_f = (guint64) width * channels;
+  return (guint) MIN ((guint64) height, MAX ((guint64) DAE__LOOK_MIN_ROWS, DAE__LOOK_SAMPLES / row_f));
+}
+
+#define DAE__N_IMAGE_FEATURES 21
 
 typedef struct {
   double sigma;       /* noise standard deviation of the luma, full scale */
@@ -80,7 +92,8 @@ typedef struct {
   double ink;         /* the minority (ink) class's mean level */
   /* Otsu bimodality, ink share, thin-stroke share of the ink, mid-tones,
    * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
-   * the paper level; colour saturation. */
+   * the paper level; colour saturation; then the first nine again on the
+   * plane with its shading taken out; lines of text in it (analyze.c). */
   double features[DAE__N_IMAGE_FEATURES];
   /* The same noise measure on the two opponent chroma planes (colour
    * images; 0 otherwise): not always the luma's (a clean colour scan). */

@@ -5,7 +5,7 @@
  * thread counts and push sizes for byte-identical output; strength,
  * inversion, colour modes and alpha for their algebra; streaming for a
  * bounded lag; the seam test on a shipped model. */
-#include "dae.h"
+#include "dae-private.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -695,6 +695,31 @@ test_auto_choice (void)
   g_rmdir (dir);
 }
 
+/* The statistics taken again once the shading is out (analyze.c flatten):
+ * the sample page under light falling to 45% across it keeps its ink share
+ * and ink-paper gap there, where the paper-level share of the page as it
+ * is falls by half. */
+static void
+test_analyze_flatten (void)
+{
+  guint w, h;
+  g_autofree float *img = read_gray ("samples/noisy-text.png", &w, &h);
+  g_autofree float *shaded = g_new (float, (size_t) w * h);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      shaded[(size_t) y * w + x] = img[(size_t) y * w + x] * (1.0f - 0.55f * x / w);
+  DaeImageStats even, uneven;
+  g_assert_true (dae__analyze_rows (img, w, h, 1, 1, &even));
+  g_assert_true (dae__analyze_rows (shaded, w, h, 1, 1, &uneven));
+  g_test_message ("paper-level blocks %.2f -> %.2f; flattened: ink %.2f -> %.2f, gap %.2f -> %.2f",
+                  even.features[8], uneven.features[8], even.features[11],
+                  uneven.features[11], even.features[14], uneven.features[14]);
+  g_assert_cmpfloat (even.features[8] - uneven.features[8], >, 0.2);
+  g_assert_cmpfloat (fabs (even.features[11] - uneven.features[11]), <, 0.05);
+  g_assert_cmpfloat (fabs (even.features[14] - uneven.features[14]), <, 0.06);
+  g_assert_cmpfloat (even.features[14], >, 0.3);
+}
+
 static void
 test_errors (void)
 {
@@ -836,6 +861,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
   g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
+  g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/errors", test_errors);
   g_test_add_func ("/tiler/seams", test_seams);
   return g_test_run ();
