@@ -16,8 +16,9 @@
  *   the strength of their denoising.
  * The two-class and block statistics are measured again on the plane with
  * its shading taken out (flatten): stains, uneven light and tinted panels
- * hide a page from the first set, not from the second.  A small ensemble
- * of networks on these nineteen numbers gives the probability of a page;
+ * hide a page from the first set, not from the second; two more say how
+ * the ink rises and falls with lines of text.  A small ensemble of networks
+ * on these twenty-one numbers gives the probability of a page;
  * tools/fit-page-classifier fits it on training-side images only (see
  * weights/README.md, "Automatic choice"). */
 #include "dae-private.h"
@@ -342,8 +343,8 @@ saturation (const float *rows, guint width, guint n_rows, guint channels, guint 
   return n ? sum / n : 0.0;
 }
 
-/* One pass of a running extreme (max when sign is 1, min when -1) or mean
- * over k samples centred on each, along rows (step 1) or columns (step w).
+/* One pass of a running maximum (op 1), minimum (op -1) or mean (op 0)
+ * over k samples centred on each, along rows or columns of a w x h plane.
  * Plain O(k) per sample: k is about 1/24 of the plane's side, and this runs
  * once per image on the half plane of its first rows. */
 static void
@@ -388,11 +389,12 @@ flat_noise (const HalfPlane *hp)
   return n ? 2.0 * (b + 0.5) / 512 / 0.6745 : 0.0;
 }
 
-/* The half plane with shading, stains and tinted panels taken out: each
- * level (3x3 means: stretching raises the noise) stretched between the smoothed local minimum and maximum over a
- * window of 1/24 of the plane's shorter side (a range of at least 0.25, so
- * that flat areas stay flat).  Pages become ink on paper again; photos stay
- * photos.  Returns the noise left on it (flat_noise). */
+/* The half plane with shading, stains and tinted panels taken out: its
+ * 3x3 means (stretching raises the noise) stretched between the smoothed
+ * local minimum and maximum over a window of 1/24 of the plane's shorter
+ * side (a range of at least 0.25, so that flat areas stay flat).  Pages
+ * become ink on paper again; photos stay photos.  Returns the noise left
+ * on it (flat_noise). */
 static double
 flatten (HalfPlane *hp)
 {
@@ -423,16 +425,18 @@ flatten (HalfPlane *hp)
  * slowly.  Over the strips with at least 2% ink: f[0], the median share of
  * the row profile's variance above a 15-row running mean; f[1], the share
  * of rows with less than a fifth of their strip's mean ink (the gaps
- * between lines). */
-static void
+ * between lines).  FALSE when out of memory. */
+static gboolean
 line_features (const HalfPlane *hp, gboolean light, double *f)
 {
   const guint w = hp->w, h = hp->h, sw = 32, n_strips = w / sw;
   f[0] = f[1] = 0;
   if (n_strips == 0 || h < 32)
-    return;
-  g_autofree float *prof = g_new (float, 2 * (size_t) h);
-  g_autofree double *ratio = g_new (double, n_strips);
+    return TRUE;
+  g_autofree float *prof = g_try_new (float, 2 * (size_t) h);
+  g_autofree double *ratio = g_try_new (double, n_strips);
+  if (prof == NULL || ratio == NULL)
+    return FALSE;
   float *run = prof + h;
   guint64 gaps = 0, rows = 0;
   guint n_inked = 0;
@@ -460,11 +464,13 @@ line_features (const HalfPlane *hp, gboolean light, double *f)
       rows += h;
       ratio[n_inked++] = var > 0 ? high / var : 0;
     }
-  if (n_inked == 0)
-    return;
-  qsort (ratio, n_inked, sizeof (double), compare_double);
-  f[0] = ratio[n_inked / 2];
-  f[1] = (double) gaps / rows;
+  if (n_inked > 0)
+    {
+      qsort (ratio, n_inked, sizeof (double), compare_double);
+      f[0] = ratio[n_inked / 2];
+      f[1] = (double) gaps / rows;
+    }
+  return TRUE;
 }
 
 /* The page classifier (tools/fit-page-classifier writes it). */
@@ -516,10 +522,12 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   DaeImageStats flat;
   class_features (&hp, sigma_flat, f + 10, &flat);
   block_features (&hp, sigma_flat, f + 10);
-  line_features (&hp, flat.light, f + 19);
+  const gboolean lines_ok = line_features (&hp, flat.light, f + 19);
   for (guint k = 0; n_color >= 3 && k < 2; k++)
     st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp);
   g_free (hp.block);
+  if (!lines_ok)
+    return FALSE;
   st->p_document = page_probability (f);
   return TRUE;
 }
