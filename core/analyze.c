@@ -89,6 +89,19 @@ compare_double (gconstpointer a, gconstpointer b)
  * of chi^2 with 64 degrees of freedom over 64 (Wilson-Hilferty: 0.849 for
  * the 5th percentile).  Falls back to the median |HH| (Donoho) on images
  * too small for blocks. */
+/* The bin holding the median of n counts in hist[0..n_bins-1] (the last
+ * bin holds everything beyond). */
+static guint
+median_bin (const guint64 *hist, guint n_bins, guint64 n)
+{
+  guint64 seen = 0;
+  guint b = 0;
+  for (; b < n_bins - 1; b++)
+    if ((seen += hist[b]) * 2 >= n)
+      break;
+  return b;
+}
+
 static double
 noise_sigma (const HalfPlane *hp, const guint64 *hist)
 {
@@ -98,11 +111,7 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist)
   if (bw * bh < 4)
     {
       const guint64 n = (guint64) w * h;
-      guint64 seen = 0;
-      guint b = 0;
-      for (; b < SIGMA_BINS - 1; b++)
-        if ((seen += hist[b]) * 2 >= n)
-          break;
+      const guint b = median_bin (hist, SIGMA_BINS, n);
       return n == 0 ? 0.0 : (b + 0.5) / (2.0 * SIGMA_BINS) / 0.6745;
     }
   double *energy = hp->energy;
@@ -373,7 +382,7 @@ filter_1d (const float *in, float *out, guint w, guint h, guint k, gboolean colu
 static double
 flat_noise (const HalfPlane *hp)
 {
-  guint64 hist[256] = { 0 }, n = 0, seen = 0;
+  guint64 hist[256] = { 0 }, n = 0;
   for (guint y = 0; y + 1 < hp->h; y += 2)
     for (guint x = 0; x + 1 < hp->w; x += 2)
       {
@@ -382,11 +391,7 @@ flat_noise (const HalfPlane *hp)
         hist[MIN ((guint) (hh * 512), 255u)]++;
         n++;
       }
-  guint b = 0;
-  for (; b < 255; b++)
-    if ((seen += hist[b]) * 2 >= n)
-      break;
-  return n ? 2.0 * (b + 0.5) / 512 / 0.6745 : 0.0;
+  return n ? 2.0 * (median_bin (hist, 256, n) + 0.5) / 512 / 0.6745 : 0.0;
 }
 
 /* The half plane with shading, stains and tinted panels taken out: its
