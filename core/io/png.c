@@ -141,6 +141,8 @@ inflate_bounded (const guint8 *in, size_t n)
 static const char *
 field (const guint8 *d, size_t n, size_t *pos)
 {
+  if (*pos >= n) /* also an empty chunk, whose data libpng gives as NULL */
+    return NULL;
   const guint8 *end = memchr (d + *pos, 0, n - *pos);
   if (end == NULL)
     return NULL;
