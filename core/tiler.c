@@ -45,7 +45,7 @@
 #define POL_REACH 2u
 /* A page when the analysis is at least this sure; else the photo model,
  * which does less harm to a page than the document model does to a photo
- * (12 of 956 training-side photos reach it, held aside: weights/README.md). */
+ * (11 of 956 training-side photos reach it, held aside: weights/README.md). */
 #define PAGE_PROBABILITY 0.9
 
 /* The polarity a model was trained on: metadata "background". */
@@ -308,6 +308,14 @@ model_error (const DaeModel *model, const char *key)
   return e > 0.0 && e < 1.0 ? e : 0.0;
 }
 
+/* A factor of the strength formula (metadata), 0 when not recorded. */
+static double
+model_factor (const DaeModel *model, const char *key)
+{
+  const char *v = dae_model_get_metadata (model, key);
+  return v != NULL ? CLAMP (g_ascii_strtod (v, NULL), 0.0, 10.0) : 0.0;
+}
+
 static double
 model_clean_error (const DaeModel *model)
 {
@@ -413,12 +421,15 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   const double sl = d->stats.sigma, dl = d->stats.detail;
   const double e = model_clean_error (model), ec = model_error (model, "clean-error-chroma");
-  /* Fine detail costs the model its square on top of e^2. */
-  const char *kv = dae_model_get_metadata (model, "clean-error-detail");
-  const double k = kv != NULL ? CLAMP (g_ascii_strtod (kv, NULL), 0.0, 10.0) : 0.0;
+  /* Fine detail costs the model its square on top of e^2; under heavy
+   * noise part of the measured detail is the noise's (clipped at black and
+   * white it is not Gaussian): c sigma^2 of it is taken off. */
+  const double k = model_factor (model, "clean-error-detail");
+  const double cn = model_factor (model, "clean-error-detail-noise");
+  const double d2 = MAX (0.0, dl * dl - cn * sl * sl);
   for (guint c = 0; c < 3; c++)
     {
-      double sp = sl, e2 = e * e + k * dl * dl;
+      double sp = sl, e2 = e * e + k * d2;
       if (d->n_color == 3 && !d->luma)
         sp = sl / 0.6686 * (opponent ? opponent_share[c] : 1.0);
       if (opponent && c > 0)

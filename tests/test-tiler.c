@@ -636,6 +636,52 @@ test_strength_chroma (void)
     }
 }
 
+/* The number after KEY in a denoiser's description. */
+static double
+described (const char *desc, const char *key)
+{
+  const char *at = strstr (desc, key);
+  g_assert_nonnull (at);
+  return g_ascii_strtod (at + strlen (key), NULL);
+}
+
+/* The detail term: sigma^2 / (sigma^2 + e^2 + k max(0, d^2 - c sigma^2)),
+ * with sigma and d as measured (-v prints them): c takes heavy noise's
+ * share of the detail off, and a large c leaves e alone. */
+static void
+test_strength_detail (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "content", "photo");
+  dae_model_set_metadata (m, "clean-error", "0.03");
+  dae_model_set_metadata (m, "clean-error-detail", "1.5");
+  const guint w = 160, h = 120;
+  g_autofree float *img = smooth_image (w, h, 25, 11);
+  for (size_t i = 0; i < (size_t) w * h; i++) /* fine detail: a checkerboard */
+    img[i] = CLAMP (img[i] + 0.1f * (((i % w) / 2 + (i / w) / 2) % 2 ? 1 : -1), 0.0f, 1.0f);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  double last = 0;
+  static const char *const cs[] = { "0", "0.03", "10" };
+  for (guint t = 0; t < G_N_ELEMENTS (cs); t++)
+    {
+      dae_model_set_metadata (m, "clean-error-detail-noise", cs[t]);
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+      g_autofree char *desc = dae_denoiser_describe (d);
+      const double sg = described (desc, "noise sigma ") / 255;
+      const double dt = described (desc, "fine detail ") / 255;
+      const double got = described (desc, "strength ");
+      const double c = g_ascii_strtod (cs[t], NULL);
+      const double want = sg * sg / (sg * sg + 0.03 * 0.03 + 1.5 * MAX (0, dt * dt - c * sg * sg));
+      g_test_message ("c %s: sigma %.4f detail %.4f strength %.2f (%.3f)", cs[t], sg, dt, got, want);
+      g_assert_cmpfloat (dt, >, 0.02);
+      g_assert_cmpfloat (fabs (got - want), <, 0.011); /* printed to 2 places */
+      g_assert_cmpfloat (got, >, last); /* a larger c, a larger strength */
+      last = got;
+    }
+}
+
 static float *
 read_gray (const char *name, guint *w, guint *h)
 {
@@ -860,6 +906,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/centre", test_centre);
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
   g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
+  g_test_add_func ("/tiler/strength-detail", test_strength_detail);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/errors", test_errors);
