@@ -596,16 +596,25 @@ test_strength_auto (void)
     g_assert_cmpfloat (fabs (got[i] - CLAMP (s * full[i] + (1 - s) * noisy[i], 0, 1)), <, 2e-3);
 }
 
+/* The tutorial network dressed as a photo model with a clean error of
+ * 0.03, as the strength tests need it. */
+static DaeModel *
+photo_model (void)
+{
+  DaeModel *m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "content", "photo");
+  dae_model_set_metadata (m, "clean-error", "0.03");
+  return m;
+}
+
 /* The chroma planes' strength follows their own noise: noise shared by R, G
  * and B (none in the chroma) leaves the chroma alone; noise of each channel
  * gets it denoised. */
 static void
 test_strength_chroma (void)
 {
-  g_autoptr (DaeModel) m = load_tutorial ();
-  dae_model_set_metadata (m, "background", "any");
-  dae_model_set_metadata (m, "content", "photo");
-  dae_model_set_metadata (m, "clean-error", "0.03");
+  g_autoptr (DaeModel) m = photo_model ();
   dae_model_set_metadata (m, "clean-error-chroma", "0.01");
   const guint w = 160, h = 120;
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
@@ -651,10 +660,7 @@ described (const char *desc, const char *key)
 static void
 test_strength_detail (void)
 {
-  g_autoptr (DaeModel) m = load_tutorial ();
-  dae_model_set_metadata (m, "background", "any");
-  dae_model_set_metadata (m, "content", "photo");
-  dae_model_set_metadata (m, "clean-error", "0.03");
+  g_autoptr (DaeModel) m = photo_model ();
   dae_model_set_metadata (m, "clean-error-detail", "1.5");
   const guint w = 160, h = 120;
   g_autofree float *img = smooth_image (w, h, 25, 11);
