@@ -558,6 +558,15 @@ smooth_image (guint w, guint h, double sigma, guint32 seed)
   return img;
 }
 
+/* The number after KEY in a denoiser's description. */
+static double
+described (const char *desc, const char *key)
+{
+  const char *at = strstr (desc, key);
+  g_assert_nonnull (at);
+  return g_ascii_strtod (at + strlen (key), NULL);
+}
+
 /* Strength auto: a clean or nearly clean image is left as it is, a noisy
  * one gets the weight sigma^2 / (sigma^2 + e^2), with sigma measured. */
 static void
@@ -583,9 +592,7 @@ test_strength_auto (void)
   g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
   g_assert_true (dae_denoiser_push_rows (d, noisy, h, NULL));
   g_autofree char *desc = dae_denoiser_describe (d);
-  const char *ns = strstr (desc, "noise sigma ");
-  g_assert_nonnull (ns);
-  const double sigma = g_ascii_strtod (ns + strlen ("noise sigma "), NULL);
+  const double sigma = described (desc, "noise sigma ");
   g_assert_cmpfloat (fabs (sigma - 20), <, 3);
   const double s = pow (sigma / 255, 2) / (pow (sigma / 255, 2) + 0.03 * 0.03);
   g_autofree float *got = g_new (float, (size_t) w * h);
@@ -643,15 +650,6 @@ test_strength_chroma (void)
       for (guint c = 0; c < 3; c++)
         g_free (plane[c]);
     }
-}
-
-/* The number after KEY in a denoiser's description. */
-static double
-described (const char *desc, const char *key)
-{
-  const char *at = strstr (desc, key);
-  g_assert_nonnull (at);
-  return g_ascii_strtod (at + strlen (key), NULL);
 }
 
 /* The detail term: sigma^2 / (sigma^2 + e^2 + k max(0, d^2 - c sigma^2)),
