@@ -83,7 +83,10 @@ dae__lookahead_rows (guint width, guint height, guint channels)
 #define DAE__N_IMAGE_FEATURES 21
 
 typedef struct {
-  double sigma;       /* noise standard deviation of the luma, full scale */
+  double sigma;       /* noise standard deviation of the luma, full scale,
+                       * from its quietest blocks (page features, polarity) */
+  double noise;       /* the same from blocks away from black and white, where
+                       * clipping hides part of it (the strength's) */
   double detail;      /* RMS of the luma's finest diagonal band beyond the noise */
   double p_document;  /* probability that the image is a document page */
   gboolean light;     /* the majority (background) is lighter than the ink */

@@ -459,19 +459,11 @@ test_opponent (void)
   g_assert_true (changed);
 }
 
-/* A photo model's tiles are moved to mid-grey around it and back: a model
- * that pulls levels towards 0.5 (out = 0.5 x + 0.25, like a sigmoid's
- * squeeze near 0 and 1) leaves flat colour as it is, even a saturated red
- * whose chroma planes sit at the ends of the range; a document model runs
- * on the levels as they are. */
-static void
-test_centre (void)
+/* The worst change a model makes to flat red and flat blue-grey (colour,
+ * opponent planes, strength 1), away from the edge between them. */
+static double
+flat_colour_change (const DaeModel *m)
 {
-  g_autoptr (DaeModel) m = identity_model ();
-  float *w = dae_model_layer_params (m, 0, NULL, NULL);
-  w[4] = 0.5f;
-  w[9] = 0.25f; /* the bias */
-  dae_model_set_metadata (m, "background", "any");
   const guint wd = 200, h = 45;
   g_autofree float *in = g_new (float, (size_t) wd * h * 3);
   for (size_t i = 0; i < (size_t) wd * h; i++)
@@ -484,23 +476,47 @@ test_centre (void)
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
   o.color = DAE_COLOR_OPPONENT;
   o.strength = 1.0;
-  dae_model_set_metadata (m, "content", "photo");
-  g_autofree float *photo = denoise (m, &o, wd, h, 3, FALSE, in);
-  dae_model_set_metadata (m, "content", "document");
-  g_autofree float *doc = denoise (m, &o, wd, h, 3, FALSE, in);
-  double worst_photo = 0, worst_doc = 0;
+  g_autofree float *out = denoise (m, &o, wd, h, 3, FALSE, in);
+  double worst = 0;
   for (size_t i = 0; i < (size_t) wd * h; i++)
+    for (guint c = 0; c < 3 && (i % wd <= wd / 2 - 40 || i % wd >= wd / 2 + 40); c++)
+      worst = MAX (worst, fabsf (out[3 * i + c] - in[3 * i + c]));
+  return worst;
+}
+
+/* A photo model with a sigmoid output (here sigmoid(4x - 2), which keeps
+ * 0.5 and squeezes levels near 0 and 1) gets its tiles moved to mid-grey
+ * and back: flat colour stays as it is, even a saturated red whose chroma
+ * planes sit at the ends of the range.  A document model, or a photo model
+ * with a linear output (out = 0.5 x + 0.25, which would gain as much from
+ * it), runs on the levels as they are. */
+static void
+test_centre (void)
+{
+  g_autoptr (DaeModel) sig = dae_model_new (1, 28, 28, NULL);
+  g_assert_true (dae_model_add_layer (sig, DAE_LAYER_CONV3X3, DAE_ACT_SIGMOID, 1, -1, NULL));
+  float *w = dae_model_layer_params (sig, 0, NULL, NULL);
+  w[4] = 4.0f;
+  w[9] = -2.0f; /* the bias */
+  g_autoptr (DaeModel) lin = identity_model ();
+  w = dae_model_layer_params (lin, 0, NULL, NULL);
+  w[4] = 0.5f;
+  w[9] = 0.25f;
+  for (guint i = 0; i < 2; i++)
     {
-      if (i % wd > wd / 2 - 40 && i % wd < wd / 2 + 40)
-        continue; /* tiles over the edge have no flat level */
-      for (guint c = 0; c < 3; c++)
-        {
-          worst_photo = MAX (worst_photo, fabsf (photo[3 * i + c] - in[3 * i + c]));
-          worst_doc = MAX (worst_doc, fabsf (doc[3 * i + c] - in[3 * i + c]));
-        }
+      DaeModel *m = i ? lin : sig;
+      dae_model_set_metadata (m, "background", "any");
+      dae_model_set_metadata (m, "content", "photo");
+      const double photo = flat_colour_change (m);
+      dae_model_set_metadata (m, "content", "document");
+      const double doc = flat_colour_change (m);
+      g_test_message ("%s output: photo %.6f, document %.6f", i ? "linear" : "sigmoid", photo, doc);
+      if (i)
+        g_assert_cmpfloat (photo, >, 0.1);
+      else
+        g_assert_cmpfloat (photo, <, 1e-5);
+      g_assert_cmpfloat (doc, >, 0.1);
     }
-  g_assert_cmpfloat (worst_photo, <, 1e-5);
-  g_assert_cmpfloat (worst_doc, >, 0.1);
 }
 
 /* A light page beside a dark one: auto inverts the light half only, tile by
@@ -683,6 +699,37 @@ test_strength_detail (void)
       g_assert_cmpfloat (fabs (got - want), <, 0.011); /* printed to 2 places */
       g_assert_cmpfloat (got, >, last); /* a larger c, a larger strength */
       last = got;
+    }
+}
+
+/* Noise clipped at white: a bright sky (half the image at 245/255) keeps
+ * less than half its noise above white, and its quiet blocks must not pull
+ * the measured noise down (they read 25/255 as 16 on such photos). */
+static void
+test_noise_clipped (void)
+{
+  g_autoptr (DaeModel) m = photo_model ();
+  const guint w = 256, h = 192;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  for (guint t = 0; t < 2; t++)
+    {
+      const double sigma = t ? 40 : 25;
+      g_autofree float *img = smooth_image (w, h, 0, 1);
+      GRand *rng = g_rand_new_with_seed (12 + t);
+      for (size_t i = 0; i < (size_t) w * h; i++)
+        {
+          const double u = g_rand_double (rng), v = g_rand_double (rng);
+          const double z = sqrt (-2 * log (1 - u)) * cos (2 * G_PI * v);
+          const double c = i % w < w / 2 ? 245.0 / 255 : img[i];
+          img[i] = (float) (CLAMP (round ((c + z * sigma / 255) * 255), 0, 255) / 255);
+        }
+      g_rand_free (rng);
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+      g_autofree char *desc = dae_denoiser_describe (d);
+      const double got = described (desc, "noise sigma ");
+      g_test_message ("sigma %.0f: measured %.1f", sigma, got);
+      g_assert_cmpfloat (fabs (got - sigma), <, 0.1 * sigma);
     }
 }
 
@@ -911,6 +958,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
   g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
   g_test_add_func ("/tiler/strength-detail", test_strength_detail);
+  g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/errors", test_errors);
