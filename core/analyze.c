@@ -103,7 +103,7 @@ median_bin (const guint64 *hist, guint n_bins, guint64 n)
  * quantile of the blocks' energies is the noise's, scaled by that quantile
  * of chi^2 with 64 degrees of freedom over 64 (0.728 for the 5th
  * percentile).  Only blocks whose mean lies in [lo, hi] count; -1 when
- * fewer than min_n do. */
+ * fewer than min_n (>= 1) do. */
 static double
 quiet_blocks_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi, guint min_n)
 {
@@ -111,7 +111,7 @@ quiet_blocks_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi, g
   for (guint i = 0; i < n_blocks; i++)
     if (hp->bmeans[i] >= lo && hp->bmeans[i] <= hi)
       hp->sel[n++] = hp->energy[i];
-  if (n == 0 || n < min_n)
+  if (n < min_n)
     return -1.0;
   qsort (hp->sel, n, sizeof (double), compare_double);
   return sqrt (hp->sel[n / 20] / 0.728);
@@ -122,8 +122,8 @@ quiet_blocks_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi, g
  * 1.0/255 at sigma 25, 2.7 at 50, against 1.9 and 7.2 over all blocks). */
 #define CLIP_MARGIN 1.5
 
-/* The noise over all blocks, and (*unclipped) over the blocks away from
- * black and white: clipping there cuts part of the noise off, and a photo
+/* The noise over all blocks, and (*unclipped, unless NULL) over the blocks
+ * away from black and white: clipping there cuts part of the noise off, and a photo
  * with a bright sky read noise of 25/255 as 16 from its quietest blocks.
  * Two rounds, each from the last estimate; fewer than 16 blocks or 2% of
  * them keep the last.
@@ -138,7 +138,10 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist, double *unclipped)
     {
       const guint64 n = (guint64) w * h;
       const guint b = median_bin (hist, SIGMA_BINS, n);
-      return *unclipped = n == 0 ? 0.0 : (b + 0.5) / (2.0 * SIGMA_BINS) / 0.6745;
+      const double sigma = n == 0 ? 0.0 : (b + 0.5) / (2.0 * SIGMA_BINS) / 0.6745;
+      if (unclipped != NULL)
+        *unclipped = sigma;
+      return sigma;
     }
   for (guint by = 0; by < bh; by++)
     for (guint bx = 0; bx < bw; bx++)
@@ -155,6 +158,8 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist, double *unclipped)
         hp->bmeans[(size_t) by * bw + bx] = (float) (m / 64);
       }
   const double sigma = quiet_blocks_sigma (hp, bw * bh, -HUGE_VAL, HUGE_VAL, 1);
+  if (unclipped == NULL)
+    return sigma;
   *unclipped = sigma;
   for (guint round = 0; round < 2; round++)
     {
@@ -176,7 +181,7 @@ pixel_value (const float *px, guint n_color, guint plane)
 }
 
 /* 2x2 means of a plane and the noise estimates from the HH band (over all
- * blocks; *unclipped away from black and white). */
+ * blocks; *unclipped, unless NULL, away from black and white). */
 static double
 half_plane (const float *rows, guint width, guint channels, guint n_color, guint plane,
             HalfPlane *hp, double *unclipped)
@@ -567,11 +572,9 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   block_features (&hp, sigma_flat, f + 10);
   const gboolean lines_ok = line_features (&hp, flat.light, f + 19);
   for (guint k = 0; n_color >= 3 && k < 2; k++)
-    { /* the quietest blocks' figure: clipping at black or white happens in
-       * R, G and B, not where a chroma plane's mean is */
-      double unclipped;
-      st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp, &unclipped);
-    }
+    /* the quietest blocks' figure: clipping at black or white happens in
+     * R, G and B, not where a chroma plane's mean is */
+    st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp, NULL);
   g_free (hp.block);
   if (!lines_ok)
     return FALSE;

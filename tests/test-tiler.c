@@ -556,6 +556,16 @@ test_invert_regions (void)
       }
 }
 
+/* Level c plus Gaussian noise of sigma/255 (Box-Muller), rounded and
+ * clipped to 8 bits. */
+static float
+noisy_8bit (double c, double sigma, GRand *rng)
+{
+  const double u = g_rand_double (rng), v = g_rand_double (rng);
+  const double z = sqrt (-2 * log (1 - u)) * cos (2 * G_PI * v);
+  return (float) (CLAMP (round ((c + z * sigma / 255) * 255), 0, 255) / 255);
+}
+
 /* A smooth 8-bit image plus Gaussian noise of sigma/255 (sigma 0: none). */
 static float *
 smooth_image (guint w, guint h, double sigma, guint32 seed)
@@ -564,12 +574,7 @@ smooth_image (guint w, guint h, double sigma, guint32 seed)
   float *img = g_new (float, (size_t) w * h);
   for (guint y = 0; y < h; y++)
     for (guint x = 0; x < w; x++)
-      {
-        const double u = g_rand_double (rng), v = g_rand_double (rng);
-        const double z = sqrt (-2 * log (1 - u)) * cos (2 * G_PI * v);
-        const double c = 0.2 + 0.6 * x / w + 0.1 * sin (y * 0.05);
-        img[(size_t) y * w + x] = (float) (CLAMP (round ((c + z * sigma / 255) * 255), 0, 255) / 255);
-      }
+      img[(size_t) y * w + x] = noisy_8bit (0.2 + 0.6 * x / w + 0.1 * sin (y * 0.05), sigma, rng);
   g_rand_free (rng);
   return img;
 }
@@ -717,12 +722,7 @@ test_noise_clipped (void)
       g_autofree float *img = smooth_image (w, h, 0, 1);
       GRand *rng = g_rand_new_with_seed (12 + t);
       for (size_t i = 0; i < (size_t) w * h; i++)
-        {
-          const double u = g_rand_double (rng), v = g_rand_double (rng);
-          const double z = sqrt (-2 * log (1 - u)) * cos (2 * G_PI * v);
-          const double c = i % w < w / 2 ? 245.0 / 255 : img[i];
-          img[i] = (float) (CLAMP (round ((c + z * sigma / 255) * 255), 0, 255) / 255);
-        }
+        img[i] = noisy_8bit (i % w < w / 2 ? 245.0 / 255 : img[i], sigma, rng);
       g_rand_free (rng);
       g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
       g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
