@@ -88,7 +88,10 @@ typedef struct {
   double noise;       /* the same from blocks away from black and white, where
                        * clipping hides part of it (the strength's) */
   double detail;      /* RMS of the luma's finest diagonal band beyond the noise */
-  double p_document;  /* probability that the image is a document page */
+  double p_document;  /* probability that the image is a document page: the
+                       * larger of the plain and the median look's */
+  double p_plain;     /* of the image as it is */
+  double p_median;    /* after a 3x3 median (noisy images; -1 if not looked) */
   gboolean light;     /* the majority (background) is lighter than the ink */
   double background;  /* its level */
   double threshold;   /* Otsu's split between background and ink levels */

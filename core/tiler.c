@@ -1109,11 +1109,13 @@ choose (DaeDenoiser *d, GError **error)
       const gboolean page = st->p_document >= PAGE_PROBABILITY;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
-      g_string_append_printf (why, "auto: %s model, %s (page probability %.2f: ink %.0f%%, "
-                              "thin strokes %.0f%% of it, paper-level blocks %.0f%%, "
-                              "textured blocks %.0f%%, saturation %.2f); ",
+      g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
                               page ? "document" : "photo",
-                              page ? "a page" : "not clearly a page", st->p_document,
+                              page ? "a page" : "not clearly a page", st->p_plain);
+      if (st->p_median >= 0.0)
+        g_string_append_printf (why, ", %.2f after a 3x3 median", st->p_median);
+      g_string_append_printf (why, ": ink %.0f%%, thin strokes %.0f%% of it, paper-level "
+                              "blocks %.0f%%, textured blocks %.0f%%, saturation %.2f); ",
                               PCT (st->features[1]), PCT (st->features[2]),
                               PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
     }

@@ -817,6 +817,35 @@ test_analyze_flatten (void)
   g_assert_cmpfloat (even.features[14], >, 0.3);
 }
 
+/* The median look (analyze.c): a stained, unevenly lit page under specks
+ * (a crop of bench-ocr's mixed-3) is not clearly a page as it is, and is
+ * one after a 3x3 median; a photo under heavy noise stays a photo after
+ * one; a clean photo is not looked at twice. */
+static void
+test_analyze_median (void)
+{
+  guint w, h, pw, ph;
+  g_autofree float *page = read_gray ("tests/data/page-specks-crop.png", &w, &h);
+  g_autofree float *photo = read_gray ("tests/data/photo-camera-crop.png", &pw, &ph);
+  DaeImageStats st;
+  g_assert_true (dae__analyze_rows (page, w, h, 1, 1, &st));
+  g_test_message ("page: %.2f plain, %.2f after the median", st.p_plain, st.p_median);
+  g_assert_cmpfloat (st.p_plain, <, 0.9);
+  g_assert_cmpfloat (st.p_median, >=, 0.9);
+  g_assert_cmpfloat (st.p_document, ==, st.p_median);
+  g_assert_true (dae__analyze_rows (photo, pw, ph, 1, 1, &st));
+  g_assert_cmpfloat (st.p_median, ==, -1.0);
+  g_assert_cmpfloat (st.p_document, ==, st.p_plain);
+  GRand *rng = g_rand_new_with_seed (15);
+  for (size_t i = 0; i < (size_t) pw * ph; i++)
+    photo[i] = noisy_8bit (photo[i], 50, rng);
+  g_rand_free (rng);
+  g_assert_true (dae__analyze_rows (photo, pw, ph, 1, 1, &st));
+  g_test_message ("noisy photo: %.2f plain, %.2f after the median", st.p_plain, st.p_median);
+  g_assert_cmpfloat (st.p_median, >=, 0.0);
+  g_assert_cmpfloat (st.p_document, <, 0.5);
+}
+
 static void
 test_errors (void)
 {
@@ -961,6 +990,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
+  g_test_add_func ("/tiler/analyze-median", test_analyze_median);
   g_test_add_func ("/tiler/errors", test_errors);
   g_test_add_func ("/tiler/seams", test_seams);
   return g_test_run ();

@@ -4,7 +4,8 @@
  *
  *   build/tools/page-features FILE... > features.tsv
  *
- * Columns: file, the ten features in DaeImageStats order, sigma, p_document. */
+ * Columns: file, the features in DaeImageStats order, sigma, p_document,
+ * p_plain, p_median (-1: not looked). */
 #include "dae-private.h"
 
 #include <stdio.h>
@@ -31,7 +32,7 @@ print_features (const char *path, GError **error)
   printf ("%s", path);
   for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
     printf ("\t%.6g", st.features[i]);
-  printf ("\t%.6g\t%.4f\n", st.sigma, st.p_document);
+  printf ("\t%.6g\t%.4f\t%.4f\t%.4f\n", st.sigma, st.p_document, st.p_plain, st.p_median);
   return TRUE;
 }
 
