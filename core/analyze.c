@@ -566,17 +566,20 @@ image_features (const float *rows, guint width, guint n_rows, guint channels, gu
   return line_features (hp, flat.light, f + 19);
 }
 
-/* The median of 9 values (a partial insertion sort: 9 is too few for more). */
+/* The median of 9 values: Paeth's 19 compare-exchanges, no branches. */
 static float
 median9 (float *v)
 {
-  for (guint i = 1; i < 9; i++)
-    for (guint j = i; j > 0 && v[j - 1] > v[j]; j--)
-      {
-        const float t = v[j];
-        v[j] = v[j - 1];
-        v[j - 1] = t;
-      }
+  static const guint8 pairs[19][2] = { { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 1 }, { 3, 4 },
+                                       { 6, 7 }, { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 3 },
+                                       { 5, 8 }, { 4, 7 }, { 3, 6 }, { 1, 4 }, { 2, 5 },
+                                       { 4, 7 }, { 4, 2 }, { 6, 4 }, { 4, 2 } };
+  for (guint k = 0; k < 19; k++)
+    {
+      const float a = v[pairs[k][0]], b = v[pairs[k][1]];
+      v[pairs[k][0]] = MIN (a, b);
+      v[pairs[k][1]] = MAX (a, b);
+    }
   return v[4];
 }
 
@@ -609,7 +612,8 @@ median3_luma (const float *rows, guint width, guint n_rows, guint channels, guin
  * a 3x3 median brings them back (bench-ocr's mixed-3, specks on a stained,
  * unevenly lit page: page probability 0.42, 1.00 after it) and leaves a
  * photo a photo (BSD68, Set12 and colour photos at sigma 0-50: none above
- * 0.2 after it).  So a noisy image is also judged after one. */
+ * 0.2 after it).  So a noisy image not already a page is also judged
+ * after one. */
 #define MEDIAN_LOOK_SIGMA 0.04
 
 /* The page probability of the rows after a 3x3 median (the colour
@@ -646,7 +650,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
      * R, G and B, not where a chroma plane's mean is */
     st->chroma_sigma[k] = half_plane (rows, width, channels, n_color, k + 1, &hp, NULL);
   st->p_document = st->p_plain = page_probability (st->features);
-  if (ok && st->sigma >= MEDIAN_LOOK_SIGMA)
+  if (ok && st->sigma >= MEDIAN_LOOK_SIGMA && st->p_plain < DAE__PAGE_PROBABILITY)
     {
       st->p_median = median_look (rows, width, n_rows, channels, n_color, &hp, st->features);
       ok = st->p_median >= 0.0;

@@ -82,6 +82,11 @@ dae__lookahead_rows (guint width, guint height, guint channels)
 
 #define DAE__N_IMAGE_FEATURES 21
 
+/* A page when the analysis is at least this sure; else the photo model,
+ * which does less harm to a page than the document model does to a photo
+ * (11 of 956 training-side photos reach it, held aside: weights/README.md). */
+#define DAE__PAGE_PROBABILITY 0.9
+
 typedef struct {
   double sigma;       /* noise standard deviation of the luma, full scale,
                        * from its quietest blocks (page features, polarity) */
@@ -91,7 +96,8 @@ typedef struct {
   double p_document;  /* probability that the image is a document page: the
                        * larger of the plain and the median look's */
   double p_plain;     /* of the image as it is */
-  double p_median;    /* after a 3x3 median (noisy images; -1 if not looked) */
+  double p_median;    /* after a 3x3 median (noisy images not already a
+                       * page; -1 if not looked) */
   gboolean light;     /* the majority (background) is lighter than the ink */
   double background;  /* its level */
   double threshold;   /* Otsu's split between background and ink levels */

@@ -43,10 +43,6 @@
 #define POL_BINS 32u
 #define POL_BLOCK 8u
 #define POL_REACH 2u
-/* A page when the analysis is at least this sure; else the photo model,
- * which does less harm to a page than the document model does to a photo
- * (11 of 956 training-side photos reach it, held aside: weights/README.md). */
-#define PAGE_PROBABILITY 0.9
 
 /* The polarity a model was trained on: metadata "background". */
 typedef enum { BG_DARK, BG_LIGHT, BG_ANY } Background;
@@ -1106,7 +1102,7 @@ choose (DaeDenoiser *d, GError **error)
   const DaeModel *model = d->candidates[0];
   if (d->n_candidates > 1)
     {
-      const gboolean page = st->p_document >= PAGE_PROBABILITY;
+      const gboolean page = st->p_document >= DAE__PAGE_PROBABILITY;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
       g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
