@@ -94,10 +94,10 @@ typedef struct {
                        * clipping hides part of it (the strength's) */
   double detail;      /* RMS of the luma's finest diagonal band beyond the noise */
   double p_document;  /* probability that the image is a document page: the
-                       * larger of the plain and the median look's */
+                       * larger of the plain and the median look's, the
+                       * smaller when the median's finds no page (analyze.c) */
   double p_plain;     /* of the image as it is */
-  double p_median;    /* after a 3x3 median (noisy images not already a
-                       * page; -1 if not looked) */
+  double p_median;    /* after a 3x3 median (noisy images; -1 if not looked) */
   gboolean light;     /* the majority (background) is lighter than the ink */
   double background;  /* its level */
   double threshold;   /* Otsu's split between background and ink levels */
