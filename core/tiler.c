@@ -1109,7 +1109,8 @@ choose (DaeDenoiser *d, GError **error)
                               page ? "document" : "photo",
                               page ? "a page" : "not clearly a page", st->p_plain);
       if (st->p_median >= 0.0)
-        g_string_append_printf (why, ", %.2f after a 3x3 median", st->p_median);
+        g_string_append_printf (why, ", %.2f after a 3x3 median%s", st->p_median,
+                                st->p_document < st->p_plain ? ", which finds no page" : "");
       g_string_append_printf (why, ": ink %.0f%%, thin strokes %.0f%% of it, paper-level "
                               "blocks %.0f%%, textured blocks %.0f%%, saturation %.2f); ",
                               PCT (st->features[1]), PCT (st->features[2]),
