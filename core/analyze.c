@@ -583,28 +583,42 @@ median9 (float *v)
   return v[4];
 }
 
+/* Row yy's luma into ring slot yy % 3. */
+static void
+luma_row (const float *rows, guint width, guint channels, guint n_color, guint yy, float *ring)
+{
+  const float *r = rows + (size_t) yy * width * channels;
+  float *dst = ring + (size_t) (yy % 3) * width;
+  for (guint x = 0; x < width; x++)
+    dst[x] = pixel_luma (r + (size_t) x * channels, n_color);
+}
+
 /* The rows' luma after a 3x3 median, edges clamped; NULL when out of
- * memory.  No library the core links has one. */
+ * memory.  Each row's luma is taken once, into a ring of three rows.  No
+ * library the core links has a median. */
 static float *
 median3_luma (const float *rows, guint width, guint n_rows, guint channels, guint n_color)
 {
-  float *out = g_try_new (float, (size_t) width * n_rows);
+  float *out = g_try_new (float, (size_t) width * (n_rows + 3));
   if (out == NULL)
     return NULL;
+  float *ring = out + (size_t) width * n_rows;
+  luma_row (rows, width, channels, n_color, 0, ring);
   for (guint y = 0; y < n_rows; y++)
-    for (guint x = 0; x < width; x++)
-      {
-        float v[9];
-        guint k = 0;
-        for (int dy = -1; dy <= 1; dy++)
-          for (int dx = -1; dx <= 1; dx++)
-            {
-              const guint yy = (guint) CLAMP ((int) y + dy, 0, (int) n_rows - 1);
-              const guint xx = (guint) CLAMP ((int) x + dx, 0, (int) width - 1);
-              v[k++] = pixel_luma (rows + ((size_t) yy * width + xx) * channels, n_color);
-            }
-        out[(size_t) y * width + x] = median9 (v);
-      }
+    {
+      if (y + 1 < n_rows)
+        luma_row (rows, width, channels, n_color, y + 1, ring);
+      const float *above = ring + (size_t) ((y > 0 ? y - 1 : 0) % 3) * width;
+      const float *here = ring + (size_t) (y % 3) * width;
+      const float *below = ring + (size_t) (MIN (y + 1, n_rows - 1) % 3) * width;
+      for (guint x = 0; x < width; x++)
+        {
+          const guint l = x > 0 ? x - 1 : 0, r = MIN (x + 1, width - 1);
+          float v[9] = { above[l], above[x], above[r], here[l], here[x],
+                         here[r],  below[l], below[x], below[r] };
+          out[(size_t) y * width + x] = median9 (v);
+        }
+    }
   return out;
 }
 
