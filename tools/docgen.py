@@ -814,17 +814,33 @@ def doc_recipe(rng):
     return "mixed", k, [float(rng.uniform(0, 0.85)) for _ in k]
 
 
-def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None):
+def grey_paper(rng, page):
+    """Generator 3: paper_and_ink, but a third of the sheets grey (newsprint,
+    recycled paper, an underexposed scan: 0.45-0.88).  Generator 2 never made
+    grey paper outside shading, and document.dae G5 turned a grey page's
+    noisy margins into black blotches."""
+    paper = rng.uniform(0.45, 0.88) if rng.random() < 0.33 else rng.uniform(0.88, 1.0)
+    ink = rng.uniform(0.0, 0.1)
+    return ink + (paper - ink) * page
+
+
+def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None, inverted=None):
     """Applies the kinds in physical order (paper and ink first); `ghost`
-    is another page's clean text for bleed-through."""
+    is another page's clean text for bleed-through.  `inverted` (generator
+    3: True or False) makes the paper grey at times and fades a light-on-dark
+    page's text instead of its dark ground: generator 2 (None) faded the
+    ground of such pages to a mid grey whose target was black, which taught
+    the model that noisy grey paper is a dark panel."""
     fns = dict(KINDS, fold=fold, jpeg=jpeg_q)
-    out = paper_and_ink(rng, page)
+    out = paper_and_ink(rng, page) if inverted is None else grey_paper(rng, page)
     for k in DOC_KINDS:
         if k not in kinds:
             continue
         s = strengths[kinds.index(k)]
         if k == "bleed":
             out = bleed(rng, out, dpi, s, ghost if ghost is not None else np.ones_like(out))
+        elif k == "faded" and inverted:
+            out = 1.0 - faded(rng, 1.0 - out, dpi, s)
         else:
             out = fns[k](rng, out, dpi, s)
         out = np.clip(out, 0.0, 1.0).astype(np.float32)
