@@ -842,6 +842,21 @@ def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None, inverted=None):
         elif k == "faded" and inverted:
             out = 1.0 - faded(rng, 1.0 - out, dpi, s)
         else:
+            if k == "jpeg" and inverted is not None:
+                out = sensor(rng, out)
             out = fns[k](rng, out, dpi, s)
         out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    if inverted is not None and "jpeg" not in kinds:
+        out = np.clip(sensor(rng, out), 0.0, 1.0).astype(np.float32)
+        if rng.random() < 0.3:
+            out = jpeg_q(rng, out, dpi, rng.uniform(-0.7, 0.0))  # quality 60-95
     return out
+
+
+def sensor(rng, page):
+    """Generator 3: a scanner's own light noise (0-8/255, on 60% of the
+    pages) before the file format; the kinds above start at 13/255, and
+    G5 read a grey page's faint noise, JPEG'd, as a halftone screen."""
+    if rng.random() >= 0.6:
+        return page
+    return page + rng.uniform(0.0, 0.03) * rng.standard_normal(page.shape, dtype=np.float32)
