@@ -127,6 +127,10 @@ dae__opponent (const float *rgb, guint k)
 gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
                         guint channels, guint n_color, DaeImageStats *stats);
 
+/* Whether the statistics show a clean page: no noise, no texture, one paper
+ * level (analyze.c); the automatic strength leaves such a page as it is. */
+gboolean dae__clean_page (const DaeImageStats *stats);
+
 G_END_DECLS
 
 #endif

@@ -119,6 +119,7 @@ struct _DaeDenoiser {
   Content content;
   DaeColorMode color;
   float plane_strength[3];
+  gboolean clean_page;     /* the automatic strength found nothing to take out */
   gboolean centre;             /* tiles moved to mid-grey around the model */
   char *why;                   /* the choices, for describe */
 };
@@ -425,6 +426,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
   static const double opponent_share[3] = { 0.5774, 0.7071, 0.6124 };
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
+  d->clean_page = d->content == CONTENT_DOCUMENT && dae__clean_page (&d->stats);
   const double sl = d->stats.noise, dl = d->stats.detail;
   const double e = model_clean_error (model), ec = model_error (model, "clean-error-chroma");
   /* Fine detail costs the model its square on top of e^2; under heavy
@@ -446,7 +448,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
           e2 = ec > 0.0 ? ec * ec : e * e;
         }
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : e == 0.0 ? 1.0f : sp < QUIET_SIGMA ? 0.0f
+                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : sp < QUIET_SIGMA ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
     }
 }
@@ -1228,7 +1230,10 @@ dae_denoiser_describe (const DaeDenoiser *d)
   for (guint c = 0; c < (d->n_planes == 3 ? 3u : 1u); c++)
     g_string_append_printf (s, "%s%.2f", c ? "/" : " ", d->plane_strength[c]);
   if (d->opt.strength == DAE_STRENGTH_AUTO)
-    g_string_append_printf (s, " (auto: %s)", model_clean_error (d->model) > 0
+    g_string_append_printf (s, " (auto: %s)", d->clean_page
+                            ? "a clean page, nothing to take out: no noise, no texture, one "
+                              "paper level; -s 1 runs the model on it"
+                            : model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
   if (d->centre)
