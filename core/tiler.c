@@ -120,6 +120,7 @@ struct _DaeDenoiser {
   DaeColorMode color;
   float plane_strength[3];
   gboolean clean_page;     /* the automatic strength found nothing to take out */
+  gboolean idle;           /* every plane at strength 0: no tile runs */
   gboolean centre;             /* tiles moved to mid-grey around the model */
   char *why;                   /* the choices, for describe */
 };
@@ -506,6 +507,9 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
 {
   d->model = model;
   resolve_color_strength (d, model);
+  d->idle = TRUE;
+  for (guint c = 0; c < d->n_planes; c++)
+    d->idle &= d->plane_strength[c] == 0.0f;
   dae_model_get_patch_size (model, &d->ph, &d->pw);
   const guint sy = d->opt.stride ? d->opt.stride : default_stride (model, d->ph);
   const guint sx = d->opt.stride ? d->opt.stride : default_stride (model, d->pw);
@@ -987,15 +991,10 @@ finish_row (DaeDenoiser *d, guint64 y)
   d->queue_len++;
 }
 
+/* The tiles of tile row k, through the model into the accumulators. */
 static void
-run_tile_row (DaeDenoiser *d, gint64 k)
+run_tiles (DaeDenoiser *d, gint64 k)
 {
-  const gint64 ys = axis_start (&d->ay, k);
-  for (guint i = 0; i < d->ph; i++)
-    {
-      d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
-      d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
-    }
   decide_tile_polarity (d);
   for (gint64 j = 0; j < d->ax.n_tiles; j++)
     d->tiles_inverted += d->tile_inv[j] > 0;
@@ -1008,6 +1007,19 @@ run_tile_row (DaeDenoiser *d, gint64 k)
       dae__pool_run (d->pool, (size_t) d->job_batches * d->n_planes, run_batch, d);
       accumulate_group (d, k);
     }
+}
+
+static void
+run_tile_row (DaeDenoiser *d, gint64 k)
+{
+  const gint64 ys = axis_start (&d->ay, k);
+  for (guint i = 0; i < d->ph; i++)
+    {
+      d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
+      d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
+    }
+  if (!d->idle) /* else finish_row gives the input back: no need to run */
+    run_tiles (d, k);
   const guint64 done = (guint64) out_lo (&d->ay, k + 1);
   for (; d->out_next < done && !g_atomic_int_get (&d->failed); d->out_next++)
     finish_row (d, d->out_next);
@@ -1236,6 +1248,8 @@ dae_denoiser_describe (const DaeDenoiser *d)
                             : model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
+  if (d->idle)
+    g_string_append (s, "; no tile run: at strength 0 the image comes out as it went in");
   if (d->centre)
     g_string_append (s, "; each tile moved to mid-grey around the model (a photo model)");
   if (d->tiles_run > 0)

@@ -1033,8 +1033,8 @@ test_document_grey_paper (void)
 
 /* The default on a clean page: the sample's text on a white sheet, as a
  * rendered manual comes, gets the document model at strength 0 and comes
- * out as it went in, and -v says why; with noise of 4/255 on it, the model
- * runs.  (The document model changed a word here and there on Debian's
+ * out as it went in without a tile run, and -v says why; with noise of
+ * 4/255 on it, the model runs.  (The document model changed a word here and there on Debian's
  * rendered manuals, and tesseract read three of them worse.) */
 static void
 test_clean_page (void)
@@ -1077,6 +1077,7 @@ test_clean_page (void)
       const gboolean same = memcmp (page, out, sizeof (float) * w * h) == 0;
       g_assert_true (noisy ? !same : same);
       g_assert_true ((strstr (desc, "a clean page") != NULL) == !noisy);
+      g_assert_true ((strstr (desc, "no tile run") != NULL) == !noisy);
     }
   g_rand_free (rng);
 }
