@@ -995,6 +995,12 @@ finish_row (DaeDenoiser *d, guint64 y)
 static void
 run_tiles (DaeDenoiser *d, gint64 k)
 {
+  const gint64 ys = axis_start (&d->ay, k);
+  for (guint i = 0; i < d->ph; i++)
+    {
+      d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
+      d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
+    }
   decide_tile_polarity (d);
   for (gint64 j = 0; j < d->ax.n_tiles; j++)
     d->tiles_inverted += d->tile_inv[j] > 0;
@@ -1012,12 +1018,6 @@ run_tiles (DaeDenoiser *d, gint64 k)
 static void
 run_tile_row (DaeDenoiser *d, gint64 k)
 {
-  const gint64 ys = axis_start (&d->ay, k);
-  for (guint i = 0; i < d->ph; i++)
-    {
-      d->job_ry[i] = (guint) (reflect (ys + i, d->height) % d->in_cap);
-      d->wy[i] = axis_weight (&d->ay, d->win_y, k, i);
-    }
   if (!d->idle) /* else finish_row gives the input back: no need to run */
     run_tiles (d, k);
   const guint64 done = (guint64) out_lo (&d->ay, k + 1);

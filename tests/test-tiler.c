@@ -909,6 +909,34 @@ test_errors (void)
   g_clear_error (&error);
 }
 
+/* A standard normal draw (Box-Muller). */
+static double
+gauss (GRand *rng)
+{
+  const double u = g_rand_double_range (rng, 1e-12, 1.0), v = g_rand_double (rng);
+  return sqrt (-2 * log (u)) * cos (2 * G_PI * v);
+}
+
+/* The shipped model NAME (NULL: the default) and, unless NULL, its path;
+ * NULL, the test skipped, when weights/ has none. */
+static DaeModel *
+shipped_model (const char *name, char **path_out)
+{
+  GError *error = NULL;
+  g_autofree char *path = dae_model_find (name, &error);
+  if (path == NULL)
+    {
+      g_test_skip_printf ("no %s model in weights/: %s", name ? name : "trained", error->message);
+      g_clear_error (&error);
+      return NULL;
+    }
+  DaeModel *m = dae_model_load_file (path, &error);
+  g_assert_no_error (error);
+  if (path_out)
+    *path_out = g_steal_pointer (&path);
+  return m;
+}
+
 /* Seams: on a large constant image with noise, the error of pixels on tile
  * edges is no higher than elsewhere.  Needs a trained model, run as
  * dae-filter runs it: a white page, inverted when the model wants a dark
@@ -917,16 +945,10 @@ test_errors (void)
 static void
 test_seams (void)
 {
-  GError *error = NULL;
-  g_autofree char *path = dae_model_find (NULL, &error);
-  if (path == NULL)
-    {
-      g_test_skip_printf ("no trained model in weights/: %s", error->message);
-      g_clear_error (&error);
-      return;
-    }
-  g_autoptr (DaeModel) m = dae_model_load_file (path, &error);
-  g_assert_no_error (error);
+  g_autofree char *path = NULL;
+  g_autoptr (DaeModel) m = shipped_model (NULL, &path);
+  if (m == NULL)
+    return;
   guint P, ph;
   dae_model_get_patch_size (m, &ph, &P);
   const guint w = MAX (588, 9 * P), h = w;
@@ -935,9 +957,8 @@ test_seams (void)
   g_autofree float *in = g_new (float, (size_t) w * h);
   for (size_t i = 0; i < (size_t) w * h; i++)
     {
-      const double u = g_rand_double_range (rng, 1e-12, 1.0), v = g_rand_double (rng);
-      const double gauss = sqrt (-2 * log (u)) * cos (2 * G_PI * v);
-      in[i] = CLAMP (level + 0.3 * gauss, 0.0, 1.0);
+      const double v = level + 0.3 * gauss (rng); /* once: CLAMP reads it twice */
+      in[i] = CLAMP (v, 0.0, 1.0);
     }
   g_rand_free (rng);
   const guint strides[] = { P / 2, P };
@@ -987,16 +1008,9 @@ test_seams (void)
 static void
 test_document_grey_paper (void)
 {
-  GError *error = NULL;
-  g_autofree char *path = dae_model_find ("document", &error);
-  if (path == NULL)
-    {
-      g_test_skip_printf ("no document model in weights/: %s", error->message);
-      g_clear_error (&error);
-      return;
-    }
-  g_autoptr (DaeModel) m = dae_model_load_file (path, &error);
-  g_assert_no_error (error);
+  g_autoptr (DaeModel) m = shipped_model ("document", NULL);
+  if (m == NULL)
+    return;
   guint sw, sh;
   g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
   const guint w = sw + 256, h = sh;
@@ -1011,9 +1025,8 @@ test_document_grey_paper (void)
           {
             const size_t i = (size_t) y * w + x;
             clean[i] = x < sw ? text[(size_t) y * sw + x] : 1.0f;
-            const double u = g_rand_double_range (rng, 1e-12, 1.0), v = g_rand_double (rng);
-            const double gauss = sqrt (-2 * log (u)) * cos (2 * G_PI * v);
-            in[i] = CLAMP (0.05 + (papers[k] - 0.05) * clean[i] + 4.0 / 255 * gauss, 0.0, 1.0);
+            const double v = 0.05 + (papers[k] - 0.05) * clean[i] + 4.0 / 255 * gauss (rng);
+            in[i] = CLAMP (v, 0.0, 1.0);
           }
       g_rand_free (rng);
       DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
@@ -1062,8 +1075,7 @@ test_clean_page (void)
             const guint tx = x - sw / 2, ty = y - 3 * sh / 2;
             float v = tx < sw && ty < sh ? text[(size_t) ty * sw + tx] : 1.0f;
             if (noisy)
-              v += (float) (4.0 / 255 * (g_rand_double (rng) + g_rand_double (rng)
-                                         + g_rand_double (rng) - 1.5) * 2.0);
+              v += (float) (4.0 / 255 * gauss (rng));
             page[(size_t) y * w + x] = CLAMP (v, 0.0f, 1.0f);
           }
       g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 1, FALSE, &error);

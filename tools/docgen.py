@@ -831,9 +831,10 @@ def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None, inverted=None):
     page's text instead of its dark ground: generator 2 (None) faded the
     ground of such pages to a mid grey whose target was black, which taught
     the model that noisy grey paper is a dark panel."""
-    fns = dict(KINDS, fold=fold, jpeg=jpeg_q)
-    out = paper_and_ink(rng, page) if inverted is None else grey_paper(rng, page)
-    for k in DOC_KINDS:
+    fns = dict(KINDS, fold=fold)
+    gen3 = inverted is not None
+    out = grey_paper(rng, page) if gen3 else paper_and_ink(rng, page)
+    for k in DOC_KINDS[:-1]:  # all but the file format, "jpeg"
         if k not in kinds:
             continue
         s = strengths[kinds.index(k)]
@@ -842,15 +843,15 @@ def degrade_doc(rng, page, dpi, kinds, strengths, ghost=None, inverted=None):
         elif k == "faded" and inverted:
             out = 1.0 - faded(rng, 1.0 - out, dpi, s)
         else:
-            if k == "jpeg" and inverted is not None:
-                out = sensor(rng, out)
             out = fns[k](rng, out, dpi, s)
         out = np.clip(out, 0.0, 1.0).astype(np.float32)
-    if inverted is not None and "jpeg" not in kinds:
+    if gen3:
         out = np.clip(sensor(rng, out), 0.0, 1.0).astype(np.float32)
-        if rng.random() < 0.3:
-            out = jpeg_q(rng, out, dpi, rng.uniform(-0.7, 0.0))  # quality 60-95
-    return out
+    if "jpeg" in kinds:
+        out = jpeg_q(rng, out, dpi, strengths[kinds.index("jpeg")])
+    elif gen3 and rng.random() < 0.3:
+        out = jpeg_q(rng, out, dpi, rng.uniform(-0.7, 0.0))  # quality 60-95
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def sensor(rng, page):
