@@ -16,6 +16,7 @@ standard library and numpy; to_torch() builds the same network in PyTorch
     m2 = dm.load("net.dae")
 """
 
+import hashlib
 import os
 import struct
 import tempfile
@@ -339,6 +340,12 @@ def save(m, path):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def file_sha256(path):
+    """The sha256 of a model file, as the README and the metadata cite it."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def load(path):

@@ -265,14 +265,20 @@ def speckle(rng, page, dpi, s):
     out = page * (1.0 + k * rng.standard_normal(page.shape, dtype=np.float32))
     H, W = page.shape
     n = int(_lerp(150, 1500, s) * H * W / 1e6)
-    specks = np.zeros(page.shape, np.float32)
-    ys = rng.integers(0, H, n)
-    xs = rng.integers(0, W, n)
+    return out * (1.0 - specks(rng, page.shape, n, (0.5, 2.5), (0.4, 0.95), dpi))
+
+
+def specks(rng, shape, n, radius, dark, dpi):
+    """n round specks at random places: radius (px at 300 dpi) and darkness
+    drawn uniformly from the two ranges; the darkness map."""
+    out = np.zeros(shape, np.float32)
+    ys = rng.integers(0, shape[0], n)
+    xs = rng.integers(0, shape[1], n)
     scale = dpi / 300.0
     for y, x in zip(ys, xs):
-        r = max(0.5, rng.uniform(0.5, 2.5) * scale)
-        cv2.circle(specks, (int(x), int(y)), int(round(r)), float(rng.uniform(0.4, 0.95)), -1)
-    return out * (1.0 - specks)
+        r = max(0.5, rng.uniform(*radius) * scale)
+        cv2.circle(out, (int(x), int(y)), int(round(r)), float(rng.uniform(*dark)), -1)
+    return out
 
 
 def blur(rng, page, dpi, s):
