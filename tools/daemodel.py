@@ -342,6 +342,23 @@ def save(m, path):
         raise
 
 
+def arch_string(m):
+    """The --arch spelling of a model (a source named l<its index>)."""
+    names = {l.source for l in m.layers if l.kind in (ADD, CONCAT) and l.source >= 0}
+    parts = []
+    for i, l in enumerate(m.layers):
+        if l.kind == CONV3X3:
+            s = "c%d" % l.out_channels + ("" if l.act == RELU else ":" + ACT_NAMES[l.act])
+        elif l.kind == MAXPOOL2:
+            s = "p"
+        elif l.kind == UPSAMPLE2:
+            s = "u"
+        else:
+            s = ("add:" if l.kind == ADD else "cat:") + ("in" if l.source < 0 else "l%d" % l.source)
+        parts.append(s + ("=l%d" % i if i in names else ""))
+    return ",".join(parts)
+
+
 def file_sha256(path):
     """The sha256 of a model file, as the README and the metadata cite it."""
     with open(path, "rb") as f:
