@@ -342,6 +342,23 @@ def save(m, path):
         raise
 
 
+def copy_params(old, new, remap):
+    """Copies each old layer's weights and bias into new layer remap[i]."""
+    for i, j in remap.items():
+        w, bias = old.layer_params(i)
+        if w is not None:
+            nw, nb = new.layer_params(j)
+            nw[...], nb[...] = w, bias
+
+
+def he_init(m, layers, rng):
+    """He-initialised weights and zero biases for the given conv3x3 layers."""
+    for j in layers:
+        w, bias = m.layer_params(j)
+        w[...] = rng.standard_normal(w.shape).astype(np.float32) * np.sqrt(2.0 / (w.shape[1] * 9))
+        bias[...] = 0.0
+
+
 def arch_string(m):
     """The --arch spelling of a model (a source named l<its index>)."""
     names = {l.source for l in m.layers if l.kind in (ADD, CONCAT) and l.source >= 0}

@@ -811,13 +811,20 @@ def doc_recipe(rng):
     if u < 0.08:
         return "clean", [], []
     if u < 0.20:
-        k = ["gaussian", "jpeg", "blur", "none"][int(rng.integers(4))]
-        return "mild", ([] if k == "none" else [k]), ([] if k == "none" else [float(rng.uniform(0, 0.1))])
+        return mild_recipe(rng)
     if u < 0.65:
         return "one", [DOC_KINDS[int(rng.integers(len(DOC_KINDS)))]], [float(rng.random())]
     n = int(rng.integers(2, 5))
     k = [str(x) for x in rng.choice(DOC_KINDS, size=n, replace=False)]
     return "mixed", k, [float(rng.uniform(0, 0.85)) for _ in k]
+
+
+def mild_recipe(rng, none=True):
+    """A nearly clean scan: light Gaussian noise, JPEG or blur (strength
+    0-0.1), or (with `none`) paper and ink tints alone."""
+    ks = ["gaussian", "jpeg", "blur"] + (["none"] if none else [])
+    k = ks[int(rng.integers(len(ks)))]
+    return "mild", ([] if k == "none" else [k]), ([] if k == "none" else [float(rng.uniform(0, 0.1))])
 
 
 def grey_paper(rng, page):
