@@ -91,7 +91,6 @@ struct _DaeDenoiser {
   float **tile_in;         /* per worker: BATCH tiles */
   float *tile_out;         /* n_planes x group_cols tiles */
   float *tile_shift;       /* n_planes x group_cols: the level each tile was moved by */
-  float *tile_hold;        /* group_cols: each luma tile's strength factor (tile_check) */
   guint group_cols;
   gint failed;             /* a worker's forward pass failed (atomic) */
   GError *worker_error;    /* the first worker's error (atomic) */
@@ -108,8 +107,7 @@ struct _DaeDenoiser {
   guint8 fixed_inverted;
   gint8 *tile_inv, *prev_inv;  /* ax.n_tiles decisions: 1, 0, -1 undecided */
   guint32 *pol_cum;            /* (blocks + 1) x POL_BINS cumulative histograms */
-  guint64 tiles_inverted, tiles_run, tiles_held;
-  float hold_min;              /* the smallest tile_check factor */
+  guint64 tiles_inverted, tiles_run;
 
   /* Automatic choices, from the first rows (held in `pending` until then). */
   const DaeModel *candidates[2]; /* a set's: document, photo */
@@ -121,7 +119,6 @@ struct _DaeDenoiser {
   Content content;
   DaeColorMode color;
   float plane_strength[3];
-  double luma_noise_var;   /* > 0: each luma tile checked against it (tile_check) */
   gboolean clean_page;     /* the automatic strength found nothing to take out */
   gboolean idle;           /* every plane at strength 0: no tile runs */
   gboolean centre;             /* tiles moved to mid-grey around the model */
@@ -416,7 +413,12 @@ squeezed_output (const DaeModel *model)
   return model->layers[model->n_layers - 1].act == DAE_ACT_SIGMOID;
 }
 
-/* The colour mode and the per-plane strengths for the chosen model. */
+/* The colour mode and the per-plane strengths for the chosen model.
+ * Tried and left out (session 13): scaling each tile's change down where
+ * the model took out more than the measured noise's variance.  It saves a
+ * painting whose canvas weave reads as noise (clean: 36.4 -> 42.7 dB) but
+ * costs 0.3-1.4 dB on Poisson-Gaussian and JPEG'd noise, whose variance
+ * the finest band reads low: texture and unmeasured noise look alike. */
 static void
 resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
 {
@@ -454,10 +456,6 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
                              : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : sp < QUIET_SIGMA ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
-      if (c == 0) /* plane 0 is the luma unless each of R, G, B is a plane */
-        d->luma_noise_var = d->opt.strength == DAE_STRENGTH_AUTO && d->content == CONTENT_PHOTO
-                            && d->plane_strength[0] > 0.0f
-                            && !(d->n_color == 3 && d->color == DAE_COLOR_RGB) ? sp * sp : 0.0;
     }
 }
 
@@ -477,12 +475,11 @@ alloc_buffers (DaeDenoiser *d)
   d->rx = g_try_new (gint64, span);
   d->tile_out = g_try_new (float, (size_t) d->n_planes * d->group_cols * area);
   d->tile_shift = g_try_new0 (float, (size_t) d->n_planes * d->group_cols);
-  d->tile_hold = g_try_new0 (float, d->group_cols);
   d->tile_inv = g_try_new (gint8, d->ax.n_tiles);
   d->prev_inv = g_try_new (gint8, d->ax.n_tiles);
   d->pol_cum = g_try_new (guint32, (blocks + 1) * POL_BINS);
   if (!d->in_rows || !d->in_planes || !d->acc || !d->wx || !d->rx || !d->tile_out
-      || !d->tile_shift || !d->tile_hold || !d->tile_inv || !d->prev_inv || !d->pol_cum)
+      || !d->tile_shift || !d->tile_inv || !d->prev_inv || !d->pol_cum)
     return FALSE;
   d->win_x = make_window (d->pw);
   d->win_y = make_window (d->ph);
@@ -611,7 +608,6 @@ denoiser_new (const DaeModel *const *candidates, guint n_candidates,
   d->has_alpha = has_alpha;
   d->n_color = channels - (has_alpha ? 1 : 0);
   d->n_candidates = n_candidates;
-  d->hold_min = 1.0f;
   for (guint i = 0; i < n_candidates; i++)
     d->candidates[i] = candidates[i];
   d->content = n_candidates > 1 ? CONTENT_OTHER : model_content (candidates[0]);
@@ -675,7 +671,6 @@ dae_denoiser_free (DaeDenoiser *d)
   g_free (d->rx);
   g_free (d->tile_out);
   g_free (d->tile_shift);
-  g_free (d->tile_hold);
   g_free (d->win_x);
   g_free (d->win_y);
   g_free (d->job_ry);
@@ -835,37 +830,6 @@ centre_tile (float *tile, size_t area)
   return shift;
 }
 
-/* A photo's luma tile checked after the model: denoising Gaussian noise of
- * variance v takes out about v per pixel; where the model took out R > v
- * (mean over the tile, weighted by its blending window), the rest was the
- * image's own (canvas weave, fabric, grain: detail the noise estimate
- * mistook for noise, or that the model cannot keep), and the tile's change
- * is scaled by v / R (the best blend when the loss and the noise are
- * independent; the painting in bench-photo's colour set: 36.4 -> 42.7 dB
- * clean, -0.6 -> +2.0 dB at sigma 5).  Returns that factor, 1 when the tile
- * is left as the model made it.  Chroma planes are not checked: on training
- * images it cost them 0.1-0.4 dB at sigma 15-50. */
-static float
-tile_check (const DaeDenoiser *d, const float *in, float *out, double v)
-{
-  double r2 = 0, wsum = 0;
-  for (guint i = 0; i < d->ph; i++)
-    for (guint j = 0; j < d->pw; j++)
-      {
-        const size_t k = (size_t) i * d->pw + j;
-        const double w = (double) d->win_y[i] * d->win_x[j];
-        r2 += w * (out[k] - in[k]) * (out[k] - in[k]);
-        wsum += w;
-      }
-  const double removed = r2 / wsum;
-  if (!(removed > v))
-    return 1.0f; /* also NaN: the output is clamped later */
-  const float f = (float) (v / removed);
-  for (size_t k = 0; k < (size_t) d->ph * d->pw; k++)
-    out[k] = in[k] + f * (out[k] - in[k]);
-  return f;
-}
-
 /* Records the first failure (a worker's or the calling thread's); the
  * push that sees it reports it. */
 static void
@@ -897,12 +861,7 @@ run_batch (size_t item, guint worker, gpointer data)
     {
       g_prefix_error (&error, "the forward pass failed: ");
       fail (d, error);
-      return;
     }
-  if (plane == 0 && d->luma_noise_var > 0.0)
-    for (guint t = 0; t < n; t++)
-      d->tile_hold[first + t] = tile_check (d, in + t * area, out + t * area,
-                                            d->luma_noise_var);
 }
 
 /* Adds the group's weighted tiles into the accumulators, tile by tile in
@@ -913,12 +872,6 @@ accumulate_group (DaeDenoiser *d, gint64 k)
   const size_t area = (size_t) d->ph * d->pw;
   const size_t plane_f = (size_t) d->width * d->n_planes;
   const gint64 ys = axis_start (&d->ay, k);
-  if (d->luma_noise_var > 0.0)
-    for (guint t = 0; t < d->job_cols; t++)
-      {
-        d->tiles_held += d->tile_hold[t] < 1.0f;
-        d->hold_min = MIN (d->hold_min, d->tile_hold[t]);
-      }
   for (guint p = 0; p < d->n_planes; p++)
     for (guint t = 0; t < d->job_cols; t++)
       {
@@ -1300,11 +1253,6 @@ dae_denoiser_describe (const DaeDenoiser *d)
                             : model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
-  if (d->luma_noise_var > 0.0 && d->tiles_run > 0)
-    g_string_append_printf (s, "; luma held back on %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                            " tiles (down to %.2f of it), where the model took out more than "
-                            "noise of %.1f/255", d->tiles_held, d->tiles_run, d->hold_min,
-                            255 * sqrt (d->luma_noise_var));
   if (d->idle)
     g_string_append (s, "; no tile run: at strength 0 the image comes out as it went in");
   if (d->centre)

@@ -707,71 +707,6 @@ test_strength_detail (void)
     }
 }
 
-/* The image's mean squared change from IN to OUT. */
-static double
-change_energy (const float *in, const float *out, size_t n)
-{
-  double e = 0;
-  for (size_t i = 0; i < n; i++)
-    e += (double) (out[i] - in[i]) * (out[i] - in[i]);
-  return e / n;
-}
-
-/* A photo's tiles are checked after the model: a tile from which the model
- * took out more than the measured noise's variance v is blended back to v
- * of change per pixel (times the strength's square): a box blur on fine
- * texture (a checkerboard of 2x2 squares); a smooth noisy image, from which
- * it takes out less than the noise, is left (nearly) as the strength alone
- * makes it. */
-static void
-test_photo_tile_check (void)
-{
-  g_autoptr (DaeModel) m = dae_model_new (1, 28, 28, NULL); /* a 3x3 box blur */
-  g_assert_true (dae_model_add_layer (m, DAE_LAYER_CONV3X3, DAE_ACT_NONE, 1, -1, NULL));
-  float *k = dae_model_layer_params (m, 0, NULL, NULL);
-  for (guint i = 0; i < 9; i++)
-    k[i] = 1.0f / 9;
-  dae_model_set_metadata (m, "content", "photo");
-  dae_model_set_metadata (m, "background", "any");
-  dae_model_set_metadata (m, "clean-error", "0.01");
-  const guint w = 160, h = 120;
-  const size_t n = (size_t) w * h;
-  for (guint textured = 0; textured < 2; textured++)
-    {
-      g_autofree float *img = smooth_image (w, h, textured ? 4 : 20, 12);
-      for (size_t i = 0; textured && i < n; i++)
-        img[i] = CLAMP (img[i] + 0.08f * (((i % w) / 2 + (i / w) / 2) % 2 ? 1 : -1), 0.0f, 1.0f);
-      DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
-      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
-      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
-      g_autofree float *got = g_new (float, n);
-      g_assert_cmpuint (dae_denoiser_pull_rows (d, got, h), ==, h);
-      g_autofree char *desc = dae_denoiser_describe (d);
-      const double s = described (desc, "strength "), held = described (desc, "held back on ");
-      const double v = pow (described (desc, "more than noise of ") / 255, 2);
-      o.strength = s; /* the same strength, given: no check */
-      g_autofree float *plain = denoise (m, &o, w, h, 1, FALSE, img);
-      const double e_got = change_energy (img, got, n), e_plain = change_energy (img, plain, n);
-      g_test_message ("textured %u: strength %.2f, %s", textured, s, strstr (desc, "luma held"));
-      g_test_message ("v %.3g s^2 v %.3g: change %.3g, without the check %.3g", v, s * s * v,
-                      e_got, e_plain);
-      g_assert_cmpfloat (s, >, 0.2);
-      if (textured)
-        {
-          g_assert_cmpfloat (held, >, 0);
-          g_assert_cmpfloat (e_plain, >, 3 * s * s * v);
-          g_assert_cmpfloat (e_got, <, 1.2 * s * s * v);
-        }
-      else
-        {
-          const double tiles = described (strstr (desc, "held back on "), " of ");
-          g_assert_cmpfloat (held, <, 0.05 * tiles); /* a few, at the tiles' zero padding */
-          g_assert_cmpfloat (described (desc, "(down to "), >, 0.9);
-          g_assert_cmpfloat (fabs (e_got - e_plain), <, 0.03 * e_plain); /* s printed to 0.01 */
-        }
-    }
-}
-
 /* Noise clipped at white: a bright sky (half the image at 245/255) keeps
  * less than half its noise above white, and its quiet blocks must not pull
  * the measured noise down (they read 25/255 as 16 on such photos). */
@@ -1179,7 +1114,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/strength-auto", test_strength_auto);
   g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
   g_test_add_func ("/tiler/strength-detail", test_strength_detail);
-  g_test_add_func ("/tiler/photo-tile-check", test_photo_tile_check);
   g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);

@@ -43,10 +43,7 @@ typedef enum {
  * gets the weight sigma^2 / (sigma^2 + e^2 + k d^2) on each plane, d the
  * image's measured fine detail, the least-squares blend of two independent
  * estimates: a clean photo is left nearly as it
- * is, a noisy one denoised in full.  A photo model's luma tiles are then
- * checked: a tile from which the model took out more than the noise's
- * variance has its change scaled down to match (texture mistaken for
- * noise).  Other models get strength 1. */
+ * is, a noisy one denoised in full.  Other models get strength 1. */
 #define DAE_STRENGTH_AUTO (-1.0)
 
 typedef struct {
