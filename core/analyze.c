@@ -4,8 +4,9 @@
  *
  * Everything works on 2x2 means of the luma (half the noise, a quarter of
  * the pixels):
- * - noise: sigma = median |HH| / 0.6745, HH the finest diagonal Haar band
- *   (Donoho's estimator: image structure barely reaches that band);
+ * - noise: from HH, the finest diagonal Haar band (Donoho's estimator:
+ *   image structure barely reaches that band), in its quietest blocks, and
+ *   over bands of brightness for the strength (noise_sigma);
  * - the two-class split of Otsu's threshold: how bimodal the levels are,
  *   the minority ("ink") share, how much of the ink is thin strokes (what
  *   a 5x5 erosion removes), the mid-tones between the classes;
@@ -117,6 +118,53 @@ quiet_blocks_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi, g
   return sqrt (hp->sel[n / 20] / 0.728);
 }
 
+/* Noise that grows with the signal (photon noise: a camera's, Poisson-
+ * Gaussian) is what the quietest blocks understate: they lie in the
+ * shadows.  BANDS bands of brightness, equally many blocks in each, give a
+ * noise each (the low quantile of their blocks' energies); the mean of
+ * their variances is the noise over the picture, what a denoiser takes
+ * out.  On four training photos with photon noise of 25/255 at mid-grey
+ * the automatic strength went from 29.06 to 31.14 dB; Gaussian noise
+ * stays where it was (train400: the same to 0.01 dB). */
+#define BANDS 8
+
+typedef struct {
+  float mean;
+  double energy;
+} BlockStat;
+
+static int
+compare_block_mean (gconstpointer a, gconstpointer b)
+{
+  const float x = ((const BlockStat *) a)->mean, y = ((const BlockStat *) b)->mean;
+  return (x > y) - (x < y);
+}
+
+/* The noise over BANDS brightness bands of the blocks whose mean lies in
+ * [lo, hi]; -1 when fewer than 16 blocks a band, or out of memory. */
+static double
+banded_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi)
+{
+  g_autofree BlockStat *b = g_try_new (BlockStat, n_blocks);
+  guint n = 0;
+  for (guint i = 0; b != NULL && i < n_blocks; i++)
+    if (hp->bmeans[i] >= lo && hp->bmeans[i] <= hi)
+      b[n++] = (BlockStat) { hp->bmeans[i], hp->energy[i] };
+  if (b == NULL || n < 16 * BANDS)
+    return -1.0;
+  qsort (b, n, sizeof *b, compare_block_mean);
+  double var = 0;
+  for (guint k = 0; k < BANDS; k++)
+    {
+      const guint from = (guint) ((guint64) n * k / BANDS), to = (guint) ((guint64) n * (k + 1) / BANDS);
+      for (guint i = from; i < to; i++)
+        hp->sel[i - from] = b[i].energy;
+      qsort (hp->sel, to - from, sizeof (double), compare_double);
+      var += hp->sel[(to - from) / 20] / 0.728 / BANDS;
+    }
+  return sqrt (var);
+}
+
 /* Blocks whose mean lies this many sigmas from black or white count for the
  * unclipped noise (fitted on train400, 1.5 of 1, 1.5, 2, 2.5: rms error
  * 1.0/255 at sigma 25, 2.7 at 50, against 1.9 and 7.2 over all blocks). */
@@ -170,6 +218,10 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist, double *unclipped)
         break;
       *unclipped = s;
     }
+  const double margin = CLIP_MARGIN * *unclipped;
+  const double banded = banded_sigma (hp, bw * bh, margin, 1.0 - margin);
+  if (banded >= 0.0)
+    *unclipped = banded;
   return sigma;
 }
 

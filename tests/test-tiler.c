@@ -733,6 +733,36 @@ test_noise_clipped (void)
     }
 }
 
+/* Noise that grows with the signal (a camera's photon noise): sigma =
+ * 40 sqrt(level) / 255, a dark and a bright half.  The quietest blocks,
+ * all in the dark half, read about the dark half's noise; the measure is
+ * the RMS noise over the whole picture. */
+static void
+test_noise_photon (void)
+{
+  g_autoptr (DaeModel) m = photo_model ();
+  const guint w = 256, h = 192;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_autofree float *img = smooth_image (w, h, 0, 3);
+  GRand *rng = g_rand_new_with_seed (14);
+  double var = 0, dark = 40 * sqrt (0.2);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    {
+      const double level = (i / w < h / 2 ? 0.2 : 0.75) + 0.1 * (img[i] - 0.5);
+      const double sigma = 40 * sqrt (level);
+      var += sigma * sigma / ((double) w * h);
+      img[i] = noisy_8bit (level, sigma, rng);
+    }
+  g_rand_free (rng);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+  g_autofree char *desc = dae_denoiser_describe (d);
+  const double got = described (desc, "noise sigma ");
+  g_test_message ("RMS noise %.1f, the dark half's %.1f: measured %.1f", sqrt (var), dark, got);
+  g_assert_cmpfloat (fabs (got - sqrt (var)), <, 0.1 * sqrt (var));
+  g_assert_cmpfloat (got, >, 1.3 * dark);
+}
+
 static float *
 read_gray (const char *name, guint *w, guint *h)
 {
@@ -1115,6 +1145,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/strength-chroma", test_strength_chroma);
   g_test_add_func ("/tiler/strength-detail", test_strength_detail);
   g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
+  g_test_add_func ("/tiler/noise-photon", test_noise_photon);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/analyze-median", test_analyze_median);
