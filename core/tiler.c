@@ -402,6 +402,11 @@ bytes_fit (guint width, guint64 bytes, GError **error)
  * gain would be invisible (the input is above 42 dB) and any change a risk
  * (tesseract read a near-clean Fraktur scan differently after a 0.1 blend). */
 #define QUIET_SIGMA (2.0 / 255)
+/* The same for a photo's chroma planes, lower: the photo model's chroma
+ * error is 0.7/255, and a JPEG's 4:2:0 chroma keeps its noise (4.6/255 at
+ * quality 80 from 25/255 in R, G, B) in blotches that the quiet blocks of
+ * the finer bands read at about 1/255. */
+#define QUIET_SIGMA_CHROMA (0.5 / 255)
 
 /* Whether the model's output goes through a sigmoid, whose levels near 0
  * and 1 come out biased: its tiles are centred (centre_tile).  A residual
@@ -454,7 +459,8 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
           e2 = ec > 0.0 ? ec * ec : e * e;
         }
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : sp < QUIET_SIGMA ? 0.0f
+                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f
+                             : sp < (opponent && c > 0 ? QUIET_SIGMA_CHROMA : QUIET_SIGMA) ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
     }
 }
