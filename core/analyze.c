@@ -260,29 +260,42 @@ half_plane (const float *rows, guint width, guint channels, guint n_color, guint
   return noise_sigma (hp, hist, unclipped);
 }
 
-/* The noise of the next band: HH of the 2x2 means of hp's means, in a
- * quarter plane carved from hp's scratch buffers.  Noise in 2x2 blocks
- * (the chroma of a JPEG of 4:2:0, nearly every photo's) leaves no trace in
- * the finest band and all of it here; white noise shows half its level. */
+/* The noise of the next band: HH of the 2x2 means of hp's means, in the
+ * quarter plane q, whose means and coefficients go to MEAN and HH (scratch
+ * buffers of hp's).  Noise in 2x2 blocks (the chroma of a JPEG of 4:2:0,
+ * nearly every photo's) leaves no trace in the finest band and all of it
+ * here; white noise shows half its level. */
 static double
-coarser_sigma (const HalfPlane *hp)
+coarser_sigma (const HalfPlane *hp, HalfPlane *q, float *mean, float *hh)
 {
-  HalfPlane q = *hp;
-  q.w = hp->w / 2;
-  q.h = hp->h / 2;
-  q.mean = hp->blur;
-  q.hh = hp->lo;
+  *q = *hp;
+  q->w = hp->w / 2;
+  q->h = hp->h / 2;
+  q->mean = mean;
+  q->hh = hh;
   g_autofree guint64 *hist = g_new0 (guint64, SIGMA_BINS);
-  for (guint y = 0; y < q.h; y++)
-    for (guint x = 0; x < q.w; x++)
+  for (guint y = 0; y < q->h; y++)
+    for (guint x = 0; x < q->w; x++)
       {
         const float *r0 = hp->mean + (size_t) (2 * y) * hp->w + 2 * x, *r1 = r0 + hp->w;
-        const size_t i = (size_t) y * q.w + x;
-        q.mean[i] = 0.25f * (r0[0] + r0[1] + r1[0] + r1[1]);
-        q.hh[i] = 0.5f * (r0[0] - r0[1] - r1[0] + r1[1]);
-        hist[MIN ((guint) (fabsf (q.hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
+        const size_t i = (size_t) y * q->w + x;
+        q->mean[i] = 0.25f * (r0[0] + r0[1] + r1[0] + r1[1]);
+        q->hh[i] = 0.5f * (r0[0] - r0[1] - r1[0] + r1[1]);
+        hist[MIN ((guint) (fabsf (q->hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
       }
-  return q.w && q.h ? noise_sigma (&q, hist, NULL) : 0.0;
+  return q->w && q->h ? noise_sigma (q, hist, NULL) : 0.0;
+}
+
+/* A chroma plane's noise: the largest of the finest band's (fine) and the
+ * next two bands' (JPEG's quantisation leaves the chroma's noise in
+ * blotches of 4-8 pixels). */
+static double
+chroma_sigma (HalfPlane *hp, double fine)
+{
+  HalfPlane q2, q3;
+  const double s2 = coarser_sigma (hp, &q2, hp->blur, hp->lo);
+  const double s3 = coarser_sigma (&q2, &q3, hp->hh, hp->hi);
+  return MAX (fine, MAX (s2, s3));
 }
 
 /* The image's own energy in the HH band, beyond the noise's: fine detail
@@ -745,7 +758,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
       /* the quietest blocks' figure: clipping at black or white happens in
        * R, G and B, not where a chroma plane's mean is */
       const double fine = half_plane (rows, width, channels, n_color, k + 1, &hp, NULL);
-      st->chroma_sigma[k] = MAX (fine, coarser_sigma (&hp));
+      st->chroma_sigma[k] = chroma_sigma (&hp, fine);
     }
   st->p_document = st->p_plain = page_probability (st->features);
   if (ok && st->sigma >= MEDIAN_LOOK_SIGMA)

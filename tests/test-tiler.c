@@ -636,30 +636,33 @@ photo_model (void)
   return m;
 }
 
-/* Chroma noise of 5/255 in the (R-B)/2 plane, constant over 2x2 blocks (a
- * JPEG's 4:2:0 chroma keeps it so), added to an RGB image. */
+/* Chroma noise of 5/255 in the (R-B)/2 plane, constant over b x b blocks
+ * (a JPEG's 4:2:0 chroma keeps it so, and its quantisation leaves blotches
+ * of 4-8 pixels), added to an RGB image. */
 static void
-add_block_chroma_noise (float *rgb, guint w, guint h)
+add_block_chroma_noise (float *rgb, guint w, guint h, guint b)
 {
   GRand *rng = g_rand_new_with_seed (21);
-  g_autofree float *blk = g_new (float, (size_t) (w / 2) * (h / 2));
-  for (size_t b = 0; b < (size_t) (w / 2) * (h / 2); b++)
-    blk[b] = noisy_8bit (0.5, 5, rng) - 0.5f;
+  const size_t bw = (w + b - 1) / b, n = bw * ((h + b - 1) / b);
+  g_autofree float *blk = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    blk[i] = noisy_8bit (0.5, 5, rng) - 0.5f;
   g_rand_free (rng);
   for (guint y = 0; y < h; y++)
     for (guint x = 0; x < w; x++)
       {
         float *px = rgb + 3 * ((size_t) y * w + x);
-        const float n = blk[(size_t) (y / 2) * (w / 2) + x / 2];
-        px[0] = CLAMP (px[0] + n, 0.0f, 1.0f);
-        px[2] = CLAMP (px[2] - n, 0.0f, 1.0f);
+        const float v = blk[(size_t) (y / b) * bw + x / b];
+        px[0] = CLAMP (px[0] + v, 0.0f, 1.0f);
+        px[2] = CLAMP (px[2] - v, 0.0f, 1.0f);
       }
 }
 
 /* The chroma planes' strength follows their own noise: noise shared by R, G
  * and B (none in the chroma) leaves the chroma alone; noise of each channel
- * gets it denoised; and so does chroma noise in 2x2 blocks (kind 2), which
- * shows nothing in the finest band and is measured in the next. */
+ * gets it denoised; and so does chroma noise in 2x2 and 4x4 blocks (kinds 2
+ * and 3), which shows nothing in the finest band and is measured in the
+ * next two. */
 static void
 test_strength_chroma (void)
 {
@@ -667,7 +670,7 @@ test_strength_chroma (void)
   dae_model_set_metadata (m, "clean-error-chroma", "0.01");
   const guint w = 160, h = 120;
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
-  for (guint kind = 0; kind < 3; kind++)
+  for (guint kind = 0; kind < 4; kind++)
     {
       const gboolean shared = kind > 0;
       g_autofree float *rgb = g_new (float, (size_t) w * h * 3);
@@ -677,8 +680,8 @@ test_strength_chroma (void)
       for (size_t i = 0; i < (size_t) w * h; i++)
         for (guint c = 0; c < 3; c++)
           rgb[3 * i + c] = CLAMP (plane[c][i] + 0.1f * ((int) c - 1), 0.0f, 1.0f);
-      if (kind == 2)
-        add_block_chroma_noise (rgb, w, h);
+      if (kind >= 2)
+        add_block_chroma_noise (rgb, w, h, kind == 2 ? 2 : 4);
       g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 3, FALSE, NULL);
       g_assert_true (dae_denoiser_push_rows (d, rgb, h, NULL));
       g_autofree char *desc = dae_denoiser_describe (d);
@@ -692,7 +695,7 @@ test_strength_chroma (void)
       g_assert_cmpfloat (luma, >, 0.3);
       if (kind == 1)
         g_assert_cmpfloat (MAX (c1, c2), <, 0.1);
-      else if (kind == 2)
+      else if (kind >= 2)
         g_assert_cmpfloat (c1, >, 0.5); /* (R-2G+B)/4 has none */
       else
         g_assert_cmpfloat (MIN (c1, c2), >, 0.5);
