@@ -232,6 +232,16 @@ pixel_value (const float *px, guint n_color, guint plane)
   return plane == 0 ? pixel_luma (px, n_color) : dae__opponent (px, plane);
 }
 
+/* One 2x2 cell a b / c d of a Haar step: its mean and diagonal detail,
+ * counted in the |HH| histogram. */
+static inline void
+haar_cell (float a, float b, float c, float d, float *mean, float *hh, guint64 *hist)
+{
+  *mean = 0.25f * (a + b + c + d);
+  *hh = 0.5f * (a - b - c + d);
+  hist[MIN ((guint) (fabsf (*hh) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
+}
+
 /* 2x2 means of a plane and the noise estimates from the HH band (over all
  * blocks; *unclipped, unless NULL, away from black and white). */
 static double
@@ -252,9 +262,7 @@ half_plane (const float *rows, guint width, guint channels, guint n_color, guint
           const float c = pixel_value (r1 + o, n_color, plane);
           const float d = pixel_value (r1 + o + channels, n_color, plane);
           const size_t i = (size_t) y * hp->w + x;
-          hp->mean[i] = 0.25f * (a + b + c + d);
-          hh[i] = 0.5f * (a - b - c + d);
-          hist[MIN ((guint) (fabsf (hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
+          haar_cell (a, b, c, d, &hp->mean[i], &hh[i], hist);
         }
     }
   return noise_sigma (hp, hist, unclipped);
@@ -279,9 +287,7 @@ coarser_sigma (const HalfPlane *hp, HalfPlane *q, float *mean, float *hh)
       {
         const float *r0 = hp->mean + (size_t) (2 * y) * hp->w + 2 * x, *r1 = r0 + hp->w;
         const size_t i = (size_t) y * q->w + x;
-        q->mean[i] = 0.25f * (r0[0] + r0[1] + r1[0] + r1[1]);
-        q->hh[i] = 0.5f * (r0[0] - r0[1] - r1[0] + r1[1]);
-        hist[MIN ((guint) (fabsf (q->hh[i]) * 2 * SIGMA_BINS), SIGMA_BINS - 1)]++;
+        haar_cell (r0[0], r0[1], r1[0], r1[1], &q->mean[i], &q->hh[i], hist);
       }
   return q->w && q->h ? noise_sigma (q, hist, NULL) : 0.0;
 }

@@ -448,7 +448,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   const double d2 = MAX (0.0, dl * dl - cn * sl * sl);
   for (guint c = 0; c < 3; c++)
     {
-      double sp = sl, e2 = e * e + k * d2;
+      double sp = sl, e2 = e * e + k * d2, quiet = QUIET_SIGMA;
       if (d->n_color == 3 && !d->luma)
         sp = sl / 0.6686 * (opponent ? opponent_share[c] : 1.0);
       if (opponent && c > 0)
@@ -457,10 +457,10 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
            * measured worse (colour crops at sigma 25: -0.24 dB) */
           sp = d->stats.chroma_sigma[c - 1];
           e2 = ec > 0.0 ? ec * ec : e * e;
+          quiet = QUIET_SIGMA_CHROMA;
         }
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f
-                             : sp < (opponent && c > 0 ? QUIET_SIGMA_CHROMA : QUIET_SIGMA) ? 0.0f
+                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : sp < quiet ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
     }
 }
