@@ -318,6 +318,21 @@ fine_detail (const HalfPlane *hp, double sigma)
 
 /* 8x8 blocks of the half plane: flat / strong / textured shares and the
  * share of blocks near the dominant level. */
+/* The level of the ink class's darkest fifth (lightest, on a dark page),
+ * from the histogram of levels and Otsu's split t. */
+static double
+ink_core (const guint64 *hist, guint t, gboolean light, guint64 n_ink)
+{
+  guint64 seen = 0;
+  for (guint k = 0; k < 256; k++)
+    {
+      const guint i = light ? k : 255 - k;
+      if ((light ? i > t : i <= t) || (seen += hist[i]) * 5 >= n_ink)
+        return i / 255.0;
+    }
+  return light ? 0.0 : 1.0;
+}
+
 static void
 block_features (const HalfPlane *hp, double sigma, double *f)
 {
@@ -474,6 +489,7 @@ class_features (const HalfPlane *hp, double sigma, double *f, DaeImageStats *st)
   st->background = (light ? o.m1 : o.m0) / 255;
   st->threshold = (o.t + 0.5) / 255;
   st->ink = (light ? o.m0 : o.m1) / 255;
+  st->ink_core = ink_core (hist, o.t, light, n_ink);
 }
 
 static double

@@ -102,6 +102,8 @@ typedef struct {
   double background;  /* its level */
   double threshold;   /* Otsu's split between background and ink levels */
   double ink;         /* the minority (ink) class's mean level */
+  double ink_core;    /* its darkest fifth's level: the ink itself, not the
+                       * bleed-through or antialiasing the class holds too */
   /* Otsu bimodality, ink share, thin-stroke share of the ink, mid-tones,
    * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
    * the paper level; colour saturation; then the first nine again on the
@@ -126,6 +128,19 @@ dae__opponent (const float *rgb, guint k)
  * first n_color of them colour); FALSE when out of memory. */
 gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
                         guint channels, guint n_color, DaeImageStats *stats);
+
+/* The guard against ink the document model invents (inkguard.c). */
+typedef struct {
+  gboolean active, light;
+  float paper, contrast;  /* the paper's level; the ink's distance from it */
+} DaeInkGuard;
+
+void dae__ink_guard_init (DaeInkGuard *guard, const DaeImageStats *stats);
+/* Holds out[] (a tile of the model's output for tile in[]) back where it
+ * darkens light marks into ink; returns how many pixels it held. scratch:
+ * 3 ph pw floats. */
+guint64 dae__ink_guard_tile (const DaeInkGuard *guard, const float *in, float *out,
+                             guint ph, guint pw, gboolean inverted, float *scratch);
 
 /* Whether the statistics show a clean page: no noise, no texture, one paper
  * level (analyze.c); the automatic strength leaves such a page as it is. */

@@ -122,6 +122,8 @@ struct _DaeDenoiser {
   gboolean clean_page;     /* the automatic strength found nothing to take out */
   gboolean idle;           /* every plane at strength 0: no tile runs */
   gboolean centre;             /* tiles moved to mid-grey around the model */
+  DaeInkGuard guard;           /* a page's: light marks not darkened into ink */
+  guint64 *guard_held;         /* per worker: pixels the guard held back */
   char *why;                   /* the choices, for describe */
 };
 
@@ -131,7 +133,8 @@ dae_denoise_options_init (DaeDenoiseOptions *options)
   g_return_if_fail (options != NULL);
   *options = (DaeDenoiseOptions){ .stride = 0, .strength = DAE_STRENGTH_AUTO,
                                   .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_AUTO,
-                                  .threads = 0, .conv_path = DAE_CONV_AUTO };
+                                  .threads = 0, .conv_path = DAE_CONV_AUTO,
+                                  .ink_guard = TRUE };
 }
 
 static void
@@ -518,6 +521,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
 {
   d->model = model;
   resolve_color_strength (d, model);
+  dae__ink_guard_init (&d->guard, &d->stats);
+  d->guard.active &= d->content == CONTENT_DOCUMENT && d->opt.ink_guard;
   d->idle = TRUE;
   for (guint c = 0; c < d->n_planes; c++)
     d->idle &= d->plane_strength[c] == 0.0f;
@@ -548,13 +553,14 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
     }
   d->runners = g_new0 (DaeRunner *, d->n_workers);
   d->tile_in = g_new0 (float *, d->n_workers);
+  d->guard_held = g_new0 (guint64, d->n_workers);
   for (guint w = 0; w < d->n_workers; w++)
     {
       d->runners[w] = dae_runner_new (model, d->ph, d->pw, error);
       if (d->runners[w] == NULL)
         return FALSE;
       dae_runner_set_conv_path (d->runners[w], d->opt.conv_path);
-      d->tile_in[w] = g_new (float, BATCH * area);
+      d->tile_in[w] = g_new (float, (BATCH + 3) * area); /* + the guard's scratch */
     }
   d->ready = TRUE;
   return TRUE;
@@ -568,7 +574,8 @@ needs_lookahead (const DaeDenoiser *d)
     return TRUE;
   const DaeModel *m = d->candidates[0];
   return (d->opt.invert == DAE_INVERT_AUTO && model_background (m) != BG_ANY)
-         || (d->opt.strength == DAE_STRENGTH_AUTO && model_clean_error (m) > 0.0);
+         || (d->opt.strength == DAE_STRENGTH_AUTO && model_clean_error (m) > 0.0)
+         || d->content == CONTENT_DOCUMENT; /* the ink guard's levels */
 }
 
 /* Refuses an absurd width before anything is allocated (here or by the
@@ -669,6 +676,7 @@ dae_denoiser_free (DaeDenoiser *d)
       }
   g_free (d->runners);
   g_free (d->tile_in);
+  g_free (d->guard_held);
   dae__pool_free (d->pool);
   g_free (d->in_rows);
   g_free (d->in_planes);
@@ -867,7 +875,15 @@ run_batch (size_t item, guint worker, gpointer data)
     {
       g_prefix_error (&error, "the forward pass failed: ");
       fail (d, error);
+      return;
     }
+  /* the guard knows the levels of the luma, gray or R, G, B: not of chroma */
+  const gboolean guard = d->guard.active && (plane == 0 || d->color == DAE_COLOR_RGB);
+  for (guint t = 0; guard && t < n; t++)
+    d->guard_held[worker] += dae__ink_guard_tile (&d->guard, in + t * area, out + t * area,
+                                                  d->ph, d->pw,
+                                                  d->tile_inv[d->job_j0 + first + t] > 0,
+                                                  in + BATCH * area);
 }
 
 /* Adds the group's weighted tiles into the accumulators, tile by tile in
@@ -1263,6 +1279,15 @@ dae_denoiser_describe (const DaeDenoiser *d)
     g_string_append (s, "; no tile run: at strength 0 the image comes out as it went in");
   if (d->centre)
     g_string_append (s, "; each tile moved to mid-grey around the model (a photo model)");
+  if (d->guard.active)
+    {
+      guint64 held = 0;
+      for (guint w = 0; w < d->n_workers; w++)
+        held += d->guard_held[w];
+      g_string_append_printf (s, "; ink guard (paper %.2f, ink contrast %.2f): %" G_GUINT64_FORMAT
+                              " tile pixels held back from darkening light marks into ink",
+                              d->guard.paper, d->guard.contrast, held);
+    }
   if (d->tiles_run > 0)
     {
       g_string_append_printf (s, "; inverted: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT

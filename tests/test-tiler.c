@@ -476,6 +476,7 @@ flat_colour_change (const DaeModel *m)
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
   o.color = DAE_COLOR_OPPONENT;
   o.strength = 1.0;
+  o.ink_guard = FALSE; /* a document's: it would hold back the darkened flat colour */
   g_autofree float *out = denoise (m, &o, wd, h, 3, FALSE, in);
   double worst = 0;
   for (size_t i = 0; i < (size_t) wd * h; i++)
@@ -1155,6 +1156,127 @@ test_clean_page (void)
   g_rand_free (rng);
 }
 
+/* The ink guard's algebra on one tile of a light page (paper 0.95, ink
+ * 0.05) whose "model" darkened everything it could: a light mark stays at
+ * its own level, ink and lightening are free, faded ink (more than half
+ * the contrast) is darkened part of the way; a dark page and an inverted
+ * tile are the mirror image of it. */
+static void
+guard_case (gboolean light, gboolean inverted, float *in, float *out)
+{
+  const guint n = 32;
+  for (guint i = 0; i < n * n; i++)
+    {
+      const guint y = i / n, x = i % n;
+      const gboolean sq = y >= 4 && y < 8, mark = sq && x >= 4 && x < 8,
+                     ink = sq && x >= 20 && x < 24, faded = y >= 20 && y < 24 && x >= 4 && x < 8;
+      in[i] = mark ? 0.77f : ink ? 0.05f : faded ? 0.45f : 0.95f;
+      out[i] = mark || ink || faded ? 0.0f : i == 28 * n + 28 ? 1.0f : i == 14 * n + 26 ? 0.9f
+               : 0.95f;
+    }
+  DaeImageStats st = { 0 };
+  st.light = light;
+  st.background = light ? 0.95 : 0.05;
+  st.ink_core = light ? 0.05 : 0.95;
+  DaeInkGuard g;
+  dae__ink_guard_init (&g, &st);
+  g_assert_true (g.active);
+  g_assert_cmpfloat_with_epsilon (g.contrast, 0.9, 1e-6);
+  const gboolean flip = (!light) != inverted;
+  for (guint i = 0; flip && i < n * n; i++)
+    in[i] = 1.0f - in[i], out[i] = 1.0f - out[i];
+  float scratch[3 * 32 * 32];
+  const guint64 held = dae__ink_guard_tile (&g, in, out, n, n, inverted, scratch);
+  for (guint i = 0; flip && i < n * n; i++)
+    in[i] = 1.0f - in[i], out[i] = 1.0f - out[i];
+  g_assert_cmpuint (held, ==, 16 + 16 + 1);
+}
+
+static void
+test_ink_guard (void)
+{
+  const guint n = 32;
+  float in[32 * 32], out[32 * 32], other[32 * 32];
+  guard_case (TRUE, FALSE, in, out);
+  g_assert_cmpfloat_with_epsilon (out[5 * n + 5], 0.77, 1e-5);   /* the mark: held */
+  g_assert_cmpfloat (out[5 * n + 21], ==, 0.0f);                 /* ink: free */
+  g_assert_cmpfloat (out[21 * n + 5], >, 0.2f);                  /* faded: part way */
+  g_assert_cmpfloat (out[21 * n + 5], <, 0.45f);
+  g_assert_cmpfloat (out[28 * n + 28], ==, 1.0f);                /* lighter: free */
+  g_assert_cmpfloat_with_epsilon (out[14 * n + 26], 0.95, 1e-5); /* paper: held */
+  const gboolean cases[2][2] = { { FALSE, FALSE }, { TRUE, TRUE } };
+  for (guint k = 0; k < 2; k++)
+    {
+      guard_case (cases[k][0], cases[k][1], in, other);
+      for (guint i = 0; i < n * n; i++)
+        g_assert_cmpfloat_with_epsilon (other[i], out[i], 1e-5);
+    }
+  DaeImageStats faint = { 0 };
+  faint.light = TRUE;
+  faint.background = 0.95;
+  faint.ink_core = 0.9;
+  DaeInkGuard g;
+  dae__ink_guard_init (&g, &faint);
+  g_assert_false (g.active);
+}
+
+/* Bleed-through standing alone: the sample's text, and beside it the
+ * mirror image of the text at 30% of the ink's darkness, as the other
+ * side of thin paper shows through, with light noise.  The document model
+ * takes such marks for faded ink and darkens them (77% of their ink pixels
+ * came out darker than the midpoint without the guard); now they stay
+ * lighter than the midpoint a binariser splits at, and the text keeps its
+ * ink.  The page's ink level is the darkest fifth of its ink class, not
+ * the class's mean (which the marks lighten). */
+static void
+test_ink_guard_bleed (void)
+{
+  g_autoptr (DaeModel) m = shipped_model ("document", NULL);
+  if (m == NULL)
+    return;
+  guint sw, sh;
+  g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
+  const guint w = 2 * sw + 64, h = sh;
+  g_autofree float *page = g_new (float, (size_t) w * h);
+  g_autofree float *out = g_new (float, (size_t) w * h);
+  GRand *rng = g_rand_new_with_seed (47);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const float t = x < sw ? text[(size_t) y * sw + x] : 1.0f;
+        const float b = x >= sw + 64 ? text[(size_t) y * sw + (w - 1 - x)] : 1.0f;
+        const float v = t * (1.0f - 0.3f * (1.0f - b)) + (float) (3.0 / 255 * gauss (rng));
+        page[(size_t) y * w + x] = CLAMP (v, 0.0f, 1.0f);
+      }
+  g_rand_free (rng);
+  DaeImageStats st;
+  g_assert_true (dae__analyze_rows (page, w, h, 1, 1, &st));
+  g_assert_cmpfloat (st.ink_core, <, st.ink);
+  GError *error = NULL;
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, NULL, w, h, 1, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (dae_denoiser_push_rows (d, page, h, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+  g_autofree char *desc = dae_denoiser_describe (d);
+  g_test_message ("%s", desc);
+  double marks = 0, marks_ink = 0, ink = 0, ink_kept = 0;
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const float o = out[(size_t) y * w + x];
+        if (x < sw && text[(size_t) y * sw + x] < 0.3f)
+          ink++, ink_kept += o < 0.5f;
+        else if (x >= sw + 64 && text[(size_t) y * sw + (w - 1 - x)] < 0.3f)
+          marks++, marks_ink += o < 0.5f;
+      }
+  g_test_message ("%.4f of the mirrored marks came out as ink, %.4f of the ink kept",
+                  marks_ink / marks, ink_kept / ink);
+  g_assert_cmpfloat (marks_ink / marks, <, 0.01);
+  g_assert_cmpfloat (ink_kept / ink, >, 0.9);
+  g_assert_nonnull (strstr (desc, "ink guard"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1184,5 +1306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/seams", test_seams);
   g_test_add_func ("/tiler/document-grey-paper", test_document_grey_paper);
   g_test_add_func ("/tiler/clean-page", test_clean_page);
+  g_test_add_func ("/tiler/ink-guard", test_ink_guard);
+  g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
   return g_test_run ();
 }

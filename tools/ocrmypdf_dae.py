@@ -32,6 +32,10 @@ def add_options(parser):
     g.add_argument("--dae-invert", choices=("auto", "on", "off"),
                    help="dae-filter --invert: auto decides region by region "
                         "(default), on or off force one polarity")
+    g.add_argument("--dae-ink-guard", choices=("on", "off"),
+                   help="dae-filter --ink-guard: on (default) keeps marks lighter "
+                        "than half the ink contrast (bleed-through) from being "
+                        "darkened into text")
 
 
 def _program():
@@ -55,6 +59,8 @@ def filter_ocr_image(page, image):
         cmd += ["--strength", str(page.options.dae_strength)]
     if page.options.dae_invert is not None:
         cmd += ["--invert", page.options.dae_invert]
+    if page.options.dae_ink_guard is not None:
+        cmd += ["--ink-guard", page.options.dae_ink_guard]
     # Gray is what the document model and tesseract want; PNG keeps it
     # lossless through the pipe.
     buf = io.BytesIO()

@@ -55,13 +55,16 @@ typedef struct {
   DaeColorMode color;
   guint threads;       /* 0 = all cores; results do not depend on it */
   DaeConvPath conv_path;  /* AUTO: each layer's fastest, measured (DaeConvPath) */
+  gboolean ink_guard;  /* pages (the document model): a mark lighter than half
+                        * the page's ink contrast is not darkened past it, so
+                        * bleed-through is not written into text (default on) */
 } DaeDenoiseOptions;
 
 /**
  * dae_denoise_options_init:
  * @options: options to fill with the defaults (stride = half a patch,
  *   strength auto, invert auto, colour auto, all cores, automatic conv
- *   path)
+ *   path, ink guard on)
  *
  * Returns: nothing.
  */
