@@ -54,8 +54,6 @@ row_max (const float *a, float *m, guint n)
         {
           for (; x < n - RADIUS; x++)
             m[x] = MAX (MAX (MAX (a[x - 2], a[x - 1]), MAX (a[x], a[x + 1])), a[x + 2]);
-          if (x == n)
-            break;
         }
       float v = a[x];
       for (guint k = x > RADIUS ? x - RADIUS : 0; k <= MIN (x + RADIUS, n - 1); k++)
