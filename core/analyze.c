@@ -316,8 +316,6 @@ fine_detail (const HalfPlane *hp, double sigma)
   return n ? sqrt (MAX (e / n - sigma * sigma, 0.0)) : 0.0;
 }
 
-/* 8x8 blocks of the half plane: flat / strong / textured shares and the
- * share of blocks near the dominant level. */
 /* The level of the ink class's darkest fifth (lightest, on a dark page),
  * from the histogram of levels and Otsu's split t. */
 static double
@@ -333,6 +331,8 @@ ink_core (const guint64 *hist, guint t, gboolean light, guint64 n_ink)
   return light ? 0.0 : 1.0;
 }
 
+/* 8x8 blocks of the half plane: flat / strong / textured shares and the
+ * share of blocks near the dominant level. */
 static void
 block_features (const HalfPlane *hp, double sigma, double *f)
 {

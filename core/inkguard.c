@@ -42,24 +42,30 @@ allowance (float r)
   return r + 4.0f * t * t;
 }
 
+/* The maximum of a[x - RADIUS .. x + RADIUS], clipped to the row of n. */
+static inline float
+clipped_max (const float *a, guint n, guint x)
+{
+  float v = a[x];
+  for (guint k = x > RADIUS ? x - RADIUS : 0; k <= MIN (x + RADIUS, n - 1); k++)
+    v = MAX (v, a[k]);
+  return v;
+}
+
 /* The maximum over 2 RADIUS + 1 neighbours along a row of n, clipped at
  * its ends (where the blending window has nearly no weight); the middle
  * in a loop the compiler vectorises. */
 static void
 row_max (const float *a, float *m, guint n)
 {
-  for (guint x = 0; x < n; x++)
-    {
-      if (x == RADIUS && n > 2 * RADIUS)
-        {
-          for (; x < n - RADIUS; x++)
-            m[x] = MAX (MAX (MAX (a[x - 2], a[x - 1]), MAX (a[x], a[x + 1])), a[x + 2]);
-        }
-      float v = a[x];
-      for (guint k = x > RADIUS ? x - RADIUS : 0; k <= MIN (x + RADIUS, n - 1); k++)
-        v = MAX (v, a[k]);
-      m[x] = v;
-    }
+  const guint mid_end = n > RADIUS ? n - RADIUS : 0;
+  guint x = 0;
+  for (; x < MIN (RADIUS, n); x++)
+    m[x] = clipped_max (a, n, x);
+  for (; x < mid_end; x++)
+    m[x] = MAX (MAX (MAX (a[x - 2], a[x - 1]), MAX (a[x], a[x + 1])), a[x + 2]);
+  for (; x < n; x++)
+    m[x] = clipped_max (a, n, x);
 }
 
 /* The maximum over each pixel's (2 RADIUS + 1)^2 neighbourhood: along the

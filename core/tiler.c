@@ -560,7 +560,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
       if (d->runners[w] == NULL)
         return FALSE;
       dae_runner_set_conv_path (d->runners[w], d->opt.conv_path);
-      d->tile_in[w] = g_new (float, (BATCH + 3) * area); /* + the guard's scratch */
+      /* BATCH tiles, and the guard's scratch when it runs */
+      d->tile_in[w] = g_new (float, (BATCH + (d->guard.active ? 3 : 0)) * area);
     }
   d->ready = TRUE;
   return TRUE;
@@ -882,7 +883,7 @@ run_batch (size_t item, guint worker, gpointer data)
   for (guint t = 0; guard && t < n; t++)
     d->guard_held[worker] += dae__ink_guard_tile (&d->guard, in + t * area, out + t * area,
                                                   d->ph, d->pw,
-                                                  d->tile_inv[d->job_j0 + first + t] > 0,
+                                                  d->tile_inv[d->job_j0 + first + t] != 0,
                                                   in + BATCH * area);
 }
 
