@@ -14,7 +14,9 @@
  *   share of blocks at the dominant (paper) level;
  * - colour saturation;
  * - for colour images, the noise of the two opponent chroma planes, for
- *   the strength of their denoising.
+ *   the strength of their denoising;
+ * - at full resolution, after a 3x3 median: the ink's commonest stroke
+ *   width, by which the document model's specks are told from dots.
  * The two-class and block statistics are measured again on the plane with
  * its shading taken out (flatten): stains, uneven light and tinted panels
  * hide a page from the first set, not from the second; two more say how
@@ -746,19 +748,85 @@ median3_luma (const float *rows, guint width, guint n_rows, guint channels, guin
 #define MEDIAN_LOOK_SIGMA 0.04
 #define MEDIAN_VETO 0.2
 
-/* The page probability of the rows after a 3x3 median (the colour
+/* The page probability of med, the rows after a 3x3 median (the colour
  * saturation f[9] is the image's own); -1 when out of memory. */
 static double
-median_look (const float *rows, guint width, guint n_rows, guint channels, guint n_color,
-             HalfPlane *hp, const double *f)
+median_look (const float *med, guint width, guint n_rows, HalfPlane *hp, const double *f)
 {
-  g_autofree float *med = median3_luma (rows, width, n_rows, channels, n_color);
   double g[DAE__N_IMAGE_FEATURES];
   DaeImageStats m;
-  if (med == NULL || !image_features (med, width, n_rows, 1, 1, hp, g, &m))
+  if (!image_features (med, width, n_rows, 1, 1, hp, g, &m))
     return -1.0;
   g[9] = f[9];
   return page_probability (g);
+}
+
+#define STROKE_CAP 32u /* wider "strokes" are panels, borders, pictures */
+
+/* Whether a pixel of level v is ink: beyond half the contrast from the
+ * paper, towards the ink's core. */
+static inline gboolean
+is_ink (float v, const DaeImageStats *st, double half)
+{
+  return st->light ? v < st->background - half : v > st->background + half;
+}
+
+/* Adds the pixels of column x's vertical runs of ink to hist by the shorter
+ * of their two runs (the local stroke width); start[x] tracks the open run. */
+static void
+close_run (const guint8 *hrun, guint width, guint x, guint y, gint *start, guint64 *hist)
+{
+  const guint len = y - (guint) start[x];
+  for (guint yy = (guint) start[x]; yy < y; yy++)
+    {
+      const guint m = MIN (len, hrun[(size_t) yy * width + x]);
+      if (m <= STROKE_CAP)
+        hist[m]++;
+    }
+  start[x] = -1;
+}
+
+/* The commonest local stroke width of the ink in med (pixels; 0 when there
+ * is too little ink or contrast to tell), -1 when out of memory. */
+static double
+stroke_width (const float *med, guint width, guint n_rows, const DaeImageStats *st)
+{
+  const double half = 0.5 * fabs (st->background - st->ink_core);
+  if (half < 0.05)
+    return 0.0;
+  guint8 *hrun = g_try_malloc ((size_t) width * n_rows);
+  gint *start = g_try_new (gint, width);
+  if (hrun == NULL || start == NULL)
+    return g_free (hrun), g_free (start), -1.0;
+  for (guint y = 0; y < n_rows; y++)
+    for (guint x = 0, a = 0; x <= width; x++)
+      if (x == width || !is_ink (med[(size_t) y * width + x], st, half))
+        {
+          memset (hrun + (size_t) y * width + a, MIN (x - a, 255u), x - a);
+          a = x + 1;
+        }
+  guint64 hist[STROKE_CAP + 1] = { 0 };
+  for (guint x = 0; x < width; x++)
+    start[x] = -1;
+  for (guint y = 0; y <= n_rows; y++)
+    for (guint x = 0; x < width; x++)
+      {
+        const gboolean ink = y < n_rows && is_ink (med[(size_t) y * width + x], st, half);
+        if (ink && start[x] < 0)
+          start[x] = (gint) y;
+        else if (!ink && start[x] >= 0)
+          close_run (hrun, width, x, y, start, hist);
+      }
+  g_free (hrun);
+  g_free (start);
+  guint mode = 1;
+  guint64 n = 0;
+  for (guint k = 1; k <= STROKE_CAP; k++)
+    {
+      n += hist[k];
+      mode = hist[k] > hist[mode] ? k : mode;
+    }
+  return n >= 50 ? mode : 0.0;
 }
 
 gboolean
@@ -783,13 +851,17 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
       st->chroma_sigma[k] = chroma_sigma (&hp, fine);
     }
   st->p_document = st->p_plain = page_probability (st->features);
+  g_autofree float *med = ok ? median3_luma (rows, width, n_rows, channels, n_color) : NULL;
+  ok = ok && med != NULL;
   if (ok && st->sigma >= MEDIAN_LOOK_SIGMA)
     {
-      const double pm = median_look (rows, width, n_rows, channels, n_color, &hp, st->features);
+      const double pm = median_look (med, width, n_rows, &hp, st->features);
       ok = pm >= 0.0;
       st->p_median = pm;
       st->p_document = pm < MEDIAN_VETO ? MIN (st->p_plain, pm) : MAX (st->p_plain, pm);
     }
+  if (ok)
+    ok = (st->stroke_width = stroke_width (med, width, n_rows, st)) >= 0.0;
   g_free (hp.block);
   return ok;
 }

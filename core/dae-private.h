@@ -104,6 +104,8 @@ typedef struct {
   double ink;         /* the minority (ink) class's mean level */
   double ink_core;    /* its darkest fifth's level: the ink itself, not the
                        * bleed-through or antialiasing the class holds too */
+  double stroke_width; /* the ink's commonest local stroke width in pixels,
+                        * after a 3x3 median; 0 when too little ink to tell */
   /* Otsu bimodality, ink share, thin-stroke share of the ink, mid-tones,
    * ink-paper gap; flat, strongly edged and textured 8x8 blocks, blocks at
    * the paper level; colour saturation; then the first nine again on the
@@ -141,6 +143,27 @@ void dae__ink_guard_init (DaeInkGuard *guard, const DaeImageStats *stats);
  * 3 ph pw floats. */
 guint64 dae__ink_guard_tile (const DaeInkGuard *guard, const float *in, float *out,
                              guint ph, guint pw, gboolean inverted, float *scratch);
+
+/* A tile's paper: the level a tenth of its pixels are beyond, away from
+ * the ink (sign > 0: ink is dark; inkguard.c). */
+float dae__tile_paper_level (const float *tile, size_t area, float sign);
+
+/* Isolated specks out of the document model's output (specks.c). */
+typedef struct {
+  gboolean active, light;
+  float paper, contrast;  /* as the ink guard's */
+  guint stroke;           /* the page's stroke width, pixels */
+} DaeSpecks;
+
+void dae__specks_init (DaeSpecks *specks, const DaeImageStats *stats);
+/* Why a page's speck filter is not active. */
+const char *dae__specks_why_not (const DaeSpecks *specks);
+/* Bytes of scratch dae__specks_tile needs for a ph x pw tile. */
+gsize dae__specks_scratch_size (guint ph, guint pw);
+/* Erases the isolated specks of out[] (a tile of the model's output, after
+ * the ink guard); returns how many. */
+guint64 dae__specks_tile (const DaeSpecks *specks, float *out, guint ph, guint pw,
+                          gboolean inverted, void *scratch);
 
 /* Whether the statistics show a clean page: no noise, no texture, one paper
  * level (analyze.c); the automatic strength leaves such a page as it is. */

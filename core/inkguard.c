@@ -87,10 +87,8 @@ local_max (const float *a, float *tmp, float *m, guint ph, guint pw)
     }
 }
 
-/* The tile's paper: the level a tenth of its pixels are beyond, away from
- * the ink (sign > 0: ink is dark). */
-static float
-tile_paper_level (const float *in, size_t area, float sign)
+float
+dae__tile_paper_level (const float *in, size_t area, float sign)
 {
   guint hist[256] = { 0 };
   for (size_t i = 0; i < area; i++)
@@ -114,7 +112,7 @@ dae__ink_guard_tile (const DaeInkGuard *g, const float *in, float *out, guint ph
   /* inkness = sign * (paper - v), in the tile's own (maybe inverted) levels */
   const float sign = (g->light != inverted) ? 1.0f : -1.0f;
   const float page_paper = inverted ? 1.0f - g->paper : g->paper;
-  const float tile_paper = tile_paper_level (in, area, sign);
+  const float tile_paper = dae__tile_paper_level (in, area, sign);
   /* where uneven light makes the paper brighter than the page's, faded ink
    * there sits near the page's paper level: measure from the tile's */
   const float paper = sign > 0 ? MAX (page_paper, tile_paper) : MIN (page_paper, tile_paper);

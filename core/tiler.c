@@ -124,6 +124,9 @@ struct _DaeDenoiser {
   gboolean centre;             /* tiles moved to mid-grey around the model */
   DaeInkGuard guard;           /* a page's: light marks not darkened into ink */
   guint64 *guard_held;         /* per worker: pixels the guard held back */
+  DaeSpecks specks;            /* a page's: isolated specks erased */
+  void **specks_scratch;       /* per worker, when specks.active */
+  guint64 *specks_erased;      /* per worker: specks erased */
   char *why;                   /* the choices, for describe */
 };
 
@@ -134,7 +137,7 @@ dae_denoise_options_init (DaeDenoiseOptions *options)
   *options = (DaeDenoiseOptions){ .stride = 0, .strength = DAE_STRENGTH_AUTO,
                                   .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_AUTO,
                                   .threads = 0, .conv_path = DAE_CONV_AUTO,
-                                  .ink_guard = TRUE };
+                                  .ink_guard = TRUE, .despeckle = TRUE };
 }
 
 static void
@@ -523,6 +526,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   resolve_color_strength (d, model);
   dae__ink_guard_init (&d->guard, &d->stats);
   d->guard.active &= d->content == CONTENT_DOCUMENT && d->opt.ink_guard;
+  dae__specks_init (&d->specks, &d->stats);
+  d->specks.active &= d->content == CONTENT_DOCUMENT && d->opt.despeckle;
   d->idle = TRUE;
   for (guint c = 0; c < d->n_planes; c++)
     d->idle &= d->plane_strength[c] == 0.0f;
@@ -554,6 +559,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   d->runners = g_new0 (DaeRunner *, d->n_workers);
   d->tile_in = g_new0 (float *, d->n_workers);
   d->guard_held = g_new0 (guint64, d->n_workers);
+  d->specks_erased = g_new0 (guint64, d->n_workers);
+  d->specks_scratch = g_new0 (void *, d->n_workers);
   for (guint w = 0; w < d->n_workers; w++)
     {
       d->runners[w] = dae_runner_new (model, d->ph, d->pw, error);
@@ -562,6 +569,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
       dae_runner_set_conv_path (d->runners[w], d->opt.conv_path);
       /* BATCH tiles, and the guard's scratch when it runs */
       d->tile_in[w] = g_new (float, (BATCH + (d->guard.active ? 3 : 0)) * area);
+      if (d->specks.active)
+        d->specks_scratch[w] = g_malloc (dae__specks_scratch_size (d->ph, d->pw));
     }
   d->ready = TRUE;
   return TRUE;
@@ -674,10 +683,13 @@ dae_denoiser_free (DaeDenoiser *d)
       {
         dae_runner_free (d->runners[w]);
         g_free (d->tile_in[w]);
+        g_free (d->specks_scratch[w]);
       }
   g_free (d->runners);
   g_free (d->tile_in);
   g_free (d->guard_held);
+  g_free (d->specks_erased);
+  g_free (d->specks_scratch);
   dae__pool_free (d->pool);
   g_free (d->in_rows);
   g_free (d->in_planes);
@@ -880,11 +892,17 @@ run_batch (size_t item, guint worker, gpointer data)
     }
   /* the guard knows the levels of the luma, gray or R, G, B: not of chroma */
   const gboolean guard = d->guard.active && (plane == 0 || d->color == DAE_COLOR_RGB);
-  for (guint t = 0; guard && t < n; t++)
-    d->guard_held[worker] += dae__ink_guard_tile (&d->guard, in + t * area, out + t * area,
-                                                  d->ph, d->pw,
-                                                  d->tile_inv[d->job_j0 + first + t] != 0,
-                                                  in + BATCH * area);
+  const gboolean specks = d->specks.active && (plane == 0 || d->color == DAE_COLOR_RGB);
+  for (guint t = 0; t < n; t++)
+    {
+      const gboolean inverted = d->tile_inv[d->job_j0 + first + t] != 0;
+      if (guard)
+        d->guard_held[worker] += dae__ink_guard_tile (&d->guard, in + t * area, out + t * area,
+                                                      d->ph, d->pw, inverted, in + BATCH * area);
+      if (specks)
+        d->specks_erased[worker] += dae__specks_tile (&d->specks, out + t * area, d->ph, d->pw,
+                                                      inverted, d->specks_scratch[worker]);
+    }
 }
 
 /* Adds the group's weighted tiles into the accumulators, tile by tile in
@@ -1248,6 +1266,25 @@ color_name (const DaeDenoiser *d)
   return d->color == DAE_COLOR_OPPONENT ? "opponent planes" : "each channel";
 }
 
+/* What the speck filter did, or why it did not run on a page. */
+static void
+describe_specks (const DaeDenoiser *d, GString *s)
+{
+  if (d->content != CONTENT_DOCUMENT || !d->opt.despeckle || d->idle)
+    return;
+  if (!d->specks.active)
+    {
+      g_string_append_printf (s, "; specks left: %s", dae__specks_why_not (&d->specks));
+      return;
+    }
+  guint64 n = 0;
+  for (guint w = 0; w < d->n_workers; w++)
+    n += d->specks_erased[w];
+  g_string_append_printf (s, "; specks: %" G_GUINT64_FORMAT " tile specks erased (isolated, "
+                          "smaller than half the square of a stroke %u px wide)", n,
+                          d->specks.stroke);
+}
+
 char *
 dae_denoiser_describe (const DaeDenoiser *d)
 {
@@ -1289,6 +1326,7 @@ dae_denoiser_describe (const DaeDenoiser *d)
                               " tile pixels held back from darkening light marks into ink",
                               d->guard.paper, d->guard.contrast, held);
     }
+  describe_specks (d, s);
   if (d->tiles_run > 0)
     {
       g_string_append_printf (s, "; inverted: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT

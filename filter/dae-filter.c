@@ -26,7 +26,7 @@
 
 static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
-static char *opt_bilevel, *opt_ink_guard;
+static char *opt_bilevel, *opt_ink_guard, *opt_despeckle;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
 static gboolean opt_verbose, opt_version, opt_skip_existing, opt_recursive;
 static char **opt_files;
@@ -47,6 +47,9 @@ static const GOptionEntry entries[] = {
   { "ink-guard", 0, 0, G_OPTION_ARG_STRING, &opt_ink_guard,
     "Pages: keep marks lighter than half the page's ink contrast (bleed-through from the "
     "other side) from being darkened into ink, on or off (default: on)", "on|off" },
+  { "despeckle", 0, 0, G_OPTION_ARG_STRING, &opt_despeckle,
+    "Pages: erase isolated specks smaller than half the square of the page's stroke "
+    "width with no text near them (dust, toner), on or off (default: on)", "on|off" },
   { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
     "Colour images: denoise the luminance only (luma), each channel (rgb), the "
     "opponent planes (opponent: luminance and both chroma planes), or auto: opponent "
@@ -668,6 +671,11 @@ parse_settings (Settings *s)
     {
       static const char *const c[] = { "on", "off", NULL };
       s->dopt.ink_guard = cli_parse_choice ("--ink-guard", opt_ink_guard, c) == 0;
+    }
+  if (opt_despeckle)
+    {
+      static const char *const c[] = { "on", "off", NULL };
+      s->dopt.despeckle = cli_parse_choice ("--despeckle", opt_despeckle, c) == 0;
     }
   if (opt_color)
     {

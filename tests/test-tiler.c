@@ -1277,6 +1277,144 @@ test_ink_guard_bleed (void)
   g_assert_nonnull (strstr (desc, "ink guard"));
 }
 
+/* A 64x64 tile of a light page with strokes 4 px wide: bars, an i (its dot
+ * 4 px above the stem), a full stop beside a bar, a speck alone, two
+ * specks together, a speck beside a bar, and one whose window leaves the
+ * tile.  The model's output is the tile itself. */
+static void
+specks_case (gboolean light, gboolean inverted, float *out, guint64 *erased)
+{
+  const guint n = 64;
+  for (guint i = 0; i < n * n; i++)
+    out[i] = 0.95f;
+  const guint boxes[][4] = {   /* y, x, height, width of ink */
+    { 30, 4, 24, 4 }, { 30, 12, 24, 4 }, { 30, 20, 24, 4 }, { 30, 28, 24, 4 }, /* bars */
+    { 34, 40, 16, 4 }, { 26, 40, 4, 4 },   /* an i: stem, dot */
+    { 50, 48, 4, 4 },                      /* a full stop after the last bar... */
+    { 30, 52, 24, 4 },                     /* ...which is this one */
+    { 12, 30, 2, 2 },                      /* a speck alone */
+    { 10, 12, 2, 2 }, { 13, 15, 2, 2 },    /* two specks together */
+    { 40, 34, 2, 2 },                      /* a speck beside a bar */
+    { 2, 58, 2, 2 },                       /* a speck at the tile's edge */
+  };
+  for (guint b = 0; b < G_N_ELEMENTS (boxes); b++)
+    for (guint y = boxes[b][0]; y < boxes[b][0] + boxes[b][2]; y++)
+      for (guint x = boxes[b][1]; x < boxes[b][1] + boxes[b][3]; x++)
+        out[y * n + x] = 0.05f;
+  DaeImageStats st = { 0 };
+  st.light = light;
+  st.background = light ? 0.95 : 0.05;
+  st.ink_core = light ? 0.05 : 0.95;
+  st.stroke_width = 4;
+  DaeSpecks s;
+  dae__specks_init (&s, &st);
+  g_assert_true (s.active);
+  const gboolean flip = (!light) != inverted;
+  for (guint i = 0; flip && i < n * n; i++)
+    out[i] = 1.0f - out[i];
+  g_autofree void *scratch = g_malloc (dae__specks_scratch_size (n, n));
+  *erased = dae__specks_tile (&s, out, n, n, inverted, scratch);
+  for (guint i = 0; flip && i < n * n; i++)
+    out[i] = 1.0f - out[i];
+}
+
+static void
+test_specks (void)
+{
+  const guint n = 64;
+  float out[64 * 64], other[64 * 64];
+  guint64 erased;
+  specks_case (TRUE, FALSE, out, &erased);
+  g_assert_cmpuint (erased, ==, 3);
+  g_assert_cmpfloat_with_epsilon (out[12 * n + 30], 0.95f, 0.005); /* alone: erased */
+  g_assert_cmpfloat_with_epsilon (out[10 * n + 12], 0.95f, 0.005); /* together: both */
+  g_assert_cmpfloat_with_epsilon (out[13 * n + 15], 0.95f, 0.005);
+  g_assert_cmpfloat (out[26 * n + 40], ==, 0.05f); /* the i's dot */
+  g_assert_cmpfloat (out[50 * n + 48], ==, 0.05f); /* the full stop */
+  g_assert_cmpfloat (out[40 * n + 34], ==, 0.05f); /* beside a bar */
+  g_assert_cmpfloat (out[2 * n + 58], ==, 0.05f);  /* its window leaves the tile */
+  g_assert_cmpfloat (out[40 * n + 4], ==, 0.05f);  /* a bar */
+  const gboolean cases[2][2] = { { FALSE, FALSE }, { TRUE, TRUE } };
+  for (guint k = 0; k < 2; k++)
+    {
+      specks_case (cases[k][0], cases[k][1], other, &erased);
+      g_assert_cmpuint (erased, ==, 3);
+      for (guint i = 0; i < n * n; i++)
+        g_assert_cmpfloat_with_epsilon (other[i], out[i], 1e-6);
+    }
+  DaeImageStats thin = { 0 };
+  thin.light = TRUE;
+  thin.background = 0.95;
+  thin.ink_core = 0.05;
+  thin.stroke_width = 2;
+  DaeSpecks s;
+  dae__specks_init (&s, &thin);
+  g_assert_false (s.active); /* a speck and a dot are pixel-sized alike */
+}
+
+/* The sample's text at twice its size (strokes 4 px wide) with 2x2 specks
+ * scattered where no text is near, through the document model: it keeps
+ * a third of them as ink (140 of 400); the speck filter erases nearly all
+ * of those (3 left), and nothing but the specks differs between the two. */
+static void
+test_despeckle_page (void)
+{
+  g_autoptr (DaeModel) m = shipped_model ("document", NULL);
+  if (m == NULL)
+    return;
+  guint sw, sh;
+  g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
+  const guint w = 2 * sw, h = 2 * sh;
+  g_autofree float *page = g_new (float, (size_t) w * h);
+  g_autofree guint8 *near = g_new0 (guint8, (size_t) w * h);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      page[(size_t) y * w + x] = text[(size_t) (y / 2) * sw + x / 2];
+  GRand *rng = g_rand_new_with_seed (53);
+  guint specks[400][2], n_specks = 0;
+  for (guint tries = 0; tries < 20000 && n_specks < 400; tries++)
+    {
+      const guint y = g_rand_int_range (rng, 16, h - 16), x = g_rand_int_range (rng, 16, w - 16);
+      gboolean clear = TRUE; /* no text within 16 px, no speck within 24 */
+      for (guint yy = y - 16; clear && yy <= y + 16; yy++)
+        for (guint xx = x - 16; clear && xx <= x + 16; xx++)
+          clear = page[(size_t) yy * w + xx] > 0.9f;
+      for (guint k = 0; clear && k < n_specks; k++)
+        clear = MAX (ABS ((int) specks[k][0] - (int) y), ABS ((int) specks[k][1] - (int) x)) > 24;
+      if (!clear)
+        continue;
+      specks[n_specks][0] = y, specks[n_specks][1] = x, n_specks++;
+      for (guint yy = y - 3; yy <= y + 4; yy++)
+        for (guint xx = x - 3; xx <= x + 4; xx++)
+          near[(size_t) yy * w + xx] = 1;
+    }
+  for (guint k = 0; k < n_specks; k++)
+    for (guint i = 0; i < 4; i++)
+      page[(size_t) (specks[k][0] + i / 2) * w + specks[k][1] + i % 2] = 0.1f;
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    page[i] = CLAMP (page[i] + (float) (3.0 / 255 * gauss (rng)), 0.0f, 1.0f);
+  g_rand_free (rng);
+  g_assert_cmpuint (n_specks, >=, 100);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_autofree float *on = denoise (m, &o, w, h, 1, FALSE, page);
+  o.despeckle = FALSE;
+  g_autofree float *off = denoise (m, &o, w, h, 1, FALSE, page);
+  guint kept_on = 0, kept_off = 0;
+  for (guint k = 0; k < n_specks; k++)
+    {
+      const size_t i = (size_t) specks[k][0] * w + specks[k][1];
+      kept_on += on[i] < 0.5f, kept_off += off[i] < 0.5f;
+    }
+  size_t elsewhere = 0;
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    elsewhere += !near[i] && fabsf (on[i] - off[i]) > 0.02f;
+  g_test_message ("%u specks: %u kept as ink without the filter, %u with it; %zu other pixels "
+                  "changed", n_specks, kept_off, kept_on, elsewhere);
+  g_assert_cmpuint (kept_off * 4, >, n_specks); /* the model keeps many */
+  g_assert_cmpuint (kept_on * 20, <, kept_off);
+  g_assert_cmpuint (elsewhere, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1308,5 +1446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/clean-page", test_clean_page);
   g_test_add_func ("/tiler/ink-guard", test_ink_guard);
   g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
+  g_test_add_func ("/tiler/specks", test_specks);
+  g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
   return g_test_run ();
 }

@@ -36,6 +36,9 @@ def add_options(parser):
                    help="dae-filter --ink-guard: on (default) keeps marks lighter "
                         "than half the ink contrast (bleed-through) from being "
                         "darkened into text")
+    g.add_argument("--dae-despeckle", choices=("on", "off"),
+                   help="dae-filter --despeckle: on (default) erases isolated "
+                        "specks smaller than the page's strokes")
 
 
 def _program():
@@ -61,6 +64,8 @@ def filter_ocr_image(page, image):
         cmd += ["--invert", page.options.dae_invert]
     if page.options.dae_ink_guard is not None:
         cmd += ["--ink-guard", page.options.dae_ink_guard]
+    if page.options.dae_despeckle is not None:
+        cmd += ["--despeckle", page.options.dae_despeckle]
     # Gray is what the document model and tesseract want; PNG keeps it
     # lossless through the pipe.
     buf = io.BytesIO()

@@ -58,13 +58,15 @@ typedef struct {
   gboolean ink_guard;  /* pages (the document model): a mark lighter than half
                         * the page's ink contrast is not darkened past it, so
                         * bleed-through is not written into text (default on) */
+  gboolean despeckle;  /* pages: isolated specks smaller than half a stroke's
+                        * square, with no text near, are erased (default on) */
 } DaeDenoiseOptions;
 
 /**
  * dae_denoise_options_init:
  * @options: options to fill with the defaults (stride = half a patch,
  *   strength auto, invert auto, colour auto, all cores, automatic conv
- *   path, ink guard on)
+ *   path, ink guard on, despeckle on)
  *
  * Returns: nothing.
  */

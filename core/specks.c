@@ -1,0 +1,213 @@
+/* specks.c: isolated specks out of the document model's output.
+ *
+ * Dust and toner specks are dark blobs as dark as ink; the document model
+ * keeps them, rightly, since in a 128-pixel window a speck and a full stop
+ * look alike, and tesseract reads them as ' . , inside and between words
+ * (bench-ocr's speckle pages read worse than after a 3x3 median).  What
+ * tells them apart is size against the page's strokes, the way unpaper's
+ * noise filter and tesseract's own blob filter judge specks: a full stop
+ * or an i-dot is at least a stroke wide, a speck here is smaller than half
+ * a stroke's square.  A component of ink is erased when it is that small,
+ * no wider or taller than a stroke, and alone: no larger mark within two
+ * stroke widths (an i-dot has its stem, a comma its word) and no more ink
+ * there than a stroke's square (a crumb of a broken letter has the rest of
+ * it).  Specks in clusters go together.  The stroke width is the page's
+ * (analyze.c) or the tile's own when the model left its strokes thinner.
+ * Erasing only lightens: a speck becomes the tile's paper.  The tile's
+ * components are decided where their whole window lies in the tile; the
+ * tiles overlapping it decide the others (every pixel lies deep inside
+ * one of them, where its blending weight is highest). */
+#include "dae-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MIN_STROKE 3      /* thinner: dots and specks are pixel-sized alike */
+#define MAX_STROKE 12     /* wider: 600 dpi bold, or no text to measure by */
+#define MIN_CONTRAST 0.1  /* a page with less has no ink to measure by */
+#define TILE_MIN_INK 200  /* ink pixels for a tile's own stroke width */
+
+typedef struct {
+  guint y0, y1, x0, x1, area; /* the box, inclusive, and the pixels */
+  gboolean small;             /* speck-sized */
+} DaeSpeck;
+
+void
+dae__specks_init (DaeSpecks *s, const DaeImageStats *st)
+{
+  s->light = st->light;
+  s->paper = (float) st->background;
+  s->contrast = (float) fabs (st->background - st->ink_core);
+  s->stroke = (guint) st->stroke_width;
+  s->active = s->contrast >= MIN_CONTRAST && s->stroke >= MIN_STROKE && s->stroke <= MAX_STROKE;
+}
+
+const char *
+dae__specks_why_not (const DaeSpecks *s)
+{
+  return s->contrast < MIN_CONTRAST ? "too little ink contrast to find them"
+         : s->stroke == 0           ? "too little ink to measure its strokes"
+         : s->stroke < MIN_STROKE   ? "strokes too thin to tell specks from dots"
+         : s->stroke > MAX_STROKE   ? "strokes too wide to be text's"
+                                    : "";
+}
+
+gsize
+dae__specks_scratch_size (guint ph, guint pw)
+{
+  const size_t area = (size_t) ph * pw, integral = (size_t) (ph + 1) * (pw + 1);
+  return area * (2 * sizeof (gint32) + 1) + 2 * integral * sizeof (gint32)
+         + (area + 1) * sizeof (DaeSpeck);
+}
+
+/* The commonest local stroke width of the tile's ink (the shorter of its
+ * horizontal and vertical runs), 0 when it has too little ink.  run:
+ * ph pw scratch for the horizontal runs' lengths. */
+static guint
+tile_stroke (const guint8 *ink, guint ph, guint pw, gint32 *run)
+{
+  for (guint y = 0; y < ph; y++)
+    for (guint x = 0, a = 0; x <= pw; x++)
+      if (x == pw || !ink[y * pw + x])
+        {
+          for (guint k = a; k < x; k++)
+            run[y * pw + k] = (gint32) (x - a);
+          a = x + 1;
+        }
+  guint64 hist[MAX_STROKE + 2] = { 0 }, n = 0;
+  for (guint x = 0; x < pw; x++)
+    for (guint y = 0, a = 0; y <= ph; y++)
+      if (y == ph || !ink[y * pw + x])
+        {
+          for (guint k = a; k < y; k++)
+            hist[MIN (MIN ((guint) run[k * pw + x], y - a), MAX_STROKE + 1)]++;
+          n += y - a;
+          a = y + 1;
+        }
+  guint mode = 1;
+  for (guint k = 1; k <= MAX_STROKE + 1; k++)
+    mode = hist[k] > hist[mode] ? k : mode;
+  return n >= TILE_MIN_INK ? mode : 0;
+}
+
+/* Labels the 8-connected components of ink (1, 2, ...; 0 paper) and fills
+ * their boxes and areas; returns how many. */
+static guint
+label (const guint8 *ink, guint ph, guint pw, gint32 *lab, gint32 *stack, DaeSpeck *c)
+{
+  const size_t area = (size_t) ph * pw;
+  memset (lab, 0, area * sizeof *lab);
+  guint n = 0;
+  for (size_t i = 0; i < area; i++)
+    {
+      if (!ink[i] || lab[i])
+        continue;
+      DaeSpeck *k = &c[++n];
+      *k = (DaeSpeck){ i / pw, i / pw, i % pw, i % pw, 0, FALSE };
+      size_t top = 0;
+      lab[i] = (gint32) n;
+      stack[top++] = (gint32) i;
+      while (top > 0)
+        {
+          const guint j = (guint) stack[--top], y = j / pw, x = j % pw;
+          k->area++;
+          k->y0 = MIN (k->y0, y), k->y1 = MAX (k->y1, y);
+          k->x0 = MIN (k->x0, x), k->x1 = MAX (k->x1, x);
+          for (guint yy = y > 0 ? y - 1 : 0; yy <= MIN (y + 1, ph - 1); yy++)
+            for (guint xx = x > 0 ? x - 1 : 0; xx <= MIN (x + 1, pw - 1); xx++)
+              if (ink[yy * pw + xx] && !lab[yy * pw + xx])
+                {
+                  lab[yy * pw + xx] = (gint32) n;
+                  stack[top++] = (gint32) (yy * pw + xx);
+                }
+        }
+    }
+  return n;
+}
+
+/* Summed-area table of the ink, or with large_only of the pixels of
+ * components that are not speck-sized. */
+static void
+integral (const guint8 *ink, const gint32 *lab, const DaeSpeck *c, gboolean large_only,
+          guint ph, guint pw, gint32 *sat)
+{
+  memset (sat, 0, (pw + 1) * sizeof *sat);
+  for (guint y = 0; y < ph; y++)
+    {
+      gint32 row = 0, *s = sat + (size_t) (y + 1) * (pw + 1);
+      const gint32 *above = s - (pw + 1);
+      s[0] = 0;
+      for (guint x = 0; x < pw; x++)
+        {
+          const size_t i = (size_t) y * pw + x;
+          row += large_only ? (lab[i] && !c[lab[i]].small) : ink[i];
+          s[x + 1] = above[x + 1] + row;
+        }
+    }
+}
+
+static inline gint32
+box_sum (const gint32 *sat, guint pw, guint y0, guint x0, guint y1, guint x1)
+{
+  const size_t w = pw + 1;
+  return sat[(y1 + 1) * w + x1 + 1] - sat[y0 * w + x1 + 1] - sat[(y1 + 1) * w + x0] + sat[y0 * w + x0];
+}
+
+/* Sets component n and the pixels next to it to paper where darker. */
+static void
+erase (float *out, const gint32 *lab, const DaeSpeck *k, gint32 n, guint ph, guint pw,
+       float paper, float sign)
+{
+  for (guint y = k->y0 > 0 ? k->y0 - 1 : 0; y <= MIN (k->y1 + 1, ph - 1); y++)
+    for (guint x = k->x0 > 0 ? k->x0 - 1 : 0; x <= MIN (k->x1 + 1, pw - 1); x++)
+      {
+        gboolean near = FALSE;
+        for (guint yy = y > 0 ? y - 1 : 0; yy <= MIN (y + 1, ph - 1); yy++)
+          for (guint xx = x > 0 ? x - 1 : 0; xx <= MIN (x + 1, pw - 1); xx++)
+            near |= lab[yy * pw + xx] == n;
+        float *v = out + (size_t) y * pw + x;
+        if (near && sign * (paper - *v) > 0)
+          *v = paper;
+      }
+}
+
+guint64
+dae__specks_tile (const DaeSpecks *s, float *out, guint ph, guint pw, gboolean inverted,
+                  void *scratch)
+{
+  const size_t area = (size_t) ph * pw, integral_n = (size_t) (ph + 1) * (pw + 1);
+  gint32 *lab = scratch, *stack = lab + area, *sat_ink = stack + area;
+  gint32 *sat_large = sat_ink + integral_n;
+  DaeSpeck *c = (DaeSpeck *) (sat_large + integral_n);
+  guint8 *ink = (guint8 *) (c + area + 1);
+  const float sign = (s->light != inverted) ? 1.0f : -1.0f;
+  const float page = inverted ? 1.0f - s->paper : s->paper;
+  const float tp = dae__tile_paper_level (out, area, sign);
+  const float paper = sign > 0 ? MAX (page, tp) : MIN (page, tp);
+  for (size_t i = 0; i < area; i++)
+    ink[i] = sign * (paper - out[i]) > 0.5f * s->contrast;
+  const guint own = tile_stroke (ink, ph, pw, lab);
+  const guint sw = own ? MIN (own, s->stroke) : s->stroke;
+  if (sw < MIN_STROKE)
+    return 0;
+  const guint n = label (ink, ph, pw, lab, stack, c);
+  for (guint k = 1; k <= n; k++)
+    c[k].small = c[k].y1 - c[k].y0 < sw && c[k].x1 - c[k].x0 < sw && 2 * c[k].area <= sw * sw;
+  integral (ink, lab, c, FALSE, ph, pw, sat_ink);
+  integral (ink, lab, c, TRUE, ph, pw, sat_large);
+  const guint r = 2 * sw;
+  guint64 erased = 0;
+  for (guint k = 1; k <= n; k++)
+    {
+      const DaeSpeck *e = &c[k];
+      if (!e->small || e->y0 < r || e->x0 < r || e->y1 + r >= ph || e->x1 + r >= pw)
+        continue; /* not a speck, or its window leaves the tile */
+      const guint y0 = e->y0 - r, x0 = e->x0 - r, y1 = e->y1 + r, x1 = e->x1 + r;
+      if (box_sum (sat_large, pw, y0, x0, y1, x1) > 0
+          || box_sum (sat_ink, pw, y0, x0, y1, x1) > (gint32) (sw * sw))
+        continue;
+      erase (out, lab, e, (gint32) k, ph, pw, paper, sign);
+      erased++;
+    }
+  return erased;
+}
