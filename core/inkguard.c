@@ -20,7 +20,6 @@
 #define RADIUS 2            /* 5x5 neighbourhood */
 #define HALF 0.5f           /* below this share of the contrast: hold */
 #define FREE 0.75f          /* from this share on: no limit */
-#define MIN_CONTRAST 0.1    /* a page with less has no ink to measure by */
 
 void
 dae__ink_guard_init (DaeInkGuard *g, const DaeImageStats *st)
@@ -28,7 +27,7 @@ dae__ink_guard_init (DaeInkGuard *g, const DaeImageStats *st)
   g->light = st->light;
   g->paper = (float) st->background;
   g->contrast = (float) (st->light ? st->background - st->ink_core : st->ink_core - st->background);
-  g->active = g->contrast >= MIN_CONTRAST;
+  g->active = g->contrast >= DAE__MIN_INK_CONTRAST;
 }
 
 /* The inkness a pixel may reach given r, its neighbourhood's darkest

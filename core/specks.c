@@ -24,7 +24,6 @@
 
 #define MIN_STROKE 3      /* thinner: dots and specks are pixel-sized alike */
 #define MAX_STROKE 12     /* wider: 600 dpi bold, or no text to measure by */
-#define MIN_CONTRAST 0.1  /* a page with less has no ink to measure by */
 #define TILE_MIN_INK 200  /* ink pixels for a tile's own stroke width */
 
 typedef struct {
@@ -39,13 +38,13 @@ dae__specks_init (DaeSpecks *s, const DaeImageStats *st)
   s->paper = (float) st->background;
   s->contrast = (float) fabs (st->background - st->ink_core);
   s->stroke = (guint) st->stroke_width;
-  s->active = s->contrast >= MIN_CONTRAST && s->stroke >= MIN_STROKE && s->stroke <= MAX_STROKE;
+  s->active = s->contrast >= DAE__MIN_INK_CONTRAST && s->stroke >= MIN_STROKE && s->stroke <= MAX_STROKE;
 }
 
 const char *
 dae__specks_why_not (const DaeSpecks *s)
 {
-  return s->contrast < MIN_CONTRAST ? "too little ink contrast to find them"
+  return s->contrast < DAE__MIN_INK_CONTRAST ? "too little ink contrast to find them"
          : s->stroke == 0           ? "too little ink to measure its strokes"
          : s->stroke < MIN_STROKE   ? "strokes too thin to tell specks from dots"
          : s->stroke > MAX_STROKE   ? "strokes too wide to be text's"

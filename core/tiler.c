@@ -1162,12 +1162,16 @@ choose (DaeDenoiser *d, GError **error)
   const DaeModel *model = d->candidates[0];
   if (d->n_candidates > 1)
     {
-      const gboolean page = st->p_document >= DAE__PAGE_PROBABILITY;
+      const double contrast = fabs (st->background - st->ink_core);
+      const gboolean faint = contrast < DAE__MIN_INK_CONTRAST;
+      const gboolean page = st->p_document >= DAE__PAGE_PROBABILITY && !faint;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
       g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
                               page ? "document" : "photo",
-                              page ? "a page" : "not clearly a page", st->p_plain);
+                              page ? "a page" : st->p_document >= DAE__PAGE_PROBABILITY
+                              ? "a page whose ink is too faint for the document model"
+                              : "not clearly a page", st->p_plain);
       if (st->p_median >= 0.0)
         g_string_append_printf (why, ", %.2f after a 3x3 median%s", st->p_median,
                                 st->p_document < st->p_plain ? ", which finds no page" : "");
@@ -1175,6 +1179,9 @@ choose (DaeDenoiser *d, GError **error)
                               "blocks %.0f%%, textured blocks %.0f%%, saturation %.2f); ",
                               PCT (st->features[1]), PCT (st->features[2]),
                               PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
+      if (faint && st->p_document >= DAE__PAGE_PROBABILITY)
+        g_string_append_printf (why, "ink contrast %.2f, under %.2f, where the document model "
+                                "breaks strokes; ", contrast, DAE__MIN_INK_CONTRAST);
     }
   g_string_append_printf (why, "noise sigma %.1f/255, fine detail %.1f/255 in the first %u rows",
                           255 * st->noise, 255 * st->detail, d->lookahead);

@@ -818,6 +818,54 @@ read_gray (const char *name, guint *w, guint *h)
 
 /* The automatic choice: a scanned-looking page gets the document model, a
  * photo the photo model; no row comes out before the choice. */
+static double gauss (GRand *rng);
+
+/* The sample's clean text at twice its size, its ink only contrast below
+ * the paper (0.95), with grain of 0.01. */
+static float *
+faded_text (float contrast, guint *w, guint *h)
+{
+  guint sw, sh;
+  g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
+  *w = 2 * sw, *h = 2 * sh;
+  float *img = g_new (float, (size_t) *w * *h);
+  GRand *rng = g_rand_new_with_seed (61);
+  for (guint y = 0; y < *h; y++)
+    for (guint x = 0; x < *w; x++)
+      {
+        const float t = text[(size_t) (y / 2) * sw + x / 2];
+        const float v = 0.95f - (1.0f - t) * contrast + (float) (0.01 * gauss (rng));
+        img[(size_t) y * *w + x] = CLAMP (v, 0.0f, 1.0f);
+      }
+  g_rand_free (rng);
+  return img;
+}
+
+/* The page's stroke width (analyze.c): the sample's text is 2 px, at twice
+ * its size 4 px, and heavy noise does not change that (the 3x3 median). */
+static void
+test_analyze_stroke (void)
+{
+  guint w, h;
+  g_autofree float *img = read_gray ("samples/clean-text.png", &w, &h);
+  g_autofree float *big = g_new (float, (size_t) 4 * w * h);
+  GRand *rng = g_rand_new_with_seed (67);
+  for (guint y = 0; y < 2 * h; y++)
+    for (guint x = 0; x < 2 * w; x++)
+      big[(size_t) y * 2 * w + x] = img[(size_t) (y / 2) * w + x / 2];
+  DaeImageStats st;
+  g_assert_true (dae__analyze_rows (img, w, h, 1, 1, &st));
+  g_assert_cmpfloat (st.stroke_width, ==, 2);
+  g_assert_true (dae__analyze_rows (big, 2 * w, 2 * h, 1, 1, &st));
+  g_assert_cmpfloat (st.stroke_width, ==, 4);
+  for (size_t i = 0; i < (size_t) 4 * w * h; i++)
+    big[i] = CLAMP (big[i] + (float) (0.15 * gauss (rng)), 0.0f, 1.0f);
+  g_rand_free (rng);
+  g_assert_true (dae__analyze_rows (big, 2 * w, 2 * h, 1, 1, &st));
+  g_test_message ("with noise of 0.15: %.0f px", st.stroke_width);
+  g_assert_cmpfloat (fabs (st.stroke_width - 4), <=, 1);
+}
+
 static void
 test_auto_choice (void)
 {
@@ -854,6 +902,20 @@ test_auto_choice (void)
       g_assert_true (dae_denoiser_push_rows (d, img + (size_t) 16 * w, h - 16, NULL));
       g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, k, NULL));
       g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+    }
+  /* Faint ink (the page's ink 6% below its paper) is a page, but the
+   * document model breaks such strokes: the photo model; the same text at
+   * half the contrast is the document model's. */
+  for (guint k = 0; k < 2; k++)
+    {
+      guint w, h;
+      g_autofree float *img = faded_text (k == 0 ? 0.06f : 0.5f, &w, &h);
+      g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 1, FALSE, NULL);
+      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+      g_autofree char *desc = dae_denoiser_describe (d);
+      g_test_message ("%s", desc);
+      g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, k == 0, NULL));
+      g_assert_true ((strstr (desc, "too faint") != NULL) == (k == 0));
     }
   g_remove (dp);
   g_remove (pp);
@@ -1438,6 +1500,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
   g_test_add_func ("/tiler/noise-photon", test_noise_photon);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
+  g_test_add_func ("/tiler/analyze-stroke", test_analyze_stroke);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/analyze-median", test_analyze_median);
   g_test_add_func ("/tiler/errors", test_errors);
