@@ -56,6 +56,12 @@ property_enum (invert, _("Invert"), DaeOpInvert, dae_op_invert, DAE_OP_INVERT_AU
 property_enum (color, _("Colour"), DaeOpColor, dae_op_color, DAE_OP_COLOR_AUTO)
   description (_("Colour images: which planes are denoised"))
 
+property_boolean (ink_guard, _("Ink guard (pages)"), TRUE)
+  description (_(DENOISE_INK_GUARD_BLURB))
+
+property_boolean (despeckle, _("Remove specks (pages)"), TRUE)
+  description (_(DENOISE_DESPECKLE_BLURB))
+
 #else
 
 #define GEGL_OP_AREA_FILTER
@@ -133,11 +139,13 @@ process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
                                 [DAE_OP_COLOR_LUMA] = DAE_COLOR_LUMA,
                                 [DAE_OP_COLOR_RGB] = DAE_COLOR_RGB,
                                 [DAE_OP_COLOR_OPPONENT] = DAE_COLOR_OPPONENT };
-  const DenoiseParams params = { o->model, o->strength, o->stride,
-                                 o->invert == DAE_OP_INVERT_ON    ? DAE_INVERT_ON
-                                 : o->invert == DAE_OP_INVERT_OFF ? DAE_INVERT_OFF
-                                                                  : DAE_INVERT_AUTO,
-                                 colors[o->color] };
+  const DenoiseParams params = { .model = o->model, .strength = o->strength,
+                                 .stride = o->stride,
+                                 .invert = o->invert == DAE_OP_INVERT_ON    ? DAE_INVERT_ON
+                                           : o->invert == DAE_OP_INVERT_OFF ? DAE_INVERT_OFF
+                                                                            : DAE_INVERT_AUTO,
+                                 .color = colors[o->color], .ink_guard = o->ink_guard,
+                                 .despeckle = o->despeckle };
   DaeDenoiseOptions options;
   gboolean ok = m->models != NULL && denoise_params_to_options (&params, 0, &options, &error);
   if (ok)

@@ -20,7 +20,8 @@ static void run (const gchar *name, gint nparams, const GimpParam *param,
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
 static const DenoiseVals default_vals = {
-  .model = "", .strength = 1.0, .stride = 0, .invert = DAE_INVERT_AUTO
+  .model = "", .strength = 1.0, .stride = 0, .invert = DAE_INVERT_AUTO,
+  .ink_guard = TRUE, .despeckle = TRUE
 };
 
 MAIN ()
@@ -53,6 +54,10 @@ query (void)
     { GIMP_PDB_FLOAT, "strength", DENOISE_STRENGTH_BLURB },
     { GIMP_PDB_INT32, "stride", DENOISE_STRIDE_BLURB },
     { GIMP_PDB_INT32, "invert", DENOISE_INVERT_BLURB },
+    /* New parameters go last, so older scripts' leading ones keep their
+     * meaning (and C callers passing fewer get the defaults). */
+    { GIMP_PDB_INT32, "ink-guard", DENOISE_INK_GUARD_BLURB },
+    { GIMP_PDB_INT32, "despeckle", DENOISE_DESPECKLE_BLURB },
   };
 
   set_up_i18n ();
@@ -73,8 +78,10 @@ gboolean
 denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options, GError **error)
 {
   /* GIMP 2.10's procedure has no colour parameter: the core's choice. */
-  const DenoiseParams params = { vals->model, vals->strength, vals->stride, vals->invert,
-                                 DAE_COLOR_AUTO };
+  const DenoiseParams params = { .model = vals->model, .strength = vals->strength,
+                                 .stride = vals->stride, .invert = vals->invert,
+                                 .color = DAE_COLOR_AUTO, .ink_guard = vals->ink_guard,
+                                 .despeckle = vals->despeckle };
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");
   const gint n = threads != NULL ? atoi (threads) : 0;
@@ -103,6 +110,10 @@ vals_from_params (gint nparams, const GimpParam *param, DenoiseVals *vals, GErro
     vals->stride = param[5].data.d_int32;
   if (nparams > 6)
     vals->invert = param[6].data.d_int32;
+  if (nparams > 7)
+    vals->ink_guard = param[7].data.d_int32;
+  if (nparams > 8)
+    vals->despeckle = param[8].data.d_int32;
   return TRUE;
 }
 

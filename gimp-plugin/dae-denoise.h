@@ -22,6 +22,10 @@ typedef struct {
   gdouble strength;               /* 0..1 */
   gint stride;                    /* 0 = half a patch */
   gint invert;                    /* DaeInvert: 0 auto, 1 on, 2 off */
+  /* Added later, so last: gimp_get_data() copies only the bytes an older
+   * plug-in stored, leaving these at their defaults. */
+  gint ink_guard;                 /* pages: light marks not darkened into ink */
+  gint despeckle;                 /* pages: isolated specks erased */
 } DenoiseVals;
 
 /* Fills @options from @vals (and GIMP's thread preference); FALSE with

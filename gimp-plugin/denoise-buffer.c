@@ -154,6 +154,10 @@ denoise_params_to_options (const DenoiseParams *params, guint threads,
   options->stride = (guint) params->stride;
   options->invert = (DaeInvert) params->invert;
   options->color = (DaeColorMode) params->color;
+  /* Any non-zero is on (GIMP 2.10's PDB booleans are plain integers); the
+   * options get TRUE or FALSE only, as gboolean code expects. */
+  options->ink_guard = params->ink_guard != FALSE;
+  options->despeckle = params->despeckle != FALSE;
   options->threads = threads;
   return TRUE;
 }

@@ -44,6 +44,12 @@ G_BEGIN_DECLS
 #define DENOISE_INVERT_BLURB                                                             \
   N_("Polarity: 0 auto (by the picture's background), 1 invert the picture around the " \
      "model, 2 never invert")
+#define DENOISE_INK_GUARD_BLURB                                                         \
+  N_("Pages only: marks lighter than half the page's ink contrast (bleed-through from " \
+     "the other side, faint stains) are not darkened into ink. On by default")
+#define DENOISE_DESPECKLE_BLURB                                                         \
+  N_("Pages only: isolated specks smaller than half the square of the page's stroke "   \
+     "width, with no text near, are erased (dust, toner). On by default")
 #define DENOISE_STRIDE_MAX 1024
 
 /* The procedure's parameters after the drawable, in their PDB encoding
@@ -54,6 +60,8 @@ typedef struct {
   int stride;        /* 0 = half a patch */
   int invert;        /* DaeInvert: 0 auto, 1 on, 2 off */
   int color;         /* DaeColorMode: 0 luma, 1 rgb, 2 opponent, 3 auto */
+  gboolean ink_guard; /* pages: light marks are not darkened into ink */
+  gboolean despeckle; /* pages: isolated specks are erased */
 } DenoiseParams;
 
 /**

@@ -147,6 +147,20 @@ model_combo_new (DialogState *st)
   return combo;
 }
 
+/* A page-only switch on row @row of @table: the check button writes
+ * TRUE/FALSE into @value and asks for a new preview. */
+static void
+toggle_attach (GtkTable *table, guint row, const gchar *label, const gchar *blurb, gint *value,
+               GtkWidget *preview)
+{
+  GtkWidget *toggle = gtk_check_button_new_with_mnemonic (label);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (toggle), *value);
+  gimp_help_set_help_data (toggle, blurb, NULL);
+  g_signal_connect (toggle, "toggled", G_CALLBACK (gimp_toggle_button_update), value);
+  g_signal_connect_swapped (toggle, "toggled", G_CALLBACK (gimp_preview_invalidate), preview);
+  gtk_table_attach (table, toggle, 1, 3, row, row + 1, GTK_FILL, GTK_FILL, 0, 0);
+}
+
 gboolean
 denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
 {
@@ -183,7 +197,7 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   gtk_box_pack_start (GTK_BOX (vbox), preview, TRUE, TRUE, 0);
   g_signal_connect (preview, "invalidated", G_CALLBACK (preview_update), &st);
 
-  GtkWidget *table = gtk_table_new (4, 3, FALSE);
+  GtkWidget *table = gtk_table_new (6, 3, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
@@ -216,6 +230,10 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
                               G_CALLBACK (gimp_int_combo_box_get_active), &vals->invert);
   g_signal_connect_swapped (invert, "changed", G_CALLBACK (gimp_preview_invalidate), preview);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, _("_Invert:"), 0.0, 0.5, invert, 2, FALSE);
+  toggle_attach (GTK_TABLE (table), 4, _("Ink _guard (pages)"), _(DENOISE_INK_GUARD_BLURB),
+                 &vals->ink_guard, preview);
+  toggle_attach (GTK_TABLE (table), 5, _("_Remove specks (pages)"), _(DENOISE_DESPECKLE_BLURB),
+                 &vals->despeckle, preview);
 
   st.message = gtk_label_new (model == NULL ? error->message : "");
   gtk_label_set_line_wrap (GTK_LABEL (st.message), TRUE);

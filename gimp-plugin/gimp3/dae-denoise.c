@@ -108,6 +108,11 @@ denoise_create_procedure (GimpPlugIn *plug_in, const gchar *name)
   gimp_procedure_add_int_argument (procedure, "color", _("_Colour"), _(DENOISE_COLOR_BLURB),
                                    DAE_COLOR_LUMA, DAE_COLOR_AUTO, DAE_COLOR_AUTO,
                                    G_PARAM_READWRITE);
+  /* Last, as in GIMP 2.10 (where the order is what callers rely on). */
+  gimp_procedure_add_boolean_argument (procedure, "ink-guard", _("Ink _guard (pages)"),
+                                       _(DENOISE_INK_GUARD_BLURB), TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "despeckle", _("_Remove specks (pages)"),
+                                       _(DENOISE_DESPECKLE_BLURB), TRUE, G_PARAM_READWRITE);
   return procedure;
 }
 
@@ -141,7 +146,8 @@ denoise_config_to_options (GimpProcedureConfig *config, gchar **model,
   DenoiseParams params;
   gchar *name = NULL;
   g_object_get (config, "model", &name, "strength", &params.strength, "stride",
-                &params.stride, "invert", &params.invert, "color", &params.color, NULL);
+                &params.stride, "invert", &params.invert, "color", &params.color,
+                "ink-guard", &params.ink_guard, "despeckle", &params.despeckle, NULL);
   params.model = name;
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");

@@ -130,6 +130,35 @@
     (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
 
+; The page with the page-only switches INK-GUARD and DESPECKLE (TRUE or
+; FALSE), every other argument left out: page-NAME-after.png.
+(define (dae-test-page fixtures out name ink-guard despeckle)
+  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
+    (plug-in-dae-denoise #:run-mode RUN-NONINTERACTIVE #:image img
+                         #:drawables (vector (dae-layer img))
+                         #:ink-guard ink-guard #:despeckle despeckle)
+    (dae-save img (string-append out "/page-" name "-after.png"))
+    (gimp-image-delete img)))
+
+(define (dae-test-pages fixtures out)
+  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
+    (dae-denoise-default img (dae-layer img))
+    (dae-save img (string-append out "/page-default-after.png"))
+    (gimp-image-delete img))
+  (dae-test-page fixtures out "on-on" TRUE TRUE)
+  (dae-test-page fixtures out "off-on" FALSE TRUE)
+  (dae-test-page fixtures out "on-off" TRUE FALSE)
+  (dae-test-page fixtures out "off-off" FALSE FALSE))
+
+; GIMP applies the GEGL operation to the page with both switches off.
+(define (dae-test-gegl-page fixtures out)
+  (let* ((img (dae-load (string-append fixtures "/noisy-page.png")))
+         (layer (dae-layer img)))
+    (gimp-drawable-merge-new-filter layer "dae:denoise" 0 LAYER-MODE-REPLACE 1.0
+                                    "ink-guard" FALSE "despeckle" FALSE)
+    (dae-save img (string-append out "/gegl-gimp-page-off-after.png"))
+    (gimp-image-delete img)))
+
 ; GIMP itself applies the GEGL operation (what its filter dialog does).
 (define (dae-test-gegl-op fixtures out kind)
   (let* ((img (dae-load (string-append fixtures "/noisy-" kind ".png")))
@@ -164,4 +193,7 @@
   (dae-test-indexed fixtures out)
   (dae-test-gegl-op fixtures out "gray8")
   (dae-test-gegl-op fixtures out "rgba8")
+  (dae-test-pages fixtures out)
+  (dae-test-gegl-op fixtures out "page")
+  (dae-test-gegl-page fixtures out)
   (dae-report "done"))

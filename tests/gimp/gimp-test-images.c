@@ -1,21 +1,25 @@
 /* gimp-test-images: the images of the GIMP plug-in test, and its checks.
  *
- *   gimp-test-images make DIR DIGITS.idx.gz
+ *   gimp-test-images make DIR DIGITS.idx.gz [TEXT.png]
  *     writes DIR/clean-KIND.png and DIR/noisy-KIND.png for each kind (gray8,
  *     rgb8, rgba8, gray16): pages of MNIST digits with Gaussian noise from a
- *     fixed seed, so every run tests the same pixels.
+ *     fixed seed, so every run tests the same pixels; with TEXT (a clean
+ *     page, samples/clean-text.png), the kinds page and page16 too: its
+ *     text with bleed-through and specks, for the page-only switches.
  *
  *   gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]
  *                                [--selection X,Y,W,H[:X,Y,W,H...]] [--same]
- *                                [--same-inside] [--tolerance N]
+ *                                [--same-inside] [--differ] [--tolerance N]
  *     BEFORE is what GIMP was given and AFTER what the plug-in made of it
  *     (both exported by GIMP the same way).  Checks that the PSNR against
  *     CLEAN rose by at least DB (inside the selection, if one is given),
  *     that alpha is unchanged, and that nothing outside the selection
  *     changed; with --same, that AFTER equals BEFORE; with --same-inside,
  *     that it does inside the selection (BEFORE is then a reference, e.g.
- *     dae-filter's output); --tolerance N lets samples differ by N.  Prints one TAP-style
- *     line of figures; exit status 1 if a check fails.
+ *     dae-filter's output); with --differ, that AFTER is not BEFORE (a
+ *     switch turned off changed something); --tolerance N lets samples
+ *     differ by N.  Prints one TAP-style line of figures; exit status 1 if
+ *     a check fails.
  *
  * The digits: tests/data/mnist-test-60-idx3-ubyte.gz holds the first six
  * images of each label of the MNIST test set, ordered 0..9 six times.
@@ -35,6 +39,8 @@
 #define MARGIN 14
 #define SIGMA 0.35
 #define SEED 20261130u
+#define PAGE_TEXT_W 360
+#define PAGE_TEXT_H 150
 
 typedef struct {
   DaeImageInfo info;
@@ -177,6 +183,89 @@ make (const char *dir, const char *idx_path)
   return 0;
 }
 
+/* A page for the page-only switches (ink guard, speck filter): the top
+ * left of TEXT (at most PAGE_TEXT_W x PAGE_TEXT_H, so that GEGL renders
+ * the page in one piece) at twice its size (strokes about 4 px, in the speck filter's
+ * range), beside them their mirror image at 30% of the ink's darkness (the
+ * other side of thin paper showing through), 2x2 specks where no text or
+ * mark is near, light noise.  CLEAN is the text and the marks without the
+ * specks and the noise. */
+static gboolean
+page_pixels (const Image *text, guint w, guint h, float *clean, float *noisy)
+{
+  const guint tw = MIN (text->info.width, PAGE_TEXT_W), th = MIN (text->info.height, PAGE_TEXT_H);
+  const guint stride = text->info.width;
+  const guint tc = text->info.channels;
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const guint ly = y / 2 % th, lx = x / 2; /* the text, left; its mirror, right */
+        const float t = x < 2 * tw ? (float) text->samples[((size_t) ly * stride + lx) * tc]
+                                       / text->info.maxval : 1.0f;
+        const guint mx = (w - 1 - x) / 2;
+        const float b = x >= w - 2 * tw ? (float) text->samples[((size_t) ly * stride + mx) * tc]
+                                            / text->info.maxval : 1.0f;
+        clean[(size_t) y * w + x] = t * (1.0f - 0.3f * (1.0f - b));
+      }
+  GRand *rand = g_rand_new_with_seed (SEED);
+  memcpy (noisy, clean, sizeof (float) * w * h);
+  guint n_specks = 0;
+  for (guint tries = 0; tries < 20000 && n_specks < 60; tries++)
+    {
+      const guint y = (guint) g_rand_int_range (rand, 16, (gint32) h - 16);
+      const guint x = (guint) g_rand_int_range (rand, 16, (gint32) w - 16);
+      gboolean clear = TRUE; /* nothing but paper within 16 px */
+      for (guint yy = y - 16; clear && yy <= y + 16; yy++)
+        for (guint xx = x - 16; clear && xx <= x + 16; xx++)
+          clear = noisy[(size_t) yy * w + xx] > 0.9f;
+      if (!clear)
+        continue;
+      for (guint i = 0; i < 4; i++)
+        noisy[(size_t) (y + i / 2) * w + x + i % 2] = 0.1f;
+      n_specks++;
+    }
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    noisy[i] = CLAMP (noisy[i] + (float) (3.0 / 255 * gaussian (rand)), 0.0f, 1.0f);
+  g_rand_free (rand);
+  return n_specks >= 30;
+}
+
+static int
+make_page (const char *dir, const char *text_path)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (Image) text = { 0 };
+  if (!image_load (text_path, &text, &error))
+    {
+      g_printerr ("gimp-test-images: %s\n", error->message);
+      return 1;
+    }
+  const guint w = 4 * MIN (text.info.width, PAGE_TEXT_W) + 64;
+  const guint h = 2 * MIN (text.info.height, PAGE_TEXT_H);
+  g_autofree float *clean = g_new (float, (size_t) w * h);
+  g_autofree float *noisy = g_new (float, (size_t) w * h);
+  if (!page_pixels (&text, w, h, clean, noisy))
+    {
+      g_printerr ("gimp-test-images: %s: no room for the specks\n", text_path);
+      return 1;
+    }
+  /* 8 bits for GIMP, 16 for the gegl command (which writes 16-bit PNGs). */
+  static const struct { const char *suffix; guint maxval; } depths[] = { { "", 255 },
+                                                                       { "16", 65535 } };
+  for (guint d = 0; d < G_N_ELEMENTS (depths); d++)
+    {
+      g_autofree char *clean_path = g_strdup_printf ("%s/clean-page%s.png", dir, depths[d].suffix);
+      g_autofree char *noisy_path = g_strdup_printf ("%s/noisy-page%s.png", dir, depths[d].suffix);
+      if (!image_save (clean_path, w, h, 1, depths[d].maxval, clean, &error)
+          || !image_save (noisy_path, w, h, 1, depths[d].maxval, noisy, &error))
+        {
+          g_printerr ("gimp-test-images: %s\n", error->message);
+          return 1;
+        }
+    }
+  return 0;
+}
+
 typedef struct {
   gint x, y, w, h;
 } Rect;
@@ -219,7 +308,7 @@ static int
 check (int argc, char **argv)
 {
   double min_gain = 0.0;
-  gboolean same = FALSE, same_inside = FALSE;
+  gboolean same = FALSE, same_inside = FALSE, differ = FALSE;
   guint tolerance = 0; /* --same: samples may differ by this much */
   g_autoptr (GArray) sel = g_array_new (FALSE, FALSE, sizeof (Rect));
   const char *paths[4];
@@ -240,6 +329,8 @@ check (int argc, char **argv)
         same = TRUE;
       else if (strcmp (argv[i], "--same-inside") == 0)
         same_inside = TRUE;
+      else if (strcmp (argv[i], "--differ") == 0)
+        differ = TRUE;
       else if (strcmp (argv[i], "--tolerance") == 0 && i + 1 < argc)
         tolerance = (guint) atoi (argv[++i]);
       else if (n_paths < 4)
@@ -308,7 +399,12 @@ check (int argc, char **argv)
 
   const double pb = psnr (err_before, n), pa = psnr (err_after, n);
   GString *fail = g_string_new (NULL);
-  if (same)
+  if (differ)
+    {
+      if (changed == 0)
+        g_string_append (fail, "; nothing differs");
+    }
+  else if (same)
     {
       if (changed > 0)
         g_string_append_printf (fail, "; %" G_GUINT64_FORMAT " samples changed", changed);
@@ -331,7 +427,9 @@ check (int argc, char **argv)
                                 "changed", outside_changed);
     }
   printf ("%s - %s: PSNR %.2f dB -> %.2f dB (%+.2f)%s%s\n", fail->len ? "not ok" : "ok", name,
-          pb, pa, pa - pb, same ? ", unchanged" : same_inside ? ", same inside" : "",
+          pb, pa, pa - pb,
+          differ && changed > 0 ? ", differs" : same ? ", unchanged"
+          : same_inside ? ", same inside" : "",
           fail->str);
   const int status = fail->len ? 1 : 0;
   g_string_free (fail, TRUE);
@@ -341,12 +439,16 @@ check (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  if (argc == 4 && strcmp (argv[1], "make") == 0)
-    return make (argv[2], argv[3]);
+  if ((argc == 4 || argc == 5) && strcmp (argv[1], "make") == 0)
+    {
+      const int status = make (argv[2], argv[3]);
+      return status != 0 || argc == 4 ? status : make_page (argv[2], argv[4]);
+    }
   if (argc >= 2 && strcmp (argv[1], "check") == 0)
     return check (argc - 2, argv + 2);
-  g_printerr ("usage: gimp-test-images make DIR DIGITS.idx.gz\n"
+  g_printerr ("usage: gimp-test-images make DIR DIGITS.idx.gz [TEXT.png]\n"
               "       gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]\n"
-              "                        [--selection X,Y,W,H[:...]] [--same] [--same-inside]\n");
+              "                        [--selection X,Y,W,H[:...]] [--same] [--same-inside]\n"
+              "                        [--differ] [--tolerance N]\n");
   return 2;
 }

@@ -1,12 +1,14 @@
 #!/bin/sh
 # run-gimp-tests.sh: the GIMP plug-in in a real GIMP, in batch mode (TAP).
 #
-# Usage: run-gimp-tests.sh PLUGIN CALLER TEST-IMAGES SRCDIR DIGITS
+# Usage: run-gimp-tests.sh PLUGIN CALLER TEST-IMAGES SRCDIR DIGITS FILTER TEXT
 #   PLUGIN       the built dae-denoise plug-in
 #   CALLER       the built dae-test-caller plug-in (tests/gimp/dae-test-caller.c)
 #   TEST-IMAGES  the built gimp-test-images program
 #   SRCDIR       tests/gimp in the source tree (for dae-tests.scm)
 #   DIGITS       an IDX file of MNIST digits (tests/data)
+#   FILTER       the built dae-filter (the reference for the page-only switches)
+#   TEXT         a clean page (samples/clean-text.png) for the page fixture
 #
 # GIMP runs with a private configuration in a temporary directory, so the
 # user's own GIMP is neither used nor touched; the plug-ins are copied into
@@ -14,7 +16,7 @@
 # log is read for that.  Set DAE_GIMP_TEST_KEEP=1 to keep the directory.
 set -u
 
-plugin=$1 caller=$2 images=$3 srcdir=$4 digits=$5
+plugin=$1 caller=$2 images=$3 srcdir=$4 digits=$5 filter=$6 text=$7
 
 gimp=$(command -v gimp-2.10 || command -v gimp || true)
 if [ -z "$gimp" ]; then
@@ -71,7 +73,7 @@ for p in "$plugin" "$caller"; do
   chmod 755 "$GIMP2_DIRECTORY/plug-ins/$name/$name"
 done
 
-check "test images made" "$images" make "$tmp/fixtures" "$digits" || finish
+check "test images made" "$images" make "$tmp/fixtures" "$digits" "$text" || finish
 
 # One GIMP for every call (each -b starts a fresh Script-Fu state, so the
 # helpers are loaded in the same command that uses them).
@@ -119,6 +121,31 @@ check "3 parameters: defaults, as a call with model \"\" strength 1 stride 0 inv
 check "5 parameters: stride and invert default" \
   "$images" check "short-5" "$f/clean-gray8.png" "$o/strength-half-after.png" \
   "$o/short-5-after.png" --same
+
+# The page-only switches (on a page with bleed-through and specks): each
+# setting gives dae-filter's output with the same switches (strength 1, the
+# plug-in's default), and each switch turned off changes the page, so that
+# a switch ignored or crossed with the other cannot pass.
+for s in on-on off-on on-off off-off; do
+  "$filter" -q -s 1 --ink-guard "${s%-*}" --despeckle "${s#*-}" "$f/noisy-page.png" \
+    > "$o/page-ref-$s.png"
+  measure "page, ink guard ${s%-*}, despeckle ${s#*-}: dae-filter's" "$f/clean-page.png" \
+    "$o/page-ref-$s.png" "$o/page-$s-after.png" --same
+done
+for s in off-on on-off off-off; do
+  measure "page: $s differs from both on" "$f/clean-page.png" "$o/page-on-on-after.png" \
+    "$o/page-$s-after.png" --differ
+done
+# Callers that pass fewer parameters (dae-test-caller passes the switches
+# as FALSE when it passes them at all).
+measure "page, 7 parameters: both switches on by default" "$f/clean-page.png" \
+  "$o/page-ref-on-on.png" "$o/page-short-7-after.png" --same
+measure "page, 8 parameters: ink guard off, despeckle on by default" "$f/clean-page.png" \
+  "$o/page-ref-off-on.png" "$o/page-short-8-after.png" --same
+measure "page, 9 parameters: both off" "$f/clean-page.png" "$o/page-ref-off-off.png" \
+  "$o/page-short-9-after.png" --same
+measure "page: RUN-WITH-LAST-VALS repeats the switches (both off)" "$f/clean-page.png" \
+  "$o/page-ref-off-off.png" "$o/page-last-repeat-after.png" --same
 
 # Last values: remembered after a scripted call, kept across a failed one.
 check "RUN-WITH-LAST-VALS repeats the last successful call" \

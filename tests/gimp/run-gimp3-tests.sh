@@ -72,8 +72,8 @@ cp "$build/gegl/dae-denoise-op.so" "$XDG_DATA_HOME/gegl-0.4/plug-ins/"
 
 images=$build/tests/gimp/gimp-test-images filter=$build/filter/dae-filter
 f=$tmp/fixtures o=$tmp/out r=$tmp/ref
-check "test images made" "$images" make "$f" "$src/tests/data/mnist-test-60-idx3-ubyte.gz" ||
-  finish
+check "test images made" "$images" make "$f" "$src/tests/data/mnist-test-60-idx3-ubyte.gz" \
+  "$src/samples/clean-text.png" || finish
 
 start=$(date +%s)
 gimp3 -b "(begin
@@ -139,6 +139,23 @@ for c in luma rgb opponent; do
     "$f/clean-rgb8.png" "$r/color-$c.png" "$o/color-$c-after.png" --same
 done
 
+# The page-only switches (a page with bleed-through and specks): each
+# setting gives dae-filter's output with the same switches, the defaults are
+# both on, and each switch turned off changes the page (so that a switch
+# ignored or crossed with the other cannot pass).
+for s in on-on off-on on-off off-off; do
+  "$filter" -q --ink-guard "${s%-*}" --despeckle "${s#*-}" "$f/noisy-page.png" \
+    > "$r/page-$s.png"
+  check "page, ink-guard ${s%-*}, despeckle ${s#*-}: identical to dae-filter" "$images" check \
+    "page-$s" "$f/clean-page.png" "$r/page-$s.png" "$o/page-$s-after.png" --same
+done
+check "page, switches left out: both on" "$images" check "page-default" "$f/clean-page.png" \
+  "$r/page-on-on.png" "$o/page-default-after.png" --same
+for s in off-on on-off off-off; do
+  check "page: $s differs from both on" "$images" check "page-$s" "$f/clean-page.png" \
+    "$o/page-on-on-after.png" "$o/page-$s-after.png" --differ
+done
+
 # Bad arguments: the call fails with a message naming the problem and the
 # image is left as it was.
 while IFS='|' read -r name message; do
@@ -164,6 +181,11 @@ for k in gray8 rgba8; do
   check "dae:denoise in GIMP 3 ($k): denoised, alpha kept" "$images" check "gegl-gimp-$k" \
     "$f/clean-$k.png" "$f/noisy-$k.png" "$o/gegl-gimp-$k-after.png" --min-gain 3
 done
+# The op's switches in GIMP: GIMP renders in chunks (pixels may differ a
+# little from one run over the whole page), so only: both off changes it.
+check "dae:denoise in GIMP 3, ink-guard and despeckle off: differs from the defaults" \
+  "$images" check "gegl-gimp-page" "$f/clean-page.png" "$o/gegl-gimp-page-after.png" \
+  "$o/gegl-gimp-page-off-after.png" --differ
 # gegl writes 16-bit PNGs: compared with dae-filter's output of 16-bit inputs.
 for k in gray16:noisy-gray16.png:gray16 rgba16:rgba-u16-before.png:rgba-u16; do
   name=${k%%:*} in=${k#*:}; in=${in%%:*} ref=${k##*:}
@@ -173,4 +195,21 @@ for k in gray16:noisy-gray16.png:gray16 rgba16:rgba-u16-before.png:rgba-u16; do
     "gegl-cli-$name" "$f/clean-${name%16}8.png" "$r/$ref.png" "$o/gegl-cli-$name.png" --same ||
     sed 's/^/    /' "$tmp/gegl.log"
 done
+# The op's switches through the gegl command: each as dae-filter's, on by default.
+for s in on-on off-off off-on; do
+  g=true; [ "${s%-*}" = off ] && g=false
+  d=true; [ "${s#*-}" = off ] && d=false
+  "$filter" -q --ink-guard "${s%-*}" --despeckle "${s#*-}" "$f/noisy-page16.png" \
+    > "$r/page16-$s.png"
+  gegl "$f/noisy-page16.png" -o "$o/gegl-cli-page-$s.png" -- dae:denoise ink-guard=$g \
+    despeckle=$d > "$tmp/gegl.log" 2>&1
+  check "the gegl command, ink-guard=$g despeckle=$d: identical to dae-filter" "$images" \
+    check "gegl-cli-page-$s" "$f/clean-page16.png" "$r/page16-$s.png" \
+    "$o/gegl-cli-page-$s.png" --same || sed 's/^/    /' "$tmp/gegl.log"
+done
+gegl "$f/noisy-page16.png" -o "$o/gegl-cli-page.png" -- dae:denoise > "$tmp/gegl.log" 2>&1
+check "the gegl command, switches left out: both on" "$images" check "gegl-cli-page" \
+  "$f/clean-page16.png" "$r/page16-on-on.png" "$o/gegl-cli-page.png" --same
+check "the gegl command: both off differs from both on" "$images" check "gegl-cli-page" \
+  "$f/clean-page16.png" "$o/gegl-cli-page.png" "$o/gegl-cli-page-off-off.png" --differ
 finish
