@@ -90,11 +90,9 @@ float
 dae__tile_paper_level (const float *in, size_t area, float sign)
 {
   guint hist[256] = { 0 };
-  for (size_t i = 0; i < area; i++)
-    {
-      const float v = sign > 0 ? in[i] : 1.0f - in[i];
-      hist[v >= 1.0f ? 255 : v > 0.0f ? (guint) (v * 256) : 0]++;
-    }
+  const float a = sign > 0 ? 256.0f : -256.0f, c = sign > 0 ? 0.0f : 256.0f;
+  for (size_t i = 0; i < area; i++) /* branch-free: fmaxf takes NaN to 0 */
+    hist[(guint) fminf (fmaxf (a * in[i] + c, 0.0f), 255.0f)]++;
   size_t seen = 0;
   guint b = 255;
   for (; b > 0 && (seen += hist[b]) * 10 < area; b--)

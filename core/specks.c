@@ -29,6 +29,7 @@
 typedef struct {
   guint y0, y1, x0, x1, area; /* the box, inclusive, and the pixels */
   gboolean small;             /* speck-sized */
+  gboolean candidate;         /* and its window lies in the tile */
 } DaeSpeck;
 
 void
@@ -102,7 +103,7 @@ label (const guint8 *ink, guint ph, guint pw, gint32 *lab, gint32 *stack, DaeSpe
       if (!ink[i] || lab[i])
         continue;
       DaeSpeck *k = &c[++n];
-      *k = (DaeSpeck){ i / pw, i / pw, i % pw, i % pw, 0, FALSE };
+      *k = (DaeSpeck){ i / pw, i / pw, i % pw, i % pw, 0, FALSE, FALSE };
       size_t top = 0;
       lab[i] = (gint32) n;
       stack[top++] = (gint32) i;
@@ -122,6 +123,24 @@ label (const guint8 *ink, guint ph, guint pw, gint32 *lab, gint32 *stack, DaeSpe
         }
     }
   return n;
+}
+
+/* Marks the speck-sized components, and among them the candidates, whose
+ * window (two strokes around the box) lies in the tile; returns how many
+ * candidates. */
+static guint
+mark_small (DaeSpeck *c, guint n, guint sw, guint ph, guint pw)
+{
+  const guint r = 2 * sw;
+  guint candidates = 0;
+  for (guint k = 1; k <= n; k++)
+    {
+      DaeSpeck *e = &c[k];
+      e->small = e->y1 - e->y0 < sw && e->x1 - e->x0 < sw && 2 * e->area <= sw * sw;
+      e->candidate = e->small && e->y0 >= r && e->x0 >= r && e->y1 + r < ph && e->x1 + r < pw;
+      candidates += e->candidate;
+    }
+  return candidates;
 }
 
 /* Summed-area table of the ink, or with large_only of the pixels of
@@ -183,15 +202,18 @@ dae__specks_tile (const DaeSpecks *s, float *out, guint ph, guint pw, gboolean i
   const float page = inverted ? 1.0f - s->paper : s->paper;
   const float tp = dae__tile_paper_level (out, area, sign);
   const float paper = sign > 0 ? MAX (page, tp) : MIN (page, tp);
+  size_t n_ink = 0;
   for (size_t i = 0; i < area; i++)
-    ink[i] = sign * (paper - out[i]) > 0.5f * s->contrast;
+    n_ink += ink[i] = sign * (paper - out[i]) > 0.5f * s->contrast;
+  if (n_ink == 0)
+    return 0; /* a margin: nothing to do */
   const guint own = tile_stroke (ink, ph, pw, lab);
   const guint sw = own ? MIN (own, s->stroke) : s->stroke;
   if (sw < MIN_STROKE)
     return 0;
   const guint n = label (ink, ph, pw, lab, stack, c);
-  for (guint k = 1; k <= n; k++)
-    c[k].small = c[k].y1 - c[k].y0 < sw && c[k].x1 - c[k].x0 < sw && 2 * c[k].area <= sw * sw;
+  if (mark_small (c, n, sw, ph, pw) == 0)
+    return 0;
   integral (ink, lab, c, FALSE, ph, pw, sat_ink);
   integral (ink, lab, c, TRUE, ph, pw, sat_large);
   const guint r = 2 * sw;
@@ -199,8 +221,8 @@ dae__specks_tile (const DaeSpecks *s, float *out, guint ph, guint pw, gboolean i
   for (guint k = 1; k <= n; k++)
     {
       const DaeSpeck *e = &c[k];
-      if (!e->small || e->y0 < r || e->x0 < r || e->y1 + r >= ph || e->x1 + r >= pw)
-        continue; /* not a speck, or its window leaves the tile */
+      if (!e->candidate)
+        continue;
       const guint y0 = e->y0 - r, x0 = e->x0 - r, y1 = e->y1 + r, x1 = e->x1 + r;
       if (box_sum (sat_large, pw, y0, x0, y1, x1) > 0
           || box_sum (sat_ink, pw, y0, x0, y1, x1) > (gint32) (sw * sw))
