@@ -134,7 +134,7 @@ gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
 /* Below this distance between the paper and the ink's darkest fifth a page
  * has no ink to measure by: the ink guard and the speck filter stay idle,
  * and the automatic choice gives the page the photo model, since the
- * document model never saw ink so faint and breaks its strokes
+ * document model hardly saw ink so faint and breaks its strokes
  * (weights/README.md, "Automatic choice"). */
 #define DAE__MIN_INK_CONTRAST 0.1
 
