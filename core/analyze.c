@@ -771,21 +771,6 @@ is_ink (float v, const DaeImageStats *st, double half)
   return st->light ? v < st->background - half : v > st->background + half;
 }
 
-/* Adds the pixels of column x's vertical runs of ink to hist by the shorter
- * of their two runs (the local stroke width); start[x] tracks the open run. */
-static void
-close_run (const guint8 *hrun, guint width, guint x, guint y, gint *start, guint64 *hist)
-{
-  const guint len = y - (guint) start[x];
-  for (guint yy = (guint) start[x]; yy < y; yy++)
-    {
-      const guint m = MIN (len, hrun[(size_t) yy * width + x]);
-      if (m <= STROKE_CAP)
-        hist[m]++;
-    }
-  start[x] = -1;
-}
-
 /* The commonest local stroke width of the ink in med (pixels; 0 when there
  * is too little ink or contrast to tell), -1 when out of memory. */
 static double
@@ -794,38 +779,16 @@ stroke_width (const float *med, guint width, guint n_rows, const DaeImageStats *
   const double half = 0.5 * fabs (st->background - st->ink_core);
   if (half < 0.05)
     return 0.0;
-  guint8 *hrun = g_try_malloc ((size_t) width * n_rows);
-  gint *start = g_try_new (gint, width);
-  if (hrun == NULL || start == NULL)
-    return g_free (hrun), g_free (start), -1.0;
-  for (guint y = 0; y < n_rows; y++)
-    for (guint x = 0, a = 0; x <= width; x++)
-      if (x == width || !is_ink (med[(size_t) y * width + x], st, half))
-        {
-          memset (hrun + (size_t) y * width + a, MIN (x - a, 255u), x - a);
-          a = x + 1;
-        }
-  guint64 hist[STROKE_CAP + 1] = { 0 };
-  for (guint x = 0; x < width; x++)
-    start[x] = -1;
-  for (guint y = 0; y <= n_rows; y++)
-    for (guint x = 0; x < width; x++)
-      {
-        const gboolean ink = y < n_rows && is_ink (med[(size_t) y * width + x], st, half);
-        if (ink && start[x] < 0)
-          start[x] = (gint) y;
-        else if (!ink && start[x] >= 0)
-          close_run (hrun, width, x, y, start, hist);
-      }
-  g_free (hrun);
-  g_free (start);
-  guint mode = 1;
-  guint64 n = 0;
-  for (guint k = 1; k <= STROKE_CAP; k++)
-    {
-      n += hist[k];
-      mode = hist[k] > hist[mode] ? k : mode;
-    }
+  const size_t n_px = (size_t) width * n_rows;
+  guint8 *ink = g_try_malloc (2 * n_px);
+  if (ink == NULL)
+    return -1.0;
+  for (size_t i = 0; i < n_px; i++)
+    ink[i] = is_ink (med[i], st, half);
+  guint64 hist[STROKE_CAP + 2] = { 0 }, n;
+  dae__stroke_histogram (ink, width, n_rows, ink + n_px, STROKE_CAP, hist);
+  g_free (ink);
+  const guint mode = dae__stroke_mode (hist, STROKE_CAP, &n); /* wider: not counted */
   return n >= 50 ? mode : 0.0;
 }
 

@@ -155,6 +155,14 @@ guint64 dae__ink_guard_tile (const DaeInkGuard *guard, const float *in, float *o
  * the ink (sign > 0: ink is dark; inkguard.c). */
 float dae__tile_paper_level (const float *tile, size_t area, float sign);
 
+/* The local stroke widths of an ink mask w x h: for each ink pixel the
+ * shorter of its horizontal and vertical runs, counted in hist[MIN (width,
+ * cap + 1)] (cap + 2 zeroed bins, cap < 255); run: w h bytes of scratch. */
+void dae__stroke_histogram (const guint8 *ink, guint w, guint h, guint8 *run, guint cap,
+                            guint64 *hist);
+/* The commonest width in hist[1..last], and in *n how many were counted. */
+guint dae__stroke_mode (const guint64 *hist, guint last, guint64 *n);
+
 /* Isolated specks out of the document model's output (specks.c). */
 typedef struct {
   gboolean active, light;

@@ -60,33 +60,48 @@ dae__specks_scratch_size (guint ph, guint pw)
          + (area + 1) * sizeof (DaeSpeck);
 }
 
-/* The commonest local stroke width of the tile's ink (the shorter of its
- * horizontal and vertical runs), 0 when it has too little ink.  run:
- * ph pw scratch for the horizontal runs' lengths. */
-static guint
-tile_stroke (const guint8 *ink, guint ph, guint pw, gint32 *run)
+void
+dae__stroke_histogram (const guint8 *ink, guint w, guint h, guint8 *run, guint cap,
+                       guint64 *hist)
 {
-  for (guint y = 0; y < ph; y++)
-    for (guint x = 0, a = 0; x <= pw; x++)
-      if (x == pw || !ink[y * pw + x])
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0, a = 0; x <= w; x++)
+      if (x == w || !ink[(size_t) y * w + x])
         {
-          for (guint k = a; k < x; k++)
-            run[y * pw + k] = (gint32) (x - a);
+          memset (run + (size_t) y * w + a, MIN (x - a, 255u), x - a);
           a = x + 1;
         }
-  guint64 hist[MAX_STROKE + 2] = { 0 }, n = 0;
-  for (guint x = 0; x < pw; x++)
-    for (guint y = 0, a = 0; y <= ph; y++)
-      if (y == ph || !ink[y * pw + x])
+  for (guint x = 0; x < w; x++)
+    for (guint y = 0, a = 0; y <= h; y++)
+      if (y == h || !ink[(size_t) y * w + x])
         {
           for (guint k = a; k < y; k++)
-            hist[MIN (MIN ((guint) run[k * pw + x], y - a), MAX_STROKE + 1)]++;
-          n += y - a;
+            hist[MIN (MIN ((guint) run[(size_t) k * w + x], y - a), cap + 1)]++;
           a = y + 1;
         }
+}
+
+guint
+dae__stroke_mode (const guint64 *hist, guint last, guint64 *n)
+{
   guint mode = 1;
-  for (guint k = 1; k <= MAX_STROKE + 1; k++)
-    mode = hist[k] > hist[mode] ? k : mode;
+  *n = 0;
+  for (guint k = 1; k <= last; k++)
+    {
+      *n += hist[k];
+      mode = hist[k] > hist[mode] ? k : mode;
+    }
+  return mode;
+}
+
+/* The commonest local stroke width of the tile's ink, 0 when it has too
+ * little ink; wider than MAX_STROKE counts as one bin. */
+static guint
+tile_stroke (const guint8 *ink, guint ph, guint pw, guint8 *run)
+{
+  guint64 hist[MAX_STROKE + 2] = { 0 }, n;
+  dae__stroke_histogram (ink, pw, ph, run, MAX_STROKE, hist);
+  const guint mode = dae__stroke_mode (hist, MAX_STROKE + 1, &n);
   return n >= TILE_MIN_INK ? mode : 0;
 }
 
@@ -207,7 +222,7 @@ dae__specks_tile (const DaeSpecks *s, float *out, guint ph, guint pw, gboolean i
     n_ink += ink[i] = sign * (paper - out[i]) > 0.5f * s->contrast;
   if (n_ink == 0)
     return 0; /* a margin: nothing to do */
-  const guint own = tile_stroke (ink, ph, pw, lab);
+  const guint own = tile_stroke (ink, ph, pw, (guint8 *) lab); /* lab: free until label */
   const guint sw = own ? MIN (own, s->stroke) : s->stroke;
   if (sw < MIN_STROKE)
     return 0;
