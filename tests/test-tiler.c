@@ -1341,8 +1341,9 @@ test_ink_guard_bleed (void)
 
 /* A 64x64 tile of a light page with strokes 4 px wide: bars, an i (its dot
  * 4 px above the stem), a full stop beside a bar, a speck alone, two
- * specks together, a speck beside a bar, and one whose window leaves the
- * tile.  The model's output is the tile itself. */
+ * specks together, a crumb one pixel from a bar, a speck between a bar and
+ * the i (3 px from each), and one whose window leaves the tile.  The
+ * model's output is the tile itself. */
 static void
 specks_case (gboolean light, gboolean inverted, float *out, guint64 *erased)
 {
@@ -1356,7 +1357,8 @@ specks_case (gboolean light, gboolean inverted, float *out, guint64 *erased)
     { 30, 52, 24, 4 },                     /* ...which is this one */
     { 12, 30, 2, 2 },                      /* a speck alone */
     { 10, 12, 2, 2 }, { 13, 15, 2, 2 },    /* two specks together */
-    { 40, 34, 2, 2 },                      /* a speck beside a bar */
+    { 32, 33, 2, 2 },                      /* a crumb beside a bar */
+    { 44, 35, 2, 2 },                      /* a speck between letters */
     { 2, 58, 2, 2 },                       /* a speck at the tile's edge */
   };
   for (guint b = 0; b < G_N_ELEMENTS (boxes); b++)
@@ -1387,20 +1389,21 @@ test_specks (void)
   float out[64 * 64], other[64 * 64];
   guint64 erased;
   specks_case (TRUE, FALSE, out, &erased);
-  g_assert_cmpuint (erased, ==, 3);
+  g_assert_cmpuint (erased, ==, 4);
   g_assert_cmpfloat_with_epsilon (out[12 * n + 30], 0.95f, 0.005); /* alone: erased */
   g_assert_cmpfloat_with_epsilon (out[10 * n + 12], 0.95f, 0.005); /* together: both */
   g_assert_cmpfloat_with_epsilon (out[13 * n + 15], 0.95f, 0.005);
   g_assert_cmpfloat (out[26 * n + 40], ==, 0.05f); /* the i's dot */
   g_assert_cmpfloat (out[50 * n + 48], ==, 0.05f); /* the full stop */
-  g_assert_cmpfloat (out[40 * n + 34], ==, 0.05f); /* beside a bar */
+  g_assert_cmpfloat (out[32 * n + 33], ==, 0.05f); /* a crumb beside a bar */
+  g_assert_cmpfloat_with_epsilon (out[44 * n + 35], 0.95f, 0.005); /* between letters */
   g_assert_cmpfloat (out[2 * n + 58], ==, 0.05f);  /* its window leaves the tile */
   g_assert_cmpfloat (out[40 * n + 4], ==, 0.05f);  /* a bar */
   const gboolean cases[2][2] = { { FALSE, FALSE }, { TRUE, TRUE } };
   for (guint k = 0; k < 2; k++)
     {
       specks_case (cases[k][0], cases[k][1], other, &erased);
-      g_assert_cmpuint (erased, ==, 3);
+      g_assert_cmpuint (erased, ==, 4);
       for (guint i = 0; i < n * n; i++)
         g_assert_cmpfloat_with_epsilon (other[i], out[i], 1e-6);
     }
