@@ -6,7 +6,11 @@
  * the pixels):
  * - noise: from HH, the finest diagonal Haar band (Donoho's estimator:
  *   image structure barely reaches that band), in its quietest blocks, and
- *   over bands of brightness for the strength (noise_sigma);
+ *   over bands of brightness for the strength (noise_sigma); a photo's
+ *   strength also takes the noise of its weak-textured 7x7 patches at full
+ *   resolution, which strong texture fools less (noise-patch.c, measured
+ *   by the tiler once the photo model is chosen, where
+ *   dae__analyze_patch_noise takes the luma);
  * - the two-class split of Otsu's threshold: how bimodal the levels are,
  *   the minority ("ink") share, how much of the ink is thin strokes (what
  *   a 5x5 erosion removes), the mid-tones between the classes;
@@ -800,6 +804,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   st->light = TRUE;
   st->background = 1.0;
   st->p_median = -1.0;
+  st->patch_noise = -1.0;
   if (width < 16 || n_rows < 16)
     return TRUE; /* too small to tell: sigma 0, not a page */
   HalfPlane hp;
@@ -827,6 +832,23 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
     ok = (st->stroke_width = stroke_width (med, width, n_rows, st)) >= 0.0;
   g_free (hp.block);
   return ok;
+}
+
+/* Full resolution: 2x2 means would halve white noise but not correlated
+ * noise, which the patches' RMS is to tell apart. */
+double
+dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint channels,
+                          guint n_color, double *rms)
+{
+  const size_t n = (size_t) width * n_rows;
+  g_autofree float *luma = g_try_new (float, MAX (n, 1));
+  if (rms != NULL)
+    *rms = -1.0;
+  if (luma == NULL)
+    return -1.0;
+  for (size_t i = 0; i < n; i++)
+    luma[i] = pixel_luma (rows + i * channels, n_color);
+  return dae__patch_noise (luma, width, n_rows, rms);
 }
 
 /* A page with nothing for a denoiser to take out: no noise, no texture,

@@ -114,6 +114,10 @@ typedef struct {
   /* The same noise measure on the two opponent chroma planes (colour
    * images; 0 otherwise): not always the luma's (a clean colour scan). */
   double chroma_sigma[2];
+  /* A photo's luma noise from its weak-textured patches at full resolution,
+   * and their RMS (noise-patch.c; the strength's, tiler.c); -1 when not
+   * measured: documents, a strength given. */
+  double patch_noise, patch_rms;
 } DaeImageStats;
 
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
@@ -130,6 +134,15 @@ dae__opponent (const float *rgb, guint k)
  * first n_color of them colour); FALSE when out of memory. */
 gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
                         guint channels, guint n_color, DaeImageStats *stats);
+
+/* The noise of a w x h plane from its weak-textured 7x7 patches
+ * (noise-patch.c), full scale; -1 when too small or out of memory.  *rms
+ * (unless NULL): the RMS of those patches about their means (-1 likewise),
+ * about the noise for white noise, far above it for correlated noise. */
+double dae__patch_noise (const float *plane, guint w, guint h, double *rms);
+/* The same on the luma of n_rows rows (as dae__analyze_rows takes them). */
+double dae__analyze_patch_noise (const float *rows, guint width, guint n_rows,
+                                 guint channels, guint n_color, double *rms);
 
 /* Below this distance between the paper and the ink's darkest fifth a page
  * has no ink to measure by: the ink guard and the speck filter stay idle,

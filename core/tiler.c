@@ -424,6 +424,28 @@ squeezed_output (const DaeModel *model)
   return model->layers[model->n_layers - 1].act == DAE_ACT_SIGMOID;
 }
 
+/* A photo's luma noise for the strength: the quiet blocks' (analyze.c),
+ * unless the weak-textured patches' (noise-patch.c) read well below it,
+ * as on strongly textured clean photos (MATE's Elephants: 10.5/255 from
+ * the blocks, 2.7 from the patches; clean output 35.1 -> 44.3 dB).  The
+ * patches' figure counts PATCH_SCALE times: the strength's constants were
+ * fitted on the blocks' figure, 5-10% above the truth at low noise, and
+ * the patches' own cost Set12 at sigma 5 up to 0.17 dB an image.  And no
+ * less than the patches' RMS over PATCH_RMS_SHARE: correlated noise
+ * (blurred by demosaicking) has a small smallest eigenvalue but a large
+ * variance (1-3/255 and 15-30 where the blocks read 5), texture's weak
+ * patches a small one (Elephants: 6.2). */
+#define PATCH_SCALE 1.2
+#define PATCH_RMS_SHARE 1.5
+
+static double
+strength_noise (const DaeImageStats *st)
+{
+  if (st->patch_noise < 0.0) /* not a photo */
+    return st->noise;
+  return MIN (st->noise, MAX (PATCH_SCALE * st->patch_noise, st->patch_rms / PATCH_RMS_SHARE));
+}
+
 /* The colour mode and the per-plane strengths for the chosen model.
  * Tried and left out (session 13): scaling each tile's change down where
  * the model took out more than the measured noise's variance.  It saves a
@@ -444,7 +466,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   static const double opponent_share[3] = { 0.5774, 0.7071, 0.6124 };
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   d->clean_page = d->content == CONTENT_DOCUMENT && dae__clean_page (&d->stats);
-  const double sl = d->stats.noise, dl = d->stats.detail;
+  const double sl = strength_noise (&d->stats), dl = d->stats.detail; /* photo: patches too */
   const double e = model_clean_error (model), ec = model_error (model, "clean-error-chroma");
   /* Fine detail costs the model its square on top of e^2; under heavy
    * noise part of the measured detail is the noise's (clipped at black and
@@ -1144,6 +1166,22 @@ push_ready (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
 /* Percent, for messages. */
 #define PCT(x) (100.0 * (x))
 
+/* -v's noise and detail, as the strength takes them. */
+static void
+describe_noise (const DaeDenoiser *d, GString *why)
+{
+  const DaeImageStats *st = &d->stats;
+  g_string_append_printf (why, "noise sigma %.1f/255", 255 * strength_noise (st));
+  if (st->patch_noise >= 0.0)
+    g_string_append_printf (why, " (quiet blocks %.1f, weak-textured patches %.1f, their RMS %.1f)",
+                            255 * st->noise, 255 * st->patch_noise, 255 * st->patch_rms);
+  g_string_append_printf (why, ", fine detail %.1f/255 in the first %u rows",
+                          255 * st->detail, d->lookahead);
+  if (d->n_color >= 3)
+    g_string_append_printf (why, " (noise of the chroma planes %.1f and %.1f)",
+                            255 * st->chroma_sigma[0], 255 * st->chroma_sigma[1]);
+}
+
 /* The automatic choices, once the look-ahead rows are in: the model, then
  * what depends on it; then the held rows go through. */
 static gboolean
@@ -1183,11 +1221,11 @@ choose (DaeDenoiser *d, GError **error)
         g_string_append_printf (why, "ink contrast %.2f, under %.2f, where the document model "
                                 "breaks strokes; ", contrast, DAE__MIN_INK_CONTRAST);
     }
-  g_string_append_printf (why, "noise sigma %.1f/255, fine detail %.1f/255 in the first %u rows",
-                          255 * st->noise, 255 * st->detail, d->lookahead);
-  if (d->n_color >= 3)
-    g_string_append_printf (why, " (noise of the chroma planes %.1f and %.1f)",
-                            255 * st->chroma_sigma[0], 255 * st->chroma_sigma[1]);
+  if (d->content == CONTENT_PHOTO && d->opt.strength == DAE_STRENGTH_AUTO
+      && model_clean_error (model) > 0.0) /* only a photo's strength uses it */
+    d->stats.patch_noise = dae__analyze_patch_noise (d->pending, d->width, d->lookahead,
+                                                     d->channels, d->n_color, &d->stats.patch_rms);
+  describe_noise (d, why);
   d->why = g_string_free (why, FALSE);
   if (!setup (d, model, error))
     {

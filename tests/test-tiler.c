@@ -795,6 +795,89 @@ test_noise_photon (void)
   g_assert_cmpfloat (got, >, 1.3 * dark);
 }
 
+/* A clean weave on a gradient, as Elephants is textured: every 16x16 block
+ * holds some of it, 10x10 gaps between hold none. */
+static float *
+weave_image (guint w, guint h)
+{
+  float *img = g_new (float, (size_t) w * h);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const gboolean gap = x % 24 >= 14 && y % 24 >= 14;
+        const double t = 0.1 * cos (2 * G_PI * x / 3 + 0.5) * cos (2 * G_PI * y / 4 + 0.3)
+                         + 0.05 * sin (2 * G_PI * (x + 2 * y) / 5);
+        img[(size_t) y * w + x] = (float) (round ((0.3 + 0.4 * x / w + (gap ? 0 : t)) * 255) / 255);
+      }
+  return img;
+}
+
+/* The weak-textured patches' noise (noise-patch.c): the weave, which the
+ * quiet blocks read as noise, reads about nothing (a little rounding);
+ * Gaussian noise of 10/255 on a smooth image reads 10, and as white noise
+ * its patches' RMS is not far above it. */
+static void
+test_noise_patches (void)
+{
+  const guint w = 256, h = 192;
+  g_autofree float *weave = weave_image (w, h);
+  DaeImageStats st;
+  g_assert_true (dae__analyze_rows (weave, w, h, 1, 1, &st));
+  double rms;
+  const double p = 255 * dae__patch_noise (weave, w, h, &rms);
+  g_test_message ("weave: quiet blocks %.2f, patches %.2f (RMS %.2f)", 255 * st.noise, p,
+                  255 * rms);
+  g_assert_cmpfloat (255 * st.noise, >, 5);
+  g_assert_cmpfloat (p, <, 1);
+  g_autofree float *noisy = smooth_image (w, h, 10, 9);
+  const double pn = 255 * dae__patch_noise (noisy, w, h, &rms);
+  g_test_message ("noise 10/255: patches %.2f (RMS %.2f)", pn, 255 * rms);
+  g_assert_cmpfloat (fabs (pn - 10), <, 1);
+  g_assert_cmpfloat (255 * rms, <, 1.5 * pn);
+  g_assert_cmpfloat (dae__patch_noise (noisy, 6, 6, &rms), <, 0.0); /* too small */
+  g_assert_cmpfloat (rms, <, 0.0);
+}
+
+/* The photo strength: the weave is left exactly as it is (the quiet
+ * blocks alone gave it a strength); noise of 25/255 blurred by [1 2 1]/4
+ * both ways (demosaicking's correlation) has a small smallest eigenvalue
+ * but a large RMS, and keeps the blocks' figure. */
+static void
+test_noise_texture (void)
+{
+  g_autoptr (DaeModel) m = photo_model ();
+  const guint w = 256, h = 192;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_autofree float *weave = weave_image (w, h);
+  g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, weave);
+  g_assert_cmpmem (out, w * h * sizeof (float), weave, w * h * sizeof (float));
+
+  g_autofree float *white = smooth_image (w, h, 25, 4);
+  g_autofree float *img = g_new (float, (size_t) w * h);
+  g_autofree float *base = smooth_image (w, h, 0, 4);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        double v = 0;
+        for (gint dy = -1; dy <= 1; dy++)
+          for (gint dx = -1; dx <= 1; dx++)
+            {
+              const guint yy = CLAMP ((gint) y + dy, 0, (gint) h - 1);
+              const guint xx = CLAMP ((gint) x + dx, 0, (gint) w - 1);
+              const size_t i = (size_t) yy * w + xx;
+              v += (2 - abs (dy)) * (2 - abs (dx)) / 16.0 * (white[i] - base[i]);
+            }
+        img[(size_t) y * w + x] = CLAMP (round ((base[(size_t) y * w + x] + v) * 255), 0, 255) / 255;
+      }
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+  g_autofree char *desc = dae_denoiser_describe (d);
+  g_test_message ("%s", desc);
+  g_assert_cmpfloat (described (desc, "weak-textured patches "), <,
+                     0.5 * described (desc, "quiet blocks "));
+  g_assert_cmpfloat (described (desc, "noise sigma "), ==, described (desc, "quiet blocks "));
+}
+
 static float *
 read_gray (const char *name, guint *w, guint *h)
 {
@@ -1505,6 +1588,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/strength-detail", test_strength_detail);
   g_test_add_func ("/tiler/noise-clipped", test_noise_clipped);
   g_test_add_func ("/tiler/noise-photon", test_noise_photon);
+  g_test_add_func ("/tiler/noise-patches", test_noise_patches);
+  g_test_add_func ("/tiler/noise-texture", test_noise_texture);
   g_test_add_func ("/tiler/auto-choice", test_auto_choice);
   g_test_add_func ("/tiler/analyze-stroke", test_analyze_stroke);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
