@@ -144,6 +144,26 @@ double dae__patch_noise (const float *plane, guint w, guint h, double *rms);
 double dae__analyze_patch_noise (const float *rows, guint width, guint n_rows,
                                  guint channels, guint n_color, double *rms);
 
+/* Salt-and-pepper noise (impulse.c): the share of the colour samples of
+ * n_rows rows that are impulses (and of those isolated just inside black
+ * and white), whether those shares call for the filter,
+ * and the filter as a stream: each row fed comes out with its impulses
+ * replaced one row later (the image's last row with it), so `out` holds
+ * n_rows + 1 rows. */
+typedef struct {
+  guint width, height, channels, n_color;
+  float *held;       /* the two rows before the next one */
+  guint64 fed, replaced;
+} DaeImpulse;
+
+double dae__impulse_share (const float *rows, guint width, guint n_rows, guint channels,
+                           guint n_color, double *near_share);
+gboolean dae__impulse_wanted (double share, double near_share);
+gboolean dae__impulse_init (DaeImpulse *s, guint width, guint height, guint channels,
+                            guint n_color);
+void dae__impulse_clear (DaeImpulse *s);
+guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *out);
+
 /* Below this distance between the paper and the ink's darkest fifth a page
  * has no ink to measure by: the ink guard and the speck filter stay idle,
  * and the automatic choice gives the page the photo model, since the

@@ -127,6 +127,11 @@ struct _DaeDenoiser {
   DaeSpecks specks;            /* a page's: isolated specks erased */
   void **specks_scratch;       /* per worker, when specks.active */
   guint64 *specks_erased;      /* per worker: specks erased */
+  DaeImpulse impulse;          /* salt-and-pepper out of the input rows */
+  gboolean impulse_on;
+  double impulse_share;        /* of the first rows' samples */
+  double impulse_spread;       /* isolated samples just inside black and white */
+  float *impulse_out;          /* IMPULSE_CHUNK + 1 filtered rows */
   char *why;                   /* the choices, for describe */
 };
 
@@ -137,7 +142,8 @@ dae_denoise_options_init (DaeDenoiseOptions *options)
   *options = (DaeDenoiseOptions){ .stride = 0, .strength = DAE_STRENGTH_AUTO,
                                   .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_AUTO,
                                   .threads = 0, .conv_path = DAE_CONV_AUTO,
-                                  .ink_guard = TRUE, .despeckle = TRUE };
+                                  .ink_guard = TRUE, .despeckle = TRUE,
+                                  .impulse_filter = TRUE };
 }
 
 static void
@@ -712,6 +718,8 @@ dae_denoiser_free (DaeDenoiser *d)
   g_free (d->guard_held);
   g_free (d->specks_erased);
   g_free (d->specks_scratch);
+  dae__impulse_clear (&d->impulse);
+  g_free (d->impulse_out);
   dae__pool_free (d->pool);
   g_free (d->in_rows);
   g_free (d->in_planes);
@@ -1163,6 +1171,59 @@ push_ready (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
     }
 }
 
+/* Rows a time through the impulse filter (its output buffer's size). */
+#define IMPULSE_CHUNK 32
+
+/* push_ready, through the impulse filter when it is on. */
+static gboolean
+push_input (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
+{
+  if (!d->impulse_on)
+    return push_ready (d, rows, n_rows, error);
+  const size_t row_f = (size_t) d->width * d->channels;
+  while (n_rows > 0)
+    {
+      const guint take = MIN (n_rows, IMPULSE_CHUNK);
+      const guint n_out = dae__impulse_feed (&d->impulse, rows, take, d->impulse_out);
+      if (!push_ready (d, d->impulse_out, n_out, error))
+        return FALSE;
+      rows += take * row_f;
+      n_rows -= take;
+    }
+  return TRUE;
+}
+
+/* Decides the impulse filter from the first rows; when on, returns those
+ * rows filtered for the analysis (else NULL), and readies the stream. */
+static float *
+start_impulse_filter (DaeDenoiser *d)
+{
+  double near_share = 0.0;
+  const gboolean wanted = d->opt.impulse_filter && d->opt.strength != 0.0; /* 0: as it is */
+  d->impulse_share = wanted ? dae__impulse_share (d->pending, d->width, d->lookahead,
+                                                  d->channels, d->n_color, &near_share)
+                            : 0.0;
+  d->impulse_on = dae__impulse_wanted (d->impulse_share, near_share);
+  d->impulse_spread = near_share;
+  if (!d->impulse_on)
+    return NULL;
+  const size_t row_f = (size_t) d->width * d->channels;
+  DaeImpulse look;
+  float *seen = g_try_new (float, (d->lookahead + 1) * row_f);
+  d->impulse_out = g_try_new (float, (IMPULSE_CHUNK + 1) * row_f);
+  if (seen == NULL || d->impulse_out == NULL
+      || !dae__impulse_init (&d->impulse, d->width, d->height, d->channels, d->n_color)
+      || !dae__impulse_init (&look, d->width, d->lookahead, d->channels, d->n_color))
+    {
+      g_free (seen);
+      d->impulse_on = FALSE; /* out of memory: leave the input as it is */
+      return NULL;
+    }
+  dae__impulse_feed (&look, d->pending, d->lookahead, seen);
+  dae__impulse_clear (&look);
+  return seen;
+}
+
 /* Percent, for messages. */
 #define PCT(x) (100.0 * (x))
 
@@ -1187,7 +1248,9 @@ describe_noise (const DaeDenoiser *d, GString *why)
 static gboolean
 choose (DaeDenoiser *d, GError **error)
 {
-  if (!dae__analyze_rows (d->pending, d->width, d->lookahead, d->channels, d->n_color,
+  g_autofree float *filtered = start_impulse_filter (d);
+  const float *seen = filtered != NULL ? filtered : d->pending;
+  if (!dae__analyze_rows (seen, d->width, d->lookahead, d->channels, d->n_color,
                           &d->stats))
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
@@ -1223,7 +1286,7 @@ choose (DaeDenoiser *d, GError **error)
     }
   if (d->content == CONTENT_PHOTO && d->opt.strength == DAE_STRENGTH_AUTO
       && model_clean_error (model) > 0.0) /* only a photo's strength uses it */
-    d->stats.patch_noise = dae__analyze_patch_noise (d->pending, d->width, d->lookahead,
+    d->stats.patch_noise = dae__analyze_patch_noise (seen, d->width, d->lookahead,
                                                      d->channels, d->n_color, &d->stats.patch_rms);
   describe_noise (d, why);
   d->why = g_string_free (why, FALSE);
@@ -1232,7 +1295,7 @@ choose (DaeDenoiser *d, GError **error)
       g_atomic_int_set (&d->failed, TRUE);
       return FALSE;
     }
-  const gboolean ok = push_ready (d, d->pending, d->n_pending, error);
+  const gboolean ok = push_input (d, d->pending, d->n_pending, error);
   g_clear_pointer (&d->pending, g_free);
   return ok;
 }
@@ -1268,7 +1331,7 @@ dae_denoiser_push_rows (DaeDenoiser *d, const float *rows, guint n_rows,
       if (!choose (d, error))
         return FALSE;
     }
-  return push_ready (d, rows, n_rows, error);
+  return push_input (d, rows, n_rows, error);
 }
 
 guint
@@ -1330,6 +1393,22 @@ describe_specks (const DaeDenoiser *d, GString *s)
                           d->specks.stroke);
 }
 
+/* What the impulse filter did: nothing is said when it had nothing to do. */
+static void
+describe_impulses (const DaeDenoiser *d, GString *s)
+{
+  if (d->impulse_on)
+    g_string_append_printf (s, "; salt-and-pepper: %.1f%% of the first rows' samples, "
+                            "%" G_GUINT64_FORMAT " replaced by their 3x3 median",
+                            PCT (d->impulse_share), d->impulse.replaced);
+  else if (d->impulse_share > 0.0005)
+    g_string_append_printf (s, "; impulses left: %.2f%% of the first rows' samples, with "
+                            "%.2f%% just inside black and white: %s", PCT (d->impulse_share),
+                            PCT (d->impulse_spread), dae__impulse_wanted (d->impulse_share, 0.0)
+                            ? "clipped noise, not salt-and-pepper"
+                            : "too few for salt-and-pepper");
+}
+
 char *
 dae_denoiser_describe (const DaeDenoiser *d)
 {
@@ -1372,6 +1451,7 @@ dae_denoiser_describe (const DaeDenoiser *d)
                               d->guard.paper, d->guard.contrast, held);
     }
   describe_specks (d, s);
+  describe_impulses (d, s);
   if (d->tiles_run > 0)
     {
       g_string_append_printf (s, "; inverted: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT

@@ -26,7 +26,7 @@
 
 static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
-static char *opt_bilevel, *opt_ink_guard, *opt_despeckle;
+static char *opt_bilevel, *opt_ink_guard, *opt_despeckle, *opt_impulse;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
 static gboolean opt_verbose, opt_version, opt_skip_existing, opt_recursive;
 static char **opt_files;
@@ -48,8 +48,13 @@ static const GOptionEntry entries[] = {
     "Pages: keep marks lighter than half the page's ink contrast (bleed-through from the "
     "other side) from being darkened into ink, on or off (default: on)", "on|off" },
   { "despeckle", 0, 0, G_OPTION_ARG_STRING, &opt_despeckle,
-    "Pages: erase isolated specks smaller than half the square of the page's stroke "
-    "width with no text near them (dust, toner), on or off (default: on)", "on|off" },
+    "Pages: erase specks smaller than half the square of the page's stroke width "
+    "with no larger mark above or below them (dust, toner), on or off (default: on)",
+    "on|off" },
+  { "impulse-filter", 0, 0, G_OPTION_ARG_STRING, &opt_impulse,
+    "Replace salt-and-pepper noise (black and white pixels alone among their "
+    "neighbours) by the 3x3 median before denoising, when the first rows hold enough "
+    "of it, on or off (default: on)", "on|off" },
   { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
     "Colour images: denoise the luminance only (luma), each channel (rgb), the "
     "opponent planes (opponent: luminance and both chroma planes), or auto: opponent "
@@ -676,6 +681,11 @@ parse_settings (Settings *s)
     {
       static const char *const c[] = { "on", "off", NULL };
       s->dopt.despeckle = cli_parse_choice ("--despeckle", opt_despeckle, c) == 0;
+    }
+  if (opt_impulse)
+    {
+      static const char *const c[] = { "on", "off", NULL };
+      s->dopt.impulse_filter = cli_parse_choice ("--impulse-filter", opt_impulse, c) == 0;
     }
   if (opt_color)
     {

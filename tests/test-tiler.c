@@ -1500,6 +1500,88 @@ test_specks (void)
   g_assert_false (s.active); /* a speck and a dot are pixel-sized alike */
 }
 
+/* Salt-and-pepper on a page of bars (one a single pixel wide) over grainy
+ * paper: the share calls for the filter, and the clean page's, even made
+ * bilevel, does not, nor clipped Gaussian noise; the filter streams (7 rows a time gives what the whole
+ * page at once gives); every sample the noise left alone and not black or
+ * white comes out exactly as it went in; nearly every impulse far from the
+ * level it hides is put right, but where it touches a bar (it may be part
+ * of the mark; salt on light paper is left too: it is paper). */
+static gboolean
+touches_bar (const float *clean, guint w, guint h, guint i)
+{
+  const guint y = i / w, x = i % w;
+  gboolean any = FALSE;
+  for (guint yy = y > 0 ? y - 1 : 0; yy <= MIN (y + 1, h - 1); yy++)
+    for (guint xx = x > 0 ? x - 1 : 0; xx <= MIN (x + 1, w - 1); xx++)
+      any |= (yy != y || xx != x) && clean[yy * w + xx] < 0.5f;
+  return any;
+}
+
+static void
+test_impulse (void)
+{
+  const guint w = 200, h = 120;
+  g_autofree float *clean = g_new (float, w * h), *noisy = g_new (float, w * h);
+  g_autofree float *bilevel = g_new (float, w * h);
+  GRand *rng = g_rand_new_with_seed (61);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const gboolean bar = (x % 20 < 4 && y > 10 && y < 100) || (x == 101 && y > 20);
+        const float v = bar ? 0.15f : 0.85f;
+        clean[y * w + x] = CLAMP (v + (float) (0.02 * gauss (rng)), 0.01f, 0.99f);
+        bilevel[y * w + x] = bar ? 0.0f : 1.0f;
+        const double u = g_rand_double (rng);
+        noisy[y * w + x] = u < 0.03 ? 0.0f : u < 0.06 ? 1.0f : clean[y * w + x];
+      }
+  g_rand_free (rng);
+  double near, near_clean, near_bilevel;
+  const double share = dae__impulse_share (noisy, w, h, 1, 1, &near);
+  const double clean_share = dae__impulse_share (clean, w, h, 1, 1, &near_clean);
+  const double bilevel_share = dae__impulse_share (bilevel, w, h, 1, 1, &near_bilevel);
+  g_test_message ("impulse share: noisy %.4f, clean %.4f, bilevel %.4f", share, clean_share,
+                  bilevel_share);
+  g_assert_true (dae__impulse_wanted (share, near));
+  g_assert_false (dae__impulse_wanted (clean_share, near_clean));
+  g_assert_false (dae__impulse_wanted (bilevel_share, near_bilevel));
+  /* Gaussian noise of 0.35 over the clean page, clipped: isolated samples
+   * at black and white, but as many just inside them. */
+  g_autofree float *clipped = g_new (float, w * h);
+  GRand *g = g_rand_new_with_seed (62);
+  for (guint i = 0; i < w * h; i++)
+    clipped[i] = CLAMP (clean[i] + (float) (0.35 * gauss (g)), 0.0f, 1.0f);
+  g_rand_free (g);
+  double near_clipped;
+  const double clipped_share = dae__impulse_share (clipped, w, h, 1, 1, &near_clipped);
+  g_test_message ("clipped Gaussian noise: %.4f isolated at the ends, %.4f just inside",
+                  clipped_share, near_clipped);
+  g_assert_false (dae__impulse_wanted (clipped_share, near_clipped));
+  g_autofree float *whole = g_new (float, (h + 1) * w), *chunked = g_new (float, (h + 1) * w);
+  DaeImpulse a, b;
+  g_assert_true (dae__impulse_init (&a, w, h, 1, 1) && dae__impulse_init (&b, w, h, 1, 1));
+  g_assert_cmpuint (dae__impulse_feed (&a, noisy, h, whole), ==, h);
+  guint out = 0;
+  for (guint y = 0; y < h; y += 7)
+    out += dae__impulse_feed (&b, noisy + y * w, MIN (7, h - y), chunked + out * w);
+  g_assert_cmpuint (out, ==, h);
+  g_assert_cmpmem (whole, h * w * sizeof (float), chunked, h * w * sizeof (float));
+  g_assert_cmpuint (a.replaced, ==, b.replaced);
+  guint visible = 0, fixed = 0; /* an impulse far from what it hides */
+  for (guint i = 0; i < w * h; i++)
+    {
+      if (noisy[i] > 0.0f && noisy[i] < 1.0f)
+        g_assert_cmpfloat (whole[i], ==, noisy[i]);
+      else if (fabsf (noisy[i] - clean[i]) > 0.5f && !touches_bar (clean, w, h, i))
+        visible++, fixed += fabsf (whole[i] - clean[i]) < 0.25f;
+    }
+  g_test_message ("%" G_GUINT64_FORMAT " replaced; of %u impulses far from the page and "
+                  "off the bars' edges, %u put right", a.replaced, visible, fixed);
+  g_assert_cmpuint (fixed * 100, >=, visible * 97);
+  dae__impulse_clear (&a);
+  dae__impulse_clear (&b);
+}
+
 /* The sample's text at twice its size (strokes 4 px wide) with 2x2 specks
  * scattered where no text is near, through the document model: it keeps
  * a third of them as ink (140 of 400); the speck filter erases nearly all
@@ -1601,6 +1683,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/ink-guard", test_ink_guard);
   g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
   g_test_add_func ("/tiler/specks", test_specks);
+  g_test_add_func ("/tiler/impulse", test_impulse);
   g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
   return g_test_run ();
 }

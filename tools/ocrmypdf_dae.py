@@ -39,6 +39,9 @@ def add_options(parser):
     g.add_argument("--dae-despeckle", choices=("on", "off"),
                    help="dae-filter --despeckle: on (default) erases isolated "
                         "specks smaller than the page's strokes")
+    g.add_argument("--dae-impulse-filter", choices=("on", "off"),
+                   help="dae-filter --impulse-filter: on (default) replaces "
+                        "salt-and-pepper noise by the 3x3 median first")
 
 
 def _program():
@@ -66,6 +69,8 @@ def filter_ocr_image(page, image):
         cmd += ["--ink-guard", page.options.dae_ink_guard]
     if page.options.dae_despeckle is not None:
         cmd += ["--despeckle", page.options.dae_despeckle]
+    if page.options.dae_impulse_filter is not None:
+        cmd += ["--impulse-filter", page.options.dae_impulse_filter]
     # Gray is what the document model and tesseract want; PNG keeps it
     # lossless through the pipe.
     buf = io.BytesIO()

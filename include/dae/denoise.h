@@ -60,13 +60,17 @@ typedef struct {
                         * bleed-through is not written into text (default on) */
   gboolean despeckle;  /* pages: isolated specks smaller than half a stroke's
                         * square, with no text near, are erased (default on) */
+  gboolean impulse_filter; /* salt-and-pepper noise (black and white pixels
+                        * alone among their neighbours) replaced by the 3x3
+                        * median before anything else, when the first rows
+                        * hold enough of it; not at strength 0 (default on) */
 } DaeDenoiseOptions;
 
 /**
  * dae_denoise_options_init:
  * @options: options to fill with the defaults (stride = half a patch,
  *   strength auto, invert auto, colour auto, all cores, automatic conv
- *   path, ink guard on, despeckle on)
+ *   path, ink guard on, despeckle on, impulse filter on)
  *
  * Returns: nothing.
  */
