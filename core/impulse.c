@@ -52,26 +52,28 @@ median9 (float p[9])
   return p[4];
 }
 
-/* Channel c of pixel x in rows above, row and below (edges replicated):
- * its 3x3 median in *median, and how many of its eight neighbours lie
- * near it. */
-static guint
-neighbourhood (const float *const r[3], guint width, guint channels, guint x, guint c,
-               float *median)
+/* The 3x3 samples of channel c around pixel x in rows above, row and below
+ * (edges replicated), row by row. */
+static void
+gather (const float *const r[3], guint width, guint channels, guint x, guint c, float p[9])
 {
-  const float v = r[1][(size_t) x * channels + c];
-  float p[9];
-  guint near = 0, k = 0;
+  const size_t left = (size_t) (x > 0 ? x - 1 : 0) * channels + c;
+  const size_t right = (size_t) MIN (x + 1, width - 1) * channels + c;
+  const size_t mid = (size_t) x * channels + c;
   for (guint i = 0; i < 3; i++)
-    for (gint dx = -1; dx <= 1; dx++)
-      {
-        const guint xx = (guint) CLAMP ((gint) x + dx, 0, (gint) width - 1);
-        p[k] = r[i][(size_t) xx * channels + c];
-        near += !(i == 1 && dx == 0) && fabsf (p[k] - v) <= NEAR;
-        k++;
-      }
-  *median = median9 (p);
-  return near;
+    p[3 * i] = r[i][left], p[3 * i + 1] = r[i][mid], p[3 * i + 2] = r[i][right];
+}
+
+/* Whether fewer than `enough` of the eight neighbours lie within d of the
+ * centre: cheap, and on paper or in a stroke it stops at once, so the
+ * median is taken only where it can matter. */
+static gboolean
+few_near (const float p[9], float d, guint enough)
+{
+  guint near = 0;
+  for (guint k = 0; k < 9 && near < enough; k++)
+    near += k != 4 && fabsf (p[k] - p[4]) <= d;
+  return near < enough;
 }
 
 double
@@ -84,15 +86,17 @@ dae__impulse_share (const float *rows, guint width, guint n_rows, guint channels
     {
       const float *r[3] = { rows + (y > 0 ? y - 1 : 0) * row_f, rows + y * row_f,
                             rows + (y + 1 < n_rows ? y + 1 : y) * row_f };
-      float m;
+      float p[9];
       for (guint x = 0; x < width; x++)
         for (guint c = 0; c < n_color; c++)
           {
             const float v = r[1][(size_t) x * channels + c];
             const gboolean extreme = v <= 0.0f || v >= 1.0f;
             const gboolean nearly = !extreme && (v <= NEARLY || v >= 1.0f - NEARLY);
-            if ((extreme || nearly) && neighbourhood (r, width, channels, x, c, &m) <= 1
-                && fabsf (v - m) > FAR)
+            if (!extreme && !nearly)
+              continue;
+            gather (r, width, channels, x, c, p);
+            if (few_near (p, NEAR, 2) && fabsf (v - median9 (p)) > FAR)
               n += extreme, n_near += nearly;
           }
     }
@@ -119,10 +123,14 @@ filter_row (const float *const r[3], guint width, guint channels, guint n_color,
     for (guint c = 0; c < n_color; c++)
       {
         const float v = r[1][(size_t) x * channels + c];
-        float m;
+        float p[9];
         if (v > 0.0f && v < 1.0f)
           continue;
-        neighbourhood (r, width, channels, x, c, &m);
+        gather (r, width, channels, x, c, p);
+        /* the median lies within REPLACE_FAR of v when 4 neighbours do */
+        if (!few_near (p, REPLACE_FAR, 4))
+          continue;
+        const float m = median9 (p);
         if (fabsf (v - m) > REPLACE_FAR)
           out[(size_t) x * channels + c] = m, n++;
       }
