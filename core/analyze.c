@@ -171,11 +171,6 @@ banded_sigma (const HalfPlane *hp, guint n_blocks, double lo, double hi)
   return sqrt (var);
 }
 
-/* Blocks whose mean lies this many sigmas from black or white count for the
- * unclipped noise (fitted on train400, 1.5 of 1, 1.5, 2, 2.5: rms error
- * 1.0/255 at sigma 25, 2.7 at 50, against 1.9 and 7.2 over all blocks). */
-#define CLIP_MARGIN 1.5
-
 /* The noise over all blocks, and (*unclipped, unless NULL) over the blocks
  * away from black and white: clipping there cuts part of the noise off, and a photo
  * with a bright sky read noise of 25/255 as 16 from its quietest blocks.
@@ -217,14 +212,14 @@ noise_sigma (const HalfPlane *hp, const guint64 *hist, double *unclipped)
   *unclipped = sigma;
   for (guint round = 0; round < 2; round++)
     {
-      const double margin = CLIP_MARGIN * *unclipped;
+      const double margin = DAE__CLIP_MARGIN * *unclipped;
       const double s = quiet_blocks_sigma (hp, bw * bh, margin, 1.0 - margin,
                                            MAX (16, bw * bh / 50));
       if (s < 0.0)
         break;
       *unclipped = s;
     }
-  const double margin = CLIP_MARGIN * *unclipped;
+  const double margin = DAE__CLIP_MARGIN * *unclipped;
   const double banded = banded_sigma (hp, bw * bh, margin, 1.0 - margin);
   if (banded >= 0.0)
     *unclipped = banded;
@@ -684,23 +679,6 @@ image_features (const float *rows, guint width, guint n_rows, guint channels, gu
   return line_features (hp, flat.light, f + 19);
 }
 
-/* The median of 9 values: Paeth's 19 compare-exchanges, no branches. */
-static float
-median9 (float *v)
-{
-  static const guint8 pairs[19][2] = { { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 1 }, { 3, 4 },
-                                       { 6, 7 }, { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 3 },
-                                       { 5, 8 }, { 4, 7 }, { 3, 6 }, { 1, 4 }, { 2, 5 },
-                                       { 4, 7 }, { 4, 2 }, { 6, 4 }, { 4, 2 } };
-  for (guint k = 0; k < 19; k++)
-    {
-      const float a = v[pairs[k][0]], b = v[pairs[k][1]];
-      v[pairs[k][0]] = MIN (a, b);
-      v[pairs[k][1]] = MAX (a, b);
-    }
-  return v[4];
-}
-
 /* Row yy's luma into ring slot yy % 3. */
 static void
 luma_row (const float *rows, guint width, guint channels, guint n_color, guint yy, float *ring)
@@ -734,7 +712,7 @@ median3_luma (const float *rows, guint width, guint n_rows, guint channels, guin
           const guint l = x > 0 ? x - 1 : 0, r = MIN (x + 1, width - 1);
           float v[9] = { above[l], above[x], above[r], here[l], here[x],
                          here[r],  below[l], below[x], below[r] };
-          out[(size_t) y * width + x] = median9 (v);
+          out[(size_t) y * width + x] = dae__median9 (v);
         }
     }
   return out;

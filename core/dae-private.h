@@ -144,6 +144,30 @@ double dae__patch_noise (const float *plane, guint w, guint h, double *rms);
 double dae__analyze_patch_noise (const float *rows, guint width, guint n_rows,
                                  guint channels, guint n_color, double *rms);
 
+/* The median of 9 values (sorts them in part): Paeth's 19 compare-exchanges,
+ * no branches; the analysis's 3x3 median and the impulse filter's. */
+static inline float
+dae__median9 (float *v)
+{
+  static const guint8 pairs[19][2] = { { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 1 }, { 3, 4 },
+                                       { 6, 7 }, { 1, 2 }, { 4, 5 }, { 7, 8 }, { 0, 3 },
+                                       { 5, 8 }, { 4, 7 }, { 3, 6 }, { 1, 4 }, { 2, 5 },
+                                       { 4, 7 }, { 4, 2 }, { 6, 4 }, { 4, 2 } };
+  for (guint k = 0; k < 19; k++)
+    {
+      const float a = v[pairs[k][0]], b = v[pairs[k][1]];
+      v[pairs[k][0]] = MIN (a, b);
+      v[pairs[k][1]] = MAX (a, b);
+    }
+  return v[4];
+}
+
+/* Blocks (analyze.c) and patches (noise-patch.c) whose mean lies this many
+ * sigmas from black or white count for the unclipped noise (fitted on
+ * train400, 1.5 of 1, 1.5, 2, 2.5: rms error 1.0/255 at sigma 25, 2.7 at
+ * 50, against 1.9 and 7.2 over all blocks). */
+#define DAE__CLIP_MARGIN 1.5
+
 /* Salt-and-pepper noise (impulse.c): the share of the colour samples of
  * n_rows rows that are impulses (and of those isolated just inside black
  * and white), whether those shares call for the filter,

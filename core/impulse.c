@@ -16,9 +16,8 @@
  * and white: the tails of heavy Gaussian noise, clipped, put as many
  * samples there (0.3-1.0% at sigma 0.35 of full scale) but about as many
  * again just inside (within NEARLY), where salt-and-pepper puts none.
- * Rows stream through with one row
- * held back; the image's first and last rows take their own row for the
- * missing neighbour. */
+ * Rows stream through with one row held back; the image's first and last
+ * rows take their own row for the missing neighbour. */
 #include "dae-private.h"
 
 #include <math.h>
@@ -30,27 +29,6 @@
 #define FAR 0.7f            /* from its 3x3 median: an isolated sample the share counts */
 #define REPLACE_FAR 0.5f    /* from its 3x3 median: a sample the filter replaces */
 #define NEAR 0.25f          /* a neighbour this close makes it a mark, not an impulse */
-
-static inline void
-sort2 (float *a, float *b)
-{
-  const float lo = MIN (*a, *b), hi = MAX (*a, *b);
-  *a = lo, *b = hi;
-}
-
-/* The median of nine (Paeth's network: 19 exchanges). */
-static float
-median9 (float p[9])
-{
-  sort2 (&p[1], &p[2]), sort2 (&p[4], &p[5]), sort2 (&p[7], &p[8]);
-  sort2 (&p[0], &p[1]), sort2 (&p[3], &p[4]), sort2 (&p[6], &p[7]);
-  sort2 (&p[1], &p[2]), sort2 (&p[4], &p[5]), sort2 (&p[7], &p[8]);
-  sort2 (&p[0], &p[3]), sort2 (&p[5], &p[8]), sort2 (&p[4], &p[7]);
-  sort2 (&p[3], &p[6]), sort2 (&p[1], &p[4]), sort2 (&p[2], &p[5]);
-  sort2 (&p[4], &p[7]), sort2 (&p[4], &p[2]), sort2 (&p[6], &p[4]);
-  sort2 (&p[4], &p[2]);
-  return p[4];
-}
 
 /* The 3x3 samples of channel c around pixel x in rows above, row and below
  * (edges replicated), row by row. */
@@ -96,7 +74,7 @@ dae__impulse_share (const float *rows, guint width, guint n_rows, guint channels
             if (!extreme && !nearly)
               continue;
             gather (r, width, channels, x, c, p);
-            if (few_near (p, NEAR, 2) && fabsf (v - median9 (p)) > FAR)
+            if (few_near (p, NEAR, 2) && fabsf (v - dae__median9 (p)) > FAR)
               n += extreme, n_near += nearly;
           }
     }
@@ -130,7 +108,7 @@ filter_row (const float *const r[3], guint width, guint channels, guint n_color,
         /* the median lies within REPLACE_FAR of v when 4 neighbours do */
         if (!few_near (p, REPLACE_FAR, 4))
           continue;
-        const float m = median9 (p);
+        const float m = dae__median9 (p);
         if (fabsf (v - m) > REPLACE_FAR)
           out[(size_t) x * channels + c] = m, n++;
       }

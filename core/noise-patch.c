@@ -28,7 +28,6 @@
 #define TAU0 81.82
 #define BUDGET 65536u /* patches on the grid: the estimate's cost is bounded */
 #define ROUNDS 5
-#define CLIP_MARGIN 1.5
 #define CHUNK 64 /* patches summed in float before the double sums */
 
 typedef struct {
@@ -242,7 +241,7 @@ pool_fill (Pool *pl, Sums *s)
 static gboolean
 reselect (const Pool *pl, Sums *s, double sig2, guint8 *next)
 {
-  const float t = (float) (TAU0 * sig2), mg = (float) (CLIP_MARGIN * sqrt (sig2));
+  const float t = (float) (TAU0 * sig2), mg = (float) (DAE__CLIP_MARGIN * sqrt (sig2));
   guint64 n_new = 0, n_flip = 0;
   for (guint64 k = 0; k < pl->n; k++)
     {

@@ -12,11 +12,11 @@
  * it within two stroke widths, in its columns widened by half a stroke:
  * that keeps an i-dot (its stem), an accent and a crumb touching its
  * letter, and clears specks beside letters and between words, where
- * tesseract read them as punctuation.  (Protecting a speck by any larger mark within two
- * strokes all around, session 15's rule, kept the specks beside letters:
- * bench-ocr's speckle pages 3.27% against 2.25% now.)  The stroke width is
- * the page's (analyze.c) or the tile's own when the model left its strokes
- * thinner.
+ * tesseract read them as punctuation.  (Protecting a speck by any larger
+ * mark within two strokes all around, session 15's rule, kept the specks
+ * beside letters: bench-ocr's speckle pages 3.27% against 2.25% now.)  The
+ * stroke width is the page's (analyze.c) or the tile's own when the model
+ * left its strokes thinner.
  * Erasing only lightens: a speck becomes the tile's paper.  The tile's
  * components are decided where their whole window lies in the tile; the
  * tiles overlapping it decide the others (every pixel lies deep inside
