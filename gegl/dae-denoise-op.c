@@ -7,10 +7,11 @@
  * on-canvas preview, split view, non-destructive editing.  The `gegl`
  * command runs it too:  gegl in.png -o out.png -- dae:denoise model=photo
  *
- * GEGL may ask for an image in several rectangles (GIMP renders its canvas
- * in chunks): the patch grid then starts at each rectangle, so pixels can
- * differ slightly from one run over the whole image, which is what
- * dae-filter and the plug-ins do. */
+ * The denoiser measures the whole image before it starts (noise, polarity,
+ * page or photo, salt-and-pepper), so the op asks for the whole input and
+ * makes the whole output at once, whatever rectangle GEGL wants first:
+ * GIMP's canvas, rendered in chunks, and the `gegl` command then give
+ * dae-filter's pixels, with no seam between chunks. */
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -64,7 +65,7 @@ property_boolean (despeckle, _("Remove specks (pages)"), TRUE)
 
 #else
 
-#define GEGL_OP_AREA_FILTER
+#define GEGL_OP_FILTER
 #define GEGL_OP_NAME dae_denoise_op
 #define GEGL_OP_C_SOURCE dae-denoise-op.c
 
@@ -109,23 +110,41 @@ op_model (GeglProperties *o)
 static void
 prepare (GeglOperation *operation)
 {
-  GeglOperationAreaFilter *area = GEGL_OPERATION_AREA_FILTER (operation);
   const Babl *source = gegl_operation_get_source_format (operation, "input");
   const Babl *format = denoise_format_for (source != NULL ? source : babl_format ("R'G'B'A float"));
-  OpModel *m = op_model (GEGL_PROPERTIES (operation));
-  const guint patch = m->models != NULL ? denoise_models_patch (m->models) : 0;
-  /* The halo denoise_buffer_rect() reads around a rectangle. */
-  area->left = area->right = area->top = area->bottom = (gint) patch;
   gegl_operation_set_format (operation, "input", format);
   gegl_operation_set_format (operation, "output", format);
 }
 
-/* The output covers the input exactly (the area filter would grow it). */
+/* The output covers the input exactly. */
 static GeglRectangle
 get_bounding_box (GeglOperation *operation)
 {
   const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
   return in != NULL ? *in : *GEGL_RECTANGLE (0, 0, 0, 0);
+}
+
+/* Any part of the output needs all of the input ... */
+static GeglRectangle
+get_required_for_output (GeglOperation *operation, const gchar *input_pad,
+                         const GeglRectangle *roi)
+{
+  return get_bounding_box (operation);
+}
+
+/* ... and makes all of the output, kept in the op's cache. */
+static GeglRectangle
+get_cached_region (GeglOperation *operation, const GeglRectangle *roi)
+{
+  return get_bounding_box (operation);
+}
+
+/* GIMP shows it in its progress bar; the op is never cancelled midway. */
+static gboolean
+report_progress (double fraction, gpointer operation)
+{
+  gegl_operation_progress (operation, fraction, "");
+  return TRUE;
 }
 
 static gboolean
@@ -150,7 +169,8 @@ process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
   gboolean ok = m->models != NULL && denoise_params_to_options (&params, 0, &options, &error);
   if (ok)
     {
-      ok = denoise_buffer_rect (m->models, &options, input, output, result, NULL, NULL, &error);
+      ok = denoise_buffer_rect (m->models, &options, input, output, result, report_progress,
+                                operation, &error);
     }
   if (!ok)
     {
@@ -178,6 +198,8 @@ gegl_op_class_init (GeglOpClass *klass)
   G_OBJECT_CLASS (klass)->finalize = finalize;
   operation_class->prepare = prepare;
   operation_class->get_bounding_box = get_bounding_box;
+  operation_class->get_required_for_output = get_required_for_output;
+  operation_class->get_cached_region = get_cached_region;
   /* The denoiser has its own threads, with results independent of them. */
   operation_class->threaded = FALSE;
   filter_class->process = process;

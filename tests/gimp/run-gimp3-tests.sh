@@ -180,23 +180,26 @@ LIST
 
 # The GEGL operation, applied by GIMP (what its filter dialog does), and by
 # the gegl command.
+# GIMP renders the op in chunks; the op makes the whole image at once
+# (it measures the whole of it first), so GIMP's result is dae-filter's.
 for k in gray8 rgba8; do
-  check "dae:denoise in GIMP 3 ($k): denoised, alpha kept" "$images" check "gegl-gimp-$k" \
-    "$f/clean-$k.png" "$f/noisy-$k.png" "$o/gegl-gimp-$k-after.png" --min-gain 3
+  check "dae:denoise in GIMP 3 ($k): identical to dae-filter" "$images" check "gegl-gimp-$k" \
+    "$f/clean-$k.png" "$r/$k.png" "$o/gegl-gimp-$k-after.png" --same
 done
-# The op's switches in GIMP: GIMP renders in chunks (pixels may differ a
-# little from one run over the whole page), so only: both off changes it.
-check "dae:denoise in GIMP 3, ink-guard and despeckle off: differs from the defaults" \
-  "$images" check "gegl-gimp-page" "$f/clean-page.png" "$o/gegl-gimp-page-after.png" \
-  "$o/gegl-gimp-page-off-after.png" --differ
+check "dae:denoise in GIMP 3, ink-guard and despeckle off: identical to dae-filter" \
+  "$images" check "gegl-gimp-page" "$f/clean-page.png" "$r/page-off-off.png" \
+  "$o/gegl-gimp-page-off-after.png" --same
 # gegl writes 16-bit PNGs: compared with dae-filter's output of 16-bit inputs.
-for k in gray16:noisy-gray16.png:gray16 rgba16:rgba-u16-before.png:rgba-u16; do
-  name=${k%%:*} in=${k#*:}; in=${in%%:*} ref=${k##*:}
+# With alpha, babl's conversion to 16 bits (a path babl picks by timing it)
+# now and then puts a colour sample one level off dae-filter's rounding (354
+# of 244,608 seen, none more than one): to 1/65535 there, exact in gray.
+for k in gray16:noisy-gray16.png:gray16:0 rgba16:rgba-u16-before.png:rgba-u16:1; do
+  name=${k%%:*} rest=${k#*:}; in=${rest%%:*} rest=${rest#*:}; ref=${rest%%:*} tol=${rest#*:}
   [ -f "$f/$in" ] && in=$f/$in || in=$o/$in
   gegl "$in" -o "$o/gegl-cli-$name.png" -- dae:denoise > "$tmp/gegl.log" 2>&1
-  check "the gegl command runs dae:denoise ($name): identical to dae-filter" "$images" check \
-    "gegl-cli-$name" "$f/clean-${name%16}8.png" "$r/$ref.png" "$o/gegl-cli-$name.png" --same ||
-    sed 's/^/    /' "$tmp/gegl.log"
+  check "the gegl command runs dae:denoise ($name): dae-filter's (to $tol/65535)" "$images" \
+    check "gegl-cli-$name" "$f/clean-${name%16}8.png" "$r/$ref.png" "$o/gegl-cli-$name.png" \
+    --same --tolerance "$tol" || sed 's/^/    /' "$tmp/gegl.log"
 done
 # The op's switches through the gegl command: each as dae-filter's, on by default.
 for s in on-on off-off off-on; do
@@ -213,6 +216,10 @@ done
 gegl "$f/noisy-page16.png" -o "$o/gegl-cli-page.png" -- dae:denoise > "$tmp/gegl.log" 2>&1
 check "the gegl command, switches left out: both on" "$images" check "gegl-cli-page" \
   "$f/clean-page16.png" "$r/page16-on-on.png" "$o/gegl-cli-page.png" --same
+GEGL_CHUNK_SIZE=4096 gegl "$f/noisy-page16.png" -o "$o/gegl-cli-chunks.png" -- dae:denoise \
+  > "$tmp/gegl.log" 2>&1
+check "the gegl command in 64x64 chunks: identical to dae-filter" "$images" check \
+  "gegl-cli-chunks" "$f/clean-page16.png" "$r/page16-on-on.png" "$o/gegl-cli-chunks.png" --same
 check "the gegl command: both off differs from both on" "$images" check "gegl-cli-page" \
   "$f/clean-page16.png" "$o/gegl-cli-page.png" "$o/gegl-cli-page-off-off.png" --differ
 finish
