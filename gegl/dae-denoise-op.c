@@ -63,6 +63,9 @@ property_boolean (ink_guard, _("Ink guard (pages)"), TRUE)
 property_boolean (despeckle, _("Remove specks (pages)"), TRUE)
   description (_(DENOISE_DESPECKLE_BLURB))
 
+property_boolean (impulse_filter, _("Remove salt-and-pepper (auto)"), TRUE)
+  description (_(DENOISE_IMPULSE_FILTER_BLURB))
+
 #else
 
 #define GEGL_OP_FILTER
@@ -164,7 +167,8 @@ process (GeglOperation *operation, GeglBuffer *input, GeglBuffer *output,
                                            : o->invert == DAE_OP_INVERT_OFF ? DAE_INVERT_OFF
                                                                             : DAE_INVERT_AUTO,
                                  .color = colors[o->color], .ink_guard = o->ink_guard,
-                                 .despeckle = o->despeckle };
+                                 .despeckle = o->despeckle,
+                                 .impulse_filter = o->impulse_filter };
   DaeDenoiseOptions options;
   gboolean ok = m->models != NULL && denoise_params_to_options (&params, 0, &options, &error);
   if (ok)

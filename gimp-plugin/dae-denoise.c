@@ -21,7 +21,7 @@ const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
 static const DenoiseVals default_vals = {
   .model = "", .strength = 1.0, .stride = 0, .invert = DAE_INVERT_AUTO,
-  .ink_guard = TRUE, .despeckle = TRUE
+  .ink_guard = TRUE, .despeckle = TRUE, .impulse_filter = TRUE
 };
 
 MAIN ()
@@ -58,6 +58,7 @@ query (void)
      * meaning (and C callers passing fewer get the defaults). */
     { GIMP_PDB_INT32, "ink-guard", DENOISE_INK_GUARD_BLURB },
     { GIMP_PDB_INT32, "despeckle", DENOISE_DESPECKLE_BLURB },
+    { GIMP_PDB_INT32, "impulse-filter", DENOISE_IMPULSE_FILTER_BLURB },
   };
 
   set_up_i18n ();
@@ -81,7 +82,8 @@ denoise_vals_to_options (const DenoiseVals *vals, DaeDenoiseOptions *options, GE
   const DenoiseParams params = { .model = vals->model, .strength = vals->strength,
                                  .stride = vals->stride, .invert = vals->invert,
                                  .color = DAE_COLOR_AUTO, .ink_guard = vals->ink_guard,
-                                 .despeckle = vals->despeckle };
+                                 .despeckle = vals->despeckle,
+                                 .impulse_filter = vals->impulse_filter };
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");
   const gint n = threads != NULL ? atoi (threads) : 0;
@@ -114,6 +116,8 @@ vals_from_params (gint nparams, const GimpParam *param, DenoiseVals *vals, GErro
     vals->ink_guard = param[7].data.d_int32;
   if (nparams > 8)
     vals->despeckle = param[8].data.d_int32;
+  if (nparams > 9)
+    vals->impulse_filter = param[9].data.d_int32;
   return TRUE;
 }
 

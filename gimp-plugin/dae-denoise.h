@@ -26,6 +26,7 @@ typedef struct {
    * plug-in stored, leaving these at their defaults. */
   gint ink_guard;                 /* pages: light marks not darkened into ink */
   gint despeckle;                 /* pages: isolated specks erased */
+  gint impulse_filter;            /* salt-and-pepper out first, when there is much */
 } DenoiseVals;
 
 /* Fills @options from @vals (and GIMP's thread preference); FALSE with

@@ -158,6 +158,7 @@ denoise_params_to_options (const DenoiseParams *params, guint threads,
    * options get TRUE or FALSE only, as gboolean code expects. */
   options->ink_guard = params->ink_guard != FALSE;
   options->despeckle = params->despeckle != FALSE;
+  options->impulse_filter = params->impulse_filter != FALSE;
   options->threads = threads;
   return TRUE;
 }

@@ -50,6 +50,10 @@ G_BEGIN_DECLS
 #define DENOISE_DESPECKLE_BLURB                                                         \
   N_("Pages only: isolated specks smaller than half the square of the page's stroke "   \
      "width, with no text near, are erased (dust, toner). On by default")
+#define DENOISE_IMPULSE_FILTER_BLURB                                                    \
+  N_("Salt-and-pepper: black and white dots alone among their neighbours are replaced " \
+     "by their 3x3 median before denoising, only when the image holds many of them "    \
+     "(a scanner's faults). On by default")
 #define DENOISE_STRIDE_MAX 1024
 
 /* The procedure's parameters after the drawable, in their PDB encoding
@@ -62,6 +66,7 @@ typedef struct {
   int color;         /* DaeColorMode: 0 luma, 1 rgb, 2 opponent, 3 auto */
   gboolean ink_guard; /* pages: light marks are not darkened into ink */
   gboolean despeckle; /* pages: isolated specks are erased */
+  gboolean impulse_filter; /* salt-and-pepper out first, when there is much of it */
 } DenoiseParams;
 
 /**

@@ -147,7 +147,7 @@ model_combo_new (DialogState *st)
   return combo;
 }
 
-/* A page-only switch on row @row of @table: the check button writes
+/* A switch on row @row of @table: the check button writes
  * TRUE/FALSE into @value and asks for a new preview. */
 static void
 toggle_attach (GtkTable *table, guint row, const gchar *label, const gchar *blurb, gint *value,
@@ -197,7 +197,7 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
   gtk_box_pack_start (GTK_BOX (vbox), preview, TRUE, TRUE, 0);
   g_signal_connect (preview, "invalidated", G_CALLBACK (preview_update), &st);
 
-  GtkWidget *table = gtk_table_new (6, 3, FALSE);
+  GtkWidget *table = gtk_table_new (7, 3, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
@@ -234,6 +234,8 @@ denoise_dialog (gint32 drawable_id, DenoiseVals *vals)
                  &vals->ink_guard, preview);
   toggle_attach (GTK_TABLE (table), 5, _("_Remove specks (pages)"), _(DENOISE_DESPECKLE_BLURB),
                  &vals->despeckle, preview);
+  toggle_attach (GTK_TABLE (table), 6, _("Remove salt-and-_pepper (auto)"),
+                 _(DENOISE_IMPULSE_FILTER_BLURB), &vals->impulse_filter, preview);
 
   st.message = gtk_label_new (model == NULL ? error->message : "");
   gtk_label_set_line_wrap (GTK_LABEL (st.message), TRUE);

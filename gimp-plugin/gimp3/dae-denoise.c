@@ -113,6 +113,9 @@ denoise_create_procedure (GimpPlugIn *plug_in, const gchar *name)
                                        _(DENOISE_INK_GUARD_BLURB), TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument (procedure, "despeckle", _("_Remove specks (pages)"),
                                        _(DENOISE_DESPECKLE_BLURB), TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "impulse-filter",
+                                       _("Remove salt-and-_pepper (auto)"),
+                                       _(DENOISE_IMPULSE_FILTER_BLURB), TRUE, G_PARAM_READWRITE);
   return procedure;
 }
 
@@ -147,7 +150,8 @@ denoise_config_to_options (GimpProcedureConfig *config, gchar **model,
   gchar *name = NULL;
   g_object_get (config, "model", &name, "strength", &params.strength, "stride",
                 &params.stride, "invert", &params.invert, "color", &params.color,
-                "ink-guard", &params.ink_guard, "despeckle", &params.despeckle, NULL);
+                "ink-guard", &params.ink_guard, "despeckle", &params.despeckle,
+                "impulse-filter", &params.impulse_filter, NULL);
   params.model = name;
   /* Edit -> Preferences -> System Resources -> Number of threads. */
   g_autofree gchar *threads = gimp_gimprc_query ("num-processors");

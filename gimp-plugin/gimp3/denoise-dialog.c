@@ -222,9 +222,9 @@ denoise_dialog (GimpProcedure *procedure, GimpProcedureConfig *config, GimpDrawa
   gimp_procedure_dialog_get_int_combo (GIMP_PROCEDURE_DIALOG (dialog), "color", color);
   pv.stride = gimp_procedure_dialog_get_spin_scale (GIMP_PROCEDURE_DIALOG (dialog), "stride",
                                                     1.0);
-  /* The page-only switches: GimpProcedureDialog makes check buttons of them. */
+  /* The switches: GimpProcedureDialog makes check buttons of them. */
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), "strength", "stride", "invert",
-                              "color", "ink-guard", "despeckle", NULL);
+                              "color", "ink-guard", "despeckle", "impulse-filter", NULL);
 
   pv.message = gtk_label_new ("");
   gtk_label_set_line_wrap (GTK_LABEL (pv.message), TRUE);

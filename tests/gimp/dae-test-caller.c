@@ -19,7 +19,7 @@ query (void)
     { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-NONINTERACTIVE (1) }" },
     { GIMP_PDB_IMAGE, "image", "Input image" },
     { GIMP_PDB_DRAWABLE, "drawable", "Input drawable" },
-    { GIMP_PDB_INT32, "n-params", "How many of plug-in-dae-denoise's parameters to pass (3..9)" },
+    { GIMP_PDB_INT32, "n-params", "How many of plug-in-dae-denoise's parameters to pass (3..10)" },
     { GIMP_PDB_STRING, "model", "Its model parameter" },
     { GIMP_PDB_FLOAT, "strength", "Its strength parameter" },
   };
@@ -38,10 +38,10 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
   *return_vals = values;
   values[0].type = GIMP_PDB_STATUS;
   values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
-  if (nparams != 6 || param[3].data.d_int32 < 3 || param[3].data.d_int32 > 9)
+  if (nparams != 6 || param[3].data.d_int32 < 3 || param[3].data.d_int32 > 10)
     return;
 
-  GimpParam args[9];
+  GimpParam args[10];
   args[0].type = GIMP_PDB_INT32;
   args[0].data.d_int32 = GIMP_RUN_NONINTERACTIVE;
   args[1].type = GIMP_PDB_IMAGE;
@@ -56,12 +56,14 @@ run (const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals
   args[5].data.d_int32 = 0;
   args[6].type = GIMP_PDB_INT32;
   args[6].data.d_int32 = 0;
-  /* The page-only switches off: not their defaults, so that a call with 8
-   * or 9 parameters shows they were read. */
+  /* The switches off: not their defaults, so that a call with 8, 9 or 10
+   * parameters shows they were read. */
   args[7].type = GIMP_PDB_INT32;
   args[7].data.d_int32 = FALSE;
   args[8].type = GIMP_PDB_INT32;
   args[8].data.d_int32 = FALSE;
+  args[9].type = GIMP_PDB_INT32;
+  args[9].data.d_int32 = FALSE;
 
   gint n_results;
   GimpParam *results = gimp_run_procedure2 ("plug-in-dae-denoise", &n_results,

@@ -25,7 +25,7 @@
 (define (dae-test-kind fixtures out kind)
   (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
     (dae-save img (string-append out "/" kind "-before.png"))
-    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
+    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
     (dae-save img (string-append out "/" kind "-after.png"))
     (gimp-image-delete img)))
 
@@ -38,7 +38,7 @@
     (gimp-image-convert-precision copy PRECISION-U16-GAMMA)
     (dae-save copy (string-append out "/" name "-before.png"))
     (gimp-image-delete copy)
-    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
+    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
     (gimp-image-convert-precision img PRECISION-U16-GAMMA)
     (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
@@ -52,7 +52,7 @@
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 120 60)
     (gimp-image-select-rectangle img CHANNEL-OP-ADD 200 100 100 50)
     (dae-save img (string-append out "/selection-before.png"))
-    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
+    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
     (dae-save img (string-append out "/selection-after.png"))
     (gimp-image-delete img)))
 
@@ -62,16 +62,16 @@
 (define (dae-test-last-values fixtures out)
   (let ((noisy (string-append fixtures "/noisy-gray8.png")))
     (let ((img (dae-load noisy)))
-      (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 0.6 7 1 TRUE TRUE)
+      (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 0.6 7 1 TRUE TRUE TRUE)
       (dae-save img (string-append out "/last-values-set.png"))
       (gimp-image-delete img))
     (dae-test-bad fixtures out "bad-between" "" 2.0 0 0)
     (let ((img (dae-load noisy)))
-      (plug-in-dae-denoise RUN-WITH-LAST-VALS img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
+      (plug-in-dae-denoise RUN-WITH-LAST-VALS img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
       (dae-save img (string-append out "/last-values-repeat.png"))
       (gimp-image-delete img))
     (let ((img (dae-load noisy)))
-      (plug-in-dae-denoise RUN-INTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
+      (plug-in-dae-denoise RUN-INTERACTIVE img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
       (dae-save img (string-append out "/last-values-interactive.png"))
       (gimp-image-delete img))))
 
@@ -81,15 +81,15 @@
   (let* ((img (dae-load (string-append fixtures "/noisy-gray8.png")))
          (failed (catch #t
                    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img)
-                                        model strength stride invert TRUE TRUE)
+                                        model strength stride invert TRUE TRUE TRUE)
                    #f)))
     (dae-report (string-append name (if failed " failed" " succeeded")))
     (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
 
 ; plug-in-dae-test-caller passes only the first N of the denoiser's
-; parameters (it declares 9; stride, invert 0, both switches FALSE): the
-; missing ones must take their defaults.
+; parameters (it declares 10; stride, invert 0, the three switches FALSE):
+; the missing ones must take their defaults.
 (define (dae-test-short-call fixtures out kind name n model strength)
   (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
     (plug-in-dae-test-caller RUN-NONINTERACTIVE img (dae-layer img) n model strength)
@@ -102,7 +102,7 @@
                                             CONVERT-PALETTE-GENERATE 16 FALSE FALSE ""))
          (failed (catch #t
                    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img)
-                                        "" 1.0 0 0 TRUE TRUE)
+                                        "" 1.0 0 0 TRUE TRUE TRUE)
                    #f)))
     (dae-report (string-append "bad-indexed" (if failed " failed" " succeeded")))
     (gimp-image-delete img)))
@@ -112,37 +112,45 @@
          (group (car (gimp-layer-group-new img)))
          (dummy (gimp-image-insert-layer img group 0 0))
          (failed (catch #t
-                   (plug-in-dae-denoise RUN-NONINTERACTIVE img group "" 1.0 0 0 TRUE TRUE)
+                   (plug-in-dae-denoise RUN-NONINTERACTIVE img group "" 1.0 0 0 TRUE TRUE TRUE)
                    #f)))
     (dae-report (string-append "bad-group" (if failed " failed" " succeeded")))
     (gimp-image-delete img)))
 
-; The page with the page-only switches INK-GUARD and DESPECKLE (TRUE or
-; FALSE): page-NAME-after.png, compared with dae-filter's.
-(define (dae-test-page fixtures out name ink-guard despeckle)
-  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
-    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0 ink-guard despeckle)
-    (dae-save img (string-append out "/page-" name "-after.png"))
+; The page KIND (page: bleed-through and specks; page-sp: salt-and-pepper)
+; with the switches INK-GUARD, DESPECKLE and IMPULSE (TRUE or FALSE):
+; KIND-NAME-after.png, compared with dae-filter's.
+(define (dae-test-page fixtures out kind name ink-guard despeckle impulse)
+  (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
+    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 1.0 0 0
+                         ink-guard despeckle impulse)
+    (dae-save img (string-append out "/" kind "-" name "-after.png"))
     (gimp-image-delete img)))
 
-; The switches are remembered as the other values are: both off, then
-; RUN-WITH-LAST-VALS (the call's own values are ignored).
-(define (dae-test-page-last fixtures out)
-  (dae-test-page fixtures out "last-set" FALSE FALSE)
-  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
-    (plug-in-dae-denoise RUN-WITH-LAST-VALS img (dae-layer img) "" 1.0 0 0 TRUE TRUE)
-    (dae-save img (string-append out "/page-last-repeat-after.png"))
+; The switches are remembered as the other values are: set, then
+; RUN-WITH-LAST-VALS (the call's own values, all on, are ignored).
+(define (dae-test-page-last fixtures out kind ink-guard despeckle impulse)
+  (dae-test-page fixtures out kind "last-set" ink-guard despeckle impulse)
+  (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
+    (plug-in-dae-denoise RUN-WITH-LAST-VALS img (dae-layer img) "" 1.0 0 0 TRUE TRUE TRUE)
+    (dae-save img (string-append out "/" kind "-last-repeat-after.png"))
     (gimp-image-delete img)))
 
 (define (dae-test-pages fixtures out)
-  (dae-test-page fixtures out "on-on" TRUE TRUE)
-  (dae-test-page fixtures out "off-on" FALSE TRUE)
-  (dae-test-page fixtures out "on-off" TRUE FALSE)
-  (dae-test-page fixtures out "off-off" FALSE FALSE)
+  (dae-test-page fixtures out "page" "on-on" TRUE TRUE TRUE)
+  (dae-test-page fixtures out "page" "off-on" FALSE TRUE TRUE)
+  (dae-test-page fixtures out "page" "on-off" TRUE FALSE TRUE)
+  (dae-test-page fixtures out "page" "off-off" FALSE FALSE TRUE)
   ; an old caller's 7 parameters: both switches on; 8: despeckle on
   (dae-test-short-call fixtures out "page" "page-short-7" 7 "" 1.0)
   (dae-test-short-call fixtures out "page" "page-short-8" 8 "" 1.0)
-  (dae-test-short-call fixtures out "page" "page-short-9" 9 "" 1.0))
+  (dae-test-short-call fixtures out "page" "page-short-9" 9 "" 1.0)
+  ; salt-and-pepper: the impulse filter on and off
+  (dae-test-page fixtures out "page-sp" "on" TRUE TRUE TRUE)
+  (dae-test-page fixtures out "page-sp" "off" TRUE TRUE FALSE)
+  ; 9 parameters: the impulse filter on by default; 10: off
+  (dae-test-short-call fixtures out "page-sp" "page-sp-short-9" 9 "" 1.0)
+  (dae-test-short-call fixtures out "page-sp" "page-sp-short-10" 10 "" 1.0))
 
 (define (dae-run-tests fixtures out)
   (for-each (lambda (kind) (dae-test-kind fixtures out kind))
@@ -162,7 +170,7 @@
   ; model "", strength 0.5; stride and invert left out
   (dae-test-short-call fixtures out "gray8" "short-5" 5 "" 0.5)
   (let ((img (dae-load (string-append fixtures "/noisy-gray8.png"))))
-    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 0.5 0 0 TRUE TRUE)
+    (plug-in-dae-denoise RUN-NONINTERACTIVE img (dae-layer img) "" 0.5 0 0 TRUE TRUE TRUE)
     (dae-save img (string-append out "/strength-half-after.png"))
     (gimp-image-delete img))
   ; only run-mode, image and drawable: what follows is not passed
@@ -177,5 +185,6 @@
   (dae-test-group fixtures out)
   (dae-test-last-values fixtures out)
   (dae-test-pages fixtures out)
-  (dae-test-page-last fixtures out)
+  (dae-test-page-last fixtures out "page" FALSE FALSE TRUE)
+  (dae-test-page-last fixtures out "page-sp" TRUE TRUE FALSE)
   (dae-report "done"))

@@ -130,33 +130,36 @@
     (dae-save img (string-append out "/" name "-after.png"))
     (gimp-image-delete img)))
 
-; The page with the page-only switches INK-GUARD and DESPECKLE (TRUE or
-; FALSE), every other argument left out: page-NAME-after.png.
-(define (dae-test-page fixtures out name ink-guard despeckle)
-  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
+; The page KIND (page: bleed-through and specks; page-sp: salt-and-pepper)
+; with the switches INK-GUARD, DESPECKLE and IMPULSE (TRUE or FALSE), every
+; other argument left out: KIND-NAME-after.png.
+(define (dae-test-page fixtures out kind name ink-guard despeckle impulse)
+  (let ((img (dae-load (string-append fixtures "/noisy-" kind ".png"))))
     (plug-in-dae-denoise #:run-mode RUN-NONINTERACTIVE #:image img
                          #:drawables (vector (dae-layer img))
-                         #:ink-guard ink-guard #:despeckle despeckle)
-    (dae-save img (string-append out "/page-" name "-after.png"))
+                         #:ink-guard ink-guard #:despeckle despeckle
+                         #:impulse-filter impulse)
+    (dae-save img (string-append out "/" kind "-" name "-after.png"))
     (gimp-image-delete img)))
 
 (define (dae-test-pages fixtures out)
-  (let ((img (dae-load (string-append fixtures "/noisy-page.png"))))
-    (dae-denoise-default img (dae-layer img))
-    (dae-save img (string-append out "/page-default-after.png"))
-    (gimp-image-delete img))
-  (dae-test-page fixtures out "on-on" TRUE TRUE)
-  (dae-test-page fixtures out "off-on" FALSE TRUE)
-  (dae-test-page fixtures out "on-off" TRUE FALSE)
-  (dae-test-page fixtures out "off-off" FALSE FALSE))
+  (for-each (lambda (kind) (dae-test-kind fixtures out kind)) '("page" "page-sp"))
+  (dae-test-page fixtures out "page" "on-on" TRUE TRUE TRUE)
+  (dae-test-page fixtures out "page" "off-on" FALSE TRUE TRUE)
+  (dae-test-page fixtures out "page" "on-off" TRUE FALSE TRUE)
+  (dae-test-page fixtures out "page" "off-off" FALSE FALSE TRUE)
+  (dae-test-page fixtures out "page-sp" "on" TRUE TRUE TRUE)
+  (dae-test-page fixtures out "page-sp" "off" TRUE TRUE FALSE))
 
-; GIMP applies the GEGL operation to the page with both switches off.
-(define (dae-test-gegl-page fixtures out)
-  (let* ((img (dae-load (string-append fixtures "/noisy-page.png")))
+; GIMP applies the GEGL operation to the page KIND with the switches
+; INK-GUARD, DESPECKLE and IMPULSE: gegl-gimp-KIND-off-after.png.
+(define (dae-test-gegl-page fixtures out kind ink-guard despeckle impulse)
+  (let* ((img (dae-load (string-append fixtures "/noisy-" kind ".png")))
          (layer (dae-layer img)))
     (gimp-drawable-merge-new-filter layer "dae:denoise" 0 LAYER-MODE-REPLACE 1.0
-                                    "ink-guard" FALSE "despeckle" FALSE)
-    (dae-save img (string-append out "/gegl-gimp-page-off-after.png"))
+                                    "ink-guard" ink-guard "despeckle" despeckle
+                                    "impulse-filter" impulse)
+    (dae-save img (string-append out "/gegl-gimp-" kind "-off-after.png"))
     (gimp-image-delete img)))
 
 ; GIMP itself applies the GEGL operation (what its filter dialog does).
@@ -195,5 +198,7 @@
   (dae-test-gegl-op fixtures out "rgba8")
   (dae-test-pages fixtures out)
   (dae-test-gegl-op fixtures out "page")
-  (dae-test-gegl-page fixtures out)
+  (dae-test-gegl-op fixtures out "page-sp")
+  (dae-test-gegl-page fixtures out "page" FALSE FALSE TRUE)
+  (dae-test-gegl-page fixtures out "page-sp" TRUE TRUE FALSE)
   (dae-report "done"))

@@ -5,7 +5,9 @@
  *     rgb8, rgba8, gray16): pages of MNIST digits with Gaussian noise from a
  *     fixed seed, so every run tests the same pixels; with TEXT (a clean
  *     page, samples/clean-text.png), the kinds page and page16 too: its
- *     text with bleed-through and specks, for the page-only switches.
+ *     text with bleed-through and specks, for the page-only switches; and
+ *     page-sp and page-sp16: the clean page with 5% salt-and-pepper, for
+ *     the impulse filter (its clean image is clean-page.png).
  *
  *   gimp-test-images check NAME CLEAN BEFORE AFTER [--min-gain DB]
  *                                [--selection X,Y,W,H[:X,Y,W,H...]] [--same]
@@ -41,6 +43,7 @@
 #define SEED 20261130u
 #define PAGE_TEXT_W 360
 #define PAGE_TEXT_H 150
+#define IMPULSE_RATE 0.05
 
 typedef struct {
   DaeImageInfo info;
@@ -230,6 +233,21 @@ page_pixels (const Image *text, guint w, guint h, float *clean, float *noisy)
   return n_specks >= 30;
 }
 
+/* Salt-and-pepper over CLEAN into SP: about IMPULSE_RATE of the samples,
+ * from a fixed seed, set to exactly black or white (half each), as a
+ * scanner's dropped and stuck pixels: the impulse filter's case. */
+static void
+salt_and_pepper (const float *clean, size_t n, float *sp)
+{
+  GRand *rand = g_rand_new_with_seed (SEED + 1);
+  for (size_t i = 0; i < n; i++)
+    {
+      const double u = g_rand_double (rand);
+      sp[i] = u < IMPULSE_RATE / 2 ? 0.0f : u < IMPULSE_RATE ? 1.0f : clean[i];
+    }
+  g_rand_free (rand);
+}
+
 static int
 make_page (const char *dir, const char *text_path)
 {
@@ -244,11 +262,13 @@ make_page (const char *dir, const char *text_path)
   const guint h = 2 * MIN (text.info.height, PAGE_TEXT_H);
   g_autofree float *clean = g_new (float, (size_t) w * h);
   g_autofree float *noisy = g_new (float, (size_t) w * h);
+  g_autofree float *sp = g_new (float, (size_t) w * h);
   if (!page_pixels (&text, w, h, clean, noisy))
     {
       g_printerr ("gimp-test-images: %s: no room for the specks\n", text_path);
       return 1;
     }
+  salt_and_pepper (clean, (size_t) w * h, sp);
   /* 8 bits for GIMP, 16 for the gegl command (which writes 16-bit PNGs). */
   static const struct { const char *suffix; guint maxval; } depths[] = { { "", 255 },
                                                                        { "16", 65535 } };
@@ -256,8 +276,10 @@ make_page (const char *dir, const char *text_path)
     {
       g_autofree char *clean_path = g_strdup_printf ("%s/clean-page%s.png", dir, depths[d].suffix);
       g_autofree char *noisy_path = g_strdup_printf ("%s/noisy-page%s.png", dir, depths[d].suffix);
+      g_autofree char *sp_path = g_strdup_printf ("%s/noisy-page-sp%s.png", dir, depths[d].suffix);
       if (!image_save (clean_path, w, h, 1, depths[d].maxval, clean, &error)
-          || !image_save (noisy_path, w, h, 1, depths[d].maxval, noisy, &error))
+          || !image_save (noisy_path, w, h, 1, depths[d].maxval, noisy, &error)
+          || !image_save (sp_path, w, h, 1, depths[d].maxval, sp, &error))
         {
           g_printerr ("gimp-test-images: %s\n", error->message);
           return 1;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # run-gegl-tests.sh: the GEGL operation dae:denoise run by the `gegl`
-# command of this machine (TAP), against dae-filter: its page-only switches
-# (ink-guard, despeckle) are on by default and each turns off what
-# dae-filter's --ink-guard / --despeckle off turn off.
+# command of this machine (TAP), against dae-filter: its switches
+# (ink-guard, despeckle, impulse-filter) are on by default and each turns
+# off what dae-filter's --ink-guard / --despeckle / --impulse-filter off
+# turn off.
 #
 # Usage: run-gegl-tests.sh OP FILTER TEST-IMAGES TEXT DIGITS
 #   OP           the built dae-denoise-op.so
@@ -76,5 +77,21 @@ for s in off-on on-off off-off; do
   measure "$s differs from the defaults" "$tmp/default.png" "$tmp/$s.png" --differ \
     --tolerance 1
 done
+# The impulse filter, on a page with 5% salt-and-pepper (where it turns
+# itself on): on by default, off with impulse-filter=false, each as
+# dae-filter's, and the two differ.
+sp=$tmp/f/noisy-page-sp16.png
+gegl "$sp" -o "$tmp/sp-default.png" -- dae:denoise >> "$tmp/gegl.log" 2>&1
+for i in on off; do
+  "$filter" -q --impulse-filter $i "$sp" > "$tmp/ref-sp-$i.png"
+  v=true; [ $i = off ] && v=false
+  gegl "$sp" -o "$tmp/sp-$i.png" -- dae:denoise impulse-filter=$v >> "$tmp/gegl.log" 2>&1
+  measure "salt-and-pepper, impulse-filter=$v: dae-filter's --impulse-filter $i" \
+    "$tmp/ref-sp-$i.png" "$tmp/sp-$i.png" --same --tolerance 1
+done
+measure "salt-and-pepper, defaults: the impulse filter on" "$tmp/ref-sp-on.png" \
+  "$tmp/sp-default.png" --same --tolerance 1
+measure "salt-and-pepper: impulse-filter=false differs from the defaults" "$tmp/sp-default.png" \
+  "$tmp/sp-off.png" --differ --tolerance 1
 [ "$failed" -eq 0 ] || sed 's/^/# /' "$tmp/gegl.log"
 finish

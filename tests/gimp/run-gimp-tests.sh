@@ -147,6 +147,25 @@ measure "page, 9 parameters: both off" "$f/clean-page.png" "$o/page-ref-off-off.
 measure "page: RUN-WITH-LAST-VALS repeats the switches (both off)" "$f/clean-page.png" \
   "$o/page-ref-off-off.png" "$o/page-last-repeat-after.png" --same
 
+# The impulse filter (on a page with 5% salt-and-pepper, where it turns
+# itself on): on (the default) and off each give dae-filter's output, and
+# they differ.  dae-test-caller passes 9 parameters (ink guard and
+# despeckle FALSE, the impulse filter left out: on) or 10 (all FALSE).
+for s in on:on-on-on off:on-on-off short-9:off-off-on short-10:off-off-off; do
+  name=${s%%:*} sw=${s#*:}
+  g=${sw%%-*} d=${sw#*-}; d=${d%-*} i=${sw##*-}
+  "$filter" -q -s 1 --ink-guard "$g" --despeckle "$d" --impulse-filter "$i" \
+    "$f/noisy-page-sp.png" > "$o/page-sp-ref-$sw.png"
+  measure "salt-and-pepper page, $name: ink guard $g, despeckle $d, impulse $i: dae-filter's" \
+    "$f/clean-page.png" "$o/page-sp-ref-$sw.png" "$o/page-sp-$name-after.png" --same
+done
+measure "salt-and-pepper page: impulse filter off differs from on" "$f/clean-page.png" \
+  "$o/page-sp-on-after.png" "$o/page-sp-off-after.png" --differ
+measure "salt-and-pepper page: 10 parameters differ from 9" "$f/clean-page.png" \
+  "$o/page-sp-short-9-after.png" "$o/page-sp-short-10-after.png" --differ
+measure "salt-and-pepper page: RUN-WITH-LAST-VALS repeats the impulse filter off" \
+  "$f/clean-page.png" "$o/page-sp-ref-on-on-off.png" "$o/page-sp-last-repeat-after.png" --same
+
 # Last values: remembered after a scripted call, kept across a failed one.
 check "RUN-WITH-LAST-VALS repeats the last successful call" \
   "$images" check "last" "$f/clean-gray8.png" "$o/last-values-set.png" \

@@ -153,11 +153,23 @@ for s in on-on off-on on-off off-off; do
     "page-$s" "$f/clean-page.png" "$r/page-$s.png" "$o/page-$s-after.png" --same
 done
 check "page, switches left out: both on" "$images" check "page-default" "$f/clean-page.png" \
-  "$r/page-on-on.png" "$o/page-default-after.png" --same
+  "$r/page-on-on.png" "$o/page-after.png" --same
 for s in off-on on-off off-off; do
   check "page: $s differs from both on" "$images" check "page-$s" "$f/clean-page.png" \
     "$o/page-on-on-after.png" "$o/page-$s-after.png" --differ
 done
+# The impulse filter (a page with 5% salt-and-pepper, where it turns itself
+# on): on and off each give dae-filter's output, on by default, and the two
+# differ.
+for i in on off; do
+  "$filter" -q --impulse-filter $i "$f/noisy-page-sp.png" > "$r/page-sp-$i.png"
+  check "salt-and-pepper page, impulse-filter $i: identical to dae-filter" "$images" check \
+    "page-sp-$i" "$f/clean-page.png" "$r/page-sp-$i.png" "$o/page-sp-$i-after.png" --same
+done
+check "salt-and-pepper page, impulse-filter left out: on" "$images" check "page-sp-default" \
+  "$f/clean-page.png" "$r/page-sp-on.png" "$o/page-sp-after.png" --same
+check "salt-and-pepper page: impulse-filter off differs from on" "$images" check "page-sp" \
+  "$f/clean-page.png" "$o/page-sp-on-after.png" "$o/page-sp-off-after.png" --differ
 
 # Bad arguments: the call fails with a message naming the problem and the
 # image is left as it was.
@@ -189,6 +201,12 @@ done
 check "dae:denoise in GIMP 3, ink-guard and despeckle off: identical to dae-filter" \
   "$images" check "gegl-gimp-page" "$f/clean-page.png" "$r/page-off-off.png" \
   "$o/gegl-gimp-page-off-after.png" --same
+check "dae:denoise in GIMP 3, salt-and-pepper page: identical to dae-filter" "$images" check \
+  "gegl-gimp-page-sp" "$f/clean-page.png" "$r/page-sp-on.png" \
+  "$o/gegl-gimp-page-sp-after.png" --same
+check "dae:denoise in GIMP 3, impulse-filter off: identical to dae-filter" "$images" check \
+  "gegl-gimp-page-sp" "$f/clean-page.png" "$r/page-sp-off.png" \
+  "$o/gegl-gimp-page-sp-off-after.png" --same
 # gegl writes 16-bit PNGs: compared with dae-filter's output of 16-bit inputs.
 # With alpha, babl's conversion to 16 bits (a path babl picks by timing it)
 # now and then puts a colour sample one level off dae-filter's rounding (354
@@ -222,4 +240,20 @@ check "the gegl command in 64x64 chunks: identical to dae-filter" "$images" chec
   "gegl-cli-chunks" "$f/clean-page16.png" "$r/page16-on-on.png" "$o/gegl-cli-chunks.png" --same
 check "the gegl command: both off differs from both on" "$images" check "gegl-cli-page" \
   "$f/clean-page16.png" "$o/gegl-cli-page.png" "$o/gegl-cli-page-off-off.png" --differ
+# The impulse filter through the gegl command: on by default, off as dae-filter's.
+for i in on off; do
+  v=true; [ $i = off ] && v=false
+  "$filter" -q --impulse-filter $i "$f/noisy-page-sp16.png" > "$r/page-sp16-$i.png"
+  gegl "$f/noisy-page-sp16.png" -o "$o/gegl-cli-page-sp-$i.png" -- dae:denoise \
+    impulse-filter=$v > "$tmp/gegl.log" 2>&1
+  check "the gegl command, impulse-filter=$v: identical to dae-filter" "$images" check \
+    "gegl-cli-page-sp-$i" "$f/clean-page16.png" "$r/page-sp16-$i.png" \
+    "$o/gegl-cli-page-sp-$i.png" --same || sed 's/^/    /' "$tmp/gegl.log"
+done
+gegl "$f/noisy-page-sp16.png" -o "$o/gegl-cli-page-sp.png" -- dae:denoise > "$tmp/gegl.log" 2>&1
+check "the gegl command, impulse-filter left out: on" "$images" check "gegl-cli-page-sp" \
+  "$f/clean-page16.png" "$r/page-sp16-on.png" "$o/gegl-cli-page-sp.png" --same
+check "the gegl command: impulse-filter off differs from on" "$images" check \
+  "gegl-cli-page-sp" "$f/clean-page16.png" "$o/gegl-cli-page-sp.png" \
+  "$o/gegl-cli-page-sp-off.png" --differ
 finish
