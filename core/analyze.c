@@ -795,6 +795,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
        * R, G and B, not where a chroma plane's mean is */
       const double fine = half_plane (rows, width, channels, n_color, k + 1, &hp, NULL);
       st->chroma_sigma[k] = chroma_sigma (&hp, fine);
+      st->chroma_fine[k] = fine;
     }
   st->p_document = st->p_plain = page_probability (st->features);
   g_autofree float *med = ok ? median3_luma (rows, width, n_rows, channels, n_color) : NULL;

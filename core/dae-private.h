@@ -114,6 +114,7 @@ typedef struct {
   /* The same noise measure on the two opponent chroma planes (colour
    * images; 0 otherwise): not always the luma's (a clean colour scan). */
   double chroma_sigma[2];
+  double chroma_fine[2]; /* of which the finest band's alone: all of it for white noise */
   /* A photo's luma noise from its weak-textured patches at full resolution,
    * and their RMS (noise-patch.c; the strength's, tiler.c); -1 when not
    * measured: documents, a strength given. */
@@ -187,6 +188,31 @@ gboolean dae__impulse_init (DaeImpulse *s, guint width, guint height, guint chan
                             guint n_color);
 void dae__impulse_clear (DaeImpulse *s);
 guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *out);
+
+/* The photo's Wiener filter with the model's output as pilot (wiener.c):
+ * rows pushed with their pilot (planes as the tiler keeps them, n_planes x
+ * width) and `payload` floats of the caller's, popped final, in order, at
+ * most DAE__WIENER_BLOCK + 1 rows later; each plane is alpha of the
+ * filtered plane and 1 - alpha of the pilot (alpha 0: the pilot, exactly). */
+#define DAE__WIENER_BLOCK 8
+#define DAE__WIENER_RING 16
+typedef struct {
+  guint width, height, n_planes, payload;
+  float sigma2[3], alpha[3];
+  guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
+  float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
+  float *scratch;                            /* per plane: a band's buffers */
+  float dct[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK], dct_t[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK];
+} DaeWiener;
+
+gboolean dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
+                           const float *sigma, const float *alpha, guint payload);
+void dae__wiener_clear (DaeWiener *w);
+struct _DaeThreadPool;
+void dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot,
+                       const float *payload, struct _DaeThreadPool *pool);
+gboolean dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy,
+                          const float **payload);
 
 /* Below this distance between the paper and the ink's darkest fifth a page
  * has no ink to measure by: the ink guard and the speck filter stay idle,

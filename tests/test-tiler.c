@@ -876,6 +876,7 @@ test_noise_texture (void)
   g_assert_cmpfloat (described (desc, "weak-textured patches "), <,
                      0.5 * described (desc, "quiet blocks "));
   g_assert_cmpfloat (described (desc, "noise sigma "), ==, described (desc, "quiet blocks "));
+  g_assert_nonnull (strstr (desc, "no Wiener filter: the noise is not white"));
 }
 
 static float *
@@ -1648,6 +1649,85 @@ test_despeckle_page (void)
   g_assert_cmpuint (elsewhere, ==, 0);
 }
 
+/* The Wiener stage alone (wiener.c): every row comes out once, in order,
+ * at most a block and a row late, with its payload and noisy planes; a
+ * plane of share 0 is its pilot exactly; one with no noise gives the noisy
+ * plane back (the DCT undone); with the clean image as pilot a noisy plane
+ * loses most of its noise. */
+static void
+test_wiener (void)
+{
+  enum { W = 37, H = 29, NP = 3 };
+  const float sigma[NP] = { 0.05f, 0.0f, 0.05f }, alpha[NP] = { 1.0f, 1.0f, 0.0f };
+  g_autofree float *clean = g_new (float, W * H * NP);
+  g_autofree float *noisy = g_new (float, W * H * NP);
+  g_autofree float *out = g_new (float, W * H * NP);
+  GRand *rng = g_rand_new_with_seed (5);
+  for (guint i = 0; i < W * H * NP; i++)
+    {
+      const guint x = i % W, c = i / W % NP, y = i / (W * NP);
+      const double g = sqrt (-2 * log (1 - g_rand_double (rng))) * cos (2 * G_PI * g_rand_double (rng));
+      clean[i] = (float) (0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y));
+      noisy[i] = clean[i] + (float) (0.05 * g);
+    }
+  g_rand_free (rng);
+  DaeWiener wi;
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, sigma, alpha, 1));
+  guint popped = 0;
+  for (guint y = 0; y < H; y++)
+    {
+      const float row_number = (float) y;
+      dae__wiener_push (&wi, noisy + y * W * NP, clean + y * W * NP, &row_number, NULL);
+      const float *nz, *payload;
+      while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
+        {
+          g_assert_cmpfloat (*payload, ==, (float) popped);
+          g_assert_cmpmem (nz, W * NP * sizeof (float), noisy + popped * W * NP,
+                           W * NP * sizeof (float));
+          popped++;
+        }
+      g_assert_cmpuint (y + 1 - popped, <=, DAE__WIENER_BLOCK + 1);
+    }
+  g_assert_cmpuint (popped, ==, H);
+  dae__wiener_clear (&wi);
+  double err_in = 0, err_out = 0, back = 0;
+  for (guint i = 0; i < W * H * NP; i++)
+    switch (i / W % NP)
+      {
+      case 0:
+        err_in += (noisy[i] - clean[i]) * (noisy[i] - clean[i]);
+        err_out += (out[i] - clean[i]) * (out[i] - clean[i]);
+        break;
+      case 1:
+        back = MAX (back, fabs (out[i] - noisy[i]));
+        break;
+      default:
+        g_assert_cmpfloat (out[i], ==, clean[i]);
+      }
+  g_test_message ("noisy plane: squared error %.4f -> %.4f; no-noise plane back within %.2g",
+                  err_in, err_out, back);
+  g_assert_cmpfloat (err_out, <, 0.25 * err_in);
+  g_assert_cmpfloat (back, <, 1e-5);
+}
+
+/* A photo with white noise goes through the Wiener filter; the same noise
+ * made correlated does not (its blotches would come back). */
+static void
+test_wiener_photo (void)
+{
+  g_autoptr (DaeModel) m = photo_model ();
+  const guint w = 256, h = 192;
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_autofree float *img = smooth_image (w, h, 10, 4);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
+  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+  g_autofree char *desc = dae_denoiser_describe (d);
+  g_test_message ("%s", desc);
+  g_assert_nonnull (strstr (desc, "Wiener filter with the model's output as its pilot, share 1.00"));
+  g_autofree float *out = g_new (float, (size_t) w * h);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1685,5 +1765,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/specks", test_specks);
   g_test_add_func ("/tiler/impulse", test_impulse);
   g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
+  g_test_add_func ("/tiler/wiener", test_wiener);
+  g_test_add_func ("/tiler/wiener-photo", test_wiener_photo);
   return g_test_run ();
 }
