@@ -612,7 +612,7 @@ start_wiener (DaeDenoiser *d)
   if (!d->wiener_on)
     return TRUE;
   return dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes, d->plane_sigma,
-                           alpha, d->channels);
+                           alpha, d->width * d->channels);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */

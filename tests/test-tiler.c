@@ -1726,6 +1726,23 @@ test_wiener_photo (void)
   g_assert_nonnull (strstr (desc, "Wiener filter with the model's output as its pilot, share 1.00"));
   g_autofree float *out = g_new (float, (size_t) w * h);
   g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+
+  /* In colour with alpha: the alpha of every pixel comes out as it went in,
+   * and the output does not depend on the thread count. */
+  g_autofree float *rgba = g_new (float, (size_t) w * h * 4);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    {
+      for (guint c = 0; c < 3; c++)
+        rgba[4 * i + c] = CLAMP (img[i] + 0.05f * (float) c - 0.05f, 0.0f, 1.0f);
+      rgba[4 * i + 3] = (float) (i % w) / w;
+    }
+  g_autofree float *one = denoise (m, &o, w, h, 4, TRUE, rgba);
+  DaeDenoiseOptions o1 = options (0, 1, DAE_INVERT_AUTO);
+  g_autofree float *single = denoise (m, &o1, w, h, 4, TRUE, rgba);
+  g_assert_cmpmem (one, (size_t) w * h * 4 * sizeof (float), single,
+                   (size_t) w * h * 4 * sizeof (float));
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    g_assert_cmpfloat (one[4 * i + 3], ==, rgba[4 * i + 3]);
 }
 
 int
