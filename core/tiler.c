@@ -121,8 +121,6 @@ struct _DaeDenoiser {
   float plane_strength[3];
   float plane_sigma[3];    /* each plane's noise, as the strength took it */
   DaeWiener wiener;        /* a photo's: the model's output as a Wiener pilot */
-  gboolean wiener_on;
-  float wiener_gate;       /* how white the noise looks, 0..1 */
   float *planes_row;       /* one row of planes: the pilot, then the output */
   gboolean clean_page;     /* the automatic strength found nothing to take out */
   gboolean idle;           /* every plane at strength 0: no tile runs */
@@ -592,33 +590,38 @@ chroma_whiteness (const DaeImageStats *st, guint k)
 static float
 plane_gate (const DaeDenoiser *d, guint c)
 {
+  const float luma = wiener_gate (&d->stats);
   if (c == 0 || d->color != DAE_COLOR_OPPONENT || d->n_color != 3)
-    return d->wiener_gate;
+    return luma;
   const float q = chroma_whiteness (&d->stats, c - 1);
-  return d->wiener_gate * CLAMP ((q - 0.6f) / 0.3f, 0.0f, 1.0f);
+  return luma * CLAMP ((q - 0.6f) / 0.3f, 0.0f, 1.0f);
+}
+
+/* Whether start_wiener() set the filter up. */
+static inline gboolean
+wiener_on (const DaeDenoiser *d)
+{
+  return d->wiener.noisy != NULL;
 }
 
 static gboolean
 start_wiener (DaeDenoiser *d)
 {
-  d->wiener_gate = wiener_gate (&d->stats);
   if (d->content != CONTENT_PHOTO || d->opt.strength != DAE_STRENGTH_AUTO || d->idle
-      || d->wiener_gate == 0.0f || d->stats.p_document >= WIENER_PAGE_LIKE
-      || d->width < DAE__WIENER_BLOCK
-      || d->height < DAE__WIENER_BLOCK)
+      || wiener_gate (&d->stats) == 0.0f || d->stats.p_document >= WIENER_PAGE_LIKE
+      || d->width < DAE__WIENER_BLOCK || d->height < DAE__WIENER_BLOCK)
     return TRUE;
   float alpha[3];
+  gboolean any = FALSE;
   for (guint c = 0; c < d->n_planes; c++)
     {
       const double ramp = (WIENER_NONE - d->plane_sigma[c]) / (WIENER_NONE - WIENER_FULL);
       alpha[c] = d->plane_strength[c] == 0.0f ? 0.0f
                  : plane_gate (d, c) * (float) CLAMP (ramp, 0.0, 1.0);
-      d->wiener_on |= alpha[c] > 0.0f;
+      any |= alpha[c] > 0.0f;
     }
-  if (!d->wiener_on)
-    return TRUE;
-  return dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes, d->plane_sigma,
-                           alpha, d->width * d->channels);
+  return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes,
+                                   d->plane_sigma, alpha, d->width * d->channels);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */
@@ -1164,7 +1167,7 @@ finish_row (DaeDenoiser *d, guint64 y)
   const float *in = d->in_rows + (size_t) (y % d->in_cap) * d->width * d->channels;
   const float *in_pl = d->in_planes + (size_t) (y % d->in_cap) * plane_f;
   blend_row (d, y, d->planes_row);
-  if (!d->wiener_on)
+  if (!wiener_on (d))
     emit_row (d, d->planes_row, in_pl, in);
   else
     {
@@ -1521,19 +1524,20 @@ describe_impulses (const DaeDenoiser *d, GString *s)
 static void
 describe_wiener (const DaeDenoiser *d, GString *s)
 {
-  if (d->wiener_on)
+  const float gate = wiener_gate (&d->stats);
+  if (wiener_on (d))
     {
       g_string_append (s, "; Wiener filter with the model's output as its pilot, share");
       for (guint c = 0; c < d->n_planes; c++)
         g_string_append_printf (s, "%s%.2f", c ? "/" : " ", d->wiener.alpha[c]);
-      g_string_append_printf (s, " (white noise: %.2f", d->wiener_gate);
+      g_string_append_printf (s, " (white noise: %.2f", gate);
       if (d->color == DAE_COLOR_OPPONENT && d->n_color == 3)
         g_string_append_printf (s, "; chroma in the finest band: %.2f, %.2f",
                                 chroma_whiteness (&d->stats, 0), chroma_whiteness (&d->stats, 1));
       g_string_append (s, ")");
     }
   else if (d->content == CONTENT_PHOTO && d->opt.strength == DAE_STRENGTH_AUTO && !d->idle)
-    g_string_append (s, d->wiener_gate == 0.0f
+    g_string_append (s, gate == 0.0f
                         ? "; no Wiener filter: the noise is not white (correlated or texture)"
                         : d->stats.p_document >= WIENER_PAGE_LIKE
                         ? "; no Wiener filter: the image looks much like a page"

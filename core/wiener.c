@@ -57,7 +57,7 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->acc = g_try_new (float, row * DAE__WIENER_RING);
   w->wsum = g_try_new (float, row * DAE__WIENER_RING);
   w->extra = g_try_new (float, MAX ((size_t) payload, 1) * DAE__WIENER_RING);
-  w->scratch = g_try_new (float, (size_t) n_planes * (5 * WB + 1) * width);
+  w->scratch = g_try_new (float, (size_t) n_planes * (4 * WB + 1) * width);
   make_dct (w->dct);
   for (guint k = 0; k < WB; k++)
     for (guint m = 0; m < WB; m++)
@@ -81,23 +81,21 @@ dae__wiener_clear (DaeWiener *w)
 }
 
 /* The band's rows of a plane, vertically transformed: v[k][x] = sum over
- * n of C[k][n] b[n][x], the band gathered from the ring into b first.  The
- * blocks of a band share their rows, so their vertical transforms are one
- * per band; loops run along x (or j) innermost, so that they vectorise. */
+ * i of C[k][i] times row y0 + i of the ring.  The blocks of a band share
+ * their rows, so their vertical transforms are one per band; loops run
+ * along x (or j) innermost, so that they vectorise. */
 static void
-band_dct (const DaeWiener *w, const float *ring, guint p, guint64 y0, float *b, float *v)
+band_dct (const DaeWiener *w, const float *ring, guint p, guint64 y0, float *v)
 {
   const size_t row = (size_t) w->n_planes * w->width, n = w->width;
-  for (guint i = 0; i < WB; i++)
-    memcpy (b + i * n, ring + ((y0 + i) % DAE__WIENER_RING) * row + (size_t) p * n,
-            n * sizeof (float));
   memset (v, 0, WB * n * sizeof (float));
   for (guint k = 0; k < WB; k++)
     for (guint i = 0; i < WB; i++)
       {
         const float c = w->dct[k][i];
+        const float *b = ring + ((y0 + i) % DAE__WIENER_RING) * row + (size_t) p * n;
         for (size_t x = 0; x < n; x++)
-          v[k * n + x] += c * b[i * n + x];
+          v[k * n + x] += c * b[x];
       }
 }
 
@@ -162,11 +160,11 @@ filter_plane_band (size_t p, guint worker, gpointer data)
   if (w->alpha[p] <= 0.0f)
     return;
   const size_t n = w->width, row = (size_t) w->n_planes * n;
-  float *s = w->scratch + p * (5 * WB + 1) * n;
-  float *b = s, *nv = s + WB * n, *pv = s + 2 * WB * n, *accv = s + 3 * WB * n;
-  float *out = s + 4 * WB * n, *wrow = s + 5 * WB * n;
-  band_dct (w, w->noisy, (guint) p, w->band, b, nv);
-  band_dct (w, w->pilot, (guint) p, w->band, b, pv);
+  float *s = w->scratch + p * (4 * WB + 1) * n;
+  float *nv = s, *pv = s + WB * n, *accv = s + 2 * WB * n;
+  float *out = s + 3 * WB * n, *wrow = s + 4 * WB * n;
+  band_dct (w, w->noisy, (guint) p, w->band, nv);
+  band_dct (w, w->pilot, (guint) p, w->band, pv);
   memset (accv, 0, WB * n * sizeof (float));
   memset (wrow, 0, n * sizeof (float));
   for (guint x0 = 0;; x0 += WSTEP)

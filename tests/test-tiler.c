@@ -589,6 +589,18 @@ described (const char *desc, const char *key)
   return g_ascii_strtod (at + strlen (key), NULL);
 }
 
+/* The description of a denoiser of model m with options o that took all
+ * h rows of img (w x h, c channels, no alpha). */
+static char *
+run_and_describe (const DaeModel *m, const DaeDenoiseOptions *o, guint w, guint h, guint c,
+                  const float *img)
+{
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, o, w, h, c, FALSE, NULL);
+  g_assert_nonnull (d);
+  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
+  return dae_denoiser_describe (d);
+}
+
 /* Strength auto: a clean or nearly clean image is left as it is, a noisy
  * one gets the weight sigma^2 / (sigma^2 + e^2), with sigma measured. */
 static void
@@ -683,9 +695,7 @@ test_strength_chroma (void)
           rgb[3 * i + c] = CLAMP (plane[c][i] + 0.1f * ((int) c - 1), 0.0f, 1.0f);
       if (kind >= 2)
         add_block_chroma_noise (rgb, w, h, kind == 2 ? 2 : 4);
-      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 3, FALSE, NULL);
-      g_assert_true (dae_denoiser_push_rows (d, rgb, h, NULL));
-      g_autofree char *desc = dae_denoiser_describe (d);
+      g_autofree char *desc = run_and_describe (m, &o, w, h, 3, rgb);
       const char *st = strstr (desc, "strength ");
       g_assert_nonnull (st);
       char *end;
@@ -723,9 +733,7 @@ test_strength_detail (void)
   for (guint t = 0; t < G_N_ELEMENTS (cs); t++)
     {
       dae_model_set_metadata (m, "clean-error-detail-noise", cs[t]);
-      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
-      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
-      g_autofree char *desc = dae_denoiser_describe (d);
+      g_autofree char *desc = run_and_describe (m, &o, w, h, 1, img);
       const double sg = described (desc, "noise sigma ") / 255;
       const double dt = described (desc, "fine detail ") / 255;
       const double got = described (desc, "strength ");
@@ -756,9 +764,7 @@ test_noise_clipped (void)
       for (size_t i = 0; i < (size_t) w * h; i++)
         img[i] = noisy_8bit (i % w < w / 2 ? 245.0 / 255 : img[i], sigma, rng);
       g_rand_free (rng);
-      g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
-      g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
-      g_autofree char *desc = dae_denoiser_describe (d);
+      g_autofree char *desc = run_and_describe (m, &o, w, h, 1, img);
       const double got = described (desc, "noise sigma ");
       g_test_message ("sigma %.0f: measured %.1f", sigma, got);
       g_assert_cmpfloat (fabs (got - sigma), <, 0.1 * sigma);
@@ -786,9 +792,7 @@ test_noise_photon (void)
       img[i] = noisy_8bit (level, sigma, rng);
     }
   g_rand_free (rng);
-  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
-  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
-  g_autofree char *desc = dae_denoiser_describe (d);
+  g_autofree char *desc = run_and_describe (m, &o, w, h, 1, img);
   const double got = described (desc, "noise sigma ");
   g_test_message ("RMS noise %.1f, the dark half's %.1f: measured %.1f", sqrt (var), dark, got);
   g_assert_cmpfloat (fabs (got - sqrt (var)), <, 0.1 * sqrt (var));
@@ -869,9 +873,7 @@ test_noise_texture (void)
             }
         img[(size_t) y * w + x] = CLAMP (round ((base[(size_t) y * w + x] + v) * 255), 0, 255) / 255;
       }
-  g_autoptr (DaeDenoiser) d = dae_denoiser_new (m, &o, w, h, 1, FALSE, NULL);
-  g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
-  g_autofree char *desc = dae_denoiser_describe (d);
+  g_autofree char *desc = run_and_describe (m, &o, w, h, 1, img);
   g_test_message ("%s", desc);
   g_assert_cmpfloat (described (desc, "weak-textured patches "), <,
                      0.5 * described (desc, "quiet blocks "));
