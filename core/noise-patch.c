@@ -293,8 +293,10 @@ dae__patch_noise (const float *plane, guint w, guint h, double *rms)
       for (guint r = 0; r < ROUNDS && reselect (&pl, s, sig2, next); r++)
         sig2 = estimate (s);
     }
+  /* The sums of a selection of flat patches cancel to a hair below zero
+   * (train400's test_173: its near-black shadows): a zero RMS, not NaN. */
   if (rms != NULL && sig2 >= 0)
-    *rms = sqrt (s->trace / (D - 1));
+    *rms = sqrt (MAX (s->trace, 0.0) / (D - 1));
   g_free (buf);
   g_free (s);
   return sig2 < 0 ? -1.0 : sqrt (sig2);

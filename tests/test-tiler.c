@@ -799,6 +799,27 @@ test_noise_photon (void)
   g_assert_cmpfloat (got, >, 1.3 * dark);
 }
 
+static float *
+read_gray (const char *name, guint *w, guint *h)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", name, NULL);
+  GError *error = NULL;
+  g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, &error);
+  g_assert_no_error (error);
+  DaeImageInfo info;
+  g_assert_true (dae_image_reader_next (r, &info, &error));
+  g_assert_cmpuint (info.channels, ==, 1);
+  const size_t n = (size_t) info.width * info.height;
+  g_autofree guint16 *s = g_new (guint16, n);
+  g_assert_true (dae_image_reader_read_rows (r, info.height, s, &error));
+  float *img = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    img[i] = s[i] / (float) info.maxval;
+  *w = info.width;
+  *h = info.height;
+  return img;
+}
+
 /* A clean weave on a gradient, as Elephants is textured: every 16x16 block
  * holds some of it, 10x10 gaps between hold none. */
 static float *
@@ -840,6 +861,17 @@ test_noise_patches (void)
   g_assert_cmpfloat (255 * rms, <, 1.5 * pn);
   g_assert_cmpfloat (dae__patch_noise (noisy, 6, 6, &rms), <, 0.0); /* too small */
   g_assert_cmpfloat (rms, <, 0.0);
+  /* A clean photo whose upper 60% is one flat level (a train400 photo's
+   * shadows): the flat patches' sums cancel a hair below zero, which gave
+   * a NaN RMS, a NaN strength and a black image. */
+  guint cw, ch;
+  g_autofree float *flat = read_gray ("tests/data/photo-camera-crop.png", &cw, &ch);
+  for (size_t i = 0; i < (size_t) cw * (ch * 6 / 10); i++)
+    flat[i] = 40.0f / 255;
+  const double pf = dae__patch_noise (flat, cw, ch, &rms);
+  g_test_message ("flat upper part: patches %.3f (RMS %.3f)", 255 * pf, 255 * rms);
+  g_assert_cmpfloat (pf, >=, 0.0);
+  g_assert_true (isfinite (rms) && rms >= 0.0);
 }
 
 /* The photo strength: the weave is left exactly as it is (the quiet
@@ -881,26 +913,6 @@ test_noise_texture (void)
   g_assert_nonnull (strstr (desc, "no Wiener filter: the noise is not white"));
 }
 
-static float *
-read_gray (const char *name, guint *w, guint *h)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", name, NULL);
-  GError *error = NULL;
-  g_autoptr (DaeImageReader) r = dae_image_reader_new_path (path, &error);
-  g_assert_no_error (error);
-  DaeImageInfo info;
-  g_assert_true (dae_image_reader_next (r, &info, &error));
-  g_assert_cmpuint (info.channels, ==, 1);
-  const size_t n = (size_t) info.width * info.height;
-  g_autofree guint16 *s = g_new (guint16, n);
-  g_assert_true (dae_image_reader_read_rows (r, info.height, s, &error));
-  float *img = g_new (float, n);
-  for (size_t i = 0; i < n; i++)
-    img[i] = s[i] / (float) info.maxval;
-  *w = info.width;
-  *h = info.height;
-  return img;
-}
 
 /* The automatic choice: a scanned-looking page gets the document model, a
  * photo the photo model; no row comes out before the choice. */
