@@ -202,7 +202,10 @@ typedef struct {
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
   float *scratch;                            /* per plane: a band's buffers */
-  float dct[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK], dct_t[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK];
+  float dct[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK];
+  /* kernels/kernels.h DaeWienerBandFn, chosen at init */
+  void (*band_fn) (size_t n, const float *dct, const float *const *noisy,
+                   const float *const *pilot, float s2, float *out, float *wrow);
 } DaeWiener;
 
 gboolean dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,

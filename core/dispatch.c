@@ -50,6 +50,7 @@ static const DaeKernels kernels_ref = {
   .upsample2_backward = dae_upsample2_backward_ref,
   .upsample2_backward_relu = dae_upsample2_backward_relu_ref,
   .add = dae_add_ref,
+  .wiener_band = dae_wiener_band_ref,
 };
 
 #if DAE_HAVE_AVX2_KERNELS
@@ -58,6 +59,7 @@ static const DaeKernels kernels_avx2 = {
   .name = "avx2",
   CONV3X3 (avx2),
   RESAMPLE_SIMD,
+  .wiener_band = dae_wiener_band_avx2,
 };
 #endif
 #if DAE_HAVE_AVX512_KERNELS
@@ -66,6 +68,7 @@ static const DaeKernels kernels_avx512 = {
   .name = "avx512",
   CONV3X3 (avx512),
   RESAMPLE_SIMD,
+  .wiener_band = dae_wiener_band_avx512,
 };
 #endif
 

@@ -34,6 +34,7 @@ typedef struct {
   DaeUpsampleBackwardFn upsample2_backward;
   DaePool2BackwardFn upsample2_backward_relu; /* the same for an upsample */
   DaeAddFn add;                   /* a skip connection's sum */
+  DaeWienerBandFn wiener_band;    /* the photo's Wiener filter, a band */
 } DaeKernels;
 
 /* The table in use: the best supported ISA, or DAE_ISA's choice. */

@@ -18,6 +18,7 @@
  * Hand-written: no library at hand does a sliding-block Wiener with a pilot
  * (FFTW and OpenCV's dctDenoising threshold, they take no pilot). */
 #include "dae-private.h"
+#include "dispatch.h"
 #include "threads.h"
 
 #include <math.h>
@@ -57,11 +58,9 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->acc = g_try_new (float, row * DAE__WIENER_RING);
   w->wsum = g_try_new (float, row * DAE__WIENER_RING);
   w->extra = g_try_new (float, MAX ((size_t) payload, 1) * DAE__WIENER_RING);
-  w->scratch = g_try_new (float, (size_t) n_planes * (4 * WB + 1) * width);
+  w->scratch = g_try_new (float, (size_t) n_planes * (WB + 1) * width);
   make_dct (w->dct);
-  for (guint k = 0; k < WB; k++)
-    for (guint m = 0; m < WB; m++)
-      w->dct_t[m][k] = w->dct[k][m];
+  w->band_fn = dae__kernels ()->wiener_band; /* the blocks along a band */
   if (w->noisy && w->pilot && w->acc && w->wsum && w->extra && w->scratch)
     return TRUE;
   dae__wiener_clear (w);
@@ -80,78 +79,8 @@ dae__wiener_clear (DaeWiener *w)
   memset (w, 0, sizeof *w);
 }
 
-/* The band's rows of a plane, vertically transformed: v[k][x] = sum over
- * i of C[k][i] times row y0 + i of the ring.  The blocks of a band share
- * their rows, so their vertical transforms are one per band; loops run
- * along x (or j) innermost, so that they vectorise. */
-static void
-band_dct (const DaeWiener *w, const float *ring, guint p, guint64 y0, float *v)
-{
-  const size_t row = (size_t) w->n_planes * w->width, n = w->width;
-  memset (v, 0, WB * n * sizeof (float));
-  for (guint k = 0; k < WB; k++)
-    for (guint i = 0; i < WB; i++)
-      {
-        const float c = w->dct[k][i];
-        const float *b = ring + ((y0 + i) % DAE__WIENER_RING) * row + (size_t) p * n;
-        for (size_t x = 0; x < n; x++)
-          v[k * n + x] += c * b[x];
-      }
-}
-
-/* t[k][j] = sum over m of v[k][x0 + m] C[j][m]: the block's rows across. */
-static void
-rows_dct (const float dct_t[WB][WB], const float *v, size_t n, guint x0, float t[WB][WB])
-{
-  for (guint k = 0; k < WB; k++)
-    {
-      float acc[WB] = { 0 };
-      for (guint m = 0; m < WB; m++)
-        {
-          const float a = v[k * n + x0 + m];
-          for (guint j = 0; j < WB; j++)
-            acc[j] += a * dct_t[m][j];
-        }
-      memcpy (t[k], acc, sizeof acc);
-    }
-}
-
-/* The block at column x0 of the band: its coefficients shrunk, turned back
- * across its rows only, weighted into the band's vertical-domain sum. */
-static void
-filter_block (const DaeWiener *w, const float *nv, const float *pv, guint p, guint x0,
-              float *accv, float *wrow)
-{
-  const size_t n = w->width;
-  float yt[WB][WB], pt[WB][WB];
-  rows_dct (w->dct_t, nv, n, x0, yt);
-  rows_dct (w->dct_t, pv, n, x0, pt);
-  const float s2 = w->sigma2[p];
-  float sum_f2 = 0.0f;
-  for (guint k = 0; k < WB; k++)
-    for (guint j = 0; j < WB; j++)
-      {
-        const float p2 = pt[k][j] * pt[k][j];
-        const float f = s2 > 0.0f ? p2 / (p2 + s2) : 1.0f; /* no noise: keep it all */
-        yt[k][j] *= f;
-        sum_f2 += f * f;
-      }
-  const float weight = 1.0f / (sum_f2 + 1e-3f);
-  for (guint k = 0; k < WB; k++)
-    {
-      float u[WB] = { 0 }; /* u[m] = sum over j of yt[k][j] C[j][m] */
-      for (guint j = 0; j < WB; j++)
-        for (guint m = 0; m < WB; m++)
-          u[m] += yt[k][j] * w->dct[j][m];
-      for (guint m = 0; m < WB; m++)
-        accv[k * n + x0 + m] += weight * u[m];
-    }
-  for (guint m = 0; m < WB; m++)
-    wrow[x0 + m] += weight;
-}
-
-/* Band y0 of plane p (a pool item): every block across, then the band's
- * sum turned back down its rows into the ring's accumulators. */
+/* The band at w->band of plane p (a pool item): its blocks filtered
+ * (kernels/wiener__*.c) and added into the ring's accumulators. */
 static void
 filter_plane_band (size_t p, guint worker, gpointer data)
 {
@@ -160,28 +89,15 @@ filter_plane_band (size_t p, guint worker, gpointer data)
   if (w->alpha[p] <= 0.0f)
     return;
   const size_t n = w->width, row = (size_t) w->n_planes * n;
-  float *s = w->scratch + p * (4 * WB + 1) * n;
-  float *nv = s, *pv = s + WB * n, *accv = s + 2 * WB * n;
-  float *out = s + 3 * WB * n, *wrow = s + 4 * WB * n;
-  band_dct (w, w->noisy, (guint) p, w->band, nv);
-  band_dct (w, w->pilot, (guint) p, w->band, pv);
-  memset (accv, 0, WB * n * sizeof (float));
-  memset (wrow, 0, n * sizeof (float));
-  for (guint x0 = 0;; x0 += WSTEP)
+  float *out = w->scratch + p * (WB + 1) * n, *wrow = out + WB * n;
+  const float *noisy[WB], *pilot[WB];
+  for (guint i = 0; i < WB; i++)
     {
-      x0 = MIN (x0, w->width - WB); /* the last block ends at the edge */
-      filter_block (w, nv, pv, (guint) p, x0, accv, wrow);
-      if (x0 == w->width - WB)
-        break;
+      const size_t o = ((w->band + i) % DAE__WIENER_RING) * row + p * n;
+      noisy[i] = w->noisy + o;
+      pilot[i] = w->pilot + o;
     }
-  memset (out, 0, WB * n * sizeof (float));
-  for (guint k = 0; k < WB; k++) /* out[i][x] = sum over k of C[k][i] accv[k][x] */
-    for (guint i = 0; i < WB; i++)
-      {
-        const float c = w->dct[k][i];
-        for (size_t x = 0; x < n; x++)
-          out[i * n + x] += c * accv[k * n + x];
-      }
+  w->band_fn (n, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, wrow);
   for (guint i = 0; i < WB; i++)
     {
       const size_t o = ((w->band + i) % DAE__WIENER_RING) * row + p * n;

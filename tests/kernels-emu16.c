@@ -27,6 +27,8 @@ void dae_conv3x3_winograd_emu16 (const DaeConvArgs *args, const float *in, float
 void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
                                  const float *dz, float *dweight, float *dbias,
                                  float *din);
+void dae_wiener_band_emu16 (size_t n, const float *dct, const float *const *noisy,
+                            const float *const *pilot, float s2, float *out, float *wrow);
 extern const DaeKernels dae__kernels_emu16;
 
 #define ISA emu16
@@ -150,6 +152,7 @@ pairmax_emu16 (v16 a, v16 b)
   while (0)
 
 #include "kernels/conv3x3__simd.c"
+#include "kernels/wiener__simd.c"
 
 const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",
@@ -161,4 +164,5 @@ const DaeKernels dae__kernels_emu16 = {
   dae_maxpool2_backward_ref, dae_maxpool2_backward_relu_ref,
   dae_upsample2_backward_ref, dae_upsample2_backward_relu_ref,
   dae_add_ref,
+  dae_wiener_band_emu16,
 };

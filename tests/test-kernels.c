@@ -399,6 +399,54 @@ test_add (gconstpointer data)
       }
 }
 
+/* The Wiener filter's band (wiener.c): the variant's blocks against the
+ * reference's, widths 8 to 131 (every block on the grid of even columns;
+ * odd widths add one at n - 8), with and without noise; the sums run in
+ * another order: within 2e-5 of the band's largest value. */
+static void
+test_wiener (gconstpointer data)
+{
+  const DaeKernels *k = kernels_or_skip (data);
+  if (k == NULL)
+    return;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (11);
+  float dct[64];
+  for (guint i = 0; i < 8; i++)
+    for (guint m = 0; m < 8; m++)
+      dct[i * 8 + m] = (float) ((i == 0 ? sqrt (1.0 / 8) : sqrt (2.0 / 8))
+                                * cos (G_PI * (2 * m + 1) * i / 16.0));
+  const size_t widths[] = { 8, 9, 10, 17, 63, 64, 65, 130, 131, 300 };
+  const float s2s[] = { 0.0f, 0.002f, 0.05f };
+  for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+    for (guint si = 0; si < G_N_ELEMENTS (s2s); si++)
+      {
+        const size_t n = widths[wi];
+        g_autofree float *in = g_new (float, 16 * n);
+        g_autofree float *want = g_new (float, 9 * n), *got = g_new (float, 9 * n);
+        const float *noisy[8], *pilot[8];
+        for (size_t i = 0; i < 8 * n; i++)
+          {
+            in[8 * n + i] = (float) g_rand_double_range (rng, 0, 1);
+            in[i] = in[8 * n + i] + (float) g_rand_double_range (rng, -0.2, 0.2);
+          }
+        for (guint i = 0; i < 8; i++)
+          noisy[i] = in + i * n, pilot[i] = in + (8 + i) * n;
+        for (size_t i = 0; i < 9 * n; i++)
+          want[i] = got[i] = NAN; /* overwritten, every value */
+        dae_wiener_band_ref (n, dct, noisy, pilot, s2s[si], want, want + 8 * n);
+        k->wiener_band (n, dct, noisy, pilot, s2s[si], got, got + 8 * n);
+        float scale = 0, err = 0;
+        for (size_t i = 0; i < 9 * n; i++)
+          {
+            scale = MAX (scale, fabsf (want[i]));
+            err = isfinite (got[i]) ? MAX (err, fabsf (got[i] - want[i])) : INFINITY;
+          }
+        if (!(err <= 2e-5f * scale))
+          g_error ("%s wiener_band n=%zu s2=%g: off by %g of %g", k->name, n, s2s[si], err,
+                   scale);
+      }
+}
+
 /* The U-Net decoder step (upsample, concat, conv3x3) fused: with several
  * output channels, the same bits as the variant's own layers run apart;
  * with one (the sub-pixel path, which adds the weights that meet the same
@@ -770,6 +818,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p10, d, test_winograd);
       g_autofree char *p11 = g_strdup_printf ("/kernels/%s/pack-cache", name);
       g_test_add_data_func (p11, d, test_pack_cache);
+      g_autofree char *p12 = g_strdup_printf ("/kernels/%s/wiener", name);
+      g_test_add_data_func (p12, d, test_wiener);
     }
   g_test_add_func ("/kernels/isa-env", test_isa_env);
   return g_test_run ();
