@@ -497,8 +497,10 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
           quiet = QUIET_SIGMA_CHROMA;
         }
       d->plane_sigma[c] = (float) sp;
+      /* !(sp >= quiet): a noise measure that is not a number leaves the
+       * plane as it is (a NaN once made a clean photo black, bd5a816) */
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : sp < quiet ? 0.0f
+                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : !(sp >= quiet) ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
     }
 }
