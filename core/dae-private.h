@@ -3,6 +3,7 @@
 #define DAE_PRIVATE_H
 
 #include "dae.h"
+#include "kernels/kernels.h"
 
 G_BEGIN_DECLS
 
@@ -203,9 +204,7 @@ typedef struct {
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
   float *scratch;                            /* per plane: a band's buffers */
   float dct[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK];
-  /* kernels/kernels.h DaeWienerBandFn, chosen at init */
-  void (*band_fn) (size_t n, const float *dct, const float *const *noisy,
-                   const float *const *pilot, float s2, float *out, float *wrow);
+  DaeWienerBandFn band_fn; /* the dispatched kernel, chosen at init */
 } DaeWiener;
 
 gboolean dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #define WB DAE__WIENER_BLOCK
-#define WSTEP 2    /* between blocks, in rows and columns */
+#define WSTEP 2    /* between bands of blocks (the kernels step the same across) */
 
 /* The orthonormal DCT-II matrix: C[k][n]. */
 static void
@@ -91,22 +91,20 @@ filter_plane_band (size_t p, guint worker, gpointer data)
   const size_t n = w->width, row = (size_t) w->n_planes * n;
   float *out = w->scratch + p * (WB + 1) * n, *wrow = out + WB * n;
   const float *noisy[WB], *pilot[WB];
+  size_t at[WB]; /* the band's rows in the ring */
   for (guint i = 0; i < WB; i++)
     {
-      const size_t o = ((w->band + i) % DAE__WIENER_RING) * row + p * n;
-      noisy[i] = w->noisy + o;
-      pilot[i] = w->pilot + o;
+      at[i] = ((w->band + i) % DAE__WIENER_RING) * row + p * n;
+      noisy[i] = w->noisy + at[i];
+      pilot[i] = w->pilot + at[i];
     }
   w->band_fn (n, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, wrow);
   for (guint i = 0; i < WB; i++)
-    {
-      const size_t o = ((w->band + i) % DAE__WIENER_RING) * row + p * n;
-      for (size_t x = 0; x < n; x++)
-        {
-          w->acc[o + x] += out[i * n + x];
-          w->wsum[o + x] += wrow[x];
-        }
-    }
+    for (size_t x = 0; x < n; x++)
+      {
+        w->acc[at[i] + x] += out[i * n + x];
+        w->wsum[at[i] + x] += wrow[x];
+      }
 }
 
 void
