@@ -774,9 +774,91 @@ stroke_width (const float *med, guint width, guint n_rows, const DaeImageStats *
   return n >= 50 ? mode : 0.0;
 }
 
-gboolean
-dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
-                   guint n_color, DaeImageStats *st)
+/* Uniform dark bars at the edges (a letterbox, a scanner's lid) say
+ * nothing of what the image is, and their black passed for a page's ink
+ * and margins: a letterboxed photo read 0.99 a page and the document model
+ * took its light sky for paper, and a flat bar's zero noise halved a
+ * photo's measured noise.  So the analysis leaves them out: lines from an
+ * edge inwards that are dark and flat, or black under noise: nothing but
+ * white noise (their variance no more than their neighbour differences
+ * make of it) whose mean is within its spread of near black: a bar's
+ * level is hardly told from a dark part of a photo (a smooth one at 51/255
+ * under noise of 18/255 is kept). */
+#define BAR_DARK 0.25        /* a bar's mean level is under this */
+#define BAR_FLAT (2.0 / 255) /* and its spread under this, */
+#define BAR_BLACK (24.0 / 255) /* or its mean under this plus its spread */
+#define BAR_NOISE_RATIO 1.3  /* variance over noise (sampling error at 256: 9%) */
+#define BAR_MIN_LINES 4      /* thinner runs are left in */
+
+/* Whether the n pixels from px, step floats apart, are a bar's line. */
+static gboolean
+bar_line (const float *px, size_t step, guint n, guint n_color)
+{
+  double sum = 0, sq = 0, dsq = 0;
+  float prev = pixel_luma (px, n_color);
+  for (guint i = 0; i < n; i++)
+    {
+      const float v = pixel_luma (px + i * step, n_color);
+      sum += v;
+      sq += (double) v * v;
+      dsq += (double) (v - prev) * (v - prev);
+      prev = v;
+    }
+  const double mean = sum / n, var = MAX (sq / n - mean * mean, 0.0);
+  const double white = n > 1 ? dsq / (2.0 * (n - 1)) : 0.0;
+  const double spread = sqrt (var);
+  if (mean >= BAR_DARK)
+    return FALSE;
+  return spread <= BAR_FLAT || (var <= BAR_NOISE_RATIO * white && mean < BAR_BLACK + spread);
+}
+
+/* How many lines from line `from` (stepping `dir`) are a bar's, of at most
+ * `max`; runs thinner than BAR_MIN_LINES count as none. */
+static guint
+bar_run (const float *rows, size_t line_step, size_t px_step, guint n_px, guint n_color,
+         guint from, int dir, guint max)
+{
+  guint k = 0;
+  while (k < max && bar_line (rows + ((gint64) from + dir * (gint64) k) * line_step, px_step,
+                              n_px, n_color))
+    k++;
+  return k >= BAR_MIN_LINES ? k : 0;
+}
+
+/* box: x, y, width, height of the rows inside their dark bars; the whole
+ * when the bars would leave less than a quarter of either side. */
+static void
+content_box (const float *rows, guint width, guint n_rows, guint channels, guint n_color,
+             guint box[4])
+{
+  box[0] = box[1] = 0;
+  box[2] = width;
+  box[3] = n_rows;
+  if (width < 16 || n_rows < 16)
+    return;
+  const size_t row_f = (size_t) width * channels;
+  const guint top = bar_run (rows, row_f, channels, width, n_color, 0, 1, n_rows);
+  const guint bottom = bar_run (rows, row_f, channels, width, n_color, n_rows - 1, -1,
+                                n_rows - top);
+  const guint h = n_rows - top - bottom;
+  const float *inner = rows + top * row_f;
+  const guint left = h > 0 ? bar_run (inner, channels, row_f, h, n_color, 0, 1, width) : 0;
+  const guint right = h > 0 ? bar_run (inner, channels, row_f, h, n_color, width - 1, -1,
+                                       width - left) : 0;
+  const guint w = width - left - right;
+  if (4 * h >= n_rows && 4 * w >= width && h >= 16 && w >= 16)
+    {
+      box[0] = left;
+      box[1] = top;
+      box[2] = w;
+      box[3] = h;
+    }
+}
+
+/* The statistics of the rows as they are (dae__analyze_rows). */
+static gboolean
+analyze_content (const float *rows, guint width, guint n_rows, guint channels,
+                 guint n_color, DaeImageStats *st)
 {
   memset (st, 0, sizeof *st);
   st->light = TRUE;
@@ -813,21 +895,50 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   return ok;
 }
 
+gboolean
+dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
+                   guint n_color, DaeImageStats *st)
+{
+  guint box[4];
+  content_box (rows, width, n_rows, channels, n_color, box);
+  if (box[2] == width && box[3] == n_rows)
+    {
+      const gboolean ok = analyze_content (rows, width, n_rows, channels, n_color, st);
+      memcpy (st->box, box, sizeof box);
+      return ok;
+    }
+  const size_t row_f = (size_t) box[2] * channels;
+  g_autofree float *inner = g_try_new (float, row_f * box[3]);
+  if (inner == NULL)
+    return FALSE;
+  for (guint y = 0; y < box[3]; y++)
+    memcpy (inner + y * row_f, rows + ((size_t) (box[1] + y) * width + box[0]) * channels,
+            row_f * sizeof (float));
+  const gboolean ok = analyze_content (inner, box[2], box[3], channels, n_color, st);
+  memcpy (st->box, box, sizeof box);
+  return ok;
+}
+
 /* Full resolution: 2x2 means would halve white noise but not correlated
  * noise, which the patches' RMS is to tell apart. */
 double
 dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint channels,
-                          guint n_color, double *rms)
+                          guint n_color, const DaeImageStats *st, double *rms)
 {
-  const size_t n = (size_t) width * n_rows;
-  g_autofree float *luma = g_try_new (float, MAX (n, 1));
+  const guint *box = st->box, w = box[2], h = box[3];
+  g_return_val_if_fail (box[0] + w <= width && box[1] + h <= n_rows, -1.0);
+  g_autofree float *luma = g_try_new (float, MAX ((size_t) w * h, 1));
   if (rms != NULL)
     *rms = -1.0;
   if (luma == NULL)
     return -1.0;
-  for (size_t i = 0; i < n; i++)
-    luma[i] = pixel_luma (rows + i * channels, n_color);
-  return dae__patch_noise (luma, width, n_rows, rms);
+  for (guint y = 0; y < h; y++)
+    {
+      const float *r = rows + ((size_t) (box[1] + y) * width + box[0]) * channels;
+      for (guint x = 0; x < w; x++)
+        luma[(size_t) y * w + x] = pixel_luma (r + (size_t) x * channels, n_color);
+    }
+  return dae__patch_noise (luma, w, h, rms);
 }
 
 /* A page with nothing for a denoiser to take out: no noise, no texture,

@@ -120,6 +120,9 @@ typedef struct {
    * and their RMS (noise-patch.c; the strength's, tiler.c); -1 when not
    * measured: documents, a strength given. */
   double patch_noise, patch_rms;
+  /* The part of the rows analysed: x, y, width, height; the whole unless
+   * uniform dark bars at its edges were left out (analyze.c). */
+  guint box[4];
 } DaeImageStats;
 
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
@@ -142,9 +145,11 @@ gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
  * (unless NULL): the RMS of those patches about their means (-1 likewise),
  * about the noise for white noise, far above it for correlated noise. */
 double dae__patch_noise (const float *plane, guint w, guint h, double *rms);
-/* The same on the luma of n_rows rows (as dae__analyze_rows takes them). */
+/* The same on the luma of n_rows rows (as dae__analyze_rows takes them),
+ * within the part stats analysed (its box). */
 double dae__analyze_patch_noise (const float *rows, guint width, guint n_rows,
-                                 guint channels, guint n_color, double *rms);
+                                 guint channels, guint n_color,
+                                 const DaeImageStats *stats, double *rms);
 
 /* The median of 9 values (sorts them in part): Paeth's 19 compare-exchanges,
  * no branches; the analysis's 3x3 median and the impulse filter's. */

@@ -1355,6 +1355,12 @@ describe_noise (const DaeDenoiser *d, GString *why)
   if (d->n_color >= 3)
     g_string_append_printf (why, " (noise of the chroma planes %.1f and %.1f)",
                             255 * st->chroma_sigma[0], 255 * st->chroma_sigma[1]);
+  const guint *box = st->box;
+  if (box[2] < d->width || box[3] < d->lookahead)
+    g_string_append_printf (why, "; the analysis left out dark bars at the edges: %u rows at "
+                            "the top, %u at the bottom, %u columns at the left, %u at the right",
+                            box[1],
+                            d->lookahead - box[1] - box[3], box[0], d->width - box[0] - box[2]);
 }
 
 /* The automatic choices, once the look-ahead rows are in: the model, then
@@ -1400,8 +1406,8 @@ choose (DaeDenoiser *d, GError **error)
     }
   if (d->content == CONTENT_PHOTO && d->opt.strength == DAE_STRENGTH_AUTO
       && model_clean_error (model) > 0.0) /* only a photo's strength uses it */
-    d->stats.patch_noise = dae__analyze_patch_noise (seen, d->width, d->lookahead,
-                                                     d->channels, d->n_color, &d->stats.patch_rms);
+    d->stats.patch_noise = dae__analyze_patch_noise (seen, d->width, d->lookahead, d->channels,
+                                                     d->n_color, &d->stats, &d->stats.patch_rms);
   describe_noise (d, why);
   d->why = g_string_free (why, FALSE);
   if (!setup (d, model, error))

@@ -1076,6 +1076,64 @@ test_analyze_median (void)
   g_assert_cmpfloat (st.p_document, ==, MIN (st.p_plain, st.p_median));
 }
 
+/* img (w x h) inside a frame of dark bars (top, bottom, left, right lines
+ * of level 8/255 under noise of sigma 3/255); *fw x *fh. */
+static float *
+letterbox (const float *img, guint w, guint h, const guint bars[4], guint *fw, guint *fh)
+{
+  *fw = bars[2] + w + bars[3];
+  *fh = bars[0] + h + bars[1];
+  float *out = g_new (float, (size_t) *fw * *fh);
+  GRand *rng = g_rand_new_with_seed (19);
+  for (guint y = 0; y < *fh; y++)
+    for (guint x = 0; x < *fw; x++)
+      {
+        const gboolean in = y >= bars[0] && y < bars[0] + h && x >= bars[2] && x < bars[2] + w;
+        out[(size_t) y * *fw + x] = in ? img[(size_t) (y - bars[0]) * w + x - bars[2]]
+                                       : noisy_8bit (8.0 / 255, 3, rng);
+      }
+  g_rand_free (rng);
+  return out;
+}
+
+/* Dark bars at the edges are left out of the analysis (analyze.c): a photo
+ * and a page in a letterbox give the statistics they give alone, and the
+ * box says where they are; bars of three lines are left in. */
+static void
+test_analyze_bars (void)
+{
+  const char *names[] = { "tests/data/photo-camera-crop.png", "tests/data/page-specks-crop.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      guint w, h, fw, fh;
+      g_autofree float *img = read_gray (names[i], &w, &h);
+      DaeImageStats alone, framed;
+      g_assert_true (dae__analyze_rows (img, w, h, 1, 1, &alone));
+      g_assert_cmpuint (alone.box[0], ==, 0);
+      g_assert_cmpuint (alone.box[1], ==, 0);
+      g_assert_cmpuint (alone.box[2], ==, w);
+      g_assert_cmpuint (alone.box[3], ==, h);
+      const guint bars[4] = { 40, 60, 10, 30 };
+      g_autofree float *boxed = letterbox (img, w, h, bars, &fw, &fh);
+      g_assert_true (dae__analyze_rows (boxed, fw, fh, 1, 1, &framed));
+      g_test_message ("%s: page probability %.2f alone, %.2f framed", names[i],
+                      alone.p_document, framed.p_document);
+      g_assert_cmpuint (framed.box[0], ==, bars[2]);
+      g_assert_cmpuint (framed.box[1], ==, bars[0]);
+      g_assert_cmpuint (framed.box[2], ==, w);
+      g_assert_cmpuint (framed.box[3], ==, h);
+      g_assert_cmpmem (framed.features, sizeof framed.features, alone.features,
+                       sizeof alone.features);
+      g_assert_cmpfloat (framed.p_document, ==, alone.p_document);
+      g_assert_cmpfloat (framed.sigma, ==, alone.sigma);
+      const guint thin[4] = { 3, 3, 3, 3 };
+      g_autofree float *edged = letterbox (img, w, h, thin, &fw, &fh);
+      g_assert_true (dae__analyze_rows (edged, fw, fh, 1, 1, &framed));
+      g_assert_cmpuint (framed.box[2], ==, fw);
+      g_assert_cmpuint (framed.box[3], ==, fh);
+    }
+}
+
 static void
 test_errors (void)
 {
@@ -1787,6 +1845,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/analyze-stroke", test_analyze_stroke);
   g_test_add_func ("/tiler/analyze-flatten", test_analyze_flatten);
   g_test_add_func ("/tiler/analyze-median", test_analyze_median);
+  g_test_add_func ("/tiler/analyze-bars", test_analyze_bars);
   g_test_add_func ("/tiler/errors", test_errors);
   g_test_add_func ("/tiler/seams", test_seams);
   g_test_add_func ("/tiler/document-grey-paper", test_document_grey_paper);

@@ -5,7 +5,8 @@
  *   build/tools/page-features FILE... > features.tsv
  *
  * Columns: file, the features in DaeImageStats order, sigma, p_document,
- * p_plain, p_median (-1: not looked). */
+ * p_plain, p_median (-1: not looked), the analysed box (x, y, width, height:
+ * the rows without their dark bars). */
 #include "dae-private.h"
 
 #include <stdio.h>
@@ -32,7 +33,8 @@ print_features (const char *path, GError **error)
   printf ("%s", path);
   for (guint i = 0; i < DAE__N_IMAGE_FEATURES; i++)
     printf ("\t%.6g", st.features[i]);
-  printf ("\t%.6g\t%.4f\t%.4f\t%.4f\n", st.sigma, st.p_document, st.p_plain, st.p_median);
+  printf ("\t%.6g\t%.4f\t%.4f\t%.4f", st.sigma, st.p_document, st.p_plain, st.p_median);
+  printf ("\t%u\t%u\t%u\t%u\n", st.box[0], st.box[1], st.box[2], st.box[3]);
   return TRUE;
 }
 
