@@ -276,6 +276,10 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
                   : !dae_image_writer_next (*wp, &oi, error))
     return FALSE;
   DaeImageWriter *w = *wp;
+  /* compressing the output overlaps the next rows' denoising (a 12-MP
+   * colour photo to PNG, 2 threads, 7 runs each: median 12.71 -> 11.94 s);
+   * -j 1 stays on one thread */
+  dae_image_writer_set_background (w, s->dopt.threads != 1);
 
   Progress prog = { name, dae_image_reader_get_index (reader), 0, in->height, -1,
                     isatty (STDERR_FILENO) };

@@ -1003,6 +1003,88 @@ test_writer_errors (void)
   fclose (full);
 }
 
+/* One stream of infos[] (samples[i] each), written in bands of 1-40 rows,
+ * compressed in the background or not. */
+static GBytes *
+write_stream (const DaeImageInfo *infos, guint16 *const *samples, guint n,
+              gboolean background)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream (&buf, &len);
+  GRand *rng = g_rand_new_with_seed (77);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaeImageWriter) w = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_true (i == 0 ? (w = dae_image_writer_new (fp, &infos[i], &error)) != NULL
+                            : dae_image_writer_next (w, &infos[i], &error));
+      dae_image_writer_set_background (w, background);
+      const size_t row = (size_t) infos[i].width * infos[i].channels;
+      for (guint y = 0; y < infos[i].height;)
+        {
+          const guint k = MIN ((guint) g_rand_int_range (rng, 1, 41), infos[i].height - y);
+          g_assert_true (dae_image_writer_write_rows (w, k, samples[i] + y * row, &error));
+          y += k;
+        }
+      g_assert_true (dae_image_writer_finish (w, &error));
+    }
+  g_assert_true (dae_image_writer_close (w, &error));
+  g_assert_no_error (error);
+  g_rand_free (rng);
+  fclose (fp);
+  return g_bytes_new_take (buf, len);
+}
+
+/* Background compression (dae_image_writer_set_background) writes the
+ * same bytes: PNG and JPEG images wide enough for several bands, and
+ * narrower ones after them in the same stream; a full disk comes back as
+ * the same one-line error; a writer freed in the middle of an image stops
+ * its thread. */
+static void
+test_background (void)
+{
+  GRand *rng = g_rand_new_with_seed (8);
+  const DaeImageInfo infos[] = {
+    make_info (DAE_IMAGE_FORMAT_PNG, 22000, 100, 1, 65535, 0),
+    make_info (DAE_IMAGE_FORMAT_PNG, 300, 200, 3, 255, 0),
+    make_info (DAE_IMAGE_FORMAT_JPEG, 8000, 64, 3, 255, 0),
+    make_info (DAE_IMAGE_FORMAT_PGM, 50, 70, 1, 255, 0),
+  };
+  const guint n = G_N_ELEMENTS (infos);
+  guint16 *samples[G_N_ELEMENTS (infos)];
+  for (guint i = 0; i < n; i++)
+    samples[i] = random_samples (rng, n_samples (&infos[i]), infos[i].maxval);
+  g_autoptr (GBytes) plain = write_stream (infos, samples, n, FALSE);
+  g_autoptr (GBytes) background = write_stream (infos, samples, n, TRUE);
+  g_assert_true (g_bytes_equal (plain, background));
+
+  g_autoptr (GError) error = NULL;
+  FILE *full = fopen ("/dev/full", "r+");
+  g_assert_nonnull (full);
+  g_autoptr (DaeImageWriter) w = dae_image_writer_new (full, &infos[0], &error);
+  dae_image_writer_set_background (w, TRUE);
+  gboolean ok = w != NULL;
+  for (guint y = 0; ok && y < infos[0].height; y++)
+    ok = dae_image_writer_write_rows (w, 1, samples[0] + (size_t) y * infos[0].width, &error);
+  if (ok)
+    ok = dae_image_writer_finish (w, &error);
+  g_assert_false (ok);
+  assert_one_line (error);
+  g_assert_true (g_error_matches (error, DAE_ERROR, DAE_ERROR_IO));
+  fclose (full);
+
+  FILE *null = fopen ("/dev/null", "w");
+  DaeImageWriter *half = dae_image_writer_new (null, &infos[0], NULL);
+  dae_image_writer_set_background (half, TRUE);
+  g_assert_true (dae_image_writer_write_rows (half, 60, samples[0], NULL));
+  dae_image_writer_free (half);
+  fclose (null);
+  for (guint i = 0; i < n; i++)
+    g_free (samples[i]);
+  g_rand_free (rng);
+}
+
 static void
 test_set_format (void)
 {
@@ -1968,6 +2050,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/max-pixels", test_max_pixels);
   g_test_add_func ("/io/png-corrupt", test_png_corrupt);
   g_test_add_func ("/io/writer-errors", test_writer_errors);
+  g_test_add_func ("/io/background", test_background);
   g_test_add_func ("/io/set-format", test_set_format);
   g_test_add_func ("/io/file-and-pipe", test_file_and_pipe);
   g_test_add_func ("/io/idx", test_idx);

@@ -5,6 +5,11 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 const guint8 dae__png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
@@ -664,17 +669,188 @@ dae_image_reader_read_rows (DaeImageReader *reader, guint n_rows,
 
 /* ---- writer ------------------------------------------------------------- */
 
+/* Background compression (dae_image_writer_set_background): two bands of
+ * rows, the caller filling one while the thread compresses the other. */
+typedef struct {
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  guint16 *band[2];
+  size_t row_samples;   /* of the image the bands were made for */
+  guint cap;            /* rows a band holds */
+  guint fill;           /* the band the caller fills, */
+  guint filled;         /* with this many rows */
+  guint queued;         /* rows of the other band to compress; 0: idle */
+  gboolean quit;
+  GError *error;        /* the thread's first error in this image */
+} Background;
+
+#define BAND_BYTES (2u << 20) /* a band's size, at least 16 rows */
+
 struct _DaeImageWriter {
   FILE *fp;
   DaeImageInfo info;
   guint row;
   gboolean failed;
   gboolean in_image;    /* started and not finished */
+  gboolean background;  /* compress PNG and JPEG on bg's thread */
+  Background *bg;       /* made at the first rows that use it */
   DaePngWriter *png;
   DaeJpegWriter *jpeg;
   DaeTiffWriter *tiff;  /* lives for the whole stream */
   guint8 *scratch;
 };
+
+/* The rows through the image's codec, on whichever thread owns it. */
+static gboolean
+encode_rows (DaeImageWriter *w, guint n_rows, const guint16 *samples, GError **error)
+{
+  if (w->png)
+    return dae__png_write_rows (w->png, n_rows, samples, error);
+  if (w->jpeg)
+    return dae__jpeg_write_rows (w->jpeg, n_rows, samples, error);
+  if (w->info.format == DAE_IMAGE_FORMAT_TIFF)
+    return dae__tiff_write_rows (w->tiff, n_rows, samples, error);
+  return dae__pnm_write_rows (w->fp, &w->info, n_rows, samples, w->scratch, error);
+}
+
+static gpointer
+background_main (gpointer data)
+{
+  DaeImageWriter *w = data;
+  Background *bg = w->bg;
+#ifdef __linux__
+  /* Niced: it should take the cores when the denoiser's threads wait (for
+   * input, on each other), not share them while they compute. */
+  (void) setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+#endif
+  g_mutex_lock (&bg->lock);
+  for (;;)
+    {
+      while (bg->queued == 0 && !bg->quit)
+        g_cond_wait (&bg->cond, &bg->lock);
+      if (bg->queued == 0)
+        break;
+      const guint16 *rows = bg->band[bg->fill ^ 1];
+      const guint n = bg->queued;
+      const gboolean skip = bg->error != NULL; /* the codec is unusable after one */
+      g_mutex_unlock (&bg->lock);
+      GError *e = NULL;
+      const gboolean ok = skip || encode_rows (w, n, rows, &e);
+      g_mutex_lock (&bg->lock);
+      if (!ok)
+        bg->error = e;
+      bg->queued = 0;
+      g_cond_broadcast (&bg->cond);
+    }
+  g_mutex_unlock (&bg->lock);
+  return NULL;
+}
+
+/* Waits until the thread is idle; FALSE with (a copy of) its error. */
+static gboolean
+background_wait (Background *bg, gboolean hand_over, GError **error)
+{
+  g_mutex_lock (&bg->lock);
+  while (bg->queued > 0)
+    g_cond_wait (&bg->cond, &bg->lock);
+  const gboolean ok = bg->error == NULL;
+  if (!ok)
+    g_propagate_error (error, g_error_copy (bg->error));
+  else if (hand_over && bg->filled > 0)
+    {
+      bg->queued = bg->filled;
+      bg->fill ^= 1;
+      bg->filled = 0;
+      g_cond_broadcast (&bg->cond);
+    }
+  g_mutex_unlock (&bg->lock);
+  return ok;
+}
+
+static void
+background_free (Background *bg)
+{
+  if (bg == NULL)
+    return;
+  if (bg->thread != NULL)
+    {
+      g_mutex_lock (&bg->lock);
+      bg->quit = TRUE;
+      g_cond_broadcast (&bg->cond);
+      g_mutex_unlock (&bg->lock);
+      g_thread_join (bg->thread);
+    }
+  g_mutex_clear (&bg->lock);
+  g_cond_clear (&bg->cond);
+  g_free (bg->band[0]);
+  g_free (bg->band[1]);
+  g_clear_error (&bg->error);
+  g_free (bg);
+}
+
+/* Whether this image's rows go through the thread: bands for its rows,
+ * the thread started; FALSE (rows written on the caller's thread) when
+ * not asked for, not worth it or out of memory. */
+static gboolean
+background_ready (DaeImageWriter *w)
+{
+  if (!w->background || (w->png == NULL && w->jpeg == NULL))
+    return FALSE;
+  const size_t row_samples = (size_t) w->info.width * w->info.channels;
+  Background *bg = w->bg;
+  if (bg != NULL && bg->row_samples == row_samples)
+    return TRUE;
+  if (bg == NULL)
+    {
+      bg = w->bg = g_new0 (Background, 1);
+      g_mutex_init (&bg->lock);
+      g_cond_init (&bg->cond);
+    }
+  bg->cap = (guint) MAX (16, BAND_BYTES / (row_samples * sizeof (guint16)));
+  bg->row_samples = 0;
+  for (guint i = 0; i < 2; i++)
+    {
+      g_free (bg->band[i]);
+      bg->band[i] = g_try_new (guint16, row_samples * bg->cap);
+    }
+  if (bg->band[0] == NULL || bg->band[1] == NULL
+      || (bg->thread == NULL
+          && (bg->thread = g_thread_try_new ("dae-writer", background_main, w, NULL)) == NULL))
+    {
+      g_clear_pointer (&w->bg, background_free);
+      w->background = FALSE;
+      return FALSE;
+    }
+  bg->row_samples = row_samples;
+  return TRUE;
+}
+
+/* Copies the rows into the bands, handing each full one to the thread. */
+static gboolean
+background_write (DaeImageWriter *w, guint n_rows, const guint16 *samples, GError **error)
+{
+  Background *bg = w->bg;
+  while (n_rows > 0)
+    {
+      const guint k = MIN (n_rows, bg->cap - bg->filled);
+      memcpy (bg->band[bg->fill] + bg->filled * bg->row_samples, samples,
+              k * bg->row_samples * sizeof (guint16));
+      bg->filled += k;
+      samples += k * bg->row_samples;
+      n_rows -= k;
+      if (bg->filled == bg->cap && !background_wait (bg, TRUE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+dae_image_writer_set_background (DaeImageWriter *writer, gboolean background)
+{
+  g_return_if_fail (writer != NULL);
+  writer->background = background;
+}
 
 /* Starts an image on @w: checks @info and writes its header. */
 static gboolean
@@ -693,6 +869,11 @@ writer_start (DaeImageWriter *w, const DaeImageInfo *info, GError **error)
     }
   w->info = in;
   w->row = 0;
+  if (w->bg != NULL) /* idle between images: finished, or never given rows */
+    {
+      g_clear_error (&w->bg->error);
+      w->bg->filled = 0;
+    }
   g_clear_pointer (&w->png, dae__png_writer_free);
   g_clear_pointer (&w->jpeg, dae__jpeg_writer_free);
   g_clear_pointer (&w->scratch, g_free);
@@ -774,15 +955,8 @@ dae_image_writer_write_rows (DaeImageWriter *writer, guint n_rows,
         w->failed = TRUE;
         return FALSE;
       }
-  gboolean ok;
-  if (w->png)
-    ok = dae__png_write_rows (w->png, n_rows, samples, error);
-  else if (w->jpeg)
-    ok = dae__jpeg_write_rows (w->jpeg, n_rows, samples, error);
-  else if (w->info.format == DAE_IMAGE_FORMAT_TIFF)
-    ok = dae__tiff_write_rows (w->tiff, n_rows, samples, error);
-  else
-    ok = dae__pnm_write_rows (w->fp, &w->info, n_rows, samples, w->scratch, error);
+  const gboolean ok = background_ready (w) ? background_write (w, n_rows, samples, error)
+                                           : encode_rows (w, n_rows, samples, error);
   if (!ok)
     {
       w->failed = TRUE;
@@ -820,6 +994,10 @@ dae_image_writer_finish (DaeImageWriter *writer, GError **error)
     }
   w->in_image = FALSE;
   w->failed = TRUE; /* finished: no more rows */
+  /* the last band to the thread, then the thread done with it */
+  if (w->bg != NULL && (!background_wait (w->bg, TRUE, error)
+                        || !background_wait (w->bg, FALSE, error)))
+    return FALSE;
   if (w->png && !dae__png_writer_finish (w->png, error))
     return FALSE;
   if (w->jpeg && !dae__jpeg_writer_finish (w->jpeg, error))
@@ -852,6 +1030,7 @@ dae_image_writer_free (DaeImageWriter *writer)
 {
   if (writer == NULL)
     return;
+  background_free (writer->bg); /* first: its thread may be compressing */
   dae__png_writer_free (writer->png);
   dae__jpeg_writer_free (writer->jpeg);
   dae__tiff_writer_free (writer->tiff);

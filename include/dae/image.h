@@ -316,6 +316,22 @@ DAE_API gboolean dae_image_writer_write_rows (DaeImageWriter *writer, guint n_ro
                                       const guint16 *samples, GError **error);
 
 /**
+ * dae_image_writer_set_background:
+ * @writer: a writer, before its first rows
+ * @background: whether to compress on a thread of the writer's own
+ *
+ * PNG and JPEG rows are then compressed on a thread of their own, a band
+ * at a time, while the caller computes the next band (as libvips's disc
+ * sink writes in the background): the bytes written are the same.  Rows
+ * are copied; an error of the background thread comes back from the next
+ * dae_image_writer_write_rows() or dae_image_writer_finish().  Other
+ * formats cost little to write and stay on the caller's thread.
+ *
+ * Returns: nothing.
+ */
+DAE_API void dae_image_writer_set_background (DaeImageWriter *writer, gboolean background);
+
+/**
  * dae_image_writer_finish:
  * @writer: a writer to which every row was written
  * @error: return location for an error
