@@ -199,11 +199,13 @@ guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *
  * rows pushed with their pilot (planes as the tiler keeps them, n_planes x
  * width) and `payload` floats of the caller's, popped final, in order, at
  * most DAE__WIENER_BLOCK + 1 rows later; each plane is alpha of the
- * filtered plane and 1 - alpha of the pilot (alpha 0: the pilot, exactly). */
+ * filtered plane and 1 - alpha of the pilot (alpha 0: the pilot, exactly).
+ * The first level_planes planes hold levels (0 black, 1 white: gray, luma,
+ * RGB, the opponent mean), where noise clips; the rest chroma offsets. */
 #define DAE__WIENER_BLOCK 8
 #define DAE__WIENER_RING 16
 typedef struct {
-  guint width, height, n_planes, payload;
+  guint width, height, n_planes, level_planes, payload;
   float sigma2[3], alpha[3];
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
@@ -213,7 +215,8 @@ typedef struct {
 } DaeWiener;
 
 gboolean dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
-                           const float *sigma, const float *alpha, guint payload);
+                           guint level_planes, const float *sigma, const float *alpha,
+                           guint payload);
 void dae__wiener_clear (DaeWiener *w);
 struct _DaeThreadPool;
 void dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot,

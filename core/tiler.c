@@ -622,7 +622,8 @@ start_wiener (DaeDenoiser *d)
                  : plane_gate (d, c) * (float) CLAMP (ramp, 0.0, 1.0);
       any |= alpha[c] > 0.0f;
     }
-  return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes,
+  const guint levels = d->color == DAE_COLOR_OPPONENT && d->n_planes == 3 ? 1 : d->n_planes;
+  return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes, levels,
                                    d->plane_sigma, alpha, d->width * d->channels);
 }
 

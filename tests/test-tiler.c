@@ -1744,7 +1744,7 @@ test_wiener (void)
     }
   g_rand_free (rng);
   DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, sigma, alpha, 1));
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, sigma, alpha, 1));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {
@@ -1780,6 +1780,55 @@ test_wiener (void)
                   err_in, err_out, back);
   g_assert_cmpfloat (err_out, <, 0.25 * err_in);
   g_assert_cmpfloat (back, <, 1e-5);
+}
+
+/* Where the pilot is within half a sigma of black (or white) the noise
+ * was clipped and the Wiener filter's estimate biased: the pilot comes out
+ * as it went in; from one and a half sigmas on the filter works as ever;
+ * a plane that holds chroma offsets is not judged by its level. */
+static void
+test_wiener_clipped (void)
+{
+  enum { W = 40, H = 24, NP = 2 };
+  const float sigma[NP] = { 0.1f, 0.1f }, alpha[NP] = { 1.0f, 1.0f };
+  g_autofree float *pilot = g_new (float, W * H * NP);
+  g_autofree float *noisy = g_new (float, W * H * NP);
+  g_autofree float *out = g_new (float, W * H * NP);
+  GRand *rng = g_rand_new_with_seed (6);
+  for (guint i = 0; i < W * H * NP; i++)
+    {
+      const guint x = i % W, y = i / (W * NP);
+      const float clean = x < W / 2 ? 0.0f : (float) (0.5 + 0.2 * sin (0.4 * x) * cos (0.3 * y));
+      noisy[i] = noisy_8bit (clean, 25, rng);
+      pilot[i] = x < W / 2 ? 0.02f : clean;
+    }
+  g_rand_free (rng);
+  DaeWiener wi;
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, sigma, alpha, 0));
+  guint popped = 0;
+  for (guint y = 0; y < H; y++)
+    {
+      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, NULL, NULL);
+      const float *nz, *payload;
+      while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
+        popped++;
+    }
+  dae__wiener_clear (&wi);
+  g_assert_cmpuint (popped, ==, H);
+  guint level_dark_kept = 0, chroma_dark_kept = 0, bright_kept = 0;
+  for (guint i = 0; i < W * H * NP; i++)
+    {
+      const gboolean dark = i % W < W / 2, level = i / W % NP == 0;
+      const gboolean kept = out[i] == pilot[i];
+      level_dark_kept += dark && level && kept;
+      chroma_dark_kept += dark && !level && kept;
+      bright_kept += !dark && level && kept;
+    }
+  g_test_message ("pilot kept: %u of %u dark level samples, %u dark chroma, %u bright",
+                  level_dark_kept, W / 2 * H, chroma_dark_kept, bright_kept);
+  g_assert_cmpuint (level_dark_kept, ==, W / 2 * H);
+  g_assert_cmpuint (chroma_dark_kept, <, W / 2 * H / 10);
+  g_assert_cmpuint (bright_kept, <, W / 2 * H / 10);
 }
 
 /* A photo with white noise goes through the Wiener filter; the same noise
@@ -1856,6 +1905,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/impulse", test_impulse);
   g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
   g_test_add_func ("/tiler/wiener", test_wiener);
+  g_test_add_func ("/tiler/wiener-clipped", test_wiener_clipped);
   g_test_add_func ("/tiler/wiener-photo", test_wiener_photo);
   return g_test_run ();
 }
