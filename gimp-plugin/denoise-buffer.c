@@ -6,6 +6,7 @@
  * real neighbours, not the mirror image the denoiser makes at its borders. */
 #include "denoise-buffer.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Rows read from GEGL per step: small enough that a preview no longer wanted
@@ -18,27 +19,56 @@ denoise_buffer_format (GeglBuffer *buffer)
   return denoise_format_for (gegl_buffer_get_format (buffer));
 }
 
+/* The largest sample of an integer format the denoiser is fed in; 0 for
+ * float. */
+static guint
+format_max (const Babl *format)
+{
+  const Babl *type = babl_format_get_type (format, 0);
+  return type == babl_type ("u8") ? 255u : type == babl_type ("u16") ? 65535u : 0u;
+}
+
 const Babl *
 denoise_format_for (const Babl *format)
 {
   const gboolean alpha = babl_format_has_alpha (format);
   const gboolean gray = babl_format_get_n_components (format) - (alpha ? 1 : 0) == 1;
-  const char *name = gray ? (alpha ? "Y'A float" : "Y' float")
-                          : (alpha ? "R'G'B'A float" : "R'G'B' float");
+  /* Integer images stay integer: babl's integer-to-float paths, picked by
+   * timing, round differently from run to run (dae-filter's output of a
+   * 16-bit page came back different in most samples once in six runs);
+   * the samples are scaled here, as dae-filter scales them. */
+  const guint max = format_max (format);
+  g_autofree char *name = g_strdup_printf ("%s %s", gray ? (alpha ? "Y'A" : "Y'")
+                                                         : (alpha ? "R'G'B'A" : "R'G'B'"),
+                                           max == 255 ? "u8" : max == 65535 ? "u16" : "float");
   return babl_format_with_space (name, format);
 }
 
-/* The denoiser takes samples in [0,1]; float images may hold anything. */
+/* n samples of format (raw) into floats in [0,1]; float samples are
+ * clamped there (float images may hold anything; NaN becomes 0), alpha too. */
 static void
-clamp_colour (float *samples, size_t n_pixels, guint channels, gboolean alpha)
+samples_to_float (const void *raw, guint max, size_t n, float *out)
 {
-  const guint n_colour = channels - (alpha ? 1 : 0);
-  for (size_t i = 0; i < n_pixels; i++)
-    for (guint c = 0; c < n_colour; c++)
-      {
-        float *v = samples + i * channels + c;
-        *v = *v >= 1.0f ? 1.0f : *v > 0.0f ? *v : 0.0f; /* NaN -> 0 */
-      }
+  for (size_t i = 0; i < n; i++)
+    {
+      const float v = max == 255 ? ((const guint8 *) raw)[i] / 255.0f
+                      : max == 65535 ? ((const guint16 *) raw)[i] / 65535.0f
+                      : ((const float *) raw)[i];
+      out[i] = v >= 1.0f ? 1.0f : v > 0.0f ? v : 0.0f;
+    }
+}
+
+/* The reverse, rounded as dae-filter rounds; float samples as they are. */
+static void
+float_to_samples (const float *in, guint max, size_t n, void *raw)
+{
+  for (size_t i = 0; i < n; i++)
+    if (max == 255)
+      ((guint8 *) raw)[i] = (guint8) floorf (in[i] * 255.0f + 0.5f);
+    else if (max == 65535)
+      ((guint16 *) raw)[i] = (guint16) floorf (in[i] * 65535.0f + 0.5f);
+    else
+      ((float *) raw)[i] = in[i];
 }
 
 gboolean
@@ -70,10 +100,12 @@ denoise_buffer_rect (const DaeModelSet *models, const DaeDenoiseOptions *options
     return FALSE;
 
   const size_t row_floats = (size_t) region.width * channels;
-  const gint row_bytes = (gint) (row_floats * sizeof (float));
+  const guint max = format_max (format);
+  const size_t bps = max == 255 ? 1 : max == 65535 ? 2 : sizeof (float); /* bytes a sample */
   g_autofree float *in = g_try_new (float, row_floats * STRIP_ROWS);
   g_autofree float *out = g_try_new (float, row_floats * STRIP_ROWS);
-  if (in == NULL || out == NULL)
+  g_autofree guint8 *raw = g_try_malloc (row_floats * STRIP_ROWS * bps);
+  if (in == NULL || out == NULL || raw == NULL)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
                    "out of memory for rows %d pixels wide", region.width);
@@ -88,8 +120,8 @@ denoise_buffer_rect (const DaeModelSet *models, const DaeDenoiseOptions *options
         {
           const gint n = MIN (STRIP_ROWS, end - pushed);
           gegl_buffer_get (src, GEGL_RECTANGLE (region.x, pushed, region.width, n), 1.0,
-                           format, in, row_bytes, GEGL_ABYSS_CLAMP);
-          clamp_colour (in, (size_t) region.width * n, channels, alpha);
+                           format, raw, (gint) (row_floats * bps), GEGL_ABYSS_CLAMP);
+          samples_to_float (raw, max, row_floats * n, in);
           if (!dae_denoiser_push_rows (denoiser, in, (guint) n, error))
             return FALSE;
           pushed += n;
@@ -107,11 +139,14 @@ denoise_buffer_rect (const DaeModelSet *models, const DaeDenoiseOptions *options
       /* Keep the rows of the rectangle, drop the halo around it. */
       const gint y0 = MAX (pulled, inner.y);
       const gint y1 = MIN (pulled + (gint) got, inner.y + inner.height);
+      const size_t inner_row = (size_t) inner.width * channels;
+      for (gint y = y0; y < y1; y++)
+        float_to_samples (out + (size_t) (y - pulled) * row_floats
+                            + (size_t) (inner.x - region.x) * channels,
+                          max, inner_row, raw + (size_t) (y - y0) * inner_row * bps);
       if (y1 > y0)
         gegl_buffer_set (dst, GEGL_RECTANGLE (inner.x, y0, inner.width, y1 - y0), 0, format,
-                         out + (size_t) (y0 - pulled) * row_floats
-                           + (size_t) (inner.x - region.x) * channels,
-                         row_bytes);
+                         raw, (gint) (inner_row * bps));
       pulled += (gint) got;
 
       /* Asked after every strip, even one that finished no row: a preview

@@ -125,10 +125,11 @@ typedef gboolean (*DenoiseProgressFunc) (double fraction, gpointer user_data);
  * denoise_buffer_format:
  * @buffer: a drawable's buffer
  *
- * The perceptual float format the denoiser is fed in: "Y' float",
- * "Y'A float", "R'G'B' float" or "R'G'B'A float" after the buffer's own
- * format (gray or colour, alpha or not), in the buffer's colour space, so
- * that every precision converts losslessly enough and alpha is kept.
+ * The perceptual format the denoiser is fed in: "Y'", "Y'A", "R'G'B'" or
+ * "R'G'B'A" after the buffer's own format (gray or colour, alpha or not),
+ * in u8 or u16 for 8- and 16-bit buffers (scaled to [0,1] as dae-filter
+ * scales them: the same result whatever path babl picks) and float for the
+ * rest, in the buffer's colour space, so that alpha is kept.
  *
  * Returns: (transfer none): the format.
  */
