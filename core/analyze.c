@@ -901,20 +901,18 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
 {
   guint box[4];
   content_box (rows, width, n_rows, channels, n_color, box);
-  if (box[2] == width && box[3] == n_rows)
+  g_autofree float *inner = NULL; /* the box's rows, when not all of them */
+  if (box[2] < width || box[3] < n_rows)
     {
-      const gboolean ok = analyze_content (rows, width, n_rows, channels, n_color, st);
-      memcpy (st->box, box, sizeof box);
-      return ok;
+      const size_t row_f = (size_t) box[2] * channels;
+      if ((inner = g_try_new (float, row_f * box[3])) == NULL)
+        return FALSE;
+      for (guint y = 0; y < box[3]; y++)
+        memcpy (inner + y * row_f, rows + ((size_t) (box[1] + y) * width + box[0]) * channels,
+                row_f * sizeof (float));
     }
-  const size_t row_f = (size_t) box[2] * channels;
-  g_autofree float *inner = g_try_new (float, row_f * box[3]);
-  if (inner == NULL)
-    return FALSE;
-  for (guint y = 0; y < box[3]; y++)
-    memcpy (inner + y * row_f, rows + ((size_t) (box[1] + y) * width + box[0]) * channels,
-            row_f * sizeof (float));
-  const gboolean ok = analyze_content (inner, box[2], box[3], channels, n_color, st);
+  const gboolean ok = analyze_content (inner != NULL ? inner : rows, box[2], box[3], channels,
+                                       n_color, st);
   memcpy (st->box, box, sizeof box);
   return ok;
 }

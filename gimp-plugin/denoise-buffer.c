@@ -49,12 +49,22 @@ denoise_format_for (const Babl *format)
 static void
 samples_to_float (const void *raw, guint max, size_t n, float *out)
 {
-  for (size_t i = 0; i < n; i++)
+  const guint8 *u8 = raw;
+  const guint16 *u16 = raw;
+  const float *f = raw;
+  switch (max)
     {
-      const float v = max == 255 ? ((const guint8 *) raw)[i] / 255.0f
-                      : max == 65535 ? ((const guint16 *) raw)[i] / 65535.0f
-                      : ((const float *) raw)[i];
-      out[i] = v >= 1.0f ? 1.0f : v > 0.0f ? v : 0.0f;
+    case 255:
+      for (size_t i = 0; i < n; i++)
+        out[i] = u8[i] / 255.0f;
+      break;
+    case 65535:
+      for (size_t i = 0; i < n; i++)
+        out[i] = u16[i] / 65535.0f;
+      break;
+    default:
+      for (size_t i = 0; i < n; i++)
+        out[i] = f[i] >= 1.0f ? 1.0f : f[i] > 0.0f ? f[i] : 0.0f;
     }
 }
 
@@ -62,13 +72,21 @@ samples_to_float (const void *raw, guint max, size_t n, float *out)
 static void
 float_to_samples (const float *in, guint max, size_t n, void *raw)
 {
-  for (size_t i = 0; i < n; i++)
-    if (max == 255)
-      ((guint8 *) raw)[i] = (guint8) floorf (in[i] * 255.0f + 0.5f);
-    else if (max == 65535)
-      ((guint16 *) raw)[i] = (guint16) floorf (in[i] * 65535.0f + 0.5f);
-    else
-      ((float *) raw)[i] = in[i];
+  guint8 *u8 = raw;
+  guint16 *u16 = raw;
+  switch (max)
+    {
+    case 255:
+      for (size_t i = 0; i < n; i++)
+        u8[i] = (guint8) floorf (in[i] * 255.0f + 0.5f);
+      break;
+    case 65535:
+      for (size_t i = 0; i < n; i++)
+        u16[i] = (guint16) floorf (in[i] * 65535.0f + 0.5f);
+      break;
+    default:
+      memcpy (raw, in, n * sizeof (float));
+    }
 }
 
 gboolean
