@@ -186,12 +186,14 @@ fma_peak (DaeThreadPool *pool)
 
 /* ---- one layer ------------------------------------------------------------ */
 
-typedef enum { V_DIRECT, V_FUSED, V_WINOGRAD, V_WINOGRAD_POOL, V_GEMM } Variant;
+typedef enum { V_DIRECT, V_FUSED, V_UPCAT, V_WINOGRAD, V_WINOGRAD_POOL, V_GEMM } Variant;
 
 typedef struct {
   DaeThreadPool *pool;
   DaeConv3x3Fn fn;
   DaeWinogradFn wfn;
+  DaeUpConcatConvFn ufn;
+  guint up_c; /* V_UPCAT: in holds the small up tiles, then the skip tiles */
   Variant variant;
   DaeConvArgs args; /* n = CHUNK */
   size_t in_floats, out_floats; /* per tile */
@@ -210,7 +212,11 @@ layer_item (size_t item, guint worker, gpointer data)
   a.n = MIN (CHUNK, j->n_tiles - t0);
   const float *x = j->in + t0 * j->in_floats;
   float *y = j->out + t0 * j->out_floats;
-  if (j->variant == V_GEMM)
+  const size_t plane = (size_t) a.h * a.w;
+  if (j->variant == V_UPCAT)
+    j->ufn (&a, j->up_c, j->in + t0 * j->up_c * plane / 4,
+            j->in + j->n_tiles * j->up_c * plane / 4 + t0 * (a.in_c - j->up_c) * plane, y);
+  else if (j->variant == V_GEMM)
     dae_conv3x3_gemm (&a, x, y, j->gemm_scratch[worker]);
   else if (j->variant == V_WINOGRAD)
     j->wfn (&a, x, y, NULL);
@@ -248,12 +254,13 @@ print_rate (const char *what, const char *variant, guint threads, double tiles_s
 }
 
 /* Sets j up for kernel variant v of table k (NULL: the im2col + BLAS path):
- * 0 direct, 1 fused with the following max-pool or the preceding upsample
- * (up: its arguments), 2 Winograd, 3 Winograd + max-pool.  Returns its
- * name. */
+ * 0 direct, 1 fused with the following max-pool, the preceding upsample
+ * (up: its arguments) or the preceding upsample and concat (up_c > 0: the
+ * channels upsampled), 2 Winograd, 3 Winograd + max-pool or upsample and
+ * concat.  Returns its name. */
 static char *
 layer_variant (LayerJob *j, const DaeKernels *k, int v, const DaeConvArgs *up,
-               gboolean pool_next, DaeShape os, guint nt)
+               gboolean pool_next, guint up_c, DaeShape os, guint nt)
 {
   const size_t pooled = (size_t) os.c * ((os.h + 1) / 2) * ((os.w + 1) / 2);
   if (k == NULL)
@@ -270,6 +277,13 @@ layer_variant (LayerJob *j, const DaeKernels *k, int v, const DaeConvArgs *up,
       j->fn = k->conv3x3;
       return g_strdup_printf ("%s direct", k->name);
     }
+  if (v == 3 && up_c > 0)
+    {
+      j->variant = V_UPCAT;
+      j->ufn = k->upsample2_concat_conv3x3_winograd;
+      j->up_c = up_c;
+      return g_strdup_printf ("%s winograd fused", k->name);
+    }
   if (v >= 2)
     {
       j->variant = v == 2 ? V_WINOGRAD : V_WINOGRAD_POOL;
@@ -279,7 +293,13 @@ layer_variant (LayerJob *j, const DaeKernels *k, int v, const DaeConvArgs *up,
       return g_strdup_printf ("%s winograd%s", k->name, v == 3 ? "+pool" : "");
     }
   j->variant = V_FUSED;
-  if (pool_next)
+  if (up_c > 0)
+    {
+      j->variant = V_UPCAT;
+      j->ufn = k->upsample2_concat_conv3x3;
+      j->up_c = up_c;
+    }
+  else if (pool_next)
     {
       j->fn = k->conv3x3_maxpool2;
       j->out_floats = pooled;
@@ -300,8 +320,9 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
   if (!dae__model_infer_shapes (m, m->patch_h, m->patch_w, shapes, NULL))
     return;
   const size_t n = opt_batch;
-  g_print ("\nPer layer (batch %zu tiles; fused: with the following max-pool or the "
-           "preceding upsample; GFLOP/s count the direct convolution's work):\n", n);
+  g_print ("\nPer layer (batch %zu tiles; fused: with the following max-pool, the "
+           "preceding upsample or upsample and concat; GFLOP/s count the direct "
+           "convolution's work):\n", n);
   for (guint i = 0; i < m->n_layers; i++)
     {
       const DaeLayer *l = &m->layers[i];
@@ -313,6 +334,11 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
       const gboolean pool_next = i + 1 < m->n_layers
                                  && m->layers[i + 1].kind == DAE_LAYER_MAXPOOL2;
       const gboolean up_prev = i > 0 && m->layers[i - 1].kind == DAE_LAYER_UPSAMPLE2;
+      /* A U-Net's decoder step: upsample, concat (of a saved layer), conv3x3. */
+      const guint up_c = i > 2 && m->layers[i - 1].kind == DAE_LAYER_CONCAT
+                         && m->layers[i - 1].source >= 0
+                         && m->layers[i - 2].kind == DAE_LAYER_UPSAMPLE2
+                         ? shapes[i - 2].c : 0;
       g_autofree char *what = g_strdup_printf ("layer %u conv3x3 %u->%u %ux%u", i,
                                                is.c, os.c, is.h, is.w);
       DaeConvArgs a = { .n = CHUNK, .in_c = is.c, .out_c = os.c, .h = is.h, .w = is.w,
@@ -336,9 +362,9 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
             {
               if (isa == DAE__N_ISA && v > 0)
                 break;
-              if (v == 1 && (k->isa == DAE__ISA_REF || !(pool_next || up_prev)))
+              if (v == 1 && (k->isa == DAE__ISA_REF || !(pool_next || up_prev || up_c)))
                 continue;
-              if (v == 3 && !pool_next)
+              if (v == 3 && !(pool_next || (up_c && k->isa != DAE__ISA_REF)))
                 continue;
               for (int p = 0; p < 2; p++)
                 {
@@ -348,7 +374,7 @@ bench_layers (const DaeModel *m, DaeThreadPool **pools, const double *peaks)
                     continue;
                   LayerJob j = { .pool = pool, .args = a, .in = in, .out = out,
                                  .in_floats = in_f, .out_floats = out_f, .n_tiles = n };
-                  g_autofree char *vname = layer_variant (&j, k, v, &up, pool_next, os, nt);
+                  g_autofree char *vname = layer_variant (&j, k, v, &up, pool_next, up_c, os, nt);
                   timing_threads = nt;
                   const double rate = best_rate (layer_run, &j) * n;
                   print_rate (what, vname, nt, rate, flop, peaks[p]);

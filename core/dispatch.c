@@ -36,6 +36,7 @@
   .conv3x3_maxpool2 = dae_conv3x3_maxpool2_##isa,                            \
   .upsample2_conv3x3 = dae_upsample2_conv3x3_##isa,                          \
   .upsample2_concat_conv3x3 = dae_upsample2_concat_conv3x3_##isa,            \
+  .upsample2_concat_conv3x3_winograd = dae_upsample2_concat_conv3x3_winograd_##isa, \
   .conv3x3_winograd = dae_conv3x3_winograd_##isa,                            \
   .conv3x3_backward = dae_conv3x3_backward_##isa
 

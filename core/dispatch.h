@@ -25,6 +25,7 @@ typedef struct {
   DaeConv3x3Fn conv3x3_maxpool2;  /* conv3x3, then 2x2 max-pool */
   DaeConv3x3Fn upsample2_conv3x3; /* 2x upsample, then conv3x3 */
   DaeUpConcatConvFn upsample2_concat_conv3x3; /* 2x upsample, concat, conv3x3 */
+  DaeUpConcatConvFn upsample2_concat_conv3x3_winograd; /* the same, Winograd's sums */
   DaeWinogradFn conv3x3_winograd; /* conv3x3 (and its max-pool) via Winograd */
   DaeConvBackwardFn conv3x3_backward; /* dweight, dbias and din */
   DaeResampleFn maxpool2;

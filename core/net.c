@@ -52,14 +52,18 @@ plan_buffers (DaeRunner *r)
   const guint n = m->n_layers;
   g_autofree int *last_use = g_new (int, n);
   for (guint i = 0; i < n; i++)
-    /* Until two layers later: a fused pair (run_fused) reads layer
-     * i - 1's output while writing layer i + 1's.  The last is read out. */
-    last_use[i] = (int) MIN (i + 2, n);
+    /* Until three layers later: a fused step reads layer i - 1's output
+     * while writing layer i + 1's (a pair) or i + 2's (upsample, concat,
+     * conv3x3, whose kernel writes a tile's first sums before it has read
+     * all of its input).  The last is read out. */
+    last_use[i] = (int) MIN (i + 3, n);
   for (guint i = 0; i < n; i++)
     {
       const DaeLayer *l = &m->layers[i];
+      /* A concat's source through the conv3x3 that may be fused after it. */
       if ((l->kind == DAE_LAYER_ADD || l->kind == DAE_LAYER_CONCAT) && l->source >= 0)
-        last_use[l->source] = MAX (last_use[l->source], (int) i);
+        last_use[l->source] = MAX (last_use[l->source],
+                                   (int) i + (l->kind == DAE_LAYER_CONCAT));
     }
 
   g_autofree int *owner = g_new (int, n); /* slot -> layer, -1 = free */
@@ -271,10 +275,11 @@ dae__plan_run_step (const DaePlan *p, guint s, size_t n, const float *input,
   const DaeShape is = dae__plan_in_shape (p, i);
   const float *x = i == 0 ? input : out[i - 1];
   /* The convolution of the step, its input's shape and its output. */
-  const guint ci = st->kind == DAE__STEP_UP_CAT_CONV ? i + 2
-                   : st->kind == DAE__STEP_UP_CONV   ? i + 1 : i;
+  const gboolean up_cat = st->kind == DAE__STEP_UP_CAT_CONV
+                         || st->kind == DAE__STEP_UP_CAT_WINOGRAD;
+  const guint ci = up_cat ? i + 2 : st->kind == DAE__STEP_UP_CONV ? i + 1 : i;
   const DaeLayer *conv = &m->layers[ci];
-  const DaeShape cs = st->kind == DAE__STEP_UP_CAT_CONV ? p->shapes[i + 1] : is;
+  const DaeShape cs = up_cat ? p->shapes[i + 1] : is;
   DaeConvArgs a = { .n = n, .in_c = cs.c, .out_c = conv->c, .h = cs.h, .w = cs.w,
                     .weight = dae__layer_weight (m, conv),
                     .bias = dae__layer_bias (m, conv), .act = conv->act };
@@ -289,6 +294,9 @@ dae__plan_run_step (const DaePlan *p, guint s, size_t n, const float *input,
       break;
     case DAE__STEP_UP_CAT_CONV:
       k->upsample2_concat_conv3x3 (&a, is.c, x, out[m->layers[i + 1].source], y);
+      break;
+    case DAE__STEP_UP_CAT_WINOGRAD:
+      k->upsample2_concat_conv3x3_winograd (&a, is.c, x, out[m->layers[i + 1].source], y);
       break;
     case DAE__STEP_UP_CONV:
       k->upsample2_conv3x3 (&a, x, y);

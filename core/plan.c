@@ -153,9 +153,13 @@ step_at (const DaePlan *p, guint i, guint last)
   /* (A concat of the network's input is left alone: it never meets an
    * upsampled tensor's shape in a real network.) */
   if (l->kind == DAE_LAYER_UPSAMPLE2 && next->kind == DAE_LAYER_CONCAT && next->source >= 0
-      && i + 2 <= last && p->conv[i + 2] == DAE__IMPL_DIRECT
-      && !dae__model_read_by_skip (m, i + 1))
-    return (DaePlanStep){ DAE__STEP_UP_CAT_CONV, i, 3, FALSE };
+      && i + 2 <= last && !dae__model_read_by_skip (m, i + 1))
+    {
+      if (p->conv[i + 2] == DAE__IMPL_DIRECT)
+        return (DaePlanStep){ DAE__STEP_UP_CAT_CONV, i, 3, FALSE };
+      if (p->conv[i + 2] == DAE__IMPL_WINOGRAD)
+        return (DaePlanStep){ DAE__STEP_UP_CAT_WINOGRAD, i, 3, FALSE };
+    }
   if (l->kind == DAE_LAYER_CONV3X3 && next->kind == DAE_LAYER_MAXPOOL2
       && p->conv[i] == DAE__IMPL_DIRECT)
     return (DaePlanStep){ DAE__STEP_CONV_POOL, i, 2, FALSE };

@@ -29,6 +29,7 @@ typedef enum {
   DAE__STEP_WINOGRAD_POOL, /* conv3x3 (Winograd) + maxpool2 */
   DAE__STEP_CONV_POOL,     /* conv3x3 (direct) + maxpool2 */
   DAE__STEP_UP_CAT_CONV,   /* upsample2 + concat + conv3x3 (direct) */
+  DAE__STEP_UP_CAT_WINOGRAD, /* the same, the full-size channels by Winograd */
   DAE__STEP_UP_CONV,       /* upsample2 + conv3x3 (direct) */
 } DaeStepKind;
 

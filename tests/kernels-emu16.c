@@ -22,6 +22,9 @@ void dae_upsample2_conv3x3_emu16 (const DaeConvArgs *args, const float *in,
                                   float *out);
 void dae_upsample2_concat_conv3x3_emu16 (const DaeConvArgs *args, guint up_c,
                                          const float *up, const float *skip, float *out);
+void dae_upsample2_concat_conv3x3_winograd_emu16 (const DaeConvArgs *args, guint up_c,
+                                                  const float *up, const float *skip,
+                                                  float *out);
 void dae_conv3x3_winograd_emu16 (const DaeConvArgs *args, const float *in, float *out,
                                  float *pooled);
 void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
@@ -158,6 +161,7 @@ const DaeKernels dae__kernels_emu16 = {
   DAE__N_ISA, "emu16",
   dae_conv3x3_emu16, dae_conv3x3_maxpool2_emu16, dae_upsample2_conv3x3_emu16,
   dae_upsample2_concat_conv3x3_emu16,
+  dae_upsample2_concat_conv3x3_winograd_emu16,
   dae_conv3x3_winograd_emu16,
   dae_conv3x3_backward_emu16,
   dae_maxpool2_ref, dae_upsample2_ref,

@@ -447,13 +447,13 @@ test_wiener (gconstpointer data)
       }
 }
 
-/* The U-Net decoder step (upsample, concat, conv3x3) fused: with several
- * output channels, the same bits as the variant's own layers run apart;
- * with one (the sub-pixel path, which adds the weights that meet the same
- * upsampled sample first), the reference's result within check_shape's
- * tolerance, and each tile's bits whatever the batch.  Widths around the
- * vector width, ragged channel splits; the reference's fused form against
- * its parts. */
+/* The U-Net decoder step (upsample, concat, conv3x3) fused: the
+ * variants sum the upsampled channels at the small size, adding the
+ * weights that meet the same sample first (and the full-size ones by
+ * Winograd in the second form), so they give the reference's result within
+ * check_shape's tolerance, and each tile's bits whatever the batch.
+ * Widths around the vector width, ragged channel splits; the reference's
+ * fused form against its parts, bit for bit. */
 static void
 check_upcat (const DaeKernels *k, size_t n, guint up_c, guint skip_c, guint out_c, guint h,
              guint w, GRand *rng)
@@ -488,39 +488,48 @@ check_upcat (const DaeKernels *k, size_t n, guint up_c, guint skip_c, guint out_
       kernels[v]->upsample2_concat_conv3x3 (&a, up_c, up, skip, got);
       if (v == 0)
         memcpy (ref, got, out_f * sizeof (float));
-      if (out_c == 1 && v > 0)
-        continue;
-      if (memcmp (got, want, out_f * sizeof (float)) != 0)
+      if (v == 0 && memcmp (got, want, out_f * sizeof (float)) != 0)
         g_error ("%s upsample2_concat_conv3x3 n=%zu up_c=%u skip_c=%u out_c=%u h=%u w=%u "
                  "differs from its layers run apart", kernels[v]->name, n, up_c, skip_c,
                  out_c, h, w);
     }
-  if (out_c > 1)
-    return;
-  /* got: the variant's; the tolerance from the same step on magnitudes. */
-  g_autofree float *scale = g_new (float, out_f), *one = g_new (float, plane);
+  /* The fused forms (the variant's, with direct or Winograd sums, and the
+   * reference's Winograd form): each tile alone gives its bits, and each
+   * output lies within the tolerance of the reference's, taken from the
+   * same step on magnitudes. */
+  const DaeUpConcatConvFn fns[] = { k->upsample2_concat_conv3x3,
+                                    k->upsample2_concat_conv3x3_winograd,
+                                    dae_upsample2_concat_conv3x3_winograd_ref };
+  const char *const names[] = { "upsample2_concat_conv3x3", "upsample2_concat_conv3x3_winograd",
+                                "the reference's Winograd form" };
+  g_autofree float *outs = g_new (float, 3 * out_f), *one = g_new (float, out_c * plane);
   const size_t t = n - 1;
   DaeConvArgs a1 = a;
   a1.n = 1;
-  k->upsample2_concat_conv3x3 (&a1, up_c, up + t * up_c * plane / 4, skip + t * skip_c * plane,
-                               one);
-  if (memcmp (one, got + t * plane, plane * sizeof (float)) != 0)
-    g_error ("%s upsample2_concat_conv3x3 n=%zu up_c=%u skip_c=%u h=%u w=%u: tile %zu alone "
-             "differs", k->name, n, up_c, skip_c, h, w, t);
+  for (guint f = 0; f < G_N_ELEMENTS (fns); f++)
+    {
+      fns[f] (&a, up_c, up, skip, outs + f * out_f);
+      fns[f] (&a1, up_c, up + t * up_c * plane / 4, skip + t * skip_c * plane, one);
+      if (memcmp (one, outs + f * out_f + t * out_c * plane, out_c * plane * sizeof (float)))
+        g_error ("%s %s n=%zu up_c=%u skip_c=%u h=%u w=%u: tile %zu alone differs", k->name,
+                 names[f], n, up_c, skip_c, h, w, t);
+    }
+  g_autofree float *scale = g_new (float, out_f);
   abs_all (up, up_f);
   abs_all (skip, skip_f);
   abs_all (wt, (size_t) out_c * in_c * 9);
   abs_all (b, out_c);
   a.act = DAE_ACT_NONE;
   dae_upsample2_concat_conv3x3_ref (&a, up_c, up, skip, scale);
-  for (size_t i = 0; i < out_f; i++)
-    {
-      const double tol = 1e-5 * MAX (1.0, scale[i]);
-      if (!(fabs ((double) got[i] - ref[i]) <= tol))
-        g_error ("%s upsample2_concat_conv3x3 n=%zu up_c=%u skip_c=%u h=%u w=%u: output %zu "
-                 "is %.9g, reference %.9g (tolerance %.3g)", k->name, n, up_c, skip_c, h, w,
-                 i, got[i], ref[i], tol);
-    }
+  for (guint f = 0; f < G_N_ELEMENTS (fns); f++)
+    for (size_t i = 0; i < out_f; i++)
+      {
+        const double tol = 1e-5 * MAX (1.0, scale[i]), o = outs[f * out_f + i];
+        if (!(fabs (o - ref[i]) <= tol))
+          g_error ("%s %s n=%zu up_c=%u skip_c=%u out_c=%u h=%u w=%u: output %zu is %.9g, "
+                   "reference %.9g (tolerance %.3g)", k->name, names[f], n, up_c, skip_c,
+                   out_c, h, w, i, o, ref[i], tol);
+      }
 }
 
 static void
@@ -536,6 +545,7 @@ test_upcat (gconstpointer data)
   check_upcat (k, 3, 32, 24, 1, 28, 28, rng); /* the document model's last layer */
   check_upcat (k, 2, 32, 24, 16, 28, 28, rng); /* the photo model's */
   check_upcat (k, 2, 9, 7, 33, 14, 14, rng);
+  check_upcat (k, 3, 64, 48, 48, 64, 64, rng); /* the photo model's at half size */
 }
 
 /* Winograd F(2x2, 3x3): the reference within tolerance of the direct

@@ -77,9 +77,10 @@ dae_upsample2_conv3x3_ref (const DaeConvArgs *a, const float *in, float *out)
     }
 }
 
-void
-dae_upsample2_concat_conv3x3_ref (const DaeConvArgs *a, guint up_c, const float *up,
-                                  const float *skip, float *out)
+/* Upsample, concat and conv3x3 (direct, or Winograd's) of each tile. */
+static void
+upcat_ref (const DaeConvArgs *a, guint up_c, const float *up, const float *skip, float *out,
+           gboolean winograd)
 {
   const size_t plane = (size_t) a->h * a->w;
   const size_t skip_f = (size_t) (a->in_c - up_c) * plane;
@@ -88,10 +89,28 @@ dae_upsample2_concat_conv3x3_ref (const DaeConvArgs *a, guint up_c, const float 
   one.n = 1;
   for (size_t t = 0; t < a->n; t++)
     {
+      float *o = out + t * a->out_c * plane;
       dae_upsample2_ref (1, up_c, a->h / 2, a->w / 2, up + t * up_c * (plane / 4), tmp);
       memcpy (tmp + up_c * plane, skip + t * skip_f, skip_f * sizeof (float));
-      dae_conv3x3_ref (&one, tmp, out + t * a->out_c * plane);
+      if (winograd)
+        dae_conv3x3_winograd_ref (&one, tmp, o, NULL);
+      else
+        dae_conv3x3_ref (&one, tmp, o);
     }
+}
+
+void
+dae_upsample2_concat_conv3x3_ref (const DaeConvArgs *a, guint up_c, const float *up,
+                                  const float *skip, float *out)
+{
+  upcat_ref (a, up_c, up, skip, out, FALSE);
+}
+
+void
+dae_upsample2_concat_conv3x3_winograd_ref (const DaeConvArgs *a, guint up_c, const float *up,
+                                           const float *skip, float *out)
+{
+  upcat_ref (a, up_c, up, skip, out, TRUE);
 }
 
 void

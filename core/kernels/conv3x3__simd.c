@@ -96,6 +96,25 @@ build_x (const Geom *g, const float *in, float *x)
     build_x1 (g, in + ic * g->plane, x + (size_t) ic * 3 * g->stride + g->margin);
 }
 
+/* Splits a row by parity: a[j] = s[2j], b[j] = s[2j + 1], j < n. */
+static void
+FN (deinterleave) (const float *s, size_t n, float *a, float *b)
+{
+  size_t j = 0;
+  for (; j + VL <= n; j += VL)
+    {
+      VEC even, odd;
+      V_DEINTERLEAVE (V_LOADU (s + 2 * j), V_LOADU (s + 2 * j + VL), even, odd);
+      V_STOREU (a + j, even);
+      V_STOREU (b + j, odd);
+    }
+  for (; j < n; j++)
+    {
+      a[j] = s[2 * j];
+      b[j] = s[2 * j + 1];
+    }
+}
+
 /* d[x] = s[x], x < n: a row too short for memcpy's call to pay; the last
  * vector overlaps the one before rather than going past the row. */
 static ALWAYS_INLINE void
@@ -157,19 +176,8 @@ FN (double_row) (const float *s, size_t sw, float *d, size_t d2)
     }
 }
 
-/* Nearest 2x upsample of one h/2 x w/2 plane into h x w (h, w even). */
-static void
-FN (upsample_plane) (const float *src, size_t h, size_t w, float *dst)
-{
-  for (size_t y = 0; y < h; y += 2)
-    {
-      FN (double_row) (src + (y / 2) * (w / 2), w / 2, dst + y * w, w);
-    }
-}
-
 /* The input of a conv3x3 whose channels are the concatenation of an
- * upsampled tensor (up_c channels at half size) and a full-size one: tile
- * t's channel ic, upsampled into tmp (one plane) when it needs to be. */
+ * upsampled tensor (up_c channels at half size) and a full-size one. */
 typedef struct {
   guint up_c;
   const float *up, *skip;
@@ -180,16 +188,6 @@ static const float *
 upcat_skip (const UpCat *u, guint in_c, size_t plane, size_t t, guint ic)
 {
   return u->skip + (t * (in_c - u->up_c) + (ic - u->up_c)) * plane;
-}
-
-static const float *
-upcat_plane (const UpCat *u, guint in_c, size_t h, size_t w, size_t t, guint ic, float *tmp)
-{
-  const size_t plane = h * w;
-  if (ic >= u->up_c)
-    return upcat_skip (u, in_c, plane, t, ic);
-  FN (upsample_plane) (u->up + (t * u->up_c + ic) * (plane / 4), h, w, tmp);
-  return tmp;
 }
 
 static ALWAYS_INLINE VEC
@@ -245,7 +243,7 @@ typedef struct {
   size_t xs, w;
   guint in_c;
   const float *wt;
-  const float *bias;
+  const float *bias; /* NULL: the sums go on from out's values */
   DaeActivation act;
   float *out;
   size_t os;
@@ -272,6 +270,20 @@ FN (finish) (const Block *b, const float *spill, int ocb, int pv)
       }
 }
 
+/* A block's sums so far, from its outputs (Block.bias NULL). */
+static ALWAYS_INLINE void
+FN (load_sums) (const Block *b, VEC acc[][8], const int OCB, const int PV)
+{
+#pragma GCC unroll 16
+  for (int j = 0; j < OCB; j++)
+#pragma GCC unroll 16
+    for (int v = 0; v < PV; v++)
+      {
+        const float *o = b->out + j * b->os + v * VL;
+        acc[j][v] = v < PV - 1 || b->last_n == VL ? V_LOADU (o) : V_LOAD_N (o, b->last_n);
+      }
+}
+
 static ALWAYS_INLINE void
 FN (block) (const Block *b, const int OCB, const int PV, const int T)
 {
@@ -279,14 +291,19 @@ FN (block) (const Block *b, const int OCB, const int PV, const int T)
   /* Fixed sizes, not [OCB][PV]: GCC keeps a variable-length array in
    * memory even when inlining makes its size constant. */
   VEC acc[OCB_MAX > 8 ? OCB_MAX : 8][8];
-#pragma GCC unroll 16
-  for (int j = 0; j < OCB; j++)
+  if (b->bias != NULL)
     {
-      VEC bj = V_SET1 (b->bias[j]);
 #pragma GCC unroll 16
-      for (int v = 0; v < PV; v++)
-        acc[j][v] = bj;
+      for (int j = 0; j < OCB; j++)
+        {
+          VEC bj = V_SET1 (b->bias[j]);
+#pragma GCC unroll 16
+          for (int v = 0; v < PV; v++)
+            acc[j][v] = bj;
+        }
     }
+  else
+    FN (load_sums) (b, acc, OCB, PV);
   const float *x0 = b->base[0], *x1 = b->base[1], *x2 = b->base[2];
   const float *wt = b->wt;
   const size_t w = b->w, xs = b->xs;
@@ -400,11 +417,15 @@ FN (run_block) (const Block *b, int ocb, int pv, int T)
 /* Runs a T-tap kernel over nvec vectors of pixels for output channels
  * oc0..oc1-1: out[oc - oc0][p] (os floats apart) for p < plane.  base: as
  * in Block, at pixel 0, xs floats from one input channel to the next; wt:
- * the packed weights (all channels). */
+ * the packed weights of the first channel summed, wblock floats from one
+ * block of OCB_MAX output channels to the next (0: in_c * T * OCB_MAX,
+ * the packing of exactly these channels); bias NULL: the sums go on from
+ * out's values (a part of a layer's input channels summed before). */
 static void
 FN (run_plane) (size_t nvec, size_t plane, size_t w, guint in_c, size_t xs,
-                const float *const base[3], int T, const float *wt, const float *bias,
-                guint oc0, guint oc1, DaeActivation act, float *out, size_t os)
+                const float *const base[3], int T, const float *wt, size_t wblock,
+                const float *bias, guint oc0, guint oc1, DaeActivation act, float *out,
+                size_t os)
 {
   const int pv_max = oc1 - oc0 == 1 ? PV1_MAX : PV_MAX;
   /* Blocks of nearly equal size: a lone short block would stall on FMA
@@ -412,7 +433,7 @@ FN (run_plane) (size_t nvec, size_t plane, size_t w, guint in_c, size_t xs,
   const size_t nb = (nvec + pv_max - 1) / pv_max;
   const size_t nvb = nvec / nb, extra = nvec % nb;
   const int tail = (int) (plane - (nvec - 1) * VL);
-  const size_t wblock = (size_t) in_c * T * OCB_MAX;
+  wblock = wblock != 0 ? wblock : (size_t) in_c * T * OCB_MAX;
   /* Pixels outer, channels inner: the input window of a pixel block (a few
    * rows of every input channel) stays in L1 while every output channel
    * is made from it; the weights stream through in order. */
@@ -430,7 +451,7 @@ FN (run_plane) (size_t nvec, size_t plane, size_t w, guint in_c, size_t xs,
           Block b = {
             .base = { base[0] + p, base[1] + p, base[2] + p },
             .xs = xs, .w = w, .in_c = in_c,
-            .wt = wt + oc / OCB_MAX * wblock + j0, .bias = bias + oc, .act = act,
+            .wt = wt + oc / OCB_MAX * wblock + j0, .bias = bias ? bias + oc : NULL, .act = act,
             .out = out + (oc - oc0) * os + p, .os = os,
             .last_n = v0 + pv == nvec ? tail : VL,
           };
@@ -446,7 +467,7 @@ FN (conv_plane) (const Geom *g, const float *const base[3], int T,
                  const float *wt, const float *bias, guint oc0, guint oc1,
                  DaeActivation act, float *out, size_t os)
 {
-  FN (run_plane) (g->nvec, g->plane, g->w, g->in_c, 3 * g->stride, base, T, wt, bias,
+  FN (run_plane) (g->nvec, g->plane, g->w, g->in_c, 3 * g->stride, base, T, wt, 0, bias,
                   oc0, oc1, act, out, os);
 }
 
@@ -514,23 +535,26 @@ pack_weights (const DaeConvArgs *a, int T, float *wp)
  * with a copy of the weights it was made from: a hit needs the same
  * pointer and the same bits, so weights changed in place (training) are
  * repacked, never used stale.  Entries are replaced in turn, so a network
- * with more 3x3 layers than entries misses on every layer (6 entries made
- * a 7-layer U-Net 3 times slower); 16 cover any network we ship, at about
- * 0.2 MB per 48 -> 48 layer. */
-#define PACK_CACHE 16
+ * with more packings than entries misses on every layer (6 entries made
+ * a 7-layer U-Net 3 times slower); 32 cover any network we ship (the
+ * photo model needs 17: its 15 layers, two also packed by parity), at
+ * about 0.2 MB per 48 -> 48 layer.  The entry returned last is never the
+ * one replaced: a kernel may hold two packings of a layer at once. */
+#define PACK_CACHE 32
 
 typedef struct {
   const float *src;
   size_t n;       /* floats of src */
   guint out_c;
   int T;
+  guint ic0, nic; /* the input channels packed */
   float *copy;    /* n */
   float *packed;
 } PackEntry;
 
 typedef struct {
   PackEntry e[PACK_CACHE];
-  guint next;
+  guint next, last;
 } PackCache;
 
 static void
@@ -547,8 +571,28 @@ FN (pack_cache_free) (gpointer data)
 
 static GPrivate FN (pack_key) = G_PRIVATE_INIT (FN (pack_cache_free));
 
+/* The weights of input channels ic0 .. ic0 + nic - 1 alone, packed as
+ * for a layer of those channels. */
+static void
+pack_part (const DaeConvArgs *a, int T, guint ic0, guint nic, float *wp)
+{
+  if (ic0 == 0 && nic == a->in_c)
+    {
+      pack_weights (a, T, wp);
+      return;
+    }
+  g_autofree float *w = g_new (float, (size_t) a->out_c * nic * 9);
+  for (guint oc = 0; oc < a->out_c; oc++)
+    memcpy (w + (size_t) oc * nic * 9, a->weight + ((size_t) oc * a->in_c + ic0) * 9,
+            (size_t) nic * 9 * sizeof (float));
+  DaeConvArgs part = *a;
+  part.in_c = nic;
+  part.weight = w;
+  pack_weights (&part, T, wp);
+}
+
 static const float *
-FN (packed_weights) (const DaeConvArgs *a, int T)
+FN (packed_part) (const DaeConvArgs *a, int T, guint ic0, guint nic)
 {
   PackCache *c = g_private_get (&FN (pack_key));
   if (c == NULL)
@@ -561,22 +605,37 @@ FN (packed_weights) (const DaeConvArgs *a, int T)
     {
       PackEntry *e = &c->e[i];
       if (e->src == a->weight && e->n == n && e->out_c == a->out_c && e->T == T
+          && e->ic0 == ic0 && e->nic == nic
           && memcmp (e->copy, a->weight, n * sizeof (float)) == 0)
-        return e->packed;
+        {
+          c->last = (guint) i;
+          return e->packed;
+        }
     }
+  if (c->next == c->last)
+    c->next = (c->next + 1) % PACK_CACHE;
+  c->last = c->next;
   PackEntry *e = &c->e[c->next];
   c->next = (c->next + 1) % PACK_CACHE;
   g_free (e->copy);
   g_aligned_free (e->packed);
   e->copy = g_memdup2 (a->weight, n * sizeof (float));
-  const size_t pf = weight_sets (T) * packed_floats (a->out_c, a->in_c, T);
+  const size_t pf = weight_sets (T) * packed_floats (a->out_c, nic, T);
   e->packed = g_aligned_alloc (pf, sizeof (float), 64);
   e->src = a->weight;
   e->n = n;
   e->out_c = a->out_c;
   e->T = T;
-  pack_weights (a, T, e->packed);
+  e->ic0 = ic0;
+  e->nic = nic;
+  pack_part (a, T, ic0, nic, e->packed);
   return e->packed;
+}
+
+static const float *
+FN (packed_weights) (const DaeConvArgs *a, int T)
+{
+  return FN (packed_part) (a, T, 0, a->in_c);
 }
 
 /* ---- one output channel ---------------------------------------------------
@@ -891,39 +950,179 @@ FN (upcat_single) (const DaeConvArgs *a, const UpCat *u, float *out)
     }
 }
 
+/* The bases of the four parities of an upsample-then-conv3x3 over g's
+ * copies at x: parity (py, px) reads copies px and px + 1 from row
+ * py - 1 on. */
+static void
+parity_bases (const Geom *g, const float *x, const float *base[4][3])
+{
+  for (int py = 0; py < 2; py++)
+    for (int px = 0; px < 2; px++)
+      for (int tb = 0; tb < 3; tb++)
+        base[py * 2 + px][tb] = x + g->margin + MIN (px + tb, 2) * g->stride
+                                + ((ptrdiff_t) py - 1) * (ptrdiff_t) g->w;
+}
+
+/* One tile's sums of a 2x upsample then conv3x3 over g's channels (at
+ * half size, copied for parity_bases): the four parities' 2x2 sums (wp:
+ * the T = 4 packing at the first channel, per floats from one parity to
+ * the next, wblock and bias as in run_plane: NULL goes on from tmp's
+ * sums) into tmp, then interleaved into out's out_c planes of 4 g->plane. */
+static void
+FN (up_tile) (const Geom *g, const float *const base[4][3], const float *wp, size_t per,
+              size_t wblock, const float *bias, guint out_c, DaeActivation act, float *tmp,
+              float *out)
+{
+  const size_t tmp_oc = g->plane_r, tmp_par = (size_t) out_c * tmp_oc;
+  for (int p = 0; p < 4; p++)
+    FN (run_plane) (g->nvec, g->plane, g->w, g->in_c, 3 * g->stride, base[p], 4, wp + p * per,
+                    wblock, bias, 0, out_c, act, tmp + p * tmp_par, tmp_oc);
+  const size_t w = g->w, ow = 2 * w, oplane = 4 * g->plane;
+  for (guint oc = 0; oc < out_c; oc++)
+    for (int py = 0; py < 2; py++)
+      {
+        const float *e = tmp + (2 * py) * tmp_par + oc * tmp_oc;
+        const float *d = e + tmp_par;
+        for (size_t i = 0; i < g->h; i++)
+          FN (interleave) (e + i * w, d + i * w, w, out + oc * oplane + (2 * i + py) * ow);
+      }
+}
+
+void
+FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
+{
+  const Geom g = FN (geom) (a->in_c, a->h, a->w);
+  const size_t xf = round_up (x_floats (&g), VL);
+  const size_t per = packed_floats (a->out_c, a->in_c, 4);
+  const float *wp = FN (packed_weights) (a, 4);
+  float *x = dae__kernel_scratch (xf + 4 * (size_t) a->out_c * g.plane_r);
+  zero_margins (&g, x);
+  const float *base[4][3];
+  parity_bases (&g, x, base);
+  for (size_t t = 0; t < a->n; t++)
+    {
+      build_x (&g, in + t * a->in_c * g.plane, x);
+      FN (up_tile) (&g, base, wp, per, 0, a->bias, a->out_c, a->act, x + xf,
+                    out + t * a->out_c * 4 * g.plane);
+    }
+}
+
+/* The decoder step with several output channels: the up channels summed
+ * at the small size as in upsample2_conv3x3 (16 multiply-adds per 4
+ * outputs instead of 36) and interleaved into out, then the skip
+ * channels' 3x3 sums added there, the activation last.  Each output sums
+ * bias, then the up channels in order, then the skip channels in order. */
+static void
+FN (upcat_multi) (const DaeConvArgs *a, const UpCat *u, float *out)
+{
+  const guint skip_c = a->in_c - u->up_c;
+  const Geom gs = FN (geom) (u->up_c, a->h / 2, a->w / 2), gk = FN (geom) (skip_c, a->h, a->w);
+  const size_t xs_f = round_up (x_floats (&gs), VL), xk_f = round_up (x_floats (&gk), VL);
+  const float *w4 = FN (packed_weights) (a, 4), *w9 = FN (packed_weights) (a, 9);
+  float *xs = dae__kernel_scratch (xs_f + xk_f + 4 * (size_t) a->out_c * gs.plane_r);
+  float *xk = xs + xs_f, *tmp = xk + xk_f;
+  zero_margins (&gs, xs);
+  zero_margins (&gk, xk);
+  const float *base4[4][3], *base9[3];
+  parity_bases (&gs, xs, base4);
+  bases9 (&gk, xk, base9);
+  const size_t per4 = packed_floats (a->out_c, a->in_c, 4);
+  for (size_t t = 0; t < a->n; t++)
+    {
+      float *o = out + t * a->out_c * gk.plane;
+      build_x (&gs, u->up + t * u->up_c * gs.plane, xs);
+      FN (up_tile) (&gs, base4, w4, per4, (size_t) a->in_c * 4 * OCB_MAX, a->bias, a->out_c,
+                    skip_c > 0 ? DAE_ACT_NONE : a->act, tmp, o);
+      if (skip_c == 0)
+        continue;
+      build_x (&gk, u->skip + t * skip_c * gk.plane, xk);
+      FN (run_plane) (gk.nvec, gk.plane, gk.w, skip_c, 3 * gk.stride, base9, 9,
+                      w9 + (size_t) u->up_c * 9 * OCB_MAX, (size_t) a->in_c * 9 * OCB_MAX, NULL,
+                      0, a->out_c, a->act, o, gk.plane);
+    }
+}
+
+static void FN (winograd) (const DaeConvArgs *a, const float *in, float *out, float *pooled,
+                           const float *wp);
+
+/* The four parities of out's out_c planes (4 g->plane each) into tmp's
+ * (g->plane_r each), as up_tile reads them: the sums so far. */
+static void
+FN (split_parities) (const Geom *g, guint out_c, const float *out, float *tmp)
+{
+  const size_t tmp_par = (size_t) out_c * g->plane_r, w = g->w, oplane = 4 * g->plane;
+  for (guint oc = 0; oc < out_c; oc++)
+    for (int py = 0; py < 2; py++)
+      {
+        float *e = tmp + (2 * py) * tmp_par + oc * g->plane_r, *d = e + tmp_par;
+        for (size_t i = 0; i < g->h; i++)
+          FN (deinterleave) (out + oc * oplane + (2 * i + py) * 2 * w, w, e + i * w, d + i * w);
+      }
+}
+
+/* The decoder step with the skip channels' sums made by Winograd (every
+ * tile at once, from the bias, into out), then the up channels' at the
+ * small size as in upcat_multi, each parity going on from out's sums;
+ * the activation last.  Each output sums bias, then the skip channels'
+ * Winograd products, then the up channels in order. */
+static void
+FN (upcat_winograd) (const DaeConvArgs *a, const UpCat *u, float *out)
+{
+  const guint skip_c = a->in_c - u->up_c;
+  DaeConvArgs ws = *a;
+  ws.in_c = skip_c;
+  ws.act = DAE_ACT_NONE;
+  FN (winograd) (&ws, u->skip, out, NULL, FN (packed_part) (a, 1, u->up_c, skip_c));
+  const Geom gs = FN (geom) (u->up_c, a->h / 2, a->w / 2);
+  const size_t xs_f = round_up (x_floats (&gs), VL);
+  const float *w4 = FN (packed_weights) (a, 4);
+  float *xs = dae__kernel_scratch (xs_f + 4 * (size_t) a->out_c * gs.plane_r);
+  zero_margins (&gs, xs);
+  const float *base4[4][3];
+  parity_bases (&gs, xs, base4);
+  const size_t per4 = packed_floats (a->out_c, a->in_c, 4);
+  for (size_t t = 0; t < a->n; t++)
+    {
+      float *o = out + t * a->out_c * 4 * gs.plane;
+      build_x (&gs, u->up + t * u->up_c * gs.plane, xs);
+      FN (split_parities) (&gs, a->out_c, o, xs + xs_f);
+      FN (up_tile) (&gs, base4, w4, per4, (size_t) a->in_c * 4 * OCB_MAX, NULL, a->out_c,
+                    a->act, xs + xs_f, o);
+    }
+}
+
 /* A U-Net decoder step: conv3x3 over the concatenation of up (up_c
  * channels at h/2 x w/2, upsampled) and skip (in_c - up_c channels at
  * h x w).  Each channel goes straight from its source into the kernel's
  * own copies, so neither the upsampled nor the concatenated tensor is
- * ever made; the copies, hence the sums and bits, are those of the
- * unfused layers. */
+ * ever made; the upsampled channels are summed at their own size, with
+ * the weights that meet the same sample added first. */
 void
 FN (dae_upsample2_concat_conv3x3) (const DaeConvArgs *a, guint up_c, const float *up,
                                    const float *skip, float *out)
 {
   const UpCat u = { up_c, up, skip };
-  const size_t plane = (size_t) a->h * a->w;
   if (a->out_c == 1)
     {
       FN (upcat_single) (a, &u, out);
       return;
     }
-  const Geom g = FN (geom) (a->in_c, a->h, a->w);
-  const float *wp = FN (packed_weights) (a, 9);
-  const size_t xf = round_up (x_floats (&g), VL);
-  float *x = dae__kernel_scratch (xf + plane);
-  float *tmp = x + xf;
-  zero_margins (&g, x);
-  const float *base[3];
-  bases9 (&g, x, base);
-  for (size_t t = 0; t < a->n; t++)
+  FN (upcat_multi) (a, &u, out);
+}
+
+/* The same step with the skip channels' sums by Winograd (upcat_winograd)
+ * where there are several outputs and skip channels. */
+void
+FN (dae_upsample2_concat_conv3x3_winograd) (const DaeConvArgs *a, guint up_c, const float *up,
+                                            const float *skip, float *out)
+{
+  if (a->out_c == 1 || up_c == a->in_c)
     {
-      for (guint ic = 0; ic < a->in_c; ic++)
-        build_x1 (&g, upcat_plane (&u, a->in_c, a->h, a->w, t, ic, tmp),
-                  x + (size_t) ic * 3 * g.stride + g.margin);
-      FN (conv_plane) (&g, base, 9, wp, a->bias, 0, a->out_c, a->act,
-                       out + t * a->out_c * plane, plane);
+      FN (dae_upsample2_concat_conv3x3) (a, up_c, up, skip, out);
+      return;
     }
+  const UpCat u = { up_c, up, skip };
+  FN (upcat_winograd) (a, &u, out);
 }
 
 /* 2x2 max-pool of n planes of h x w (ceil for odd sizes), each plane
@@ -985,44 +1184,6 @@ FN (dae_conv3x3_maxpool2) (const DaeConvArgs *a, const float *in, float *out)
           FN (conv_plane) (&g, base, 9, wp, a->bias, oc, oc1, a->act, tmp, tmp_stride);
           FN (maxpool_planes) (oc1 - oc, a->h, a->w, tmp, tmp_stride, o + oc * oplane);
         }
-    }
-}
-
-void
-FN (dae_upsample2_conv3x3) (const DaeConvArgs *a, const float *in, float *out)
-{
-  const Geom g = FN (geom) (a->in_c, a->h, a->w);
-  const size_t xf = round_up (x_floats (&g), VL);
-  const size_t tmp_oc = g.plane_r, tmp_par = (size_t) a->out_c * tmp_oc;
-  const size_t per = packed_floats (a->out_c, a->in_c, 4);
-  const float *wp = FN (packed_weights) (a, 4);
-  float *x = dae__kernel_scratch (xf + 4 * tmp_par);
-  float *tmp = x + xf;
-  zero_margins (&g, x);
-  /* Parity (py, px) reads copies px and px + 1 from row py - 1 on. */
-  const float *base[4][3];
-  for (int py = 0; py < 2; py++)
-    for (int px = 0; px < 2; px++)
-      for (int tb = 0; tb < 3; tb++)
-        base[py * 2 + px][tb] = x + g.margin + MIN (px + tb, 2) * g.stride
-                                + ((ptrdiff_t) py - 1) * (ptrdiff_t) g.w;
-  const size_t w = a->w, ow = 2 * w, oplane = 4 * g.plane;
-  for (size_t t = 0; t < a->n; t++)
-    {
-      build_x (&g, in + t * a->in_c * g.plane, x);
-      for (int p = 0; p < 4; p++)
-        FN (conv_plane) (&g, base[p], 4, wp + p * per, a->bias, 0, a->out_c, a->act,
-                         tmp + p * tmp_par, tmp_oc);
-      float *o = out + t * a->out_c * oplane;
-      for (guint oc = 0; oc < a->out_c; oc++)
-        for (int py = 0; py < 2; py++)
-          {
-            const float *e = tmp + (2 * py) * tmp_par + oc * tmp_oc;
-            const float *d = e + tmp_par;
-            for (size_t i = 0; i < a->h; i++)
-              FN (interleave) (e + i * w, d + i * w, w,
-                               o + oc * oplane + (2 * i + py) * ow);
-          }
     }
 }
 
@@ -1155,9 +1316,10 @@ FN (wino_output) (const WinoGeom *wg, const float *m, size_t ms, float bias,
       }
 }
 
-void
-FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
-                           float *pooled)
+/* dae_conv3x3_winograd with the weights packed (wp: T = 1, a's channels). */
+static void
+FN (winograd) (const DaeConvArgs *a, const float *in, float *out, float *pooled,
+               const float *wp)
 {
   WinoGeom wg = { .h = a->h, .w = a->w, .th = (a->h + 1) / 2, .tw = (a->w + 1) / 2 };
   wg.nt = (size_t) wg.th * wg.tw;
@@ -1178,7 +1340,6 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
   /* Each output buffer: a plane, then its pooled plane at pof. */
   const size_t pof = round_up (plane, VL) + 4 * VL;
   const size_t vf = 16 * ps, mf = 16 * ms, of = pof + round_up (oplane, VL) + 4 * VL;
-  const float *wp = FN (packed_weights) (a, 1);
   const size_t per = packed_floats (a->out_c, a->in_c, 1);
   float *v = dae__kernel_scratch (vf + mf + split + of + round_up (a->out_c, VL));
   float *m = v + vf, *ev = m + mf, *od = ev + split / 2, *ot = ev + split;
@@ -1225,7 +1386,7 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
       for (int pos = 0; pos < 16; pos++)
         {
           const float *base[3] = { v + pos * ps, v + pos * ps, v + pos * ps };
-          FN (run_plane) (nvec, nvec * VL, 0, a->in_c, npad, base, 1, wp + pos * per, zero,
+          FN (run_plane) (nvec, nvec * VL, 0, a->in_c, npad, base, 1, wp + pos * per, 0, zero,
                           0, a->out_c, DAE_ACT_NONE, m + pos * ms, npad);
         }
       for (size_t g = 0; g < gn; g++)
@@ -1253,6 +1414,13 @@ FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
               memcpy (pooled + dst * oplane, po, oplane * sizeof (float));
           }
     }
+}
+
+void
+FN (dae_conv3x3_winograd) (const DaeConvArgs *a, const float *in, float *out,
+                           float *pooled)
+{
+  FN (winograd) (a, in, out, pooled, FN (packed_weights) (a, 1));
 }
 
 /* ---- backward: dweight, dbias (and din through the forward kernel) ----

@@ -105,6 +105,17 @@ void dae_upsample2_concat_conv3x3_avx2 (const DaeConvArgs *args, guint up_c,
 void dae_upsample2_concat_conv3x3_avx512 (const DaeConvArgs *args, guint up_c,
                                           const float *up, const float *skip,
                                           float *out);
+/* upsample2_concat_conv3x3_winograd: the same result, the full-size
+ * (skip) channels' sums made by Winograd F(2x2, 3x3); the reference runs
+ * the upsample, the concat and dae_conv3x3_winograd_ref. */
+void dae_upsample2_concat_conv3x3_winograd_ref (const DaeConvArgs *args, guint up_c,
+                                                const float *up, const float *skip, float *out);
+void dae_upsample2_concat_conv3x3_winograd_avx2 (const DaeConvArgs *args, guint up_c,
+                                                 const float *up, const float *skip,
+                                                 float *out);
+void dae_upsample2_concat_conv3x3_winograd_avx512 (const DaeConvArgs *args, guint up_c,
+                                                   const float *up, const float *skip,
+                                                   float *out);
 void dae_conv3x3_avx2 (const DaeConvArgs *args, const float *in, float *out);
 void dae_conv3x3_winograd_avx2 (const DaeConvArgs *args, const float *in, float *out,
                                 float *pooled);
