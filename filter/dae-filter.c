@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,7 +261,6 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
   if (d == NULL)
     return FALSE;
   const size_t in_row = (size_t) in->width * in->channels;
-  const size_t out_row = (size_t) in->width * oi.channels;
   g_autofree guint16 *samples = g_try_new (guint16, BAND_ROWS * in_row);
   g_autofree float *fin = g_try_new (float, BAND_ROWS * in_row);
   g_autofree float *fout = g_try_new (float, BAND_ROWS * in_row);
@@ -283,7 +281,6 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
 
   Progress prog = { name, dae_image_reader_get_index (reader), 0, in->height, -1,
                     isatty (STDERR_FILENO) };
-  const float imax = (float) in->maxval, omax = (float) oi.maxval;
   guint read = 0;
   while (prog.rows_done < in->height)
     {
@@ -292,8 +289,7 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
           const guint n = MIN (BAND_ROWS, in->height - read);
           if (!dae_image_reader_read_rows (reader, n, samples, error))
             return FALSE;
-          for (size_t i = 0; i < n * in_row; i++)
-            fin[i] = (float) samples[i] / imax;
+          dae_samples_to_float (samples, 2, in->maxval, n * in_row, fin);
           if (!dae_denoiser_push_rows (d, fin, n, error))
             return FALSE;
           read += n;
@@ -301,14 +297,12 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
       guint got;
       while ((got = dae_denoiser_pull_rows (d, fout, BAND_ROWS)) > 0)
         {
-          for (guint r = 0; r < got; r++)
-            for (guint x = 0; x < in->width; x++)
-              {
-                const float *p = fout + r * in_row + (size_t) x * in->channels;
-                guint16 *q = samples + r * out_row + (size_t) x * oi.channels;
-                for (guint c = 0; c < oi.channels; c++)
-                  q[c] = (guint16) floorf (p[c] * omax + 0.5f);
-              }
+          if (oi.channels == in->channels)
+            dae_samples_from_float (fout, got * in_row, oi.maxval, 2, samples);
+          else /* alpha dropped */
+            for (size_t px = 0; px < (size_t) got * in->width; px++)
+              dae_samples_from_float (fout + px * in->channels, oi.channels, oi.maxval, 2,
+                                      samples + px * oi.channels);
           if (!dae_image_writer_write_rows (w, got, samples, error))
             return FALSE;
           prog.rows_done += got;

@@ -6,7 +6,6 @@
  * real neighbours, not the mirror image the denoiser makes at its borders. */
 #include "denoise-buffer.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Rows read from GEGL per step: small enough that a preview no longer wanted
@@ -44,49 +43,30 @@ denoise_format_for (const Babl *format)
   return babl_format_with_space (name, format);
 }
 
-/* n samples of format (raw) into floats in [0,1]; float samples are
- * clamped there (float images may hold anything; NaN becomes 0), alpha too. */
+/* n samples of format (raw) into floats in [0,1]: 8- and 16-bit ones as
+ * dae-filter scales them; float samples clamped there (float images may
+ * hold anything; NaN becomes 0), alpha too. */
 static void
 samples_to_float (const void *raw, guint max, size_t n, float *out)
 {
-  const guint8 *u8 = raw;
-  const guint16 *u16 = raw;
-  const float *f = raw;
-  switch (max)
+  if (max == 255 || max == 65535)
     {
-    case 255:
-      for (size_t i = 0; i < n; i++)
-        out[i] = u8[i] / 255.0f;
-      break;
-    case 65535:
-      for (size_t i = 0; i < n; i++)
-        out[i] = u16[i] / 65535.0f;
-      break;
-    default:
-      for (size_t i = 0; i < n; i++)
-        out[i] = f[i] >= 1.0f ? 1.0f : f[i] > 0.0f ? f[i] : 0.0f;
+      dae_samples_to_float (raw, max == 255 ? 1 : 2, max, n, out);
+      return;
     }
+  const float *f = raw;
+  for (size_t i = 0; i < n; i++)
+    out[i] = f[i] >= 1.0f ? 1.0f : f[i] > 0.0f ? f[i] : 0.0f;
 }
 
 /* The reverse, rounded as dae-filter rounds; float samples as they are. */
 static void
 float_to_samples (const float *in, guint max, size_t n, void *raw)
 {
-  guint8 *u8 = raw;
-  guint16 *u16 = raw;
-  switch (max)
-    {
-    case 255:
-      for (size_t i = 0; i < n; i++)
-        u8[i] = (guint8) floorf (in[i] * 255.0f + 0.5f);
-      break;
-    case 65535:
-      for (size_t i = 0; i < n; i++)
-        u16[i] = (guint16) floorf (in[i] * 65535.0f + 0.5f);
-      break;
-    default:
-      memcpy (raw, in, n * sizeof (float));
-    }
+  if (max == 255 || max == 65535)
+    dae_samples_from_float (in, n, max, max == 255 ? 1 : 2, raw);
+  else
+    memcpy (raw, in, n * sizeof (float));
 }
 
 gboolean

@@ -2030,6 +2030,44 @@ test_jpeg_exif_resolution (void)
     }
 }
 
+/* The samples' conversions every front end shares: k / maxval in, the
+ * nearest level out (halves up), clamped; every level of 8 and 16 bits and
+ * of an odd maxval comes back as it was. */
+static void
+test_samples (void)
+{
+  static const guint maxvals[] = { 1, 15, 255, 1000, 65535 };
+  for (guint m = 0; m < G_N_ELEMENTS (maxvals); m++)
+    for (guint bytes = 1; bytes <= 2; bytes++)
+      {
+        const guint max = maxvals[m];
+        if (bytes == 1 && max > 255)
+          continue;
+        g_autofree guint16 *u16 = g_new (guint16, max + 1), *back16 = g_new (guint16, max + 1);
+        g_autofree guint8 *u8 = g_new (guint8, max + 1), *back8 = g_new (guint8, max + 1);
+        g_autofree float *f = g_new (float, max + 1);
+        for (guint k = 0; k <= max; k++)
+          {
+            u8[k] = (guint8) k; /* read only when max <= 255 */
+            u16[k] = (guint16) k;
+          }
+        dae_samples_to_float (bytes == 1 ? (void *) u8 : (void *) u16, bytes, max, max + 1, f);
+        dae_samples_from_float (f, max + 1, max, bytes,
+                                bytes == 1 ? (void *) back8 : (void *) back16);
+        for (guint k = 0; k <= max; k++)
+          {
+            g_assert_cmpfloat (f[k], ==, (float) k / (float) max);
+            g_assert_cmpuint (bytes == 1 ? back8[k] : back16[k], ==, k);
+          }
+      }
+  const float odd[] = { -0.5f, NAN, 1.5f, INFINITY, 0.5f / 255, 0.49f / 255, 254.5f / 255 };
+  const guint8 want[] = { 0, 0, 255, 255, 1, 0, 255 };
+  guint8 got[G_N_ELEMENTS (odd)];
+  dae_samples_from_float (odd, G_N_ELEMENTS (odd), 255, 1, got);
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    g_assert_cmpuint (got[i], ==, want[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2063,5 +2101,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/tiff/jpeg", test_tiff_jpeg);
   g_test_add_func ("/io/jpeg-cmyk", test_jpeg_cmyk);
   g_test_add_func ("/io/jpeg-exif-resolution", test_jpeg_exif_resolution);
+  g_test_add_func ("/io/samples", test_samples);
   return g_test_run ();
 }

@@ -1037,3 +1037,33 @@ dae_image_writer_free (DaeImageWriter *writer)
   g_free (writer->scratch);
   g_free (writer);
 }
+
+void
+dae_samples_to_float (const void *samples, guint bytes, guint maxval, size_t n, float *out)
+{
+  g_return_if_fail ((bytes == 1 || bytes == 2) && maxval >= 1);
+  const float m = (float) maxval;
+  if (bytes == 1)
+    for (size_t i = 0; i < n; i++)
+      out[i] = ((const guint8 *) samples)[i] / m;
+  else
+    for (size_t i = 0; i < n; i++)
+      out[i] = ((const guint16 *) samples)[i] / m;
+}
+
+void
+dae_samples_from_float (const float *in, size_t n, guint maxval, guint bytes, void *samples)
+{
+  g_return_if_fail ((bytes == 1 && maxval <= 255) || (bytes == 2 && maxval <= 65535));
+  const float m = (float) maxval;
+  for (size_t i = 0; i < n; i++)
+    {
+      /* !(v > 0): NaN to 0 too */
+      const float v = !(in[i] > 0.0f) ? 0.0f : in[i] < 1.0f ? in[i] : 1.0f;
+      const guint q = (guint) floorf (v * m + 0.5f);
+      if (bytes == 1)
+        ((guint8 *) samples)[i] = (guint8) q;
+      else
+        ((guint16 *) samples)[i] = (guint16) q;
+    }
+}

@@ -431,6 +431,34 @@ DAE_API guint8 *dae_idx_load_memory (const void *data, size_t size, guint *n_dim
 DAE_API gboolean dae_idx_save (const char *path, guint n_dims, const guint dims[3],
                        const guint8 *data, gboolean gzip, GError **error);
 
+/**
+ * dae_samples_to_float:
+ * @samples: @n integer samples of 0..@maxval, guint8 (@bytes 1) or guint16 (@bytes 2)
+ * @bytes: 1 or 2
+ * @maxval: the samples' full scale, 1..65535
+ * @n: how many
+ * @out: room for @n floats: each sample over @maxval, in [0,1]
+ *
+ * The denoiser's input from integer samples, as dae-filter makes it: every
+ * front end that converts the same way gets the same bits out.
+ */
+DAE_API void dae_samples_to_float (const void *samples, guint bytes, guint maxval, size_t n,
+                                   float *out);
+
+/**
+ * dae_samples_from_float:
+ * @in: @n floats, 0..1 full scale
+ * @n: how many
+ * @maxval: the samples' full scale, 1..65535
+ * @bytes: 1 (guint8, @maxval <= 255) or 2 (guint16)
+ * @samples: room for @n samples: the nearest level of 0..@maxval, halves up,
+ *   values outside [0,1] (and NaN) clamped to it
+ *
+ * The reverse of dae_samples_to_float(), as dae-filter rounds.
+ */
+DAE_API void dae_samples_from_float (const float *in, size_t n, guint maxval, guint bytes,
+                                     void *samples);
+
 G_END_DECLS
 
 #endif /* DAE_DAE_IMAGE_H */
