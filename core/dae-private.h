@@ -209,7 +209,8 @@ typedef struct {
   float sigma2[3], alpha[3];
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
-  float *scratch;                            /* per plane: a band's buffers */
+  float *scratch;                            /* per plane and part: a band's buffers */
+  guint parts;                               /* column parts a band is cut into */
   float dct[DAE__WIENER_BLOCK][DAE__WIENER_BLOCK];
   DaeWienerBandFn band_fn; /* the dispatched kernel, chosen at init */
 } DaeWiener;

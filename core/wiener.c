@@ -59,7 +59,8 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->acc = g_try_new (float, row * DAE__WIENER_RING);
   w->wsum = g_try_new (float, row * DAE__WIENER_RING);
   w->extra = g_try_new (float, MAX ((size_t) payload, 1) * DAE__WIENER_RING);
-  w->scratch = g_try_new (float, (size_t) n_planes * (WB + 1) * width);
+  w->parts = width >= 8 * WB ? 2 : 1;
+  w->scratch = g_try_new (float, (size_t) n_planes * (WB + 1) * (width + WB));
   make_dct (w->dct);
   w->band_fn = dae__kernels ()->wiener_band; /* the blocks along a band */
   if (w->noisy && w->pilot && w->acc && w->wsum && w->extra && w->scratch)
@@ -80,32 +81,103 @@ dae__wiener_clear (DaeWiener *w)
   memset (w, 0, sizeof *w);
 }
 
-/* The band at w->band of plane p (a pool item): its blocks filtered
- * (kernels/wiener__*.c) and added into the ring's accumulators. */
+/* Part k of a band's columns, cut in two so that a gray plane keeps two
+ * threads busy and a colour photo's three planes do not leave one idle a
+ * third of the time: the first part's blocks start at 0, 2, .. last (even,
+ * about half way), the second's at last + 2, ..; together the blocks of
+ * the whole band.  They share the 6 columns from last + 2 on.  The cut
+ * depends on the width alone, never on the threads. */
 static void
-filter_plane_band (size_t p, guint worker, gpointer data)
+part_columns (const DaeWiener *w, guint k, size_t *x0, size_t *n)
+{
+  const size_t last = (w->width - WB) / 4 * 2;
+  *x0 = w->parts == 1 || k == 0 ? 0 : last + 2;
+  *n = w->parts == 1 ? w->width : k == 0 ? last + WB : w->width - (last + 2);
+}
+
+/* The band's rows in the ring, plane p's. */
+static void
+band_rows (const DaeWiener *w, size_t p, size_t at[WB])
+{
+  const size_t row = (size_t) w->n_planes * w->width;
+  for (guint i = 0; i < WB; i++)
+    at[i] = ((w->band + i) % DAE__WIENER_RING) * row + p * w->width;
+}
+
+/* Part k's band buffers of plane p: out (WB rows) then its weights. */
+static float *
+part_scratch (const DaeWiener *w, size_t p, guint k)
+{
+  size_t x0, n0;
+  part_columns (w, 0, &x0, &n0);
+  return w->scratch + (p * (w->width + WB) + (k == 0 ? 0 : n0)) * (WB + 1);
+}
+
+/* Adds columns [c0, c1) of part k's filtered band (plane p) into the
+ * ring's accumulators. */
+static void
+add_part (DaeWiener *w, size_t p, guint k, size_t c0, size_t c1)
+{
+  size_t at[WB], x0, n;
+  band_rows (w, p, at);
+  part_columns (w, k, &x0, &n);
+  const float *out = part_scratch (w, p, k), *wrow = out + WB * n;
+  for (guint i = 0; i < WB; i++)
+    for (size_t x = c0; x < c1; x++)
+      {
+        w->acc[at[i] + x] += out[i * n + x - x0];
+        w->wsum[at[i] + x] += wrow[x - x0];
+      }
+}
+
+/* Part k of the band at w->band of plane p (a pool item: p * parts + k):
+ * its blocks filtered (kernels/wiener__*.c) and the columns no other part
+ * reaches added into the ring's accumulators. */
+static void
+filter_part (size_t item, guint worker, gpointer data)
 {
   DaeWiener *w = data;
   (void) worker;
+  const size_t p = item / w->parts;
+  const guint k = (guint) (item % w->parts);
   if (w->alpha[p] <= 0.0f)
     return;
-  const size_t n = w->width, row = (size_t) w->n_planes * n;
-  float *out = w->scratch + p * (WB + 1) * n, *wrow = out + WB * n;
+  size_t at[WB], x0, n;
+  band_rows (w, p, at);
+  part_columns (w, k, &x0, &n);
   const float *noisy[WB], *pilot[WB];
-  size_t at[WB]; /* the band's rows in the ring */
   for (guint i = 0; i < WB; i++)
     {
-      at[i] = ((w->band + i) % DAE__WIENER_RING) * row + p * n;
-      noisy[i] = w->noisy + at[i];
-      pilot[i] = w->pilot + at[i];
+      noisy[i] = w->noisy + at[i] + x0;
+      pilot[i] = w->pilot + at[i] + x0;
     }
-  w->band_fn (n, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, wrow);
-  for (guint i = 0; i < WB; i++)
-    for (size_t x = 0; x < n; x++)
-      {
-        w->acc[at[i] + x] += out[i * n + x];
-        w->wsum[at[i] + x] += wrow[x];
-      }
+  float *out = part_scratch (w, p, k);
+  w->band_fn (n, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, out + WB * n);
+  if (w->parts == 1)
+    {
+      add_part (w, p, 0, 0, w->width);
+      return;
+    }
+  size_t s0, n0, s1, n1;
+  part_columns (w, 0, &s0, &n0);
+  part_columns (w, 1, &s1, &n1);
+  add_part (w, p, k, k == 0 ? 0 : n0, k == 0 ? s1 : w->width);
+}
+
+/* The columns both parts reach, added after both (first part first): the
+ * same sums whatever the threads. */
+static void
+add_shared (DaeWiener *w)
+{
+  if (w->parts == 1)
+    return;
+  size_t x0, n0, x1, n1;
+  part_columns (w, 0, &x0, &n0);
+  part_columns (w, 1, &x1, &n1);
+  for (size_t p = 0; p < w->n_planes; p++)
+    if (w->alpha[p] > 0.0f)
+      for (guint k = 0; k < 2; k++)
+        add_part (w, p, k, x1, n0);
 }
 
 void
@@ -125,11 +197,13 @@ dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot, const fl
   /* Bands start every WSTEP rows, the last one at the bottom edge. */
   while (w->final < w->height && w->band + WB <= w->pushed)
     {
-      if (pool != NULL) /* the planes at once */
-        dae__pool_run (pool, w->n_planes, filter_plane_band, w);
+      const size_t items = (size_t) w->n_planes * w->parts;
+      if (pool != NULL) /* the planes' parts at once */
+        dae__pool_run (pool, items, filter_part, w);
       else
-        for (guint p = 0; p < w->n_planes; p++)
-          filter_plane_band (p, 0, w);
+        for (size_t i = 0; i < items; i++)
+          filter_part (i, 0, w);
+      add_shared (w);
       const guint64 last = w->height - WB;
       w->final = w->band == last ? w->height : MIN (w->band + WSTEP, last);
       w->band = w->final < w->height ? w->final : w->band;

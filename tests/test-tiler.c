@@ -6,6 +6,7 @@
  * inversion, colour modes and alpha for their algebra; streaming for a
  * bounded lag; the seam test on a shipped model. */
 #include "dae-private.h"
+#include "threads.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -1721,35 +1722,20 @@ test_despeckle_page (void)
   g_assert_cmpuint (elsewhere, ==, 0);
 }
 
-/* The Wiener stage alone (wiener.c): every row comes out once, in order,
- * at most a block and a row late, with its payload and noisy planes; a
- * plane of share 0 is its pilot exactly; one with no noise gives the noisy
- * plane back (the DCT undone); with the clean image as pilot a noisy plane
- * loses most of its noise. */
+/* Runs the Wiener stage over an image of W x H x NP (pool NULL: in the
+ * caller), checking that every row comes out once, in order, at most a
+ * block and a row late, with its payload and noisy planes. */
 static void
-test_wiener (void)
+run_wiener (guint W, guint H, guint NP, const float *sigma, const float *alpha,
+            const float *noisy, const float *pilot, DaeThreadPool *pool, float *out)
 {
-  enum { W = 37, H = 29, NP = 3 };
-  const float sigma[NP] = { 0.05f, 0.0f, 0.05f }, alpha[NP] = { 1.0f, 1.0f, 0.0f };
-  g_autofree float *clean = g_new (float, W * H * NP);
-  g_autofree float *noisy = g_new (float, W * H * NP);
-  g_autofree float *out = g_new (float, W * H * NP);
-  GRand *rng = g_rand_new_with_seed (5);
-  for (guint i = 0; i < W * H * NP; i++)
-    {
-      const guint x = i % W, c = i / W % NP, y = i / (W * NP);
-      const double g = sqrt (-2 * log (1 - g_rand_double (rng))) * cos (2 * G_PI * g_rand_double (rng));
-      clean[i] = (float) (0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y));
-      noisy[i] = clean[i] + (float) (0.05 * g);
-    }
-  g_rand_free (rng);
   DaeWiener wi;
   g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, sigma, alpha, 1));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {
       const float row_number = (float) y;
-      dae__wiener_push (&wi, noisy + y * W * NP, clean + y * W * NP, &row_number, NULL);
+      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, &row_number, pool);
       const float *nz, *payload;
       while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
         {
@@ -1762,24 +1748,61 @@ test_wiener (void)
     }
   g_assert_cmpuint (popped, ==, H);
   dae__wiener_clear (&wi);
-  double err_in = 0, err_out = 0, back = 0;
-  for (guint i = 0; i < W * H * NP; i++)
-    switch (i / W % NP)
-      {
-      case 0:
-        err_in += (noisy[i] - clean[i]) * (noisy[i] - clean[i]);
-        err_out += (out[i] - clean[i]) * (out[i] - clean[i]);
-        break;
-      case 1:
-        back = MAX (back, fabs (out[i] - noisy[i]));
-        break;
-      default:
-        g_assert_cmpfloat (out[i], ==, clean[i]);
-      }
-  g_test_message ("noisy plane: squared error %.4f -> %.4f; no-noise plane back within %.2g",
-                  err_in, err_out, back);
-  g_assert_cmpfloat (err_out, <, 0.25 * err_in);
-  g_assert_cmpfloat (back, <, 1e-5);
+}
+
+/* The Wiener stage alone (wiener.c), on a narrow image and on one wide
+ * enough for its bands to be cut in two column parts (an odd width: the
+ * second part ends off the blocks' grid): rows out as run_wiener checks,
+ * the same bits on a pool of threads as in the caller; a plane of share 0
+ * is its pilot exactly; one with no noise gives the noisy plane back (the
+ * DCT undone); with the clean image as pilot a noisy plane loses most of
+ * its noise. */
+static void
+test_wiener (void)
+{
+  enum { H = 29, NP = 3 };
+  const float sigma[NP] = { 0.05f, 0.0f, 0.05f }, alpha[NP] = { 1.0f, 1.0f, 0.0f };
+  const guint widths[] = { 37, 91 };
+  DaeThreadPool *pool = dae__pool_new (3);
+  for (guint k = 0; k < G_N_ELEMENTS (widths); k++)
+    {
+      const guint W = widths[k];
+      g_autofree float *clean = g_new (float, W * H * NP);
+      g_autofree float *noisy = g_new (float, W * H * NP);
+      g_autofree float *out = g_new (float, W * H * NP), *out3 = g_new (float, W * H * NP);
+      GRand *rng = g_rand_new_with_seed (5);
+      for (guint i = 0; i < W * H * NP; i++)
+        {
+          const guint x = i % W, c = i / W % NP, y = i / (W * NP);
+          const double g = sqrt (-2 * log (1 - g_rand_double (rng)))
+                           * cos (2 * G_PI * g_rand_double (rng));
+          clean[i] = (float) (0.5 + 0.3 * sin (0.3 * x + c) * cos (0.2 * y));
+          noisy[i] = clean[i] + (float) (0.05 * g);
+        }
+      g_rand_free (rng);
+      run_wiener (W, H, NP, sigma, alpha, noisy, clean, NULL, out);
+      run_wiener (W, H, NP, sigma, alpha, noisy, clean, pool, out3);
+      g_assert_cmpmem (out, W * H * NP * sizeof (float), out3, W * H * NP * sizeof (float));
+      double err_in = 0, err_out = 0, back = 0;
+      for (guint i = 0; i < W * H * NP; i++)
+        switch (i / W % NP)
+          {
+          case 0:
+            err_in += (noisy[i] - clean[i]) * (noisy[i] - clean[i]);
+            err_out += (out[i] - clean[i]) * (out[i] - clean[i]);
+            break;
+          case 1:
+            back = MAX (back, fabs (out[i] - noisy[i]));
+            break;
+          default:
+            g_assert_cmpfloat (out[i], ==, clean[i]);
+          }
+      g_test_message ("width %u: noisy plane: squared error %.4f -> %.4f; no-noise plane back "
+                      "within %.2g", W, err_in, err_out, back);
+      g_assert_cmpfloat (err_out, <, 0.25 * err_in);
+      g_assert_cmpfloat (back, <, 1e-5);
+    }
+  dae__pool_free (pool);
 }
 
 /* Where the pilot is within half a sigma of black (or white) the noise
