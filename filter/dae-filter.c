@@ -297,12 +297,11 @@ denoise_image (const Settings *s, DaeImageReader *reader, const DaeImageInfo *in
       guint got;
       while ((got = dae_denoiser_pull_rows (d, fout, BAND_ROWS)) > 0)
         {
-          if (oi.channels == in->channels)
-            dae_samples_from_float (fout, got * in_row, oi.maxval, 2, samples);
-          else /* alpha dropped */
+          dae_samples_from_float (fout, got * in_row, oi.maxval, 2, samples);
+          if (oi.channels < in->channels) /* alpha dropped: pixels moved down in place */
             for (size_t px = 0; px < (size_t) got * in->width; px++)
-              dae_samples_from_float (fout + px * in->channels, oi.channels, oi.maxval, 2,
-                                      samples + px * oi.channels);
+              memmove (samples + px * oi.channels, samples + px * in->channels,
+                       oi.channels * sizeof (guint16));
           if (!dae_image_writer_write_rows (w, got, samples, error))
             return FALSE;
           prog.rows_done += got;
