@@ -917,6 +917,22 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   return ok;
 }
 
+/* A gray plane's noise by the chroma planes' measure (chroma_sigma): the
+ * largest of the finest band's and the next two bands', for a chroma plane
+ * at half size, whose JPEG blotches are still 2-4 pixels wide; -1 when too
+ * small or out of memory. */
+double
+dae__analyze_banded_noise (const float *rows, guint width, guint n_rows)
+{
+  HalfPlane hp;
+  if (width < 16 || n_rows < 16 || !half_plane_alloc (&hp, width, n_rows))
+    return -1.0;
+  const double fine = half_plane (rows, width, 1, 1, 0, &hp, NULL);
+  const double sigma = chroma_sigma (&hp, fine);
+  g_free (hp.block);
+  return sigma;
+}
+
 /* Full resolution: 2x2 means would halve white noise but not correlated
  * noise, which the patches' RMS is to tell apart. */
 double

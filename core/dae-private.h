@@ -135,6 +135,8 @@ dae__opponent (const float *rgb, guint k)
          : 0.25f * (rgb[0] - 2 * rgb[1] + rgb[2]) + 0.5f;
 }
 
+double dae__analyze_banded_noise (const float *rows, guint width, guint n_rows);
+
 /* Statistics of n_rows rows of width pixels (channels floats each, the
  * first n_color of them colour); FALSE when out of memory. */
 gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
@@ -224,6 +226,38 @@ void dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot,
                        const float *payload, struct _DaeThreadPool *pool);
 gboolean dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy,
                           const float **payload);
+
+/* A colour photo's opponent chroma planes at half resolution (chroma.c):
+ * full rows of both chroma planes in, each pair's 2x2 means through a gray
+ * denoiser of their own, full rows' chroma out bilinearly once ready. */
+typedef struct {
+  guint width, height, hw, hh;       /* the full image's size; half of it */
+  DaeDenoiser *plane[2];             /* (R-B)/2 and (R-2G+B)/4 at half size */
+  float *sum;                        /* 2 x hw: the 2x2 sums being made */
+  guint64 rows_in;                   /* full rows taken */
+  float *ins[2], *rows[2];           /* each plane's half rows in and out: row r at r % cap */
+  guint cap;
+  guint64 pushed, made[2], first;    /* rows in; out of each denoiser; first row kept */
+} DaeHalfChroma;
+
+gboolean dae__half_chroma_init (DaeHalfChroma *hc, const DaeModel *model,
+                                const DaeDenoiseOptions *opt, guint width, guint height,
+                                guint lookahead, struct _DaeThreadPool *pool,
+                                GError **error);
+void dae__half_chroma_clear (DaeHalfChroma *hc);
+gboolean dae__half_chroma_push (DaeHalfChroma *hc, const float *c, GError **error);
+gboolean dae__half_chroma_ready (const DaeHalfChroma *hc, guint64 y);
+void dae__half_chroma_row (DaeHalfChroma *hc, guint64 y, float *c);
+void dae__half_chroma_describe (const DaeHalfChroma *hc, GString *s);
+
+/* tiler.c's side: a gray denoiser for a chroma plane (the chroma's quiet
+ * level and clean error; no Wiener filter; the caller's pool; at most
+ * `lookahead` rows held for its choices), and its strength and noise. */
+DaeDenoiser *dae__denoiser_new_chroma (const DaeModel *model, const DaeDenoiseOptions *opt,
+                                       guint width, guint height, guint lookahead,
+                                       struct _DaeThreadPool *pool, GError **error);
+float dae__denoiser_get_strength (const DaeDenoiser *d);
+float dae__denoiser_get_noise (const DaeDenoiser *d);
 
 /* Below this distance between the paper and the ink's darkest fifth a page
  * has no ink to measure by: the ink guard and the speck filter stay idle,
