@@ -203,11 +203,14 @@ guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *
  * most DAE__WIENER_BLOCK + 1 rows later; each plane is alpha of the
  * filtered plane and 1 - alpha of the pilot (alpha 0: the pilot, exactly).
  * The first level_planes planes hold levels (0 black, 1 white: gray, luma,
- * RGB, the opponent mean), where noise clips; the rest chroma offsets. */
+ * RGB, the opponent mean), where noise clips; the rest chroma offsets: with
+ * three planes and one level, the opponent planes, whose chroma clips where
+ * R, G or B does. */
 #define DAE__WIENER_BLOCK 8
 #define DAE__WIENER_RING 16
 typedef struct {
   guint width, height, n_planes, level_planes, payload;
+  gboolean opponent;                   /* level_planes 1 of 3 */
   float sigma2[3], alpha[3];
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */

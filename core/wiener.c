@@ -47,6 +47,7 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->height = height;
   w->n_planes = n_planes;
   w->level_planes = MIN (level_planes, n_planes);
+  w->opponent = n_planes == 3 && level_planes == 1;
   w->payload = payload;
   for (guint c = 0; c < n_planes; c++)
     {
@@ -222,6 +223,35 @@ clip_share (float v, float sigma)
   return CLAMP ((MIN (v, 1.0f - v) - 0.5f * sigma) / sigma, 0.0f, 1.0f);
 }
 
+/* The same at pixel x of the opponent planes (Y, (R-B)/2 + 1/2,
+ * (R-2G+B)/4 + 1/2 in pilot, width apart), for a chroma plane: whichever of
+ * R, G and B is nearest black or white, with their noise sigma, since a
+ * saturated colour's chroma is clipped where they are (a red flower's
+ * (R-B)/2 came out 1.5 dB worse from the Wiener filter than from the
+ * model alone). */
+static inline float
+rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
+{
+  const float y = pilot[x], c1 = pilot[width + x] - 0.5f;
+  const float c2 = (pilot[2 * width + x] - 0.5f) * (2.0f / 3);
+  const float r = y + c1 + c2, g = y - 2 * c2, b = y - c1 + c2;
+  const float lo = MIN (r, MIN (g, b)), hi = MAX (r, MAX (g, b));
+  return clip_share (lo < 1.0f - hi ? lo : hi, sigma);
+}
+
+/* Plane p's share of the Wiener estimate at pixel x. */
+static inline float
+wiener_share (const DaeWiener *w, const float *pilot, guint p, size_t x)
+{
+  const float sigma = sqrtf (w->sigma2[p]);
+  if (p < w->level_planes)
+    return sigma > 0.0f ? w->alpha[p] * clip_share (pilot[p * (size_t) w->width + x], sigma)
+                        : w->alpha[p];
+  if (w->opponent && w->sigma2[0] > 0.0f) /* the luma's sigma is 0.577 R, G and B's */
+    return w->alpha[p] * rgb_clip_share (pilot, w->width, x, sqrtf (w->sigma2[0]) / 0.5774f);
+  return w->alpha[p];
+}
+
 gboolean
 dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy, const float **payload)
 {
@@ -232,15 +262,12 @@ dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy, const float *
   const float *acc = w->acc + slot * row, *ws = w->wsum + slot * row;
   const float *pilot = w->pilot + slot * row;
   for (guint p = 0; p < w->n_planes; p++)
-    {
-      const float a = w->alpha[p], sigma = sqrtf (w->sigma2[p]);
-      const gboolean clips = p < w->level_planes && sigma > 0.0f;
-      for (size_t i = (size_t) p * w->width; i < (size_t) (p + 1) * w->width; i++)
-        {
-          const float s = clips ? a * clip_share (pilot[i], sigma) : a;
-          planes[i] = s > 0.0f ? s * (acc[i] / ws[i]) + (1.0f - s) * pilot[i] : pilot[i];
-        }
-    }
+    for (size_t x = 0; x < w->width; x++)
+      {
+        const size_t i = (size_t) p * w->width + x;
+        const float s = wiener_share (w, pilot, p, x);
+        planes[i] = s > 0.0f ? s * (acc[i] / ws[i]) + (1.0f - s) * pilot[i] : pilot[i];
+      }
   *noisy = w->noisy + slot * row;
   *payload = w->extra + slot * w->payload;
   w->popped++;

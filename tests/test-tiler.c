@@ -1901,6 +1901,26 @@ test_wiener (void)
   dae__pool_free (pool);
 }
 
+/* The Wiener stage on NP planes, the first of them levels, no payload,
+ * on the calling thread: every row out. */
+static void
+wiener_levels (guint W, guint H, guint NP, const float *sigma, const float *alpha,
+               const float *noisy, const float *pilot, float *out)
+{
+  DaeWiener wi;
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, sigma, alpha, 0));
+  guint popped = 0;
+  for (guint y = 0; y < H; y++)
+    {
+      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, NULL, NULL);
+      const float *nz, *payload;
+      while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
+        popped++;
+    }
+  dae__wiener_clear (&wi);
+  g_assert_cmpuint (popped, ==, H);
+}
+
 /* Where the pilot is within half a sigma of black (or white) the noise
  * was clipped and the Wiener filter's estimate biased: the pilot comes out
  * as it went in; from one and a half sigmas on the filter works as ever;
@@ -1922,18 +1942,7 @@ test_wiener_clipped (void)
       pilot[i] = x < W / 2 ? 0.02f : clean;
     }
   g_rand_free (rng);
-  DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, sigma, alpha, 0));
-  guint popped = 0;
-  for (guint y = 0; y < H; y++)
-    {
-      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, NULL, NULL);
-      const float *nz, *payload;
-      while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
-        popped++;
-    }
-  dae__wiener_clear (&wi);
-  g_assert_cmpuint (popped, ==, H);
+  wiener_levels (W, H, NP, sigma, alpha, noisy, pilot, out);
   guint level_dark_kept = 0, chroma_dark_kept = 0, bright_kept = 0;
   for (guint i = 0; i < W * H * NP; i++)
     {
@@ -1948,6 +1957,39 @@ test_wiener_clipped (void)
   g_assert_cmpuint (level_dark_kept, ==, W / 2 * H);
   g_assert_cmpuint (chroma_dark_kept, <, W / 2 * H / 10);
   g_assert_cmpuint (bright_kept, <, W / 2 * H / 10);
+}
+
+/* The opponent planes (three planes, one of levels): a chroma plane's
+ * estimate is left out where R, G or B of the pilot is within half their
+ * sigma of black or white (a saturated red), kept where none is near;
+ * the luma is judged by its own level, which is mid-grey in both. */
+static void
+test_wiener_clipped_colour (void)
+{
+  enum { W = 40, H = 24, NP = 3 };
+  const float sigma[NP] = { 0.1f, 0.12f, 0.1f }, alpha[NP] = { 1.0f, 1.0f, 1.0f };
+  g_autofree float *pilot = g_new (float, W * H * NP);
+  g_autofree float *noisy = g_new (float, W * H * NP);
+  g_autofree float *out = g_new (float, W * H * NP);
+  GRand *rng = g_rand_new_with_seed (8);
+  for (guint i = 0; i < W * H * NP; i++)
+    {
+      const guint x = i % W, y = i / (W * NP), p = i / W % NP;
+      const float texture = (float) (0.1 * sin (0.4 * x) * cos (0.3 * y));
+      const float red[NP] = { 1 / 3.0f, 1.0f, 0.75f }; /* R = 1, G = B = 0 */
+      pilot[i] = x < W / 2 ? red[p] : 0.5f + texture;
+      noisy[i] = pilot[i] + (float) g_rand_double_range (rng, -0.1, 0.1);
+    }
+  g_rand_free (rng);
+  wiener_levels (W, H, NP, sigma, alpha, noisy, pilot, out);
+  guint kept[2][2] = { { 0 } }; /* [red][chroma] */
+  for (guint i = 0; i < W * H * NP; i++)
+    kept[i % W < W / 2][i / W % NP > 0] += out[i] == pilot[i];
+  g_test_message ("pilot kept: red %u luma, %u chroma; grey %u luma, %u chroma", kept[1][0],
+                  kept[1][1], kept[0][0], kept[0][1]);
+  g_assert_cmpuint (kept[1][1], ==, W / 2 * H * 2);
+  g_assert_cmpuint (kept[1][0], <, W / 2 * H / 10);
+  g_assert_cmpuint (kept[0][1], <, W / 2 * H * 2 / 10);
 }
 
 /* A photo with white noise goes through the Wiener filter; the same noise
@@ -2026,6 +2068,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
   g_test_add_func ("/tiler/wiener", test_wiener);
   g_test_add_func ("/tiler/wiener-clipped", test_wiener_clipped);
+  g_test_add_func ("/tiler/wiener-clipped-colour", test_wiener_clipped_colour);
   g_test_add_func ("/tiler/wiener-photo", test_wiener_photo);
   return g_test_run ();
 }
