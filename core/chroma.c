@@ -10,11 +10,13 @@
  * towards their clipped noise); its output comes back bilinearly (pixel
  * centres aligned, edges clamped), plus the detail the 2x2 means left out
  * in the share the strength keeps of the input.  The tiler sends a photo
- * here under heavy noise: on bench-photo's 14 colour crops (never trained
- * on) the full-size planes gave 32.77 / 28.09 dB at sigma 25 / 50, these
- * 32.95 / 28.27 (JPEG'd noise 31.44 -> 31.88, photon noise 33.08 ->
- * 33.28), for a quarter of the chroma's tiles: a 12-megapixel colour photo
- * runs 1.5 planes' tiles instead of 3.
+ * here under very heavy noise, where it measured better (HALF_CHROMA_SIGMA
+ * in tiler.c: at sigma 50 bench-photo's 14 colour crops gained 0.18 dB and
+ * four other photos 0.08), for a quarter of the chroma's tiles: a colour
+ * photo runs 1.5 planes' tiles instead of 3.  Tried and left out: adding
+ * back the detail the means leave out where the cells' local variance
+ * stands above the noise's (a Wiener share): it kept too much noise
+ * (those four photos at sigma 25: 30.35 dB against 30.46 without).
  *
  * Rows stream: full rows go in as the tiler stores them, each pair of
  * them makes a half row for the two denoisers, whose finished rows wait

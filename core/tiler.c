@@ -438,11 +438,15 @@ bytes_fit (guint width, guint64 bytes, GError **error)
 static const double OPPONENT_SHARE[3] = { 0.5774, 0.7071, 0.6124 };
 /* A colour photo's chroma planes go through the model at half size
  * (chroma.c) from this noise in R, G and B on, where that measured better
- * and takes half the time; below it their fine detail counts and the
- * Wiener filter after the model gains most (14 colour crops at sigma 5 /
- * 10 / 15: 1.40 / 0.25 dB worse at half size, 0.04 better; at 25 and 50
- * 0.19 and 0.18 better).  Nor when the photo is smaller than 32 pixels. */
-#define HALF_CHROMA_SIGMA (20.0 / 255)
+ * on photos this choice was not made on, and takes half the time.  Below
+ * it their fine detail counts: bench-photo's 14 smooth wallpaper crops
+ * gained at sigma 25 / 35 / 50 (+0.18 / +0.24 / +0.18 dB) but four skimage
+ * photos with sharp colour edges (chelsea, rocket, motorcycle_right,
+ * hubble; /work/s21/confirm.py) lost 0.33 / 0.08 dB at 25 / 35, gained
+ * 0.08 at 50 (rocket at 25: -0.75); at 5-15 the full-size planes and the
+ * Wiener filter after them are better (sigma 5: -1.40 dB at half size).
+ * Nor when the photo is smaller than 32 pixels. */
+#define HALF_CHROMA_SIGMA (40.0 / 255)
 #define HALF_CHROMA_MIN 32u
 
 /* Whether the model's output goes through a sigmoid, whose levels near 0

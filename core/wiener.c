@@ -224,11 +224,13 @@ clip_share (float v, float sigma)
 }
 
 /* The same at pixel x of the opponent planes (Y, (R-B)/2 + 1/2,
- * (R-2G+B)/4 + 1/2 in pilot, width apart), for a chroma plane: whichever of
- * R, G and B is nearest black or white, with their noise sigma, since a
- * saturated colour's chroma is clipped where they are (a red flower's
- * (R-B)/2 came out 1.5 dB worse from the Wiener filter than from the
- * model alone). */
+ * (R-2G+B)/4 + 1/2 in pilot, width apart), for a chroma plane: by whichever
+ * of R, G and B is nearest black or white, with their noise sigma, since a
+ * saturated colour's chroma noise is clipped on one side only (a red
+ * flower's (R-B)/2 came out 1.5 dB worse from the Wiener filter than from
+ * the model alone); in full only where R, G and B lie more than two sigmas
+ * apart: a grey near black clips them alike and its chroma stays unbiased
+ * (a star field lost 0.06 dB without this). */
 static inline float
 rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
 {
@@ -236,7 +238,8 @@ rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
   const float c2 = (pilot[2 * width + x] - 0.5f) * (2.0f / 3);
   const float r = y + c1 + c2, g = y - 2 * c2, b = y - c1 + c2;
   const float lo = MIN (r, MIN (g, b)), hi = MAX (r, MAX (g, b));
-  return clip_share (lo < 1.0f - hi ? lo : hi, sigma);
+  const float colour = CLAMP ((hi - lo) / sigma - 1.0f, 0.0f, 1.0f);
+  return 1.0f - colour * (1.0f - clip_share (lo < 1.0f - hi ? lo : hi, sigma));
 }
 
 /* Plane p's share of the Wiener estimate at pixel x. */

@@ -775,7 +775,7 @@ test_half_chroma (void)
   const guint w = 161, h = 121;
   const size_t n = (size_t) w * h;
   g_autofree float *clean = noisy_colour (w, h, 0, FALSE);
-  g_autofree float *in = noisy_colour (w, h, 30, FALSE);
+  g_autofree float *in = noisy_colour (w, h, 50, FALSE);
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
   g_autofree char *desc = run_and_describe (m, &o, w, h, 3, in);
   g_test_message ("%s", desc);
@@ -804,7 +804,7 @@ test_half_chroma (void)
   g_assert_cmpuint (pulled, ==, h);
   g_assert_cmpmem (rows, n * 3 * sizeof (float), out, n * 3 * sizeof (float));
 
-  g_autofree float *gray = noisy_colour (w, h, 30, TRUE);
+  g_autofree float *gray = noisy_colour (w, h, 50, TRUE);
   g_autofree float *gout = denoise (m, &o, w, h, 3, FALSE, gray);
   for (size_t i = 0; i < n; i++)
     {
@@ -1961,12 +1961,13 @@ test_wiener_clipped (void)
 
 /* The opponent planes (three planes, one of levels): a chroma plane's
  * estimate is left out where R, G or B of the pilot is within half their
- * sigma of black or white (a saturated red), kept where none is near;
- * the luma is judged by its own level, which is mid-grey in both. */
+ * sigma of black or white and the others are not (a saturated red), kept
+ * where all three are alike (a grey near black) or none is near; the luma
+ * is judged by its own level. */
 static void
 test_wiener_clipped_colour (void)
 {
-  enum { W = 40, H = 24, NP = 3 };
+  enum { W = 60, H = 24, NP = 3 };
   const float sigma[NP] = { 0.1f, 0.12f, 0.1f }, alpha[NP] = { 1.0f, 1.0f, 1.0f };
   g_autofree float *pilot = g_new (float, W * H * NP);
   g_autofree float *noisy = g_new (float, W * H * NP);
@@ -1976,20 +1977,23 @@ test_wiener_clipped_colour (void)
     {
       const guint x = i % W, y = i / (W * NP), p = i / W % NP;
       const float texture = (float) (0.1 * sin (0.4 * x) * cos (0.3 * y));
-      const float red[NP] = { 1 / 3.0f, 1.0f, 0.75f }; /* R = 1, G = B = 0 */
-      pilot[i] = x < W / 2 ? red[p] : 0.5f + texture;
+      const float red[NP] = { 1 / 3.0f, 1.0f, 0.75f }, dark[NP] = { 0.02f, 0.5f, 0.5f };
+      pilot[i] = x < W / 3 ? red[p] : x < 2 * W / 3 ? dark[p] : 0.5f + texture;
       noisy[i] = pilot[i] + (float) g_rand_double_range (rng, -0.1, 0.1);
     }
   g_rand_free (rng);
   wiener_levels (W, H, NP, sigma, alpha, noisy, pilot, out);
-  guint kept[2][2] = { { 0 } }; /* [red][chroma] */
+  guint kept[3][2] = { { 0 } }; /* [red, dark, grey][luma, chroma] */
   for (guint i = 0; i < W * H * NP; i++)
-    kept[i % W < W / 2][i / W % NP > 0] += out[i] == pilot[i];
-  g_test_message ("pilot kept: red %u luma, %u chroma; grey %u luma, %u chroma", kept[1][0],
-                  kept[1][1], kept[0][0], kept[0][1]);
-  g_assert_cmpuint (kept[1][1], ==, W / 2 * H * 2);
-  g_assert_cmpuint (kept[1][0], <, W / 2 * H / 10);
-  g_assert_cmpuint (kept[0][1], <, W / 2 * H * 2 / 10);
+    kept[i % W / (W / 3)][i / W % NP > 0] += out[i] == pilot[i];
+  g_test_message ("pilot kept (luma, chroma): red %u, %u; dark %u, %u; grey %u, %u",
+                  kept[0][0], kept[0][1], kept[1][0], kept[1][1], kept[2][0], kept[2][1]);
+  const guint band = W / 3 * H;
+  g_assert_cmpuint (kept[0][1], ==, 2 * band); /* red: chroma as the pilot has it */
+  g_assert_cmpuint (kept[0][0], <, band / 10);
+  g_assert_cmpuint (kept[1][0], ==, band);     /* dark: a level near black */
+  g_assert_cmpuint (kept[1][1], <, 2 * band / 10);
+  g_assert_cmpuint (kept[2][1], <, 2 * band / 10);
 }
 
 /* A photo with white noise goes through the Wiener filter; the same noise
