@@ -176,15 +176,10 @@ dae__half_chroma_ready (const DaeHalfChroma *hc, guint64 y)
   return hc->made[0] > hi && hc->made[1] > hi;
 }
 
-/* Row y of a ring of half rows brought to full size, bilinearly. */
+/* Half rows r0 and r1 of a ring at half columns x0, x1, bilinearly. */
 static inline float
-upsampled (const DaeHalfChroma *hc, const float *ring, guint64 lo, guint64 hi, float wy,
-           guint x)
+upsampled (const float *r0, const float *r1, float wy, guint64 x0, guint64 x1, float wx)
 {
-  const float *r0 = ring + (lo % hc->cap) * hc->hw, *r1 = ring + (hi % hc->cap) * hc->hw;
-  guint64 x0, x1;
-  float wx;
-  half_span (x, hc->hw, &x0, &x1, &wx);
   return (1 - wx) * ((1 - wy) * r0[x0] + wy * r1[x0]) + wx * ((1 - wy) * r0[x1] + wy * r1[x1]);
 }
 
@@ -199,13 +194,22 @@ dae__half_chroma_row (DaeHalfChroma *hc, guint64 y, float *c)
   guint64 lo, hi;
   float wy;
   half_span (y, hc->hh, &lo, &hi, &wy);
+  const size_t at_lo = (lo % hc->cap) * hc->hw, at_hi = (hi % hc->cap) * hc->hw;
+  float keep[2];
   for (guint k = 0; k < 2; k++)
+    keep[k] = 1.0f - dae__denoiser_get_strength (hc->plane[k]);
+  for (guint x = 0; x < hc->width; x++)
     {
-      const float keep = 1.0f - dae__denoiser_get_strength (hc->plane[k]);
-      float *p = c + (size_t) k * hc->width;
-      for (guint x = 0; x < hc->width; x++)
-        p[x] = upsampled (hc, hc->rows[k], lo, hi, wy, x)
-               + keep * (p[x] - upsampled (hc, hc->ins[k], lo, hi, wy, x));
+      guint64 x0, x1;
+      float wx;
+      half_span (x, hc->hw, &x0, &x1, &wx);
+      for (guint k = 0; k < 2; k++)
+        {
+          const float *out = hc->rows[k], *in = hc->ins[k];
+          float *p = c + (size_t) k * hc->width + x;
+          *p = upsampled (out + at_lo, out + at_hi, wy, x0, x1, wx)
+               + keep[k] * (*p - upsampled (in + at_lo, in + at_hi, wy, x0, x1, wx));
+        }
     }
   guint64 next_lo, next_hi;
   half_span (y + 1, hc->hh, &next_lo, &next_hi, &wy);

@@ -135,6 +135,20 @@ dae__opponent (const float *rgb, guint k)
          : 0.25f * (rgb[0] - 2 * rgb[1] + rgb[2]) + 0.5f;
 }
 
+/* The inverse: R, G, B of the opponent planes p (chroma offset by one
+ * half), not clamped. */
+static inline void
+dae__opponent_to_rgb (const float p[3], float rgb[3])
+{
+  const float y = p[0], c1 = p[1] - 0.5f, c2 = (p[2] - 0.5f) * (2.0f / 3);
+  rgb[0] = y + c1 + c2;
+  rgb[1] = y - 2 * c2;
+  rgb[2] = y - c1 + c2;
+}
+
+/* Each opponent plane's noise for noise of 1 independent in R, G and B. */
+static const double DAE__OPPONENT_SHARE[3] = { 0.5774, 0.7071, 0.6124 };
+
 double dae__analyze_banded_noise (const float *rows, guint width, guint n_rows);
 
 /* Statistics of n_rows rows of width pixels (channels floats each, the
@@ -210,8 +224,9 @@ guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *
 #define DAE__WIENER_RING 16
 typedef struct {
   guint width, height, n_planes, level_planes, payload;
-  gboolean opponent;                   /* level_planes 1 of 3 */
   float sigma2[3], alpha[3];
+  float rgb_sigma;                     /* the opponent planes' (level_planes 1 of 3): R, G and
+                                        * B's noise; else 0 */
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
   float *scratch;                            /* per plane and part: a band's buffers */

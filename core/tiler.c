@@ -434,8 +434,6 @@ bytes_fit (guint width, guint64 bytes, GError **error)
  * quality 80 from 25/255 in R, G, B) in blotches that the quiet blocks of
  * the finer bands read at about 1/255. */
 #define QUIET_SIGMA_CHROMA (0.5 / 255)
-/* Noise of each opponent plane for noise independent across R, G and B. */
-static const double OPPONENT_SHARE[3] = { 0.5774, 0.7071, 0.6124 };
 /* A colour photo's chroma planes go through the model at half size
  * (chroma.c) from this noise in R, G and B on, where that measured better
  * on photos this choice was not made on, and takes half the time.  Below
@@ -516,18 +514,13 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
     {
       double sp = sl, e2 = e * e + k * d2, quiet = QUIET_SIGMA;
       if (d->n_color == 3 && !d->luma)
-        sp = sl / 0.6686 * (opponent ? OPPONENT_SHARE[c] : 1.0);
-      if (opponent && c > 0)
-        { /* the chroma plane's own noise, measured: near zero on a clean
+        sp = sl / 0.6686 * (opponent ? DAE__OPPONENT_SHARE[c] : 1.0);
+      if ((opponent && c > 0) || d->chroma_plane)
+        { /* the chroma plane's own noise, measured (a chroma plane's
+           * denoiser at half size: its only plane): near zero on a clean
            * colour scan whose luma shows a little; a chroma detail term
            * measured worse (colour crops at sigma 25: -0.24 dB) */
-          sp = d->stats.chroma_sigma[c - 1];
-          e2 = ec > 0.0 ? ec * ec : e * e;
-          quiet = QUIET_SIGMA_CHROMA;
-        }
-      if (d->chroma_plane) /* the same terms for a chroma plane at half size */
-        {
-          sp = d->stats.chroma_sigma[0];
+          sp = d->stats.chroma_sigma[d->chroma_plane ? 0 : c - 1];
           e2 = ec > 0.0 ? ec * ec : e * e;
           quiet = QUIET_SIGMA_CHROMA;
         }
@@ -1185,10 +1178,10 @@ to_opponent (const float *rgb, float *p, size_t stride)
 static inline void
 from_opponent (const float *p, float *rgb)
 {
-  const float y = p[0], c1 = p[1] - 0.5f, c2 = (p[2] - 0.5f) * (2.0f / 3);
-  rgb[0] = clamp01 (y + c1 + c2);
-  rgb[1] = clamp01 (y - 2 * c2);
-  rgb[2] = clamp01 (y - c1 + c2);
+  float c[3];
+  dae__opponent_to_rgb (p, c);
+  for (guint k = 0; k < 3; k++)
+    rgb[k] = clamp01 (c[k]);
 }
 
 /* The planes of accumulated row y blended with the input's by each
@@ -1214,27 +1207,23 @@ static void
 complete_rows (DaeDenoiser *d)
 {
   const size_t row_f = (size_t) d->width * d->channels;
-  while (d->queue_ready < d->queue_len)
+  float *c = d->chroma_row;
+  if (!d->half_chroma)
+    d->queue_ready = d->queue_len;
+  for (; d->queue_ready < d->queue_len && dae__half_chroma_ready (&d->hc, d->rows_done);
+       d->queue_ready++, d->rows_done++)
     {
-      if (d->half_chroma && !dae__half_chroma_ready (&d->hc, d->rows_done))
-        return;
       float *q = d->queue + (size_t) (d->queue_head + d->queue_ready) * row_f;
-      if (d->half_chroma)
+      for (guint x = 0; x < d->width; x++)
+        for (guint k = 0; k < 2; k++)
+          c[(size_t) k * d->width + x] = q[(size_t) x * d->channels + 1 + k];
+      dae__half_chroma_row (&d->hc, d->rows_done, c);
+      for (guint x = 0; x < d->width; x++)
         {
-          float *c = d->chroma_row;
-          for (guint x = 0; x < d->width; x++)
-            for (guint k = 0; k < 2; k++)
-              c[(size_t) k * d->width + x] = q[(size_t) x * d->channels + 1 + k];
-          dae__half_chroma_row (&d->hc, d->rows_done, c);
-          for (guint x = 0; x < d->width; x++)
-            {
-              float *px = q + (size_t) x * d->channels;
-              const float p[3] = { px[0], c[x], c[d->width + x] };
-              from_opponent (p, px);
-            }
+          float *px = q + (size_t) x * d->channels;
+          const float p[3] = { px[0], c[x], c[d->width + x] };
+          from_opponent (p, px);
         }
-      d->queue_ready++;
-      d->rows_done++;
     }
 }
 
@@ -1259,9 +1248,12 @@ emit_row (DaeDenoiser *d, const float *planes, const float *in_pl, const float *
       if (d->luma)
         for (guint c = 0; c < 3; c++)
           po[c] = clamp01 (pi[c] + (planes[x] - in_pl[x]));
-      else if (d->half_chroma) /* completed by complete_rows */
-        for (guint k = 0; k < 3; k++)
-          po[k] = k == 0 ? planes[x] : dae__opponent (pi, k);
+      else if (d->half_chroma) /* the input's chroma: complete_rows replaces it */
+        {
+          po[0] = planes[x];
+          po[1] = dae__opponent (pi, 1);
+          po[2] = dae__opponent (pi, 2);
+        }
       else if (opponent)
         {
           const float p[3] = { planes[x], planes[d->width + x], planes[2 * (size_t) d->width + x] };
@@ -1360,9 +1352,12 @@ store_row (DaeDenoiser *d, const float *row)
       const float *px = row + (size_t) x * d->channels;
       if (d->luma)
         pl[x] = luminance (d, px);
-      else if (d->half_chroma)
-        for (guint k = 0; k < 3; k++)
-          (k == 0 ? pl : d->chroma_row + (size_t) (k - 1) * d->width)[x] = dae__opponent (px, k);
+      else if (d->half_chroma) /* the luma stays, the chroma goes to chroma.c */
+        {
+          pl[x] = dae__opponent (px, 0);
+          d->chroma_row[x] = dae__opponent (px, 1);
+          d->chroma_row[d->width + x] = dae__opponent (px, 2);
+        }
       else if (d->color == DAE_COLOR_OPPONENT && d->n_color == 3)
         to_opponent (px, pl + x, d->width);
       else

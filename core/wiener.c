@@ -47,13 +47,14 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->height = height;
   w->n_planes = n_planes;
   w->level_planes = MIN (level_planes, n_planes);
-  w->opponent = n_planes == 3 && level_planes == 1;
   w->payload = payload;
   for (guint c = 0; c < n_planes; c++)
     {
       w->sigma2[c] = sigma[c] * sigma[c];
       w->alpha[c] = alpha[c];
     }
+  if (n_planes == 3 && level_planes == 1) /* the opponent planes: the luma's share of it */
+    w->rgb_sigma = sqrtf (w->sigma2[0]) / (float) DAE__OPPONENT_SHARE[0];
   const size_t row = (size_t) n_planes * width;
   w->noisy = g_try_new (float, row * DAE__WIENER_RING);
   w->pilot = g_try_new (float, row * DAE__WIENER_RING);
@@ -234,24 +235,23 @@ clip_share (float v, float sigma)
 static inline float
 rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
 {
-  const float y = pilot[x], c1 = pilot[width + x] - 0.5f;
-  const float c2 = (pilot[2 * width + x] - 0.5f) * (2.0f / 3);
-  const float r = y + c1 + c2, g = y - 2 * c2, b = y - c1 + c2;
-  const float lo = MIN (r, MIN (g, b)), hi = MAX (r, MAX (g, b));
+  const float p[3] = { pilot[x], pilot[width + x], pilot[2 * width + x] };
+  float c[3];
+  dae__opponent_to_rgb (p, c);
+  const float lo = MIN (c[0], MIN (c[1], c[2])), hi = MAX (c[0], MAX (c[1], c[2]));
   const float colour = CLAMP ((hi - lo) / sigma - 1.0f, 0.0f, 1.0f);
   return 1.0f - colour * (1.0f - clip_share (lo < 1.0f - hi ? lo : hi, sigma));
 }
 
-/* Plane p's share of the Wiener estimate at pixel x. */
+/* Plane p's share of the Wiener estimate at pixel x (sigma: the plane's). */
 static inline float
-wiener_share (const DaeWiener *w, const float *pilot, guint p, size_t x)
+wiener_share (const DaeWiener *w, const float *pilot, guint p, float sigma, size_t x)
 {
-  const float sigma = sqrtf (w->sigma2[p]);
   if (p < w->level_planes)
     return sigma > 0.0f ? w->alpha[p] * clip_share (pilot[p * (size_t) w->width + x], sigma)
                         : w->alpha[p];
-  if (w->opponent && w->sigma2[0] > 0.0f) /* the luma's sigma is 0.577 R, G and B's */
-    return w->alpha[p] * rgb_clip_share (pilot, w->width, x, sqrtf (w->sigma2[0]) / 0.5774f);
+  if (w->rgb_sigma > 0.0f)
+    return w->alpha[p] * rgb_clip_share (pilot, w->width, x, w->rgb_sigma);
   return w->alpha[p];
 }
 
@@ -265,12 +265,15 @@ dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy, const float *
   const float *acc = w->acc + slot * row, *ws = w->wsum + slot * row;
   const float *pilot = w->pilot + slot * row;
   for (guint p = 0; p < w->n_planes; p++)
-    for (size_t x = 0; x < w->width; x++)
-      {
-        const size_t i = (size_t) p * w->width + x;
-        const float s = wiener_share (w, pilot, p, x);
-        planes[i] = s > 0.0f ? s * (acc[i] / ws[i]) + (1.0f - s) * pilot[i] : pilot[i];
-      }
+    {
+      const float sigma = sqrtf (w->sigma2[p]);
+      for (size_t x = 0; x < w->width; x++)
+        {
+          const size_t i = (size_t) p * w->width + x;
+          const float s = wiener_share (w, pilot, p, sigma, x);
+          planes[i] = s > 0.0f ? s * (acc[i] / ws[i]) + (1.0f - s) * pilot[i] : pilot[i];
+        }
+    }
   *noisy = w->noisy + slot * row;
   *payload = w->extra + slot * w->payload;
   w->popped++;
