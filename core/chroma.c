@@ -1,5 +1,5 @@
 /* chroma.c: a colour photo's opponent chroma planes, denoised at half
- * resolution.
+ * resolution: (R-2G+B)/4, or both it and (R-B)/2.
  *
  * The chroma planes (R-B)/2 and (R-2G+B)/4 of a photo are smooth: their
  * 2x2 means keep nearly all of their signal and half of white noise's
@@ -13,13 +13,14 @@
  * here under very heavy noise, where it measured better (HALF_CHROMA_SIGMA
  * in tiler.c: at sigma 50 bench-photo's 14 colour crops gained 0.18 dB and
  * four other photos 0.08), for a quarter of the chroma's tiles: a colour
- * photo runs 1.5 planes' tiles instead of 3.  Tried and left out: adding
+ * photo runs 1.5 planes' tiles instead of 3; under heavy noise only
+ * (R-2G+B)/4 (HALF_C2_SIGMA), 2.25 planes' tiles.  Tried and left out: adding
  * back the detail the means leave out where the cells' local variance
  * stands above the noise's (a Wiener share): it kept too much noise
  * (those four photos at sigma 25: 30.35 dB against 30.46 without).
  *
  * Rows stream: full rows go in as the tiler stores them, each pair of
- * them makes a half row for the two denoisers, whose finished rows wait
+ * them makes a half row for the denoisers, whose finished rows wait
  * here until no full row needs them; a full row's chroma is ready once
  * the half rows either side of it are out. */
 #include "dae-private.h"
@@ -28,18 +29,20 @@
 
 gboolean
 dae__half_chroma_init (DaeHalfChroma *hc, const DaeModel *model, const DaeDenoiseOptions *opt,
-                       guint width, guint height, guint lookahead,
+                       guint width, guint height, guint n_planes, guint lookahead,
                        struct _DaeThreadPool *pool, GError **error)
 {
+  g_return_val_if_fail (n_planes == 1 || n_planes == 2, FALSE);
   memset (hc, 0, sizeof *hc);
+  hc->n = n_planes;
   hc->width = width;
   hc->height = height;
   hc->hw = (width + 1) / 2;
   hc->hh = (height + 1) / 2;
-  hc->sum = g_try_new0 (float, 2 * (size_t) hc->hw);
+  hc->sum = g_try_new0 (float, hc->n * (size_t) hc->hw);
   hc->cap = 16;
   gboolean ok = hc->sum != NULL;
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     ok &= (hc->rows[k] = g_try_new (float, (size_t) hc->cap * hc->hw)) != NULL
           && (hc->ins[k] = g_try_new (float, (size_t) hc->cap * hc->hw)) != NULL;
   if (!ok)
@@ -49,7 +52,7 @@ dae__half_chroma_init (DaeHalfChroma *hc, const DaeModel *model, const DaeDenois
       dae__half_chroma_clear (hc);
       return FALSE;
     }
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     if ((hc->plane[k] = dae__denoiser_new_chroma (model, opt, hc->hw, hc->hh,
                                                   (lookahead + 1) / 2, pool, error)) == NULL)
       {
@@ -93,7 +96,7 @@ make_room (DaeHalfChroma *hc, guint64 r)
 {
   if (r < hc->first + hc->cap)
     return TRUE;
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     if (!grow_ring (&hc->rows[k], hc->cap, hc->hw, hc->first, hc->made[k])
         || !grow_ring (&hc->ins[k], hc->cap, hc->hw, hc->first, hc->pushed))
       return FALSE;
@@ -119,13 +122,13 @@ pull_plane (DaeHalfChroma *hc, guint k, GError **error)
     }
 }
 
-/* Adds a full row's chroma (c: 2 x width) into the 2x2 sums; every second
+/* Adds a full row's chroma (c: n x width) into the 2x2 sums; every second
  * row, and the last, sends the means to the denoisers. */
 gboolean
 dae__half_chroma_push (DaeHalfChroma *hc, const float *c, GError **error)
 {
   const guint w = hc->width, hw = hc->hw;
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     {
       const float *s = c + (size_t) k * w;
       float *sum = hc->sum + (size_t) k * hw;
@@ -145,7 +148,7 @@ dae__half_chroma_push (DaeHalfChroma *hc, const float *c, GError **error)
       return FALSE;
     }
   const guint64 r = hc->pushed++;
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     {
       float *sum = hc->sum + (size_t) k * hw, *in = hc->ins[k] + (r % hc->cap) * hw;
       for (guint x = 0; x < hw; x++)
@@ -173,7 +176,7 @@ dae__half_chroma_ready (const DaeHalfChroma *hc, guint64 y)
   guint64 lo, hi;
   float w;
   half_span (y, hc->hh, &lo, &hi, &w);
-  return hc->made[0] > hi && hc->made[1] > hi;
+  return hc->made[0] > hi && (hc->n == 1 || hc->made[1] > hi);
 }
 
 /* Half rows r0 and r1 of a ring at half columns x0, x1, bilinearly. */
@@ -183,7 +186,7 @@ upsampled (const float *r0, const float *r1, float wy, guint64 x0, guint64 x1, f
   return (1 - wx) * ((1 - wy) * r0[x0] + wy * r1[x0]) + wx * ((1 - wy) * r0[x1] + wy * r1[x1]);
 }
 
-/* Full row y's chroma (c: 2 x width, the input's in, the denoised out):
+/* Full row y's chroma (c: n x width, the input's in, the denoised out):
  * the half-size output brought back, plus the detail the 2x2 means left
  * out in the share the plane's strength s keeps of the input (all of it
  * at strength 0: the input exactly, up to rounding).  Then the half rows no
@@ -196,14 +199,14 @@ dae__half_chroma_row (DaeHalfChroma *hc, guint64 y, float *c)
   half_span (y, hc->hh, &lo, &hi, &wy);
   const size_t at_lo = (lo % hc->cap) * hc->hw, at_hi = (hi % hc->cap) * hc->hw;
   float keep[2];
-  for (guint k = 0; k < 2; k++)
+  for (guint k = 0; k < hc->n; k++)
     keep[k] = 1.0f - dae__denoiser_get_strength (hc->plane[k]);
   for (guint x = 0; x < hc->width; x++)
     {
       guint64 x0, x1;
       float wx;
       half_span (x, hc->hw, &x0, &x1, &wx);
-      for (guint k = 0; k < 2; k++)
+      for (guint k = 0; k < hc->n; k++)
         {
           const float *out = hc->rows[k], *in = hc->ins[k];
           float *p = c + (size_t) k * hc->width + x;
@@ -220,8 +223,13 @@ dae__half_chroma_row (DaeHalfChroma *hc, guint64 y, float *c)
 void
 dae__half_chroma_describe (const DaeHalfChroma *hc, GString *s)
 {
-  g_string_append_printf (s, "; chroma planes through the model at half size (%ux%u, no "
-                          "Wiener filter), their noise there %.1f/255 and %.1f/255", hc->hw,
-                          hc->hh, 255 * dae__denoiser_get_noise (hc->plane[0]),
-                          255 * dae__denoiser_get_noise (hc->plane[1]));
+  if (hc->n == 1)
+    g_string_append_printf (s, "; (R-2G+B)/4 through the model at half size (%ux%u, no Wiener "
+                            "filter), its noise there %.1f/255", hc->hw, hc->hh,
+                            255 * dae__denoiser_get_noise (hc->plane[0]));
+  else
+    g_string_append_printf (s, "; chroma planes through the model at half size (%ux%u, no "
+                            "Wiener filter), their noise there %.1f/255 and %.1f/255", hc->hw,
+                            hc->hh, 255 * dae__denoiser_get_noise (hc->plane[0]),
+                            255 * dae__denoiser_get_noise (hc->plane[1]));
 }

@@ -217,15 +217,16 @@ guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *
  * most DAE__WIENER_BLOCK + 1 rows later; each plane is alpha of the
  * filtered plane and 1 - alpha of the pilot (alpha 0: the pilot, exactly).
  * The first level_planes planes hold levels (0 black, 1 white: gray, luma,
- * RGB, the opponent mean), where noise clips; the rest chroma offsets: with
- * three planes and one level, the opponent planes, whose chroma clips where
- * R, G or B does. */
+ * RGB, the opponent mean), where noise clips; the rest chroma offsets.
+ * Opponent planes (one level; Y, (R-B)/2 and (R-2G+B)/4, or the first two
+ * with the payload the row's pixels, R, G and B first, payload / width
+ * floats each): their chroma clips where R, G or B does. */
 #define DAE__WIENER_BLOCK 8
 #define DAE__WIENER_RING 16
 typedef struct {
   guint width, height, n_planes, level_planes, payload;
   float sigma2[3], alpha[3];
-  float rgb_sigma;                     /* the opponent planes' (level_planes 1 of 3): R, G and
+  float rgb_sigma;                     /* opponent planes: R, G and
                                         * B's noise; else 0 */
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
@@ -236,8 +237,8 @@ typedef struct {
 } DaeWiener;
 
 gboolean dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
-                           guint level_planes, const float *sigma, const float *alpha,
-                           guint payload);
+                           guint level_planes, gboolean opponent, const float *sigma,
+                           const float *alpha, guint payload);
 void dae__wiener_clear (DaeWiener *w);
 struct _DaeThreadPool;
 void dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot,
@@ -246,12 +247,14 @@ gboolean dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy,
                           const float **payload);
 
 /* A colour photo's opponent chroma planes at half resolution (chroma.c):
- * full rows of both chroma planes in, each pair's 2x2 means through a gray
- * denoiser of their own, full rows' chroma out bilinearly once ready. */
+ * full rows of the last n chroma planes in ((R-2G+B)/4, or both), each
+ * pair's 2x2 means through a gray denoiser of their own, full rows' chroma
+ * out bilinearly once ready. */
 typedef struct {
   guint width, height, hw, hh;       /* the full image's size; half of it */
-  DaeDenoiser *plane[2];             /* (R-B)/2 and (R-2G+B)/4 at half size */
-  float *sum;                        /* 2 x hw: the 2x2 sums being made */
+  guint n;                           /* planes here: 1 or 2, the last of the 3 */
+  DaeDenoiser *plane[2];             /* each plane's at half size */
+  float *sum;                        /* n x hw: the 2x2 sums being made */
   guint64 rows_in;                   /* full rows taken */
   float *ins[2], *rows[2];           /* each plane's half rows in and out: row r at r % cap */
   guint cap;
@@ -260,7 +263,7 @@ typedef struct {
 
 gboolean dae__half_chroma_init (DaeHalfChroma *hc, const DaeModel *model,
                                 const DaeDenoiseOptions *opt, guint width, guint height,
-                                guint lookahead, struct _DaeThreadPool *pool,
+                                guint n_planes, guint lookahead, struct _DaeThreadPool *pool,
                                 GError **error);
 void dae__half_chroma_clear (DaeHalfChroma *hc);
 gboolean dae__half_chroma_push (DaeHalfChroma *hc, const float *c, GError **error);

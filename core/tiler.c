@@ -137,11 +137,12 @@ struct _DaeDenoiser {
   float *impulse_out;          /* IMPULSE_CHUNK + 1 filtered rows */
   char *why;                   /* the choices, for describe */
 
-  /* A colour photo's chroma planes at half size (chroma.c): finished rows
-   * wait in the queue (luma, input chroma, alpha) until theirs is ready. */
-  gboolean half_chroma;
+  /* A colour photo's last chroma planes at half size (chroma.c): finished
+   * rows wait in the queue (planes, input chroma, alpha) until theirs is
+   * ready. */
+  guint half_planes;           /* 0, 1 ((R-2G+B)/4) or 2 (both chroma planes) */
   DaeHalfChroma hc;
-  float *chroma_row;           /* 2 x width: a row's chroma planes */
+  float *chroma_row;           /* half_planes x width: a row's planes for chroma.c */
   guint queue_ready;           /* queued rows complete (the first ones) */
   guint64 rows_done;           /* rows completed so far */
   /* Set when this denoiser is one of those: a chroma plane's, whose pool is
@@ -446,6 +447,12 @@ bytes_fit (guint width, guint64 bytes, GError **error)
  * Nor when the photo is smaller than 32 pixels. */
 #define HALF_CHROMA_SIGMA (40.0 / 255)
 #define HALF_CHROMA_MIN 32u
+/* From this noise on only (R-2G+B)/4 goes there: the smoother of the two
+ * (G against the mean of R and B), whose half size measured neutral where
+ * (R-B)/2's lost (those four photos at sigma 25: 30.70 dB against 30.69
+ * full size; the 14 crops 32.97 against 32.89), for a quarter of a
+ * plane's tiles instead of a whole one.  At 15 it lost 0.05 dB there. */
+#define HALF_C2_SIGMA (20.0 / 255)
 
 /* Whether the model's output goes through a sigmoid, whose levels near 0
  * and 1 come out biased: its tiles are centred (centre_tile).  A residual
@@ -479,6 +486,18 @@ strength_noise (const DaeImageStats *st)
   return MIN (st->noise, MAX (PATCH_SCALE * st->patch_noise, st->patch_rms / PATCH_RMS_SHARE));
 }
 
+/* How many of a colour photo's chroma planes go through the model at half
+ * size (chroma.c), by the noise measured in R, G and B. */
+static guint
+half_planes (const DaeDenoiser *d)
+{
+  if (d->color != DAE_COLOR_OPPONENT || d->n_color != 3 || d->content != CONTENT_PHOTO
+      || d->opt.strength == 0.0 || MIN (d->width, d->height) < HALF_CHROMA_MIN)
+    return 0;
+  const double sigma = strength_noise (&d->stats) / 0.6686;
+  return sigma >= HALF_CHROMA_SIGMA ? 2 : sigma >= HALF_C2_SIGMA ? 1 : 0;
+}
+
 /* The colour mode and the per-plane strengths for the chosen model.
  * Tried and left out (session 13): scaling each tile's change down where
  * the model took out more than the measured noise's variance.  It saves a
@@ -492,11 +511,8 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   if (d->color == DAE_COLOR_AUTO)
     d->color = d->content == CONTENT_PHOTO ? DAE_COLOR_OPPONENT : DAE_COLOR_LUMA;
   d->luma = d->color == DAE_COLOR_LUMA && d->n_color == 3;
-  d->half_chroma = d->color == DAE_COLOR_OPPONENT && d->n_color == 3
-                   && d->content == CONTENT_PHOTO && d->opt.strength != 0.0
-                   && MIN (d->width, d->height) >= HALF_CHROMA_MIN
-                   && strength_noise (&d->stats) / 0.6686 >= HALF_CHROMA_SIGMA;
-  d->n_planes = d->luma || d->half_chroma ? 1 : d->n_color;
+  d->half_planes = half_planes (d);
+  d->n_planes = d->luma ? 1 : d->n_color - d->half_planes;
   d->centre = d->content == CONTENT_PHOTO && squeezed_output (model);
   /* Noise of each plane from the luma's, for noise independent across
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
@@ -651,13 +667,14 @@ start_wiener (DaeDenoiser *d)
                  : plane_gate (d, c) * (float) CLAMP (ramp, 0.0, 1.0);
       any |= alpha[c] > 0.0f;
     }
-  const guint levels = d->color == DAE_COLOR_OPPONENT && d->n_planes == 3 ? 1 : d->n_planes;
-  return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes, levels,
+  const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
+  return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes,
+                                   opponent ? 1 : d->n_planes, opponent && d->n_planes > 1,
                                    d->plane_sigma, alpha, d->width * d->channels);
 }
 
-/* The chroma planes' denoisers: the photo model, no choice of theirs
- * but the strength, this pool. */
+/* The half-size chroma planes' denoisers: the photo model, no choice of
+ * theirs but the strength, this pool. */
 static gboolean
 start_half_chroma (DaeDenoiser *d, GError **error)
 {
@@ -665,15 +682,15 @@ start_half_chroma (DaeDenoiser *d, GError **error)
   o.invert = DAE_INVERT_OFF;
   o.color = DAE_COLOR_AUTO;
   o.ink_guard = o.despeckle = o.impulse_filter = FALSE; /* the input's impulses are out */
-  d->chroma_row = g_try_new (float, 2 * (size_t) d->width);
+  d->chroma_row = g_try_new (float, d->half_planes * (size_t) d->width);
   if (d->chroma_row == NULL)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
                    "out of memory for an image %u pixels wide", d->width);
       return FALSE;
     }
-  return dae__half_chroma_init (&d->hc, d->model, &o, d->width, d->height, d->lookahead,
-                                d->pool, error);
+  return dae__half_chroma_init (&d->hc, d->model, &o, d->width, d->height, d->half_planes,
+                                d->lookahead, d->pool, error);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */
@@ -731,7 +748,7 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
         d->specks_scratch[w] = g_malloc (dae__specks_scratch_size (d->ph, d->pw));
     }
   d->planes_row = g_new (float, (size_t) d->width * d->n_planes);
-  if (d->half_chroma && !start_half_chroma (d, error))
+  if (d->half_planes > 0 && !start_half_chroma (d, error))
     return FALSE;
   if (!start_wiener (d))
     {
@@ -1201,27 +1218,30 @@ blend_row (const DaeDenoiser *d, guint64 y, float *planes)
 }
 
 /* Makes the queued rows whose chroma is ready complete, in order: the
- * luma and the input's chroma a queued row holds, with the half-size
- * chroma brought back, to R, G, B. */
+ * opponent planes a queued row holds (the last ones the input's), with the
+ * half-size chroma brought back, to R, G, B. */
 static void
 complete_rows (DaeDenoiser *d)
 {
   const size_t row_f = (size_t) d->width * d->channels;
+  const guint first = d->n_planes; /* the first plane at half size */
   float *c = d->chroma_row;
-  if (!d->half_chroma)
+  if (d->half_planes == 0)
     d->queue_ready = d->queue_len;
   for (; d->queue_ready < d->queue_len && dae__half_chroma_ready (&d->hc, d->rows_done);
        d->queue_ready++, d->rows_done++)
     {
       float *q = d->queue + (size_t) (d->queue_head + d->queue_ready) * row_f;
       for (guint x = 0; x < d->width; x++)
-        for (guint k = 0; k < 2; k++)
-          c[(size_t) k * d->width + x] = q[(size_t) x * d->channels + 1 + k];
+        for (guint k = 0; k < d->half_planes; k++)
+          c[(size_t) k * d->width + x] = q[(size_t) x * d->channels + first + k];
       dae__half_chroma_row (&d->hc, d->rows_done, c);
       for (guint x = 0; x < d->width; x++)
         {
           float *px = q + (size_t) x * d->channels;
-          const float p[3] = { px[0], c[x], c[d->width + x] };
+          float p[3] = { px[0], px[1], px[2] };
+          for (guint k = 0; k < d->half_planes; k++)
+            p[first + k] = c[(size_t) k * d->width + x];
           from_opponent (p, px);
         }
     }
@@ -1248,12 +1268,9 @@ emit_row (DaeDenoiser *d, const float *planes, const float *in_pl, const float *
       if (d->luma)
         for (guint c = 0; c < 3; c++)
           po[c] = clamp01 (pi[c] + (planes[x] - in_pl[x]));
-      else if (d->half_chroma) /* the input's chroma: complete_rows replaces it */
-        {
-          po[0] = planes[x];
-          po[1] = dae__opponent (pi, 1);
-          po[2] = dae__opponent (pi, 2);
-        }
+      else if (d->half_planes > 0) /* the input's last planes: complete_rows replaces them */
+        for (guint c = 0; c < 3; c++)
+          po[c] = c < d->n_planes ? planes[(size_t) c * d->width + x] : dae__opponent (pi, c);
       else if (opponent)
         {
           const float p[3] = { planes[x], planes[d->width + x], planes[2 * (size_t) d->width + x] };
@@ -1352,12 +1369,13 @@ store_row (DaeDenoiser *d, const float *row)
       const float *px = row + (size_t) x * d->channels;
       if (d->luma)
         pl[x] = luminance (d, px);
-      else if (d->half_chroma) /* the luma stays, the chroma goes to chroma.c */
-        {
-          pl[x] = dae__opponent (px, 0);
-          d->chroma_row[x] = dae__opponent (px, 1);
-          d->chroma_row[d->width + x] = dae__opponent (px, 2);
-        }
+      else if (d->half_planes > 0) /* the first planes stay, the last go to chroma.c */
+        for (guint c = 0; c < 3; c++)
+          {
+            float *to = c < d->n_planes ? pl + (size_t) c * d->width
+                        : d->chroma_row + (size_t) (c - d->n_planes) * d->width;
+            to[x] = dae__opponent (px, c);
+          }
       else if (d->color == DAE_COLOR_OPPONENT && d->n_color == 3)
         to_opponent (px, pl + x, d->width);
       else
@@ -1366,7 +1384,7 @@ store_row (DaeDenoiser *d, const float *row)
     }
   d->pushed++;
   GError *error = NULL;
-  if (d->half_chroma && !dae__half_chroma_push (&d->hc, d->chroma_row, &error))
+  if (d->half_planes > 0 && !dae__half_chroma_push (&d->hc, d->chroma_row, &error))
     fail (d, error);
   complete_rows (d);
 }
@@ -1614,8 +1632,8 @@ color_name (const DaeDenoiser *d)
     return "gray";
   if (d->luma)
     return "luma";
-  if (d->half_chroma)
-    return "the opponent planes' luma";
+  if (d->half_planes > 0)
+    return d->half_planes == 2 ? "the opponent planes' luma" : "opponent planes: Y, (R-B)/2";
   return d->color == DAE_COLOR_OPPONENT ? "opponent planes" : "each channel";
 }
 
@@ -1664,9 +1682,10 @@ describe_wiener (const DaeDenoiser *d, GString *s)
       for (guint c = 0; c < d->n_planes; c++)
         g_string_append_printf (s, "%s%.2f", c ? "/" : " ", d->wiener.alpha[c]);
       g_string_append_printf (s, " (white noise: %.2f", gate);
-      if (d->color == DAE_COLOR_OPPONENT && d->n_planes == 3)
-        g_string_append_printf (s, "; chroma in the finest band: %.2f, %.2f",
-                                chroma_whiteness (&d->stats, 0), chroma_whiteness (&d->stats, 1));
+      if (d->color == DAE_COLOR_OPPONENT && d->n_planes > 1)
+        for (guint c = 1; c < d->n_planes; c++)
+          g_string_append_printf (s, "%s%.2f", c == 1 ? "; chroma in the finest band: " : ", ",
+                                  chroma_whiteness (&d->stats, c - 1));
       g_string_append (s, ")");
     }
   else if (d->content == CONTENT_PHOTO && d->opt.strength == DAE_STRENGTH_AUTO && !d->idle)
@@ -1710,9 +1729,9 @@ dae_denoiser_describe (const DaeDenoiser *d)
                           color_name (d), d->n_workers, d->n_workers == 1 ? "" : "s", d->in_cap);
   g_autofree char *convs = dae__runner_describe_convs (d->runners[0]);
   g_string_append_printf (s, "; %s; strength", convs);
-  for (guint c = 0; c < (d->n_planes == 3 || d->half_chroma ? 3u : 1u); c++)
-    g_string_append_printf (s, "%s%.2f", c ? "/" : " ", c > 0 && d->half_chroma
-                            ? dae__denoiser_get_strength (d->hc.plane[c - 1])
+  for (guint c = 0; c < d->n_planes + d->half_planes; c++)
+    g_string_append_printf (s, "%s%.2f", c ? "/" : " ", c >= d->n_planes
+                            ? dae__denoiser_get_strength (d->hc.plane[c - d->n_planes])
                             : d->plane_strength[c]);
   if (d->opt.strength == DAE_STRENGTH_AUTO)
     g_string_append_printf (s, " (auto: %s)", d->clean_page
@@ -1737,7 +1756,7 @@ dae_denoiser_describe (const DaeDenoiser *d)
   describe_specks (d, s);
   describe_impulses (d, s);
   describe_wiener (d, s);
-  if (d->half_chroma)
+  if (d->half_planes > 0)
     dae__half_chroma_describe (&d->hc, s);
   if (d->tiles_run > 0)
     {

@@ -39,10 +39,13 @@ make_dct (float c[WB][WB])
 
 gboolean
 dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
-                  guint level_planes, const float *sigma, const float *alpha, guint payload)
+                  guint level_planes, gboolean opponent, const float *sigma,
+                  const float *alpha, guint payload)
 {
   memset (w, 0, sizeof *w);
   g_return_val_if_fail (width >= WB && height >= WB && n_planes >= 1 && n_planes <= 3, FALSE);
+  g_return_val_if_fail (!opponent || (n_planes > 1 && level_planes == 1
+                                      && (n_planes == 3 || payload >= 3 * width)), FALSE);
   w->width = width;
   w->height = height;
   w->n_planes = n_planes;
@@ -53,7 +56,7 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
       w->sigma2[c] = sigma[c] * sigma[c];
       w->alpha[c] = alpha[c];
     }
-  if (n_planes == 3 && level_planes == 1) /* the opponent planes: the luma's share of it */
+  if (opponent) /* R, G and B's noise: the luma's share of it */
     w->rgb_sigma = sqrtf (w->sigma2[0]) / (float) DAE__OPPONENT_SHARE[0];
   const size_t row = (size_t) n_planes * width;
   w->noisy = g_try_new (float, row * DAE__WIENER_RING);
@@ -225,7 +228,7 @@ clip_share (float v, float sigma)
 }
 
 /* The same at pixel x of the opponent planes (Y, (R-B)/2 + 1/2,
- * (R-2G+B)/4 + 1/2 in pilot, width apart), for a chroma plane: by whichever
+ * (R-2G+B)/4 + 1/2 in p), for a chroma plane: by whichever
  * of R, G and B is nearest black or white, with their noise sigma, since a
  * saturated colour's chroma noise is clipped on one side only (a red
  * flower's (R-B)/2 came out 1.5 dB worse from the Wiener filter than from
@@ -233,9 +236,8 @@ clip_share (float v, float sigma)
  * apart: a grey near black clips them alike and its chroma stays unbiased
  * (a star field lost 0.06 dB without this). */
 static inline float
-rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
+rgb_clip_share (const float p[3], float sigma)
 {
-  const float p[3] = { pilot[x], pilot[width + x], pilot[2 * width + x] };
   float c[3];
   dae__opponent_to_rgb (p, c);
   const float lo = MIN (c[0], MIN (c[1], c[2])), hi = MAX (c[0], MAX (c[1], c[2]));
@@ -243,15 +245,24 @@ rgb_clip_share (const float *pilot, size_t width, size_t x, float sigma)
   return 1.0f - colour * (1.0f - clip_share (lo < 1.0f - hi ? lo : hi, sigma));
 }
 
-/* Plane p's share of the Wiener estimate at pixel x (sigma: the plane's). */
+/* Plane p's share of the Wiener estimate at pixel x (sigma: the plane's;
+ * payload: the row's). */
 static inline float
-wiener_share (const DaeWiener *w, const float *pilot, guint p, float sigma, size_t x)
+wiener_share (const DaeWiener *w, const float *pilot, const float *payload, guint p,
+              float sigma, size_t x)
 {
   if (p < w->level_planes)
     return sigma > 0.0f ? w->alpha[p] * clip_share (pilot[p * (size_t) w->width + x], sigma)
                         : w->alpha[p];
   if (w->rgb_sigma > 0.0f)
-    return w->alpha[p] * rgb_clip_share (pilot, w->width, x, w->rgb_sigma);
+    {
+      float o[3] = { pilot[x], pilot[w->width + x], 0.0f };
+      if (w->n_planes == 3)
+        o[2] = pilot[2 * (size_t) w->width + x];
+      else /* (R-2G+B)/4 goes through the model elsewhere: the input's */
+        o[2] = dae__opponent (payload + x * (size_t) (w->payload / w->width), 2);
+      return w->alpha[p] * rgb_clip_share (o, w->rgb_sigma);
+    }
   return w->alpha[p];
 }
 
@@ -263,19 +274,19 @@ dae__wiener_pop (DaeWiener *w, float *planes, const float **noisy, const float *
   const size_t row = (size_t) w->n_planes * w->width;
   const size_t slot = w->popped % DAE__WIENER_RING;
   const float *acc = w->acc + slot * row, *ws = w->wsum + slot * row;
-  const float *pilot = w->pilot + slot * row;
+  const float *pilot = w->pilot + slot * row, *extra = w->extra + slot * w->payload;
   for (guint p = 0; p < w->n_planes; p++)
     {
       const float sigma = sqrtf (w->sigma2[p]);
       for (size_t x = 0; x < w->width; x++)
         {
           const size_t i = (size_t) p * w->width + x;
-          const float s = wiener_share (w, pilot, p, sigma, x);
+          const float s = wiener_share (w, pilot, extra, p, sigma, x);
           planes[i] = s > 0.0f ? s * (acc[i] / ws[i]) + (1.0f - s) * pilot[i] : pilot[i];
         }
     }
   *noisy = w->noisy + slot * row;
-  *payload = w->extra + slot * w->payload;
+  *payload = extra;
   w->popped++;
   return TRUE;
 }

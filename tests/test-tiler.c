@@ -764,22 +764,23 @@ opponent_mse (const float *a, const float *b, size_t n, guint k)
   return e / n;
 }
 
-/* Heavy noise on a colour photo takes its chroma planes through the model
- * at half size: the chroma comes out cleaner (here by 6 dB and more), odd
- * sizes included; the bits are those of any thread count and of rows
- * pushed one at a time; a gray image (R = G = B) stays exactly gray. */
+/* Heavy noise on a colour photo takes its (R-2G+B)/4 plane through the
+ * model at half size, very heavy noise both chroma planes: the chroma
+ * comes out cleaner (here by 6 dB and more), odd sizes included; the bits
+ * are those of any thread count and of rows pushed one at a time; a gray
+ * image (R = G = B) stays exactly gray. */
 static void
-test_half_chroma (void)
+check_half_chroma (const DaeModel *m, guint sigma, const char *planes, const char *half)
 {
-  g_autoptr (DaeModel) m = mean_model ();
   const guint w = 161, h = 121;
   const size_t n = (size_t) w * h;
   g_autofree float *clean = noisy_colour (w, h, 0, FALSE);
-  g_autofree float *in = noisy_colour (w, h, 50, FALSE);
+  g_autofree float *in = noisy_colour (w, h, sigma, FALSE);
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
   g_autofree char *desc = run_and_describe (m, &o, w, h, 3, in);
-  g_test_message ("%s", desc);
-  g_assert_nonnull (strstr (desc, "chroma planes through the model at half size (81x61"));
+  g_test_message ("sigma %u: %s", sigma, desc);
+  g_assert_nonnull (strstr (desc, planes));
+  g_assert_nonnull (strstr (desc, half));
   g_autofree float *out = denoise (m, &o, w, h, 3, FALSE, in);
   for (guint k = 1; k < 3; k++)
     {
@@ -804,13 +805,23 @@ test_half_chroma (void)
   g_assert_cmpuint (pulled, ==, h);
   g_assert_cmpmem (rows, n * 3 * sizeof (float), out, n * 3 * sizeof (float));
 
-  g_autofree float *gray = noisy_colour (w, h, 50, TRUE);
+  g_autofree float *gray = noisy_colour (w, h, sigma, TRUE);
   g_autofree float *gout = denoise (m, &o, w, h, 3, FALSE, gray);
   for (size_t i = 0; i < n; i++)
     {
       g_assert_cmpfloat (gout[3 * i], ==, gout[3 * i + 1]);
       g_assert_cmpfloat (gout[3 * i], ==, gout[3 * i + 2]);
     }
+}
+
+static void
+test_half_chroma (void)
+{
+  g_autoptr (DaeModel) m = mean_model ();
+  check_half_chroma (m, 50, "x 1 plane (the opponent planes' luma)",
+                     "chroma planes through the model at half size (81x61");
+  check_half_chroma (m, 28, "x 2 planes (opponent planes: Y, (R-B)/2)",
+                     "(R-2G+B)/4 through the model at half size (81x61");
 }
 
 /* The detail term: sigma^2 / (sigma^2 + e^2 + k max(0, d^2 - c sigma^2)),
@@ -1826,7 +1837,7 @@ run_wiener (guint W, guint H, guint NP, const float *sigma, const float *alpha,
             const float *noisy, const float *pilot, DaeThreadPool *pool, float *out)
 {
   DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, sigma, alpha, 1));
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, FALSE, sigma, alpha, 1));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {
@@ -1901,18 +1912,21 @@ test_wiener (void)
   dae__pool_free (pool);
 }
 
-/* The Wiener stage on NP planes, the first of them levels, no payload,
- * on the calling thread: every row out. */
+/* The Wiener stage on NP planes, the first of them levels (opponent
+ * planes or not), on the calling thread: every row out.  The payload, when
+ * not NULL, is each row's R, G, B pixels. */
 static void
-wiener_levels (guint W, guint H, guint NP, const float *sigma, const float *alpha,
-               const float *noisy, const float *pilot, float *out)
+wiener_levels (guint W, guint H, guint NP, gboolean opponent, const float *sigma,
+               const float *alpha, const float *noisy, const float *pilot, const float *rgb,
+               float *out)
 {
   DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, sigma, alpha, 0));
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, opponent, sigma, alpha, rgb ? 3 * W : 0));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {
-      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, NULL, NULL);
+      dae__wiener_push (&wi, noisy + y * W * NP, pilot + y * W * NP, rgb ? rgb + y * W * 3 : NULL,
+                        NULL);
       const float *nz, *payload;
       while (dae__wiener_pop (&wi, out + popped * W * NP, &nz, &payload))
         popped++;
@@ -1942,7 +1956,7 @@ test_wiener_clipped (void)
       pilot[i] = x < W / 2 ? 0.02f : clean;
     }
   g_rand_free (rng);
-  wiener_levels (W, H, NP, sigma, alpha, noisy, pilot, out);
+  wiener_levels (W, H, NP, FALSE, sigma, alpha, noisy, pilot, NULL, out);
   guint level_dark_kept = 0, chroma_dark_kept = 0, bright_kept = 0;
   for (guint i = 0; i < W * H * NP; i++)
     {
@@ -1959,41 +1973,49 @@ test_wiener_clipped (void)
   g_assert_cmpuint (bright_kept, <, W / 2 * H / 10);
 }
 
-/* The opponent planes (three planes, one of levels): a chroma plane's
- * estimate is left out where R, G or B of the pilot is within half their
- * sigma of black or white and the others are not (a saturated red), kept
- * where all three are alike (a grey near black) or none is near; the luma
- * is judged by its own level. */
+/* The opponent planes (one of levels): a chroma plane's estimate is left
+ * out where R, G or B of the pilot is within half their sigma of black or
+ * white and the others are not (a saturated red), kept where all three are
+ * alike (a grey near black) or none is near; the luma is judged by its own
+ * level.  With three planes, and with two whose (R-2G+B)/4 comes from the
+ * payload's R, G, B (when it goes through the model at half size). */
 static void
 test_wiener_clipped_colour (void)
 {
-  enum { W = 60, H = 24, NP = 3 };
-  const float sigma[NP] = { 0.1f, 0.12f, 0.1f }, alpha[NP] = { 1.0f, 1.0f, 1.0f };
-  g_autofree float *pilot = g_new (float, W * H * NP);
-  g_autofree float *noisy = g_new (float, W * H * NP);
-  g_autofree float *out = g_new (float, W * H * NP);
-  GRand *rng = g_rand_new_with_seed (8);
-  for (guint i = 0; i < W * H * NP; i++)
+  enum { W = 60, H = 24 };
+  const float sigma[3] = { 0.1f, 0.12f, 0.1f }, alpha[3] = { 1.0f, 1.0f, 1.0f };
+  g_autofree float *pilot = g_new (float, W * H * 3), *rgb = g_new (float, W * H * 3);
+  g_autofree float *noisy = g_new (float, W * H * 3);
+  g_autofree float *out = g_new (float, W * H * 3);
+  for (guint np = 3; np >= 2; np--)
     {
-      const guint x = i % W, y = i / (W * NP), p = i / W % NP;
-      const float texture = (float) (0.1 * sin (0.4 * x) * cos (0.3 * y));
-      const float red[NP] = { 1 / 3.0f, 1.0f, 0.75f }, dark[NP] = { 0.02f, 0.5f, 0.5f };
-      pilot[i] = x < W / 3 ? red[p] : x < 2 * W / 3 ? dark[p] : 0.5f + texture;
-      noisy[i] = pilot[i] + (float) g_rand_double_range (rng, -0.1, 0.1);
+      GRand *rng = g_rand_new_with_seed (8);
+      for (guint i = 0; i < W * H * np; i++)
+        {
+          const guint x = i % W, y = i / (W * np), p = i / W % np;
+          const float texture = (float) (0.1 * sin (0.4 * x) * cos (0.3 * y));
+          const float red[3] = { 1 / 3.0f, 1.0f, 0.75f }, dark[3] = { 0.02f, 0.5f, 0.5f };
+          const float *o = x < W / 3 ? red : x < 2 * W / 3 ? dark : NULL;
+          pilot[i] = o ? o[p] : 0.5f + texture;
+          noisy[i] = pilot[i] + (float) g_rand_double_range (rng, -0.1, 0.1);
+          const float grey[3] = { 0.5f + texture, 0.5f, 0.5f };
+          if (p == 0)
+            dae__opponent_to_rgb (o ? o : grey, rgb + 3 * (y * W + x));
+        }
+      g_rand_free (rng);
+      wiener_levels (W, H, np, TRUE, sigma, alpha, noisy, pilot, np == 2 ? rgb : NULL, out);
+      guint kept[3][2] = { { 0 } }; /* [red, dark, grey][luma, chroma] */
+      for (guint i = 0; i < W * H * np; i++)
+        kept[i % W / (W / 3)][i / W % np > 0] += out[i] == pilot[i];
+      g_test_message ("%u planes: pilot kept (luma, chroma): red %u, %u; dark %u, %u; grey %u, %u",
+                      np, kept[0][0], kept[0][1], kept[1][0], kept[1][1], kept[2][0], kept[2][1]);
+      const guint band = W / 3 * H;
+      g_assert_cmpuint (kept[0][1], ==, (np - 1) * band); /* red: chroma as the pilot has it */
+      g_assert_cmpuint (kept[0][0], <, band / 10);
+      g_assert_cmpuint (kept[1][0], ==, band);            /* dark: a level near black */
+      g_assert_cmpuint (kept[1][1], <, (np - 1) * band / 10);
+      g_assert_cmpuint (kept[2][1], <, (np - 1) * band / 10);
     }
-  g_rand_free (rng);
-  wiener_levels (W, H, NP, sigma, alpha, noisy, pilot, out);
-  guint kept[3][2] = { { 0 } }; /* [red, dark, grey][luma, chroma] */
-  for (guint i = 0; i < W * H * NP; i++)
-    kept[i % W / (W / 3)][i / W % NP > 0] += out[i] == pilot[i];
-  g_test_message ("pilot kept (luma, chroma): red %u, %u; dark %u, %u; grey %u, %u",
-                  kept[0][0], kept[0][1], kept[1][0], kept[1][1], kept[2][0], kept[2][1]);
-  const guint band = W / 3 * H;
-  g_assert_cmpuint (kept[0][1], ==, 2 * band); /* red: chroma as the pilot has it */
-  g_assert_cmpuint (kept[0][0], <, band / 10);
-  g_assert_cmpuint (kept[1][0], ==, band);     /* dark: a level near black */
-  g_assert_cmpuint (kept[1][1], <, 2 * band / 10);
-  g_assert_cmpuint (kept[2][1], <, 2 * band / 10);
 }
 
 /* A photo with white noise goes through the Wiener filter; the same noise

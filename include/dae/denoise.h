@@ -29,7 +29,7 @@ typedef enum {
  * opponent transform (Y = (R+G+B)/3, (R-B)/2, (R-2G+B)/4, the colour
  * space of CBM3D: the noise splits the same way over the planes and the
  * chroma planes are smooth, so the model takes it off them too; under
- * very heavy noise a photo's chroma planes run at half size).  AUTO
+ * heavy noise a photo's chroma planes run at half size).  AUTO
  * (the default) picks OPPONENT for photos and LUMA for document pages. */
 typedef enum {
   DAE_COLOR_LUMA = 0,
