@@ -333,6 +333,12 @@ guint64 dae__specks_tile (const DaeSpecks *specks, float *out, guint ph, guint p
  * level (analyze.c); the automatic strength leaves such a page as it is. */
 gboolean dae__clean_page (const DaeImageStats *stats);
 
+/* A page probability this high is needed where the image has colour and
+ * its "ink" is mostly not strokes (dae__page_in_doubt, analyze.c). */
+#define DAE__PAGE_SURE 0.99
+/* Whether the statistics leave a page in doubt below DAE__PAGE_SURE. */
+gboolean dae__page_in_doubt (const DaeImageStats *stats);
+
 G_END_DECLS
 
 #endif

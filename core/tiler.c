@@ -1522,13 +1522,19 @@ choose (DaeDenoiser *d, GError **error)
     {
       const double contrast = fabs (st->background - st->ink_core);
       const gboolean faint = contrast < DAE__MIN_INK_CONTRAST;
-      const gboolean page = st->p_document >= DAE__PAGE_PROBABILITY && !faint;
+      const gboolean likely = st->p_document >= DAE__PAGE_PROBABILITY;
+      const gboolean doubt = likely && !faint && dae__page_in_doubt (st);
+      const gboolean page = likely && !faint && !doubt;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
       g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
                               page ? "document" : "photo",
-                              page ? "a page" : st->p_document >= DAE__PAGE_PROBABILITY
+                              page ? "a page" : faint && likely
                               ? "a page whose ink is too faint for the document model"
+                              : doubt ? "perhaps a page, in colour with its ink mostly not "
+                                        "strokes, as a photo's shadows look; under "
+                                        G_STRINGIFY (DAE__PAGE_SURE) " the photo model does less "
+                                        "harm"
                               : "not clearly a page", st->p_plain);
       if (st->p_median >= 0.0)
         g_string_append_printf (why, ", %.2f after a 3x3 median%s", st->p_median,

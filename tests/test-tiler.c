@@ -1432,6 +1432,23 @@ test_document_grey_paper (void)
     }
 }
 
+/* The shipped document and photo models (weights/), or NULL with the test
+ * skipped. */
+static DaeModelSet *
+shipped_pair (void)
+{
+  GError *error = NULL;
+  DaeModelSet *set = dae_model_set_load (NULL, &error);
+  if (set == NULL || dae_model_set_get_n_models (set) < 2)
+    {
+      g_test_skip_printf ("no document and photo models in weights/: %s",
+                          error ? error->message : "one model");
+      g_clear_error (&error);
+      g_clear_pointer (&set, dae_model_set_free);
+    }
+  return set;
+}
+
 /* The default on a clean page: the sample's text on a white sheet, as a
  * rendered manual comes, gets the document model at strength 0 and comes
  * out as it went in without a tile run, and -v says why; with noise of
@@ -1441,14 +1458,9 @@ static void
 test_clean_page (void)
 {
   GError *error = NULL;
-  g_autoptr (DaeModelSet) set = dae_model_set_load (NULL, &error);
-  if (set == NULL || dae_model_set_get_n_models (set) < 2)
-    {
-      g_test_skip_printf ("no document and photo models in weights/: %s",
-                          error ? error->message : "one model");
-      g_clear_error (&error);
-      return;
-    }
+  g_autoptr (DaeModelSet) set = shipped_pair ();
+  if (set == NULL)
+    return;
   guint sw, sh;
   g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
   const guint w = 2 * sw, h = 4 * sh;
@@ -1480,6 +1492,67 @@ test_clean_page (void)
       g_assert_true ((strstr (desc, "no tile run") != NULL) == !noisy);
     }
   g_rand_free (rng);
+}
+
+/* A smooth colour gradient darkening downwards (a sunset wallpaper): its
+ * dark half passes for ink of which hardly any is strokes, and the page
+ * classifier says 0.9-0.93.  The document model would whiten and flatten
+ * it; in doubt (dae__page_in_doubt) it gets the photo model, which leaves
+ * it nearly as it is (-v says why).  The same statistics with a surer page
+ * probability or grey, or ink that is strokes, are not in doubt. */
+static void
+test_page_in_doubt (void)
+{
+  GError *error = NULL;
+  g_autoptr (DaeModelSet) set = shipped_pair ();
+  if (set == NULL)
+    return;
+  const guint w = 480, h = 320;
+  static const double freq[3][3] = { { 3, 0.5, 0.3 }, { 2, 1, 1.1 }, { 1, 1.5, 2.0 } };
+  g_autofree float *img = g_new (float, (size_t) w * h * 3);
+  g_autofree float *out = g_new (float, (size_t) w * h * 3);
+  GRand *rng = g_rand_new_with_seed (47);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      for (guint c = 0; c < 3; c++)
+        {
+          const double fx = (double) x / w, fy = (double) y / h;
+          const double v = 0.5 + 0.4 * sin (2 * G_PI * (freq[c][0] * fx + freq[c][1] * fy)
+                                            + freq[c][2]);
+          const double shade = CLAMP (1.3 - 1.6 * fy, 0.0, 1.0);
+          img[((size_t) y * w + x) * 3 + c]
+            = (float) CLAMP (0.7 * v * shade + gauss (rng) / 255, 0.0, 1.0);
+        }
+  g_rand_free (rng);
+  g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 3, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (dae_denoiser_push_rows (d, img, h, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+  g_autofree char *desc = dae_denoiser_describe (d);
+  g_test_message ("%s", desc);
+  g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 1, NULL));
+  g_assert_nonnull (strstr (desc, "perhaps a page, in colour with its ink mostly not strokes"));
+  double se = 0;
+  for (size_t i = 0; i < (size_t) w * h * 3; i++)
+    se += (out[i] - img[i]) * (out[i] - img[i]);
+  const double psnr = -10 * log10 (se / ((double) w * h * 3));
+  g_test_message ("output against input: %.2f dB", psnr);
+  g_assert_cmpfloat (psnr, >, 40.0);
+
+  DaeImageStats st = { 0 };
+  st.features[2] = 0.1;  /* thin strokes' share of the ink */
+  st.features[9] = 0.2;  /* saturation */
+  st.p_document = 0.95;
+  g_assert_true (dae__page_in_doubt (&st));
+  st.p_document = DAE__PAGE_SURE;
+  g_assert_false (dae__page_in_doubt (&st));
+  st.p_document = 0.95;
+  st.features[9] = 0.0;
+  g_assert_false (dae__page_in_doubt (&st));
+  st.features[9] = 0.2;
+  st.features[2] = 0.8;
+  g_assert_false (dae__page_in_doubt (&st));
 }
 
 /* The ink guard's algebra on one tile of a light page (paper 0.95, ink
@@ -2087,6 +2160,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/seams", test_seams);
   g_test_add_func ("/tiler/document-grey-paper", test_document_grey_paper);
   g_test_add_func ("/tiler/clean-page", test_clean_page);
+  g_test_add_func ("/tiler/page-in-doubt", test_page_in_doubt);
   g_test_add_func ("/tiler/ink-guard", test_ink_guard);
   g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
   g_test_add_func ("/tiler/specks", test_specks);
