@@ -226,8 +226,9 @@ guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *
 typedef struct {
   guint width, height, n_planes, level_planes, payload;
   float sigma2[3], alpha[3];
-  float rgb_sigma;                     /* opponent planes: R, G and
-                                        * B's noise; else 0 */
+  float rgb_sigma;                     /* opponent planes: R, G and B's noise; else 0 */
+  guint rgb_stride;                    /* two opponent planes: floats a pixel in the
+                                        * payload, whose (R-2G+B)/4 the rule takes */
   guint64 pushed, popped, band, final; /* rows in, out; next band; rows final */
   float *noisy, *pilot, *acc, *wsum, *extra; /* DAE__WIENER_RING rows each */
   float *scratch;                            /* per plane and part: a band's buffers */

@@ -58,6 +58,8 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
     }
   if (opponent) /* R, G and B's noise: the luma's share of it */
     w->rgb_sigma = sqrtf (w->sigma2[0]) / (float) DAE__OPPONENT_SHARE[0];
+  if (opponent && n_planes == 2)
+    w->rgb_stride = payload / width;
   const size_t row = (size_t) n_planes * width;
   w->noisy = g_try_new (float, row * DAE__WIENER_RING);
   w->pilot = g_try_new (float, row * DAE__WIENER_RING);
@@ -256,11 +258,10 @@ wiener_share (const DaeWiener *w, const float *pilot, const float *payload, guin
                         : w->alpha[p];
   if (w->rgb_sigma > 0.0f)
     {
-      float o[3] = { pilot[x], pilot[w->width + x], 0.0f };
-      if (w->n_planes == 3)
-        o[2] = pilot[2 * (size_t) w->width + x];
-      else /* (R-2G+B)/4 goes through the model elsewhere: the input's */
-        o[2] = dae__opponent (payload + x * (size_t) (w->payload / w->width), 2);
+      const float o[3] = { pilot[x], pilot[w->width + x],
+                           w->rgb_stride == 0 ? pilot[2 * (size_t) w->width + x]
+                           /* (R-2G+B)/4 goes through the model elsewhere: the input's */
+                           : dae__opponent (payload + x * w->rgb_stride, 2) };
       return w->alpha[p] * rgb_clip_share (o, w->rgb_sigma);
     }
   return w->alpha[p];

@@ -1449,6 +1449,20 @@ shipped_pair (void)
   return set;
 }
 
+/* The default choice of the shipped pair on one image (ch channels, no
+ * alpha): all rows in, all out; the denoiser, to ask what it chose. */
+static DaeDenoiser *
+denoise_by_pair (DaeModelSet *set, guint w, guint h, guint ch, const float *in, float *out)
+{
+  GError *error = NULL;
+  DaeDenoiser *d = dae_denoiser_new_for_set (set, NULL, w, h, ch, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (dae_denoiser_push_rows (d, in, h, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+  return d;
+}
+
 /* The default on a clean page: the sample's text on a white sheet, as a
  * rendered manual comes, gets the document model at strength 0 and comes
  * out as it went in without a tile run, and -v says why; with noise of
@@ -1457,7 +1471,6 @@ shipped_pair (void)
 static void
 test_clean_page (void)
 {
-  GError *error = NULL;
   g_autoptr (DaeModelSet) set = shipped_pair ();
   if (set == NULL)
     return;
@@ -1478,11 +1491,7 @@ test_clean_page (void)
               v += (float) (4.0 / 255 * gauss (rng));
             page[(size_t) y * w + x] = CLAMP (v, 0.0f, 1.0f);
           }
-      g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 1, FALSE, &error);
-      g_assert_no_error (error);
-      g_assert_true (dae_denoiser_push_rows (d, page, h, &error));
-      g_assert_no_error (error);
-      g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+      g_autoptr (DaeDenoiser) d = denoise_by_pair (set, w, h, 1, page, out);
       g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 0, NULL));
       g_autofree char *desc = dae_denoiser_describe (d);
       g_test_message ("%s: %s", noisy ? "noisy" : "clean", desc);
@@ -1503,7 +1512,6 @@ test_clean_page (void)
 static void
 test_page_in_doubt (void)
 {
-  GError *error = NULL;
   g_autoptr (DaeModelSet) set = shipped_pair ();
   if (set == NULL)
     return;
@@ -1524,11 +1532,7 @@ test_page_in_doubt (void)
             = (float) CLAMP (0.7 * v * shade + gauss (rng) / 255, 0.0, 1.0);
         }
   g_rand_free (rng);
-  g_autoptr (DaeDenoiser) d = dae_denoiser_new_for_set (set, NULL, w, h, 3, FALSE, &error);
-  g_assert_no_error (error);
-  g_assert_true (dae_denoiser_push_rows (d, img, h, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
+  g_autoptr (DaeDenoiser) d = denoise_by_pair (set, w, h, 3, img, out);
   g_autofree char *desc = dae_denoiser_describe (d);
   g_test_message ("%s", desc);
   g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 1, NULL));
