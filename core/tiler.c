@@ -89,6 +89,8 @@ struct _DaeDenoiser {
   guint n_workers;
   DaeRunner **runners;
   float **tile_in;         /* per worker: BATCH tiles */
+  guint passes;            /* the self-ensemble's (ensemble.c) */
+  float **pass_scratch;    /* per worker, when passes > 1 */
   float *tile_out;         /* n_planes x group_cols tiles */
   float *tile_shift;       /* n_planes x group_cols: the level each tile was moved by */
   guint group_cols;
@@ -159,7 +161,7 @@ dae_denoise_options_init (DaeDenoiseOptions *options)
                                   .invert = DAE_INVERT_AUTO, .color = DAE_COLOR_AUTO,
                                   .threads = 0, .conv_path = DAE_CONV_AUTO,
                                   .ink_guard = TRUE, .despeckle = TRUE,
-                                  .impulse_filter = TRUE };
+                                  .impulse_filter = TRUE, .ensemble = 0 };
 }
 
 static void
@@ -384,6 +386,12 @@ validate (const DaeDenoiseOptions *o, guint width, guint height, guint channels,
       || (guint) o->conv_path > DAE_CONV_WINOGRAD)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID, "invalid denoise option value");
+      return FALSE;
+    }
+  if (o->ensemble > 8 || (o->ensemble & (o->ensemble - 1)) != 0)
+    {
+      g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
+                   "an ensemble of %u passes: expected 1, 2, 4 or 8 (0: auto)", o->ensemble);
       return FALSE;
     }
   if (width == 0 || height == 0)
@@ -682,6 +690,7 @@ start_half_chroma (DaeDenoiser *d, GError **error)
   o.invert = DAE_INVERT_OFF;
   o.color = DAE_COLOR_AUTO;
   o.ink_guard = o.despeckle = o.impulse_filter = FALSE; /* the input's impulses are out */
+  o.ensemble = d->passes; /* the whole image's, not its half-size plane's */
   d->chroma_row = g_try_new (float, d->half_planes * (size_t) d->width);
   if (d->chroma_row == NULL)
     {
@@ -691,6 +700,18 @@ start_half_chroma (DaeDenoiser *d, GError **error)
     }
   return dae__half_chroma_init (&d->hc, d->model, &o, d->width, d->height, d->half_planes,
                                 d->lookahead, d->pool, error);
+}
+
+/* The self-ensemble's passes.  Auto: pages get one (their OCR and their
+ * rules were measured with one), photos as many as the size allows. */
+static guint
+resolve_passes (const DaeDenoiser *d)
+{
+  if (d->opt.ensemble > 0)
+    return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw));
+  if (d->content != CONTENT_PHOTO)
+    return 1;
+  return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */
@@ -709,6 +730,7 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   dae_model_get_patch_size (model, &d->ph, &d->pw);
   const guint sy = d->opt.stride ? d->opt.stride : default_stride (model, d->ph);
   const guint sx = d->opt.stride ? d->opt.stride : default_stride (model, d->pw);
+  d->passes = resolve_passes (d);
   axis_plan (&d->ax, d->width, d->pw, sx);
   axis_plan (&d->ay, d->height, d->ph, sy);
   d->in_cap = (guint) input_ring_rows (&d->ay);
@@ -733,6 +755,7 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
     }
   d->runners = g_new0 (DaeRunner *, d->n_workers);
   d->tile_in = g_new0 (float *, d->n_workers);
+  d->pass_scratch = g_new0 (float *, d->n_workers);
   d->guard_held = g_new0 (guint64, d->n_workers);
   d->specks_erased = g_new0 (guint64, d->n_workers);
   d->specks_scratch = g_new0 (void *, d->n_workers);
@@ -746,6 +769,9 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
       d->tile_in[w] = g_new (float, (BATCH + (d->guard.active ? 3 : 0)) * area);
       if (d->specks.active)
         d->specks_scratch[w] = g_malloc (dae__specks_scratch_size (d->ph, d->pw));
+      if (d->passes > 1)
+        d->pass_scratch[w] = g_new (float, dae__ensemble_scratch_floats (d->passes, BATCH,
+                                                                         d->ph, d->pw));
     }
   d->planes_row = g_new (float, (size_t) d->width * d->n_planes);
   if (d->half_planes > 0 && !start_half_chroma (d, error))
@@ -887,10 +913,12 @@ dae_denoiser_free (DaeDenoiser *d)
       {
         dae_runner_free (d->runners[w]);
         g_free (d->tile_in[w]);
+        g_free (d->pass_scratch[w]);
         g_free (d->specks_scratch[w]);
       }
   g_free (d->runners);
   g_free (d->tile_in);
+  g_free (d->pass_scratch);
   g_free (d->guard_held);
   g_free (d->specks_erased);
   g_free (d->specks_scratch);
@@ -1095,7 +1123,8 @@ run_batch (size_t item, guint worker, gpointer data)
     }
   float *out = d->tile_out + ((size_t) plane * d->group_cols + first) * area;
   GError *error = NULL;
-  if (!dae_runner_forward (d->runners[worker], n, in, out, &error))
+  if (!dae__ensemble_forward (d->runners[worker], d->passes, n, d->ph, d->pw, in, out,
+                              d->pass_scratch[worker], &error))
     {
       g_prefix_error (&error, "the forward pass failed: ");
       fail (d, error);
@@ -1716,6 +1745,24 @@ dae__denoiser_get_noise (const DaeDenoiser *d)
   return d->ready ? d->plane_sigma[0] : 0.0f;
 }
 
+static void
+describe_passes (const DaeDenoiser *d, GString *s)
+{
+  if (d->idle)
+    return;
+  g_string_append_printf (s, "; self-ensemble: %u pass%s", d->passes,
+                          d->passes == 1 ? "" : "es over the tile's flips and turns, averaged");
+  if (d->opt.ensemble > d->passes)
+    g_string_append_printf (s, " (%u asked: %ux%u tiles allow the 4 flips)", d->opt.ensemble,
+                            d->pw, d->ph);
+  else if (d->opt.ensemble == 0 && !d->chroma_plane)
+    g_string_append_printf (s, " (auto: %s)", d->content != CONTENT_PHOTO
+                            ? "one for anything but a photo"
+                            : d->passes == dae__ensemble_max_passes (d->ph, d->pw)
+                            ? "as many as a photo this small allows"
+                            : "the most within one pass over 4 megapixels");
+}
+
 char *
 dae_denoiser_describe (const DaeDenoiser *d)
 {
@@ -1750,6 +1797,7 @@ dae_denoiser_describe (const DaeDenoiser *d)
     g_string_append (s, "; no tile run: at strength 0 the image comes out as it went in");
   if (d->centre)
     g_string_append (s, "; each tile moved to mid-grey around the model (a photo model)");
+  describe_passes (d, s);
   if (d->guard.active)
     {
       guint64 held = 0;

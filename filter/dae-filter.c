@@ -23,7 +23,7 @@
 
 /* ---- options -------------------------------------------------------------- */
 
-static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride;
+static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride, *opt_ensemble;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
 static char *opt_bilevel, *opt_ink_guard, *opt_despeckle, *opt_impulse;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
@@ -61,6 +61,11 @@ static const GOptionEntry entries[] = {
   { "stride", 0, 0, G_OPTION_ARG_STRING, &opt_stride,
     "Step between tiles in pixels, 1..patch size; the patch size means no overlap "
     "(default: the model's step, else half a patch)", "N" },
+  { "ensemble", 0, 0, G_OPTION_ARG_STRING, &opt_ensemble,
+    "Run the model N times on each tile, flipped and turned, and average (the geometric "
+    "self-ensemble: a little less noise for N times the work), N = 1, 2, 4 or 8; or auto: "
+    "photos as many as keep the work within one pass over 4 megapixels, anything else 1 "
+    "(default: auto)", "N|auto" },
   { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
     "Worker threads (default: 0 = one per CPU); the output does not depend on it", "N" },
   { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
@@ -709,6 +714,12 @@ parse_settings (Settings *s)
                                  : DAE_IMAGE_DEFAULT_MAX_PIXELS;
   if (opt_stride)
     s->dopt.stride = (guint) cli_parse_uint ("--stride", opt_stride, 1, 4096);
+  if (opt_ensemble)
+    {
+      static const char *const c[] = { "auto", "1", "2", "4", "8", NULL };
+      static const guint v[] = { 0, 1, 2, 4, 8 };
+      s->dopt.ensemble = v[cli_parse_choice ("--ensemble", opt_ensemble, c)];
+    }
   s->progress = !opt_quiet && !opt_no_progress && (opt_progress || isatty (STDERR_FILENO));
   if (!opt_output_dir && (opt_skip_existing || opt_recursive))
     cli_usage_error ("%s needs -o/--output-dir",

@@ -590,7 +590,7 @@ test_usage_errors (void)
     { "--strength", "2" }, { "--strength", "-0.5" }, { "--strength", "x" },
     { "--strength", "nan" }, { "--invert", "maybe" }, { "--color", "cmyk" },
     { "--stride", "0" }, { "--stride", "29" }, { "--stride", "4x" }, { "-j", "-1" },
-    { "-j", "lots" }, { "--format", "gif" }, { "--max-pixels", "0" }, { "--bogus" },
+    { "-j", "lots" }, { "--ensemble", "3" }, { "--ensemble", "16" }, { "--format", "gif" }, { "--max-pixels", "0" }, { "--bogus" },
     { "-o" }, { "-o", ".", "-" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

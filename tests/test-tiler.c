@@ -1260,6 +1260,15 @@ test_errors (void)
       g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
       g_clear_error (&error);
     }
+  const guint bad_passes[] = { 3, 5, 16 };
+  for (guint i = 0; i < G_N_ELEMENTS (bad_passes); i++)
+    {
+      o.ensemble = bad_passes[i];
+      g_assert_null (dae_denoiser_new (m, &o, 10, 10, 1, FALSE, &error));
+      g_assert_error (error, DAE_ERROR, DAE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  o.ensemble = 0;
   o.strength = 1;
   const struct { guint w, h, c; gboolean a; } shapes[] = {
     { 0, 5, 1, FALSE }, { 5, 0, 1, FALSE }, { 5, 5, 0, FALSE }, { 5, 5, 5, FALSE },
@@ -2130,6 +2139,155 @@ test_wiener_photo (void)
     g_assert_cmpfloat (one[4 * i + 3], ==, rgba[4 * i + 3]);
 }
 
+/* ---- the self-ensemble ---- */
+
+/* The source pixel of (y, x) under symmetry k, written out here as
+ * rotations and mirrors (ensemble.c has its own table, in its own order). */
+static guint
+sym_source (guint k, guint y, guint x, guint h, guint w)
+{
+  const guint Y = h - 1 - y, X = w - 1 - x;
+  const guint sy[8] = { y, Y, x, X, y, Y, x, X }, sx[8] = { x, X, y, Y, X, x, Y, y };
+  return sy[k] * w + sx[k];
+}
+
+/* The mean over the symmetries of symmetry^-1(model(symmetry(tile))), in
+ * double: the spec of 8 passes on a square tile, 4 (the flips) on another. */
+static void
+spec_ensemble (const DaeModel *m, guint h, guint w, const float *in, double *want)
+{
+  const guint square[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, oblong[4] = { 0, 1, 4, 5 };
+  const guint n = h == w ? 8 : 4;
+  g_autoptr (DaeRunner) r = dae_runner_new (m, h, w, NULL);
+  g_autofree float *t_in = g_new (float, (size_t) h * w);
+  g_autofree float *t_out = g_new (float, (size_t) h * w);
+  memset (want, 0, sizeof (double) * h * w);
+  for (guint i = 0; i < n; i++)
+    {
+      const guint k = h == w ? square[i] : oblong[i];
+      for (guint y = 0; y < h; y++)
+        for (guint x = 0; x < w; x++)
+          t_in[y * w + x] = in[sym_source (k, y, x, h, w)];
+      g_assert_true (dae_runner_forward (r, 1, t_in, t_out, NULL));
+      for (guint y = 0; y < h; y++) /* each output goes back where its input came from */
+        for (guint x = 0; x < w; x++)
+          want[sym_source (k, y, x, h, w)] += t_out[y * w + x] / (double) n;
+    }
+}
+
+/* A random 3x3 convolution: no symmetry of its own. */
+static DaeModel *
+random_conv_model (guint h, guint w)
+{
+  DaeModel *m = dae_model_new (1, h, w, NULL);
+  g_assert_true (dae_model_add_layer (m, DAE_LAYER_CONV3X3, DAE_ACT_SIGMOID, 1, -1, NULL));
+  float *p = dae_model_layer_params (m, 0, NULL, NULL);
+  GRand *rng = g_rand_new_with_seed (77);
+  for (guint i = 0; i < 10; i++)
+    p[i] = (float) g_rand_double_range (rng, -1, 1);
+  g_rand_free (rng);
+  return m;
+}
+
+/* On a one-tile image the ensemble is the mean of the symmetries' outputs:
+ * all eight on a square tile, the four flips on an oblong one (8 asked). */
+static void
+test_ensemble_spec (void)
+{
+  g_autoptr (DaeModel) tut = load_tutorial ();
+  g_autoptr (DaeModel) oblong = random_conv_model (12, 20);
+  const struct { const DaeModel *m; guint h, w; } cases[] = { { tut, 28, 28 }, { oblong, 12, 20 } };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const guint h = cases[c].h, w = cases[c].w;
+      g_autofree float *in = random_image (w, h, 1, 41 + c);
+      g_autofree double *want = g_new (double, (size_t) h * w);
+      spec_ensemble (cases[c].m, h, w, in, want);
+      DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+      o.ensemble = 8;
+      g_autofree float *out = denoise (cases[c].m, &o, w, h, 1, FALSE, in);
+      o.ensemble = 1;
+      g_autofree float *one = denoise (cases[c].m, &o, w, h, 1, FALSE, in);
+      double err = 0, moved = 0;
+      for (size_t i = 0; i < (size_t) h * w; i++)
+        {
+          err = MAX (err, fabs (out[i] - want[i]));
+          moved = MAX (moved, fabs (one[i] - want[i]));
+        }
+      g_test_message ("%ux%u: ensemble against its spec %.2g, one pass against it %.2g", w, h,
+                      err, moved);
+      g_assert_cmpfloat (err, <, 1e-6);
+      g_assert_cmpfloat (moved, >, 1e-3);
+    }
+}
+
+/* With all eight passes the whole tiler commutes with a transpose of a
+ * square image (its tile grid is the same on both axes); with one pass it
+ * does not, the model having no symmetry of its own.  Threads change
+ * nothing. */
+static void
+test_ensemble_transpose (void)
+{
+  g_autoptr (DaeModel) m = load_tutorial ();
+  const guint n = 75;
+  g_autofree float *in = random_image (n, n, 1, 43);
+  g_autofree float *in_t = g_new (float, (size_t) n * n);
+  for (guint y = 0; y < n; y++)
+    for (guint x = 0; x < n; x++)
+      in_t[x * n + y] = in[y * n + x];
+  for (guint passes = 1; passes <= 8; passes *= 8)
+    {
+      DaeDenoiseOptions o = options (0, 1, DAE_INVERT_OFF);
+      o.ensemble = passes;
+      g_autofree float *out = denoise (m, &o, n, n, 1, FALSE, in);
+      g_autofree float *out_t = denoise (m, &o, n, n, 1, FALSE, in_t);
+      o.threads = 3;
+      g_autofree float *out3 = denoise (m, &o, n, n, 1, FALSE, in);
+      g_assert_cmpmem (out3, (size_t) n * n * 4, out, (size_t) n * n * 4);
+      double err = 0;
+      for (guint y = 0; y < n; y++)
+        for (guint x = 0; x < n; x++)
+          err = MAX (err, fabs (out_t[x * n + y] - out[y * n + x]));
+      g_test_message ("%u pass(es): transposed output against output of transposed %.2g",
+                      passes, err);
+      if (passes == 8)
+        g_assert_cmpfloat (err, <, 1e-5);
+      else
+        g_assert_cmpfloat (err, >, 1e-3);
+    }
+}
+
+/* Auto: photos get passes by size (the most within 4 MiP of work), other
+ * models one; the chosen count runs as if asked for. */
+static void
+test_ensemble_auto (void)
+{
+  g_assert_cmpuint (dae__ensemble_auto_passes (512 * 1024, 128, 128), ==, 8);
+  g_assert_cmpuint (dae__ensemble_auto_passes (512 * 1024 + 1, 128, 128), ==, 4);
+  g_assert_cmpuint (dae__ensemble_auto_passes (1024 * 1024, 128, 128), ==, 4);
+  g_assert_cmpuint (dae__ensemble_auto_passes (2048 * 1024, 128, 128), ==, 2);
+  g_assert_cmpuint (dae__ensemble_auto_passes (4096 * 1024, 128, 128), ==, 1);
+  g_assert_cmpuint (dae__ensemble_auto_passes (4000 * 3000, 128, 128), ==, 1);
+  g_assert_cmpuint (dae__ensemble_auto_passes (100, 12, 20), ==, 4);
+
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  const guint w = 60, h = 45;
+  g_autofree float *in = random_image (w, h, 1, 44);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+  o.strength = 1;
+  const char *contents[] = { "document", "photo" };
+  for (guint c = 0; c < 2; c++)
+    {
+      dae_model_set_metadata (m, "content", contents[c]);
+      o.ensemble = 0;
+      g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
+      o.ensemble = c ? 8 : 1;
+      g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, in);
+      g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2174,5 +2332,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/wiener-clipped", test_wiener_clipped);
   g_test_add_func ("/tiler/wiener-clipped-colour", test_wiener_clipped_colour);
   g_test_add_func ("/tiler/wiener-photo", test_wiener_photo);
+  g_test_add_func ("/tiler/ensemble-spec", test_ensemble_spec);
+  g_test_add_func ("/tiler/ensemble-transpose", test_ensemble_transpose);
+  g_test_add_func ("/tiler/ensemble-auto", test_ensemble_auto);
   return g_test_run ();
 }

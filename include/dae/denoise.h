@@ -65,6 +65,11 @@ typedef struct {
                         * alone among their neighbours) replaced by the 3x3
                         * median before anything else, when the first rows
                         * hold enough of it; not at strength 0 (default on) */
+  guint ensemble;      /* passes of the model over each tile, flipped and
+                        * turned, averaged: 1, 2, 4 or 8 (4 at most on tiles
+                        * that are not square); 0 = auto: photos get as many
+                        * as keep the work within one pass over 4 megapixels,
+                        * other images 1 (default auto) */
 } DaeDenoiseOptions;
 
 /**
