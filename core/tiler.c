@@ -678,7 +678,9 @@ start_wiener (DaeDenoiser *d)
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
   return !any || dae__wiener_init (&d->wiener, d->width, d->height, d->n_planes,
                                    opponent ? 1 : d->n_planes, opponent && d->n_planes > 1,
-                                   d->plane_sigma, alpha, d->width * d->channels);
+                                   d->plane_sigma, alpha, d->width * d->channels,
+                                   (guint64) d->width * d->height <= DAE__WIENER_DENSE_PIXELS
+                                   ? 1 : 2);
 }
 
 /* The half-size chroma planes' denoisers: the photo model, no choice of

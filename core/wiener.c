@@ -3,7 +3,8 @@
  *
  * A blind model smooths away fine detail at low and middle noise, and a
  * strength below 1 only hands part of the noise back with it.  Here the
- * noisy plane is cut into 8x8 blocks at every second row and column; in
+ * noisy plane is cut into 8x8 blocks at every row and column (images up to
+ * DAE__WIENER_DENSE_PIXELS) or every second (larger ones, for time); in
  * each block's DCT every coefficient Y is scaled by P^2 / (P^2 + sigma^2),
  * P being the pilot's coefficient there: what the pilot shows above the
  * noise is kept from the noisy plane, the rest is shrunk.  The blocks go
@@ -14,7 +15,7 @@
  * caller's mix `alpha`.
  *
  * It streams: rows go in one by one with their pilot and come out final
- * once no later band of blocks reaches them, at most WB + WSTEP rows later.
+ * once no later band of blocks reaches them, at most WB + 2 rows later.
  * Hand-written: no library at hand does a sliding-block Wiener with a pilot
  * (FFTW and OpenCV's dctDenoising threshold, they take no pilot). */
 #include "dae-private.h"
@@ -25,7 +26,6 @@
 #include <string.h>
 
 #define WB DAE__WIENER_BLOCK
-#define WSTEP 2    /* between bands of blocks (the kernels step the same across) */
 
 /* The orthonormal DCT-II matrix: C[k][n]. */
 static void
@@ -40,10 +40,11 @@ make_dct (float c[WB][WB])
 gboolean
 dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
                   guint level_planes, gboolean opponent, const float *sigma,
-                  const float *alpha, guint payload)
+                  const float *alpha, guint payload, guint step)
 {
   memset (w, 0, sizeof *w);
   g_return_val_if_fail (width >= WB && height >= WB && n_planes >= 1 && n_planes <= 3, FALSE);
+  g_return_val_if_fail (step == 1 || step == 2, FALSE);
   g_return_val_if_fail (!opponent || (n_planes > 1 && level_planes == 1
                                       && (n_planes == 3 || payload >= 3 * width)), FALSE);
   w->width = width;
@@ -51,6 +52,7 @@ dae__wiener_init (DaeWiener *w, guint width, guint height, guint n_planes,
   w->n_planes = n_planes;
   w->level_planes = MIN (level_planes, n_planes);
   w->payload = payload;
+  w->step = step;
   for (guint c = 0; c < n_planes; c++)
     {
       w->sigma2[c] = sigma[c] * sigma[c];
@@ -90,16 +92,17 @@ dae__wiener_clear (DaeWiener *w)
 
 /* Part k of a band's columns, cut in two so that a gray plane keeps two
  * threads busy and a colour photo's three planes do not leave one idle a
- * third of the time: the first part's blocks start at 0, 2, .. last (even,
- * about half way), the second's at last + 2, ..; together the blocks of
- * the whole band.  They share the 6 columns from last + 2 on.  The cut
- * depends on the width alone, never on the threads. */
+ * third of the time: the first part's blocks start at 0, step, .. last
+ * (even, about half way), the second's at last + step, ..; together the
+ * blocks of the whole band.  They share the 8 - step columns from last +
+ * step on.  The cut depends on the width and step alone, never on the
+ * threads. */
 static void
 part_columns (const DaeWiener *w, guint k, size_t *x0, size_t *n)
 {
   const size_t last = (w->width - WB) / 4 * 2;
-  *x0 = w->parts == 1 || k == 0 ? 0 : last + 2;
-  *n = w->parts == 1 ? w->width : k == 0 ? last + WB : w->width - (last + 2);
+  *x0 = w->parts == 1 || k == 0 ? 0 : last + w->step;
+  *n = w->parts == 1 ? w->width : k == 0 ? last + WB : w->width - (last + w->step);
 }
 
 /* The band's rows in the ring, plane p's. */
@@ -159,7 +162,7 @@ filter_part (size_t item, guint worker, gpointer data)
       pilot[i] = w->pilot + at[i] + x0;
     }
   float *out = part_scratch (w, p, k);
-  w->band_fn (n, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, out + WB * n);
+  w->band_fn (n, w->step, &w->dct[0][0], noisy, pilot, w->sigma2[p], out, out + WB * n);
   if (w->parts == 1)
     {
       add_part (w, p, 0, 0, w->width);
@@ -201,7 +204,7 @@ dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot, const fl
   if (w->payload > 0)
     memcpy (w->extra + slot * w->payload, payload, w->payload * sizeof (float));
   w->pushed++;
-  /* Bands start every WSTEP rows, the last one at the bottom edge. */
+  /* Bands start every `step` rows, the last one at the bottom edge. */
   while (w->final < w->height && w->band + WB <= w->pushed)
     {
       const size_t items = (size_t) w->n_planes * w->parts;
@@ -212,7 +215,7 @@ dae__wiener_push (DaeWiener *w, const float *noisy, const float *pilot, const fl
           filter_part (i, 0, w);
       add_shared (w);
       const guint64 last = w->height - WB;
-      w->final = w->band == last ? w->height : MIN (w->band + WSTEP, last);
+      w->final = w->band == last ? w->height : MIN (w->band + w->step, last);
       w->band = w->final < w->height ? w->final : w->band;
     }
 }

@@ -30,7 +30,7 @@ void dae_conv3x3_winograd_emu16 (const DaeConvArgs *args, const float *in, float
 void dae_conv3x3_backward_emu16 (const DaeConvArgs *args, const float *in,
                                  const float *dz, float *dweight, float *dbias,
                                  float *din);
-void dae_wiener_band_emu16 (size_t n, const float *dct, const float *const *noisy,
+void dae_wiener_band_emu16 (size_t n, guint step, const float *dct, const float *const *noisy,
                             const float *const *pilot, float s2, float *out, float *wrow);
 extern const DaeKernels dae__kernels_emu16;
 

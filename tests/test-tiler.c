@@ -1915,15 +1915,15 @@ test_despeckle_page (void)
   g_assert_cmpuint (elsewhere, ==, 0);
 }
 
-/* Runs the Wiener stage over an image of W x H x NP (pool NULL: in the
- * caller), checking that every row comes out once, in order, at most a
+/* Runs the Wiener stage, blocks `step` apart, over an image of W x H x NP
+ * (pool NULL: in the caller), checking that every row comes out once, in order, at most a
  * block and a row late, with its payload and noisy planes. */
 static void
-run_wiener (guint W, guint H, guint NP, const float *sigma, const float *alpha,
+run_wiener (guint W, guint H, guint NP, guint step, const float *sigma, const float *alpha,
             const float *noisy, const float *pilot, DaeThreadPool *pool, float *out)
 {
   DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, FALSE, sigma, alpha, 1));
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 0, FALSE, sigma, alpha, 1, step));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {
@@ -1943,9 +1943,10 @@ run_wiener (guint W, guint H, guint NP, const float *sigma, const float *alpha,
   dae__wiener_clear (&wi);
 }
 
-/* The Wiener stage alone (wiener.c), on a narrow image and on one wide
- * enough for its bands to be cut in two column parts (an odd width: the
- * second part ends off the blocks' grid): rows out as run_wiener checks,
+/* The Wiener stage alone (wiener.c), blocks at every row and column and at
+ * every second, on a narrow image and on one wide enough for its bands to
+ * be cut in two column parts (an odd width: the second part ends off the
+ * blocks' grid of step 2): rows out as run_wiener checks,
  * the same bits on a pool of threads as in the caller; a plane of share 0
  * is its pilot exactly; one with no noise gives the noisy plane back (the
  * DCT undone); with the clean image as pilot a noisy plane loses most of
@@ -1957,6 +1958,7 @@ test_wiener (void)
   const float sigma[NP] = { 0.05f, 0.0f, 0.05f }, alpha[NP] = { 1.0f, 1.0f, 0.0f };
   const guint widths[] = { 37, 91 };
   DaeThreadPool *pool = dae__pool_new (3);
+  for (guint step = 1; step <= 2; step++)
   for (guint k = 0; k < G_N_ELEMENTS (widths); k++)
     {
       const guint W = widths[k];
@@ -1973,8 +1975,8 @@ test_wiener (void)
           noisy[i] = clean[i] + (float) (0.05 * g);
         }
       g_rand_free (rng);
-      run_wiener (W, H, NP, sigma, alpha, noisy, clean, NULL, out);
-      run_wiener (W, H, NP, sigma, alpha, noisy, clean, pool, out3);
+      run_wiener (W, H, NP, step, sigma, alpha, noisy, clean, NULL, out);
+      run_wiener (W, H, NP, step, sigma, alpha, noisy, clean, pool, out3);
       g_assert_cmpmem (out, W * H * NP * sizeof (float), out3, W * H * NP * sizeof (float));
       double err_in = 0, err_out = 0, back = 0;
       for (guint i = 0; i < W * H * NP; i++)
@@ -1990,8 +1992,8 @@ test_wiener (void)
           default:
             g_assert_cmpfloat (out[i], ==, clean[i]);
           }
-      g_test_message ("width %u: noisy plane: squared error %.4f -> %.4f; no-noise plane back "
-                      "within %.2g", W, err_in, err_out, back);
+      g_test_message ("width %u, step %u: noisy plane: squared error %.4f -> %.4f; no-noise "
+                      "plane back within %.2g", W, step, err_in, err_out, back);
       g_assert_cmpfloat (err_out, <, 0.25 * err_in);
       g_assert_cmpfloat (back, <, 1e-5);
     }
@@ -2007,7 +2009,7 @@ wiener_levels (guint W, guint H, guint NP, gboolean opponent, const float *sigma
                float *out)
 {
   DaeWiener wi;
-  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, opponent, sigma, alpha, rgb ? 3 * W : 0));
+  g_assert_true (dae__wiener_init (&wi, W, H, NP, 1, opponent, sigma, alpha, rgb ? 3 * W : 0, 2));
   guint popped = 0;
   for (guint y = 0; y < H; y++)
     {

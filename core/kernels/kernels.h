@@ -53,15 +53,15 @@ void dae_activate_ref (size_t count, DaeActivation act, float *x);
 
 /* The Wiener filter's 8x8 blocks over one band of eight rows (wiener.c):
  * noisy[i] and pilot[i], the band's rows of n >= 8; every block, at every
- * second column and at n - 8, in the orthonormal DCT-II dct (C[k][m],
+ * `step`-th column (1 or 2) and at n - 8, in the orthonormal DCT-II dct (C[k][m],
  * row-major), each coefficient scaled by P^2 / (P^2 + s2) (P the pilot's;
  * 1 when s2 is 0), turned back and summed into out (8 x n) with the
  * block's weight 1 / (sum of the squared factors + 1e-3), which is summed
  * into wrow (n) over the block's columns.  out and wrow are overwritten. */
-typedef void (*DaeWienerBandFn) (size_t n, const float *dct, const float *const *noisy,
-                                 const float *const *pilot, float s2, float *out,
-                                 float *wrow);
-void dae_wiener_band_ref (size_t n, const float *dct, const float *const *noisy,
+typedef void (*DaeWienerBandFn) (size_t n, guint step, const float *dct,
+                                 const float *const *noisy, const float *const *pilot,
+                                 float s2, float *out, float *wrow);
+void dae_wiener_band_ref (size_t n, guint step, const float *dct, const float *const *noisy,
                           const float *const *pilot, float s2, float *out, float *wrow);
 
 /* A conv3x3 through Winograd F(2x2, 3x3) (conv3x3_winograd__ref.c): out
@@ -154,10 +154,11 @@ void dae_maxpool2_backward_avx2 (size_t n, guint c, guint h, guint w,
 void dae_maxpool2_backward_relu_avx2 (size_t n, guint c, guint h, guint w,
                                       const float *in, const float *dout,
                                       float *din);
-void dae_wiener_band_avx2 (size_t n, const float *dct, const float *const *noisy,
+void dae_wiener_band_avx2 (size_t n, guint step, const float *dct, const float *const *noisy,
                            const float *const *pilot, float s2, float *out, float *wrow);
-void dae_wiener_band_avx512 (size_t n, const float *dct, const float *const *noisy,
-                             const float *const *pilot, float s2, float *out, float *wrow);
+void dae_wiener_band_avx512 (size_t n, guint step, const float *dct,
+                             const float *const *noisy, const float *const *pilot, float s2,
+                             float *out, float *wrow);
 /* ==== end simd ==== */
 
 /* im2col + sgemm over the whole batch.  scratch holds

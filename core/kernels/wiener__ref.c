@@ -74,7 +74,7 @@ block (size_t n, const float *dct, const float *nv, const float *pv, float s2, s
 }
 
 void
-dae_wiener_band_ref (size_t n, const float *dct, const float *const *noisy,
+dae_wiener_band_ref (size_t n, guint step, const float *dct, const float *const *noisy,
                      const float *const *pilot, float s2, float *out, float *wrow)
 {
   float *nv = dae__kernel_scratch (3 * WB * n), *pv = nv + WB * n, *accv = pv + WB * n;
@@ -82,7 +82,7 @@ dae_wiener_band_ref (size_t n, const float *dct, const float *const *noisy,
   columns (dct, pilot, n, FALSE, pv);
   memset (accv, 0, WB * n * sizeof (float));
   memset (wrow, 0, n * sizeof (float));
-  for (size_t x0 = 0;; x0 += 2)
+  for (size_t x0 = 0;; x0 += step)
     {
       x0 = MIN (x0, n - WB); /* the last block ends at the edge */
       block (n, dct, nv, pv, s2, x0, accv, wrow);

@@ -9,8 +9,9 @@
  * consecutive floats; CHUNK blocks at a time keep their coefficients in the
  * L1 cache.  Every loop runs whole CHUNKs (the split rows padded with
  * zeros, blocks past the end weighted 0): GCC's -O2 vectorises only loops
- * that need no remainder.  An odd width's last block, at the odd column
- * n - 8, is the same code with the parities' roles swapped.  Sums run in
+ * that need no remainder.  Blocks at odd columns (every one at step 1; an
+ * odd width's last, at n - 8, at step 2) are the same code with the
+ * parities' roles swapped.  Sums run in
  * another order than the reference's: the same to 2e-5 of the band's
  * scale (test-kernels). */
 #include <string.h>
@@ -140,7 +141,7 @@ FN (split) (const float *const *rows, size_t n, size_t half, float *even, float 
 }
 
 void
-FN (dae_wiener_band) (size_t n, const float *dct, const float *const *noisy,
+FN (dae_wiener_band) (size_t n, guint step, const float *dct, const float *const *noisy,
                       const float *const *pilot, float s2, float *out, float *wrow)
 {
   const size_t n_even = (n - WB) / 2 + 1; /* blocks at 0, 2, .. */
@@ -170,12 +171,14 @@ FN (dae_wiener_band) (size_t n, const float *dct, const float *const *noisy,
                         { we, wo } };
   for (size_t b0 = 0; b0 < n_even; b0 += CHUNK)
     FN (chunk) (dct, &even, half, s2, b0, MIN ((size_t) CHUNK, n_even - b0), y, p);
-  if ((n - WB) % 2) /* an odd width: the last block, at n - 8, off the grid */
-    {
-      const Parity odd = { { tv[0][1], tv[0][0] + 1 }, { tv[1][1], tv[1][0] + 1 },
-                           { acc[1], acc[0] + 1 }, { wo, we + 1 } };
-      FN (chunk) (dct, &odd, half, s2, (n - WB) / 2, 1, y, p);
-    }
+  const Parity odd = { { tv[0][1], tv[0][0] + 1 }, { tv[1][1], tv[1][0] + 1 },
+                       { acc[1], acc[0] + 1 }, { wo, we + 1 } };
+  const size_t n_odd = n > WB ? (n - WB - 1) / 2 + 1 : 0; /* blocks at 1, 3, .. */
+  if (step == 1)
+    for (size_t b0 = 0; b0 < n_odd; b0 += CHUNK)
+      FN (chunk) (dct, &odd, half, s2, b0, MIN ((size_t) CHUNK, n_odd - b0), y, p);
+  else if ((n - WB) % 2) /* an odd width: the last block, at n - 8, off the grid */
+    FN (chunk) (dct, &odd, half, s2, (n - WB) / 2, 1, y, p);
   for (guint par = 0; par < 2; par++) /* back down the columns, into the splits */
     FN (columns) (dct, acc[par], half, TRUE, split[0][par]);
   for (guint i = 0; i < WB; i++)
