@@ -1715,7 +1715,9 @@ describe_wiener (const DaeDenoiser *d, GString *s)
   const float gate = wiener_gate (&d->stats);
   if (wiener_on (d))
     {
-      g_string_append (s, "; Wiener filter with the model's output as its pilot, share");
+      g_string_append_printf (s, "; Wiener filter with the model's output as its pilot "
+                              "(8x8 blocks at every %srow and column), share",
+                              d->wiener.step == 1 ? "" : "second ");
       for (guint c = 0; c < d->n_planes; c++)
         g_string_append_printf (s, "%s%.2f", c ? "/" : " ", d->wiener.alpha[c]);
       g_string_append_printf (s, " (white noise: %.2f", gate);

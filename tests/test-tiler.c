@@ -2119,7 +2119,8 @@ test_wiener_photo (void)
   g_assert_true (dae_denoiser_push_rows (d, img, h, NULL));
   g_autofree char *desc = dae_denoiser_describe (d);
   g_test_message ("%s", desc);
-  g_assert_nonnull (strstr (desc, "Wiener filter with the model's output as its pilot, share 1.00"));
+  g_assert_nonnull (strstr (desc, "Wiener filter with the model's output as its pilot "
+                                 "(8x8 blocks at every row and column), share 1.00"));
   g_autofree float *out = g_new (float, (size_t) w * h);
   g_assert_cmpuint (dae_denoiser_pull_rows (d, out, h), ==, h);
 
