@@ -9,8 +9,6 @@
  * tile through map(k, y, x) and adds its output back through the same map. */
 #include "dae-private.h"
 
-#include <string.h>
-
 /* The symmetries in the order passes take them: 2 passes add the half
  * turn, 4 the two diagonal mirrors (which need a square tile), 8 the rest. */
 typedef enum {
