@@ -359,6 +359,14 @@ gboolean dae__clean_page (const DaeImageStats *stats);
 /* Whether the statistics leave a page in doubt below DAE__PAGE_SURE. */
 gboolean dae__page_in_doubt (const DaeImageStats *stats);
 
+/* The grounds the document model was trained on (tools/docgen.py): light
+ * pages' paper at 0.45 or lighter, dark pages' ground at 0.1 or darker. */
+#define DAE__LIGHT_PAPER_MIN 0.42
+#define DAE__DARK_GROUND_MAX 0.15
+/* Whether a page's ground lies between those: a level the document model
+ * never saw as paper (analyze.c). */
+gboolean dae__ground_unseen (const DaeImageStats *stats);
+
 G_END_DECLS
 
 #endif

@@ -1555,7 +1555,8 @@ choose (DaeDenoiser *d, GError **error)
       const gboolean faint = contrast < DAE__MIN_INK_CONTRAST;
       const gboolean likely = st->p_document >= DAE__PAGE_PROBABILITY;
       const gboolean doubt = likely && !faint && dae__page_in_doubt (st);
-      const gboolean page = likely && !faint && !doubt;
+      const gboolean unseen = likely && !faint && !doubt && dae__ground_unseen (st);
+      const gboolean page = likely && !faint && !doubt && !unseen;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
       g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
@@ -1566,6 +1567,9 @@ choose (DaeDenoiser *d, GError **error)
                                         "strokes, as a photo's shadows look; under "
                                         G_STRINGIFY (DAE__PAGE_SURE) " the photo model does less "
                                         "harm"
+                              : unseen ? "marks on a ground neither light paper nor a dark "
+                                         "page's, as graphics and slide panels have: the "
+                                         "document model was trained on neither"
                               : "not clearly a page", st->p_plain);
       if (st->p_median >= 0.0)
         g_string_append_printf (why, ", %.2f after a 3x3 median%s", st->p_median,
@@ -1574,6 +1578,9 @@ choose (DaeDenoiser *d, GError **error)
                               "blocks %.0f%%, textured blocks %.0f%%, saturation %.2f); ",
                               PCT (st->features[1]), PCT (st->features[2]),
                               PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
+      if (unseen)
+        g_string_append_printf (why, "ground %.2f, between %.2f and %.2f; ", st->background,
+                                DAE__DARK_GROUND_MAX + st->sigma, DAE__LIGHT_PAPER_MIN);
       if (faint && st->p_document >= DAE__PAGE_PROBABILITY)
         g_string_append_printf (why, "ink contrast %.2f, under %.2f, where the document model "
                                 "breaks strokes; ", contrast, DAE__MIN_INK_CONTRAST);
