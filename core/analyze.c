@@ -989,11 +989,9 @@ dae__page_in_doubt (const DaeImageStats *st)
  * teal for ink or paper tile by tile and came out in blotches, 26.6 dB
  * on the clean picture, 13 without the ink guard) or a slide's grey panel
  * (0.16-0.26 in bench-real).  The photo model leaves a clean one as it is
- * and denoises a noisy one.  Noise clipped at black lifts a dark ground's
- * mean by about sigma, hence the margin. */
+ * and denoises a noisy one. */
 gboolean
 dae__ground_unseen (const DaeImageStats *st)
 {
-  return st->background > DAE__DARK_GROUND_MAX + st->sigma
-         && st->background < DAE__LIGHT_PAPER_MIN;
+  return st->background > dae__dark_ground_bound (st) && st->background < DAE__LIGHT_PAPER_MIN;
 }

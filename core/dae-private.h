@@ -363,8 +363,16 @@ gboolean dae__page_in_doubt (const DaeImageStats *stats);
  * pages' paper at 0.45 or lighter, dark pages' ground at 0.1 or darker. */
 #define DAE__LIGHT_PAPER_MIN 0.42
 #define DAE__DARK_GROUND_MAX 0.15
-/* Whether a page's ground lies between those: a level the document model
- * never saw as paper (analyze.c). */
+/* The darkest ground taken for unseen: noise clipped at black lifts a
+ * dark ground's mean by about sigma. */
+static inline double
+dae__dark_ground_bound (const DaeImageStats *stats)
+{
+  return DAE__DARK_GROUND_MAX + stats->sigma;
+}
+/* Whether a page's ground lies between dae__dark_ground_bound and
+ * DAE__LIGHT_PAPER_MIN: a level the document model never saw as paper
+ * (analyze.c). */
 gboolean dae__ground_unseen (const DaeImageStats *stats);
 
 G_END_DECLS

@@ -1554,9 +1554,10 @@ choose (DaeDenoiser *d, GError **error)
       const double contrast = fabs (st->background - st->ink_core);
       const gboolean faint = contrast < DAE__MIN_INK_CONTRAST;
       const gboolean likely = st->p_document >= DAE__PAGE_PROBABILITY;
-      const gboolean doubt = likely && !faint && dae__page_in_doubt (st);
-      const gboolean unseen = likely && !faint && !doubt && dae__ground_unseen (st);
-      const gboolean page = likely && !faint && !doubt && !unseen;
+      const gboolean candidate = likely && !faint; /* unless its statistics veto it */
+      const gboolean doubt = candidate && dae__page_in_doubt (st);
+      const gboolean unseen = candidate && !doubt && dae__ground_unseen (st);
+      const gboolean page = candidate && !doubt && !unseen;
       model = d->candidates[page ? 0 : 1];
       d->content = page ? CONTENT_DOCUMENT : CONTENT_PHOTO;
       g_string_append_printf (why, "auto: %s model, %s (page probability %.2f",
@@ -1580,7 +1581,7 @@ choose (DaeDenoiser *d, GError **error)
                               PCT (st->features[8]), PCT (st->features[7]), st->features[9]);
       if (unseen)
         g_string_append_printf (why, "ground %.2f, between %.2f and %.2f; ", st->background,
-                                DAE__DARK_GROUND_MAX + st->sigma, DAE__LIGHT_PAPER_MIN);
+                                dae__dark_ground_bound (st), DAE__LIGHT_PAPER_MIN);
       if (faint && st->p_document >= DAE__PAGE_PROBABILITY)
         g_string_append_printf (why, "ink contrast %.2f, under %.2f, where the document model "
                                 "breaks strokes; ", contrast, DAE__MIN_INK_CONTRAST);

@@ -141,6 +141,16 @@ max_abs_diff (const float *a, const float *b, size_t n)
   return d;
 }
 
+/* PSNR of a against b on the 0..1 scale, n values. */
+static double
+psnr_of (const float *a, const float *b, size_t n)
+{
+  double se = 0;
+  for (size_t i = 0; i < n; i++)
+    se += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  return -10 * log10 (MAX (se, 1e-12) / (double) n);
+}
+
 static void
 test_matches_spec (void)
 {
@@ -1546,10 +1556,7 @@ test_page_in_doubt (void)
   g_test_message ("%s", desc);
   g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 1, NULL));
   g_assert_nonnull (strstr (desc, "perhaps a page, in colour with its ink mostly not strokes"));
-  double se = 0;
-  for (size_t i = 0; i < (size_t) w * h * 3; i++)
-    se += (out[i] - img[i]) * (out[i] - img[i]);
-  const double psnr = -10 * log10 (se / ((double) w * h * 3));
+  const double psnr = psnr_of (out, img, (size_t) w * h * 3);
   g_test_message ("output against input: %.2f dB", psnr);
   g_assert_cmpfloat (psnr, >, 40.0);
 
@@ -1594,10 +1601,7 @@ test_ground_unseen (void)
   g_test_message ("%s", desc);
   g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 1, NULL));
   g_assert_nonnull (strstr (desc, "a ground neither light paper nor a dark page's"));
-  double se = 0;
-  for (size_t i = 0; i < (size_t) w * h * 3; i++)
-    se += (out[i] - img[i]) * (out[i] - img[i]);
-  const double psnr = -10 * log10 (MAX (se, 1e-12) / ((double) w * h * 3));
+  const double psnr = psnr_of (out, img, (size_t) w * h * 3);
   g_test_message ("output against input: %.2f dB", psnr);
   g_assert_cmpfloat (psnr, >, 40.0);
 
