@@ -896,6 +896,19 @@ analyze_content (const float *rows, guint width, guint n_rows, guint channels,
 }
 
 gboolean
+dae__rows_bilevel (const float *rows, size_t n, guint channels, guint n_color)
+{
+  for (size_t i = 0; i < n; i++)
+    for (guint c = 0; c < n_color; c++)
+      {
+        const float v = rows[i * channels + c];
+        if (v != 0.0f && v != 1.0f)
+          return FALSE;
+      }
+  return n > 0;
+}
+
+gboolean
 dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
                    guint n_color, DaeImageStats *st)
 {
@@ -914,6 +927,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   const gboolean ok = analyze_content (inner != NULL ? inner : rows, box[2], box[3], channels,
                                        n_color, st);
   memcpy (st->box, box, sizeof box);
+  st->bilevel = dae__rows_bilevel (rows, (size_t) width * n_rows, channels, n_color);
   return ok;
 }
 

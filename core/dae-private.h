@@ -123,7 +123,14 @@ typedef struct {
   /* The part of the rows analysed: x, y, width, height; the whole unless
    * uniform dark bars at its edges were left out (analyze.c). */
   guint box[4];
+  gboolean bilevel;   /* every sample analysed is black or white: a 1-bit scan */
 } DaeImageStats;
+
+/* Whether every colour sample of n pixels is 0 or 1: a 1-bit page, whose
+ * jagged edges the noise measure reads as noise (clean renders of text,
+ * thresholded, measured 0-16/255) and whose thin strokes look like
+ * salt-and-pepper (analyze.c). */
+gboolean dae__rows_bilevel (const float *rows, size_t n, guint channels, guint n_color);
 
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
  * (R-2G+B)/4, the chroma offset by one half into the range a model sees. */
@@ -293,9 +300,16 @@ float dae__denoiser_get_noise (const DaeDenoiser *d);
  * (weights/README.md, "Automatic choice"). */
 #define DAE__MIN_INK_CONTRAST 0.1
 
-/* The guard against ink the document model invents (inkguard.c). */
+/* Strokes thinner than this, in pixels: dots and specks are pixel-sized
+ * alike (specks.c), and a 1-bit page's strokes break at a pixel's loss
+ * (inkguard.c). */
+#define DAE__THIN_STROKE 3
+
+/* The guard against ink the document model invents, and on a 1-bit page of
+ * thin strokes against ink it takes away (inkguard.c). */
 typedef struct {
   gboolean active, light;
+  gboolean keep_ink;      /* a 1-bit page, strokes under DAE__THIN_STROKE */
   float paper, contrast;  /* the paper's level; the ink's distance from it */
 } DaeInkGuard;
 
@@ -305,6 +319,10 @@ void dae__ink_guard_init (DaeInkGuard *guard, const DaeImageStats *stats);
  * 3 ph pw floats. */
 guint64 dae__ink_guard_tile (const DaeInkGuard *guard, const float *in, float *out,
                              guint ph, guint pw, gboolean inverted, float *scratch);
+/* With guard->keep_ink: no ink pixel of in[] comes out lighter in out[];
+ * returns how many it held. */
+guint64 dae__ink_guard_keep (const DaeInkGuard *guard, const float *in, float *out, size_t area,
+                             gboolean inverted);
 
 /* A tile's paper: the level a tenth of its pixels are beyond, away from
  * the ink (sign > 0: ink is dark; inkguard.c). */

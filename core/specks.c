@@ -26,7 +26,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MIN_STROKE 3      /* thinner: dots and specks are pixel-sized alike */
+#define MIN_STROKE DAE__THIN_STROKE /* thinner: dots and specks are pixel-sized alike */
 #define MAX_STROKE 12     /* wider: 600 dpi bold, or no text to measure by */
 #define TILE_MIN_INK 200  /* ink pixels for a tile's own stroke width */
 

@@ -46,7 +46,8 @@ G_BEGIN_DECLS
      "model, 2 never invert")
 #define DENOISE_INK_GUARD_BLURB                                                         \
   N_("Pages only: marks lighter than half the page's ink contrast (bleed-through from " \
-     "the other side, faint stains) are not darkened into ink. On by default")
+     "the other side, faint stains) are not darkened into ink, and a 1-bit page's "     \
+     "thin strokes are not lightened. On by default")
 #define DENOISE_DESPECKLE_BLURB                                                         \
   N_("Pages only: isolated specks smaller than half the square of the page's stroke "   \
      "width, with no text near, are erased (dust, toner). On by default")

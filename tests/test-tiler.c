@@ -1618,6 +1618,86 @@ test_ground_unseen (void)
   g_assert_false (dae__ground_unseen (&st));
 }
 
+/* A 1-bit page of thin type: the sample's text thresholded (strokes 1-2
+ * pixels), and at half size (text at 75 dpi, whose strokes the impulse
+ * filter took for pepper).  The output is thresholded too, so the default
+ * must keep every ink pixel: the guard holds what the model would thin,
+ * and -v says why. */
+static void
+test_thin_bilevel (void)
+{
+  g_autoptr (DaeModelSet) set = shipped_pair ();
+  if (set == NULL)
+    return;
+  guint w, h;
+  g_autofree float *text = read_gray ("samples/clean-text.png", &w, &h);
+  for (guint half = 0; half <= 1; half++)
+    {
+      const guint bw = w >> half, bh = h >> half, k = 1u << half;
+      g_autofree float *img = g_new (float, (size_t) bw * bh);
+      g_autofree float *out = g_new (float, (size_t) bw * bh);
+      for (guint y = 0; y < bh; y++)
+        for (guint x = 0; x < bw; x++)
+          {
+            float sum = 0.0f; /* the k x k box, then thresholded */
+            for (guint i = 0; i < k * k; i++)
+              sum += text[(size_t) (y * k + i / k) * w + x * k + i % k];
+            img[(size_t) y * bw + x] = sum / (k * k) >= 0.5f ? 1.0f : 0.0f;
+          }
+      g_autoptr (DaeDenoiser) d = denoise_by_pair (set, bw, bh, 1, img, out);
+      g_autofree char *desc = dae_denoiser_describe (d);
+      g_test_message ("%s", desc);
+      g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 0, NULL));
+      g_assert_nonnull (strstr (desc, "from lightening ink (a 1-bit page"));
+      g_assert_nonnull (strstr (desc, "impulses not looked for"));
+      guint64 ink = 0, lost = 0;
+      for (size_t i = 0; i < (size_t) bw * bh; i++)
+        if (img[i] == 0.0f)
+          ink++, lost += out[i] >= 0.5f;
+      g_test_message ("%ux%u: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " ink pixels lost",
+                      bw, bh, lost, ink);
+      g_assert_cmpuint (ink, >, 1000);
+      g_assert_cmpuint (lost, ==, 0);
+    }
+}
+
+/* dae__rows_bilevel and the guard's keep_ink on a light and a dark page,
+ * inverted tiles the mirror image: ink never comes out lighter, paper and
+ * darkening are left to the model. */
+static void
+test_keep_ink (void)
+{
+  const float rows[4] = { 0.0f, 1.0f, 1.0f, 0.0f };
+  g_assert_true (dae__rows_bilevel (rows, 4, 1, 1));
+  const float grey[4] = { 0.0f, 1.0f, 0.5f, 0.0f }, alpha[4] = { 0.0f, 0.5f, 1.0f, 0.3f };
+  g_assert_false (dae__rows_bilevel (grey, 4, 1, 1));
+  g_assert_true (dae__rows_bilevel (alpha, 2, 2, 1)); /* the second channel is alpha */
+  for (guint light = 0; light <= 1; light++)
+    for (guint inverted = 0; inverted <= 1; inverted++)
+      {
+        DaeImageStats st = { 0 };
+        st.light = light;
+        st.background = light ? 1.0 : 0.0;
+        st.ink_core = light ? 0.0 : 1.0;
+        st.bilevel = TRUE;
+        st.stroke_width = 2;
+        DaeInkGuard g;
+        dae__ink_guard_init (&g, &st);
+        g_assert_true (g.keep_ink);
+        const float ink = (light != inverted) ? 0.0f : 1.0f, paper = 1.0f - ink;
+        const float in[4] = { ink, ink, paper, paper };
+        float out[4] = { 0.5f * (ink + paper), ink, paper, 0.5f * (ink + paper) };
+        g_assert_cmpuint (dae__ink_guard_keep (&g, in, out, 4, inverted), ==, 1);
+        g_assert_cmpfloat (out[0], ==, ink);
+        g_assert_cmpfloat (out[1], ==, ink);
+        g_assert_cmpfloat (out[2], ==, paper);
+        g_assert_cmpfloat (out[3], ==, 0.5f * (ink + paper));
+        st.stroke_width = DAE__THIN_STROKE;
+        dae__ink_guard_init (&g, &st);
+        g_assert_false (g.keep_ink);
+      }
+}
+
 /* The ink guard's algebra on one tile of a light page (paper 0.95, ink
  * 0.05) whose "model" darkened everything it could: a light mark stays at
  * its own level, ink and lightening are free, faded ink (more than half
@@ -2377,6 +2457,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/clean-page", test_clean_page);
   g_test_add_func ("/tiler/page-in-doubt", test_page_in_doubt);
   g_test_add_func ("/tiler/ground-unseen", test_ground_unseen);
+  g_test_add_func ("/tiler/thin-bilevel", test_thin_bilevel);
+  g_test_add_func ("/tiler/keep-ink", test_keep_ink);
   g_test_add_func ("/tiler/ink-guard", test_ink_guard);
   g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
   g_test_add_func ("/tiler/specks", test_specks);
