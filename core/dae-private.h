@@ -126,12 +126,6 @@ typedef struct {
   gboolean bilevel;   /* every sample analysed is black or white: a 1-bit scan */
 } DaeImageStats;
 
-/* Whether every colour sample of n pixels is 0 or 1: a 1-bit page, whose
- * jagged edges the noise measure reads as noise (clean renders of text,
- * thresholded, measured 0-16/255) and whose thin strokes look like
- * salt-and-pepper (analyze.c). */
-gboolean dae__rows_bilevel (const float *rows, size_t n, guint channels, guint n_color);
-
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
  * (R-2G+B)/4, the chroma offset by one half into the range a model sees. */
 static inline float
@@ -309,7 +303,8 @@ float dae__denoiser_get_noise (const DaeDenoiser *d);
  * thin strokes against ink it takes away (inkguard.c). */
 typedef struct {
   gboolean active, light;
-  gboolean keep_ink;      /* a 1-bit page, strokes under DAE__THIN_STROKE */
+  gboolean keep_ink;      /* a 1-bit page, strokes under DAE__THIN_STROKE, no
+                           * salt-and-pepper (the tiler clears it then) */
   float paper, contrast;  /* the paper's level; the ink's distance from it */
 } DaeInkGuard;
 

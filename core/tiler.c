@@ -137,8 +137,6 @@ struct _DaeDenoiser {
   gboolean impulse_on;
   double impulse_share;        /* of the first rows' samples */
   double impulse_spread;       /* isolated samples just inside black and white */
-  gboolean impulse_thin;       /* not looked for: a 1-bit page of thin strokes */
-  gboolean raw_analysed;       /* stats are of the unfiltered first rows */
   float *impulse_out;          /* IMPULSE_CHUNK + 1 filtered rows */
   char *why;                   /* the choices, for describe */
 
@@ -727,6 +725,7 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   resolve_color_strength (d, model);
   dae__ink_guard_init (&d->guard, &d->stats);
   d->guard.active &= d->content == CONTENT_DOCUMENT && d->opt.ink_guard;
+  d->guard.keep_ink &= !d->impulse_on; /* a noisy 1-bit page's noise is ink-coloured */
   dae__specks_init (&d->specks, &d->stats);
   d->specks.active &= d->content == CONTENT_DOCUMENT && d->opt.despeckle;
   d->idle = TRUE;
@@ -1483,29 +1482,13 @@ push_input (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
   return TRUE;
 }
 
-/* Whether the first rows are a 1-bit page whose strokes are under
- * DAE__THIN_STROKE pixels: to the impulse filter its strokes are pepper
- * (text at 75 dpi, thresholded, lost 2992 of its 3116 ink pixels).  The
- * statistics it takes stay for choose() unless the filter changes the rows. */
-static gboolean
-thin_bilevel (DaeDenoiser *d)
-{
-  if (!dae__rows_bilevel (d->pending, (size_t) d->width * d->lookahead, d->channels, d->n_color))
-    return FALSE;
-  d->raw_analysed = dae__analyze_rows (d->pending, d->width, d->lookahead, d->channels,
-                                       d->n_color, &d->stats);
-  return d->raw_analysed && d->stats.stroke_width < DAE__THIN_STROKE;
-}
-
 /* Decides the impulse filter from the first rows; when on, returns those
  * rows filtered for the analysis (else NULL), and readies the stream. */
 static float *
 start_impulse_filter (DaeDenoiser *d)
 {
   double near_share = 0.0;
-  d->impulse_thin = d->opt.impulse_filter && thin_bilevel (d);
-  const gboolean wanted = d->opt.impulse_filter && d->opt.strength != 0.0 /* 0: as it is */
-                          && !d->impulse_thin;
+  const gboolean wanted = d->opt.impulse_filter && d->opt.strength != 0.0; /* 0: as it is */
   d->impulse_share = wanted ? dae__impulse_share (d->pending, d->width, d->lookahead,
                                                   d->channels, d->n_color, &near_share)
                             : 0.0;
@@ -1562,8 +1545,8 @@ choose (DaeDenoiser *d, GError **error)
 {
   g_autofree float *filtered = start_impulse_filter (d);
   const float *seen = filtered != NULL ? filtered : d->pending;
-  if (!(seen == d->pending && d->raw_analysed)
-      && !dae__analyze_rows (seen, d->width, d->lookahead, d->channels, d->n_color, &d->stats))
+  if (!dae__analyze_rows (seen, d->width, d->lookahead, d->channels, d->n_color,
+                          &d->stats))
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_LIMIT,
                    "out of memory for the statistics of an image %u pixels wide", d->width);
@@ -1719,9 +1702,9 @@ describe_guard (const DaeDenoiser *d, GString *s)
                           " tile pixels held back from darkening light marks into ink",
                           d->guard.paper, d->guard.contrast, held);
   if (d->guard.keep_ink)
-    g_string_append_printf (s, ", %" G_GUINT64_FORMAT " from lightening ink (a 1-bit page, "
-                            "strokes under %d pixels: its output is thresholded)", kept,
-                            DAE__THIN_STROKE);
+    g_string_append_printf (s, ", %" G_GUINT64_FORMAT " from lightening ink (a 1-bit page "
+                            "without salt-and-pepper, strokes under %d pixels: its output is "
+                            "thresholded)", kept, DAE__THIN_STROKE);
 }
 
 /* What the speck filter did, or why it did not run on a page. */
@@ -1751,9 +1734,6 @@ describe_impulses (const DaeDenoiser *d, GString *s)
     g_string_append_printf (s, "; salt-and-pepper: %.1f%% of the first rows' samples, "
                             "%" G_GUINT64_FORMAT " replaced by their 3x3 median",
                             PCT (d->impulse_share), d->impulse.replaced);
-  else if (d->impulse_thin)
-    g_string_append (s, "; impulses not looked for: a 1-bit page whose strokes are thinner than "
-                        G_STRINGIFY (DAE__THIN_STROKE) " pixels, which would pass for pepper");
   else if (d->impulse_share > 0.0005)
     g_string_append_printf (s, "; impulses left: %.2f%% of the first rows' samples, with "
                             "%.2f%% just inside black and white: %s", PCT (d->impulse_share),

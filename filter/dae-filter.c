@@ -46,7 +46,8 @@ static const GOptionEntry entries[] = {
   { "ink-guard", 0, 0, G_OPTION_ARG_STRING, &opt_ink_guard,
     "Pages: keep marks lighter than half the page's ink contrast (bleed-through from the "
     "other side) from being darkened into ink, and on a 1-bit page of strokes under 3 "
-    "pixels ink from being lightened, on or off (default: on)", "on|off" },
+    "pixels without salt-and-pepper ink from being lightened, on or off (default: on)",
+    "on|off" },
   { "despeckle", 0, 0, G_OPTION_ARG_STRING, &opt_despeckle,
     "Pages: erase specks smaller than half the square of the page's stroke width "
     "with no larger mark above or below them (dust, toner), on or off (default: on)",
@@ -54,8 +55,7 @@ static const GOptionEntry entries[] = {
   { "impulse-filter", 0, 0, G_OPTION_ARG_STRING, &opt_impulse,
     "Replace salt-and-pepper noise (black and white pixels alone among their "
     "neighbours) by the 3x3 median before denoising, when the first rows hold enough "
-    "of it and are not a 1-bit page of strokes under 3 pixels, on or off (default: on)",
-    "on|off" },
+    "of it, on or off (default: on)", "on|off" },
   { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
     "Colour images: denoise the luminance only (luma), each channel (rgb), the "
     "opponent planes (opponent: luminance and both chroma planes), or auto: opponent "
