@@ -10,8 +10,9 @@
  * the ink contrast; between a half and three quarters the allowance opens
  * up, and beyond it the model is free: faded ink, whose page has no darker
  * ink, is at the contrast itself and is restored as before.  Lightening is
- * never limited (but below).  Works in "inkness", the distance from the paper towards
- * the ink, so light-on-dark pages and inverted tiles are the same case. */
+ * never limited here (a thin 1-bit page's is: dae__ink_guard_keep).  Works
+ * in "inkness", the distance from the paper towards the ink, so
+ * light-on-dark pages and inverted tiles are the same case. */
 #include "dae-private.h"
 
 #include <math.h>
