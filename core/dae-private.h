@@ -353,14 +353,15 @@ guint64 dae__specks_tile (const DaeSpecks *specks, float *out, guint ph, guint p
 /* Automatic passes: as many as keep the work within one pass over this
  * many pixels (small photos get 8, a 12-megapixel one 1). */
 #define DAE__ENSEMBLE_AUTO_PIXELS (G_GUINT64_CONSTANT (4) << 20)
-/* 8 on square tiles, 4 (the flips) on others. */
-guint dae__ensemble_max_passes (guint ph, guint pw);
+/* 8 on square tiles, 4 (the flips) on others and where rows must stay rows. */
+guint dae__ensemble_max_passes (guint ph, guint pw, gboolean keep_rows);
 guint dae__ensemble_auto_passes (guint64 pixels, guint ph, guint pw);
 /* Floats of scratch dae__ensemble_forward needs for n_tiles tiles. */
 gsize dae__ensemble_scratch_floats (guint passes, guint n_tiles, guint ph, guint pw);
 /* out = the mean of the model's outputs over the passes, each turned back. */
-gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, guint n, guint ph, guint pw,
-                                const float *in, float *out, float *scratch, GError **error);
+gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_rows, guint n,
+                                guint ph, guint pw, const float *in, float *out, float *scratch,
+                                GError **error);
 
 /* Whether the statistics show a clean page: no noise, no texture, one paper
  * level (analyze.c); the automatic strength leaves such a page as it is. */

@@ -15,9 +15,11 @@ typedef enum {
   SYM_IDENTITY, SYM_HALF_TURN, SYM_TRANSPOSE, SYM_ANTI_TRANSPOSE,
   SYM_MIRROR_X, SYM_MIRROR_Y, SYM_TURN_LEFT, SYM_TURN_RIGHT
 } Symmetry;
-/* On a tile that is not square: the symmetries that keep its shape. */
-static const Symmetry oblong_order[4] = { SYM_IDENTITY, SYM_HALF_TURN, SYM_MIRROR_X,
-                                          SYM_MIRROR_Y };
+/* The symmetries that keep rows rows: all an oblong tile allows, and all a
+ * page gets, its model having learnt upright lines of text (bench-ocr, 4
+ * passes: README pages 1.47% with the diagonal mirrors, see weights/README.md). */
+static const Symmetry row_order[4] = { SYM_IDENTITY, SYM_HALF_TURN, SYM_MIRROR_X,
+                                       SYM_MIRROR_Y };
 
 /* The source pixel of position (y, x) of symmetry k on an h x w tile (h == w
  * for the four that swap the axes). */
@@ -47,15 +49,15 @@ sym_index (Symmetry k, guint y, guint x, guint h, guint w)
 }
 
 guint
-dae__ensemble_max_passes (guint ph, guint pw)
+dae__ensemble_max_passes (guint ph, guint pw, gboolean keep_rows)
 {
-  return ph == pw ? 8 : 4;
+  return ph == pw && !keep_rows ? 8 : 4;
 }
 
 guint
 dae__ensemble_auto_passes (guint64 pixels, guint ph, guint pw)
 {
-  guint p = dae__ensemble_max_passes (ph, pw);
+  guint p = dae__ensemble_max_passes (ph, pw, FALSE);
   while (p > 1 && p * pixels > DAE__ENSEMBLE_AUTO_PIXELS)
     p /= 2;
   return p;
@@ -68,8 +70,9 @@ dae__ensemble_scratch_floats (guint passes, guint n_tiles, guint ph, guint pw)
 }
 
 gboolean
-dae__ensemble_forward (DaeRunner *runner, guint passes, guint n, guint ph, guint pw,
-                       const float *in, float *out, float *scratch, GError **error)
+dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_rows, guint n,
+                       guint ph, guint pw, const float *in, float *out, float *scratch,
+                       GError **error)
 {
   if (!dae_runner_forward (runner, n, in, out, error))
     return FALSE;
@@ -79,7 +82,7 @@ dae__ensemble_forward (DaeRunner *runner, guint passes, guint n, guint ph, guint
   float *t_in = scratch, *t_out = scratch + (size_t) n * area;
   for (guint p = 1; p < passes; p++)
     {
-      const Symmetry k = ph == pw ? (Symmetry) p : oblong_order[p];
+      const Symmetry k = ph == pw && !keep_rows ? (Symmetry) p : row_order[p];
       for (guint t = 0; t < n; t++)
         for (guint y = 0; y < ph; y++)
           for (guint x = 0; x < pw; x++)

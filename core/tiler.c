@@ -705,16 +705,65 @@ start_half_chroma (DaeDenoiser *d, GError **error)
                                 d->lookahead, d->pool, error);
 }
 
-/* The self-ensemble's passes.  Auto: pages get one (their OCR and their
- * rules were measured with one), photos as many as the size allows. */
+/* A page's tiles turn only in ways that keep its lines of text lines. */
+static gboolean
+keep_rows (const DaeDenoiser *d)
+{
+  return d->content == CONTENT_DOCUMENT;
+}
+
+/* A model's unsigned metadata value in [lo, hi], or 0. */
 static guint
-resolve_passes (const DaeDenoiser *d)
+metadata_uint (const DaeModel *model, const char *key, guint lo, guint hi)
+{
+  const char *v = dae_model_get_metadata (model, key);
+  guint64 n = 0;
+  if (v == NULL || !g_ascii_string_to_unsigned (v, 10, lo, hi, &n, NULL))
+    return 0;
+  return (guint) n;
+}
+
+/* The passes a model declares for its noisy images (metadata "ensemble":
+ * 2, 4 or 8, within what its tiles allow; from "ensemble-noise"/255 of
+ * noise on, 0 meaning any), else 0: one pass where the noise is lower,
+ * whose estimate has little error left for a mean to take out (document.dae:
+ * mildly scanned pages read worse with two, bench/real/README.md). */
+static guint
+declared_passes (const DaeDenoiser *d, const DaeModel *model)
+{
+  const guint n = metadata_uint (model, "ensemble", 2, 8);
+  const double from = metadata_uint (model, "ensemble-noise", 0, 255) / 255.0;
+  if ((n & (n - 1)) != 0 || strength_noise (&d->stats) < from)
+    return 0;
+  return MIN (n, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
+}
+
+/* The self-ensemble's passes.  Auto: what the model declares (document.dae:
+ * 2 on a noisy page), else for a photo as many as its size allows, else 1. */
+static guint
+resolve_passes (const DaeDenoiser *d, const DaeModel *model)
 {
   if (d->opt.ensemble > 0)
-    return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw));
+    return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
+  const guint declared = declared_passes (d, model);
+  if (declared > 0)
+    return declared;
   if (d->content != CONTENT_PHOTO)
     return 1;
   return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
+}
+
+/* The step between tiles: asked, else the model's for its declared passes
+ * ("ensemble-stride": document.dae's two passes at 96 cost what one at 64
+ * does), else its own ("stride"), else half a patch. */
+static guint
+resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
+{
+  if (d->opt.stride)
+    return d->opt.stride;
+  const guint declared = d->opt.ensemble == 0 && declared_passes (d, model) > 0
+                         ? metadata_uint (model, "ensemble-stride", 1, patch) : 0;
+  return declared ? declared : default_stride (model, patch);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */
@@ -732,9 +781,9 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   for (guint c = 0; c < d->n_planes; c++)
     d->idle &= d->plane_strength[c] == 0.0f;
   dae_model_get_patch_size (model, &d->ph, &d->pw);
-  const guint sy = d->opt.stride ? d->opt.stride : default_stride (model, d->ph);
-  const guint sx = d->opt.stride ? d->opt.stride : default_stride (model, d->pw);
-  d->passes = resolve_passes (d);
+  const guint sy = resolve_stride (d, model, d->ph);
+  const guint sx = resolve_stride (d, model, d->pw);
+  d->passes = resolve_passes (d, model);
   axis_plan (&d->ax, d->width, d->pw, sx);
   axis_plan (&d->ay, d->height, d->ph, sy);
   d->in_cap = (guint) input_ring_rows (&d->ay);
@@ -1129,8 +1178,8 @@ run_batch (size_t item, guint worker, gpointer data)
     }
   float *out = d->tile_out + ((size_t) plane * d->group_cols + first) * area;
   GError *error = NULL;
-  if (!dae__ensemble_forward (d->runners[worker], d->passes, n, d->ph, d->pw, in, out,
-                              d->pass_scratch[worker], &error))
+  if (!dae__ensemble_forward (d->runners[worker], d->passes, keep_rows (d), n, d->ph, d->pw, in,
+                              out, d->pass_scratch[worker], &error))
     {
       g_prefix_error (&error, "the forward pass failed: ");
       fail (d, error);
@@ -1782,22 +1831,35 @@ dae__denoiser_get_noise (const DaeDenoiser *d)
   return d->ready ? d->plane_sigma[0] : 0.0f;
 }
 
+static const char *
+auto_passes_reason (const DaeDenoiser *d)
+{
+  if (declared_passes (d, d->model) > 0)
+    return "as many as the model declares for its noisy images";
+  if (metadata_uint (d->model, "ensemble", 2, 8) > 0)
+    return "one: the noise is under what the model declares more passes for";
+  if (d->content != CONTENT_PHOTO)
+    return "one for anything but a photo";
+  return d->passes == dae__ensemble_max_passes (d->ph, d->pw, FALSE)
+         ? "as many as a photo this small allows" : "the most within one pass over 4 megapixels";
+}
+
 static void
 describe_passes (const DaeDenoiser *d, GString *s)
 {
   if (d->idle)
     return;
-  g_string_append_printf (s, "; self-ensemble: %u pass%s", d->passes,
-                          d->passes == 1 ? "" : "es over the tile's flips and turns, averaged");
-  if (d->opt.ensemble > d->passes)
+  const char *over = keep_rows (d) ? "es over the tile's flips that keep text level, averaged"
+                                    : "es over the tile's flips and turns, averaged";
+  g_string_append_printf (s, "; self-ensemble: %u pass%s", d->passes, d->passes == 1 ? "" : over);
+  if (d->opt.ensemble > d->passes && keep_rows (d))
+    g_string_append_printf (s, " (%u asked: a page's 4 flips keep its lines of text level)",
+                            d->opt.ensemble);
+  else if (d->opt.ensemble > d->passes)
     g_string_append_printf (s, " (%u asked: %ux%u tiles allow the 4 flips)", d->opt.ensemble,
                             d->pw, d->ph);
   else if (d->opt.ensemble == 0 && !d->chroma_plane)
-    g_string_append_printf (s, " (auto: %s)", d->content != CONTENT_PHOTO
-                            ? "one for anything but a photo"
-                            : d->passes == dae__ensemble_max_passes (d->ph, d->pw)
-                            ? "as many as a photo this small allows"
-                            : "the most within one pass over 4 megapixels");
+    g_string_append_printf (s, " (auto: %s)", auto_passes_reason (d));
 }
 
 char *

@@ -45,8 +45,8 @@ property_double (strength, _("Strength"), DAE_STRENGTH_AUTO)
   value_range (DAE_STRENGTH_AUTO, 1.0)
 
 property_int (stride, _("Stride"), 0)
-  description (_("Step between the overlapping patches, in pixels; 0 means half a patch. "
-                 "Smaller is smoother and slower"))
+  description (_("Step between the overlapping patches, in pixels; 0 means the model's own "
+                 "step. Smaller is smoother and slower"))
   value_range (0, DENOISE_STRIDE_MAX)
   ui_range (0, 64)
 

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 typedef struct {
   gchar model[DENOISE_MODEL_MAX]; /* a name, a .dae path, or "" for the default */
   gdouble strength;               /* 0..1 */
-  gint stride;                    /* 0 = half a patch */
+  gint stride;                    /* 0 = the model's own step */
   gint invert;                    /* DaeInvert: 0 auto, 1 on, 2 off */
   /* Added later, so last: gimp_get_data() copies only the bytes an older
    * plug-in stored, leaving these at their defaults. */

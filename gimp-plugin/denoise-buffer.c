@@ -166,7 +166,7 @@ denoise_params_to_options (const DenoiseParams *params, guint threads,
   if (params->stride < 0)
     {
       g_set_error (error, DAE_ERROR, DAE_ERROR_INVALID,
-                   "stride %d is negative (0 means half a patch)", params->stride);
+                   "stride %d is negative (0 means the model's own step)", params->stride);
       return FALSE;
     }
   if (params->invert < DAE_INVERT_AUTO || params->invert > DAE_INVERT_OFF)

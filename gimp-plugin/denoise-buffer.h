@@ -39,8 +39,8 @@ G_BEGIN_DECLS
   N_("Colour images: 0 luminance only, 1 each of R, G, B, 2 opponent planes (luminance " \
      "and both chroma planes), 3 automatic (opponent for photos, luminance for pages)")
 #define DENOISE_STRIDE_BLURB                                                             \
-  N_("Step between the overlapping patches, in pixels; 0 means half a patch. Smaller is " \
-     "smoother and slower (a quarter of the step costs 16 times as much)")
+  N_("Step between the overlapping patches, in pixels; 0 means the model's own step. "  \
+     "Smaller is smoother and slower (a quarter of the step costs 16 times as much)")
 #define DENOISE_INVERT_BLURB                                                             \
   N_("Polarity: 0 auto (by the picture's background), 1 invert the picture around the " \
      "model, 2 never invert")
@@ -62,7 +62,7 @@ G_BEGIN_DECLS
 typedef struct {
   const char *model; /* a name, a .dae path, or "" for the automatic choice */
   double strength;   /* 0..1, or DAE_STRENGTH_AUTO */
-  int stride;        /* 0 = half a patch */
+  int stride;        /* 0 = the model's own step */
   int invert;        /* DaeInvert: 0 auto, 1 on, 2 off */
   int color;         /* DaeColorMode: 0 luma, 1 rgb, 2 opponent, 3 auto */
   gboolean ink_guard; /* pages: light marks are not darkened into ink */

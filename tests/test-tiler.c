@@ -2281,19 +2281,22 @@ sym_source (guint k, guint y, guint x, guint h, guint w)
 }
 
 /* The mean over the symmetries of symmetry^-1(model(symmetry(tile))), in
- * double: the spec of 8 passes on a square tile, 4 (the flips) on another. */
+ * double: the spec of 8 passes on a square tile, 4 (the flips that keep
+ * rows rows) on another or on a page. */
 static void
-spec_ensemble (const DaeModel *m, guint h, guint w, const float *in, double *want)
+spec_ensemble (const DaeModel *m, guint h, guint w, gboolean page, const float *in,
+               double *want)
 {
   const guint square[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, oblong[4] = { 0, 1, 4, 5 };
-  const guint n = h == w ? 8 : 4;
+  const gboolean all = h == w && !page;
+  const guint n = all ? 8 : 4;
   g_autoptr (DaeRunner) r = dae_runner_new (m, h, w, NULL);
   g_autofree float *t_in = g_new (float, (size_t) h * w);
   g_autofree float *t_out = g_new (float, (size_t) h * w);
   memset (want, 0, sizeof (double) * h * w);
   for (guint i = 0; i < n; i++)
     {
-      const guint k = h == w ? square[i] : oblong[i];
+      const guint k = all ? square[i] : oblong[i];
       for (guint y = 0; y < h; y++)
         for (guint x = 0; x < w; x++)
           t_in[y * w + x] = in[sym_source (k, y, x, h, w)];
@@ -2319,20 +2322,27 @@ random_conv_model (guint h, guint w)
 }
 
 /* On a one-tile image the ensemble is the mean of the symmetries' outputs:
- * all eight on a square tile, the four flips on an oblong one (8 asked). */
+ * all eight on a square tile, the four flips on an oblong one or through a
+ * document model (8 asked). */
 static void
 test_ensemble_spec (void)
 {
   g_autoptr (DaeModel) tut = load_tutorial ();
   g_autoptr (DaeModel) oblong = random_conv_model (12, 20);
-  const struct { const DaeModel *m; guint h, w; } cases[] = { { tut, 28, 28 }, { oblong, 12, 20 } };
+  g_autoptr (DaeModel) page = random_conv_model (20, 20);
+  dae_model_set_metadata (page, "content", "document");
+  dae_model_set_metadata (page, "background", "any");
+  const struct { const DaeModel *m; guint h, w; gboolean page; } cases[] = {
+    { tut, 28, 28, FALSE }, { oblong, 12, 20, FALSE }, { page, 20, 20, TRUE } };
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       const guint h = cases[c].h, w = cases[c].w;
       g_autofree float *in = random_image (w, h, 1, 41 + c);
       g_autofree double *want = g_new (double, (size_t) h * w);
-      spec_ensemble (cases[c].m, h, w, in, want);
+      spec_ensemble (cases[c].m, h, w, cases[c].page, in, want);
       DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+      o.strength = 1;
+      o.ink_guard = o.despeckle = o.impulse_filter = FALSE;
       o.ensemble = 8;
       g_autofree float *out = denoise (cases[c].m, &o, w, h, 1, FALSE, in);
       o.ensemble = 1;
@@ -2387,7 +2397,8 @@ test_ensemble_transpose (void)
 }
 
 /* Auto: photos get passes by size (the most within 4 MiP of work), other
- * models one; the chosen count runs as if asked for. */
+ * models one unless they declare their own; the chosen count runs as if
+ * asked for. */
 static void
 test_ensemble_auto (void)
 {
@@ -2412,6 +2423,28 @@ test_ensemble_auto (void)
       o.ensemble = 0;
       g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
       o.ensemble = c ? 8 : 1;
+      g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, in);
+      g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
+    }
+  /* A model's own count for its noisy images (document.dae's "ensemble",
+   * from "ensemble-noise"/255 of noise, at "ensemble-stride"), within what
+   * a page allows; anything but 2, 4 or 8 is ignored.  The random image's
+   * noise is far above 3/255 and far below 255/255. */
+  dae_model_set_metadata (m, "content", "document");
+  const struct { const char *passes, *from, *step; guint runs, stride; } cases[] = {
+    { "2", "3", "", 2, 0 }, { "8", "0", "", 4, 0 }, { "2", "255", "", 1, 0 },
+    { "2", "3", "9", 2, 9 }, { "2", "255", "9", 1, 0 }, { "3", "3", "9", 1, 0 },
+    { "two", "3", "", 1, 0 }, { "16", "3", "", 1, 0 } };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      dae_model_set_metadata (m, "ensemble", cases[c].passes);
+      dae_model_set_metadata (m, "ensemble-noise", cases[c].from);
+      dae_model_set_metadata (m, "ensemble-stride", cases[c].step);
+      o.ensemble = 0;
+      o.stride = 0;
+      g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
+      o.ensemble = cases[c].runs;
+      o.stride = cases[c].stride;
       g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, in);
       g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
     }
