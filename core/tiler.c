@@ -90,6 +90,7 @@ struct _DaeDenoiser {
   DaeRunner **runners;
   float **tile_in;         /* per worker: BATCH tiles */
   guint passes;            /* the self-ensemble's (ensemble.c) */
+  gboolean passes_declared; /* ... as the model declares for its noisy images */
   float **pass_scratch;    /* per worker, when passes > 1 */
   float *tile_out;         /* n_planes x group_cols tiles */
   float *tile_shift;       /* n_planes x group_cols: the level each tile was moved by */
@@ -595,14 +596,22 @@ alloc_buffers (DaeDenoiser *d)
 
 /* The default tile step: the model's metadata "stride" (a step it was
  * measured to lose nothing at), else half a patch. */
+/* A model's unsigned metadata value in [lo, hi], or 0. */
+static guint
+metadata_uint (const DaeModel *model, const char *key, guint lo, guint hi)
+{
+  const char *v = dae_model_get_metadata (model, key);
+  guint64 n = 0;
+  if (v == NULL || !g_ascii_string_to_unsigned (v, 10, lo, hi, &n, NULL))
+    return 0;
+  return (guint) n;
+}
+
 static guint
 default_stride (const DaeModel *model, guint patch)
 {
-  const char *v = dae_model_get_metadata (model, "stride");
-  guint64 s = 0;
-  if (v != NULL && g_ascii_string_to_unsigned (v, 10, 1, patch, &s, NULL))
-    return (guint) s;
-  return MAX (patch / 2, 1u);
+  const guint s = metadata_uint (model, "stride", 1, patch);
+  return s ? s : MAX (patch / 2, 1u);
 }
 
 /* The Wiener filter's share of a plane of a photo (wiener.c): all of it up
@@ -712,17 +721,6 @@ keep_rows (const DaeDenoiser *d)
   return d->content == CONTENT_DOCUMENT;
 }
 
-/* A model's unsigned metadata value in [lo, hi], or 0. */
-static guint
-metadata_uint (const DaeModel *model, const char *key, guint lo, guint hi)
-{
-  const char *v = dae_model_get_metadata (model, key);
-  guint64 n = 0;
-  if (v == NULL || !g_ascii_string_to_unsigned (v, 10, lo, hi, &n, NULL))
-    return 0;
-  return (guint) n;
-}
-
 /* The passes a model declares for its noisy images (metadata "ensemble":
  * 2, 4 or 8, within what its tiles allow; from "ensemble-noise"/255 of
  * noise on, 0 meaning any), else 0: one pass where the noise is lower,
@@ -738,16 +736,13 @@ declared_passes (const DaeDenoiser *d, const DaeModel *model)
   return MIN (n, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
 }
 
-/* The self-ensemble's passes.  Auto: what the model declares (document.dae:
- * 2 on a noisy page), else for a photo as many as its size allows, else 1. */
+/* The self-ensemble's passes when the model declares none for this image:
+ * asked, else for a photo as many as its size allows, else 1. */
 static guint
-resolve_passes (const DaeDenoiser *d, const DaeModel *model)
+resolve_passes (const DaeDenoiser *d)
 {
   if (d->opt.ensemble > 0)
     return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
-  const guint declared = declared_passes (d, model);
-  if (declared > 0)
-    return declared;
   if (d->content != CONTENT_PHOTO)
     return 1;
   return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
@@ -761,7 +756,7 @@ resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
 {
   if (d->opt.stride)
     return d->opt.stride;
-  const guint declared = d->opt.ensemble == 0 && declared_passes (d, model) > 0
+  const guint declared = d->passes_declared
                          ? metadata_uint (model, "ensemble-stride", 1, patch) : 0;
   return declared ? declared : default_stride (model, patch);
 }
@@ -781,9 +776,12 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
   for (guint c = 0; c < d->n_planes; c++)
     d->idle &= d->plane_strength[c] == 0.0f;
   dae_model_get_patch_size (model, &d->ph, &d->pw);
+  /* decided once: the passes, then the step they run at */
+  const guint declared = d->opt.ensemble == 0 ? declared_passes (d, model) : 0;
+  d->passes_declared = declared > 0;
+  d->passes = d->passes_declared ? declared : resolve_passes (d);
   const guint sy = resolve_stride (d, model, d->ph);
   const guint sx = resolve_stride (d, model, d->pw);
-  d->passes = resolve_passes (d, model);
   axis_plan (&d->ax, d->width, d->pw, sx);
   axis_plan (&d->ay, d->height, d->ph, sy);
   d->in_cap = (guint) input_ring_rows (&d->ay);
@@ -1834,7 +1832,7 @@ dae__denoiser_get_noise (const DaeDenoiser *d)
 static const char *
 auto_passes_reason (const DaeDenoiser *d)
 {
-  if (declared_passes (d, d->model) > 0)
+  if (d->passes_declared)
     return "as many as the model declares for its noisy images";
   if (metadata_uint (d->model, "ensemble", 2, 8) > 0)
     return "one: the noise is under what the model declares more passes for";
