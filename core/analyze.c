@@ -978,11 +978,25 @@ dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint ch
  * changed a word here and there and tesseract read three pages worse;
  * nothing damaged comes near: of 276 damaged make-doc-data pages one met
  * all five (a JPEG of quality 48), of 24 clean ones one (they are dense). */
+#define QUIET_NOISE (0.5 / 255) /* what the quietest blocks show of noise */
+
 gboolean
 dae__clean_page (const DaeImageStats *st)
 {
   const double *f = st->features; /* mid-tones, flat, textured, paper-level blocks */
-  return st->sigma < 0.5 / 255 && f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9;
+  return st->sigma < QUIET_NOISE && f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9;
+}
+
+/* The banded measure (noise_sigma's *unclipped) reads a clean render's
+ * antialiased edges as 1.5-8.2/255 of noise: its mid-grey bands hold only
+ * edges.  The quietest blocks read 0 there, and 0 on damage without grain
+ * (bleed-through, folds, stains, JPEG), against 0.84 or more on every
+ * bench-ocr page with grain, speckle or salt-and-pepper (/work/s28).  A
+ * 1-bit scan's noise is specks its quiet blocks cannot see, so it counts. */
+gboolean
+dae__noise_on_paper (const DaeImageStats *st)
+{
+  return st->sigma >= QUIET_NOISE || st->bilevel;
 }
 
 /* A colour image whose "ink" is mostly not thin strokes: a photo's dark

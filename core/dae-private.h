@@ -367,6 +367,10 @@ gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_r
  * level (analyze.c); the automatic strength leaves such a page as it is. */
 gboolean dae__clean_page (const DaeImageStats *stats);
 
+/* Whether the noise measured lies on the paper itself, not only on edges
+ * (analyze.c): what more passes of a document model can average away. */
+gboolean dae__noise_on_paper (const DaeImageStats *stats);
+
 /* A page probability this high is needed where the image has colour and
  * its "ink" is mostly not strokes (dae__page_in_doubt, analyze.c). */
 #define DAE__PAGE_SURE 0.99

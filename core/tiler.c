@@ -725,13 +725,16 @@ keep_rows (const DaeDenoiser *d)
  * 2, 4 or 8, within what its tiles allow; from "ensemble-noise"/255 of
  * noise on, 0 meaning any), else 0: one pass where the noise is lower,
  * whose estimate has little error left for a mean to take out (document.dae:
- * mildly scanned pages read worse with two, bench/real/README.md). */
+ * mildly scanned pages read worse with two, bench/real/README.md), and on
+ * a document whose noise is only its edges' (a clean render). */
 static guint
 declared_passes (const DaeDenoiser *d, const DaeModel *model)
 {
   const guint n = metadata_uint (model, "ensemble", 2, 8);
   const double from = metadata_uint (model, "ensemble-noise", 0, 255) / 255.0;
   if ((n & (n - 1)) != 0 || strength_noise (&d->stats) < from)
+    return 0;
+  if (d->content == CONTENT_DOCUMENT && !dae__noise_on_paper (&d->stats))
     return 0;
   return MIN (n, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
 }
@@ -748,16 +751,27 @@ resolve_passes (const DaeDenoiser *d)
   return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
 }
 
+/* Whether the noise reaches what the model declares a denser step of its
+ * passes for ("ensemble-dense-noise"/255; none when absent). */
+static gboolean
+dense_passes (const DaeDenoiser *d, const DaeModel *model)
+{
+  const guint from = metadata_uint (model, "ensemble-dense-noise", 1, 255);
+  return d->passes_declared && from > 0 && strength_noise (&d->stats) >= from / 255.0;
+}
+
 /* The step between tiles: asked, else the model's for its declared passes
  * ("ensemble-stride": document.dae's two passes at 96 cost what one at 64
- * does), else its own ("stride"), else half a patch. */
+ * does; "ensemble-dense-stride" on the noisiest images, where more overlap
+ * averages more of the estimate's error), else its own ("stride"), else
+ * half a patch. */
 static guint
 resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
 {
   if (d->opt.stride)
     return d->opt.stride;
-  const guint declared = d->passes_declared
-                         ? metadata_uint (model, "ensemble-stride", 1, patch) : 0;
+  const char *key = dense_passes (d, model) ? "ensemble-dense-stride" : "ensemble-stride";
+  const guint declared = d->passes_declared ? metadata_uint (model, key, 1, patch) : 0;
   return declared ? declared : default_stride (model, patch);
 }
 
@@ -1832,10 +1846,14 @@ dae__denoiser_get_noise (const DaeDenoiser *d)
 static const char *
 auto_passes_reason (const DaeDenoiser *d)
 {
+  if (dense_passes (d, d->model))
+    return "as many as the model declares for its noisy images, at its step for the noisiest";
   if (d->passes_declared)
     return "as many as the model declares for its noisy images";
   if (metadata_uint (d->model, "ensemble", 2, 8) > 0)
-    return "one: the noise is under what the model declares more passes for";
+    return strength_noise (&d->stats) < metadata_uint (d->model, "ensemble-noise", 0, 255) / 255.0
+           ? "one: the noise is under what the model declares more passes for"
+           : "one: the noise measured lies on edges, the paper shows no grain";
   if (d->content != CONTENT_PHOTO)
     return "one for anything but a photo";
   return d->passes == dae__ensemble_max_passes (d->ph, d->pw, FALSE)

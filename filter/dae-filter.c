@@ -67,7 +67,7 @@ static const GOptionEntry entries[] = {
     "Run the model N times on each tile, flipped and turned, and average (the geometric "
     "self-ensemble: a little less noise for N times the work), N = 1, 2, 4 or 8; or auto: "
     "photos as many as keep the work within one pass over 4 megapixels, what the model "
-    "declares for its noisy images (document.dae: 2 on a page with noise from 3/255), "
+    "declares for its noisy images (document.dae: 2 on a page with grain of 3/255 or more), "
     "else 1 (default: auto)", "N|auto" },
   { "threads", 'j', 0, G_OPTION_ARG_STRING, &opt_threads,
     "Worker threads (default: 0 = one per CPU); the output does not depend on it", "N" },

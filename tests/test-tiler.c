@@ -2431,21 +2431,76 @@ test_ensemble_auto (void)
    * a page allows; anything but 2, 4 or 8 is ignored.  The random image's
    * noise is far above 3/255 and far below 255/255. */
   dae_model_set_metadata (m, "content", "document");
-  const struct { const char *passes, *from, *step; guint runs, stride; } cases[] = {
-    { "2", "3", "", 2, 0 }, { "8", "0", "", 4, 0 }, { "2", "255", "", 1, 0 },
-    { "2", "3", "9", 2, 9 }, { "2", "255", "9", 1, 0 }, { "3", "3", "9", 1, 0 },
-    { "two", "3", "", 1, 0 }, { "16", "3", "", 1, 0 } };
+  const struct { const char *passes, *from, *step, *dense_from, *dense_step; guint runs, stride; }
+  cases[] = {
+    { "2", "3", "", "", "", 2, 0 }, { "8", "0", "", "", "", 4, 0 }, { "2", "255", "", "", "", 1, 0 },
+    { "2", "3", "9", "", "", 2, 9 }, { "2", "255", "9", "", "", 1, 0 }, { "3", "3", "9", "", "", 1, 0 },
+    { "two", "3", "", "", "", 1, 0 }, { "16", "3", "", "", "", 1, 0 },
+    /* at "ensemble-dense-noise"/255 of noise on, "ensemble-dense-stride" */
+    { "2", "3", "9", "3", "7", 2, 7 }, { "2", "3", "9", "255", "7", 2, 9 },
+    { "2", "3", "", "3", "7", 2, 7 }, { "2", "255", "9", "3", "7", 1, 0 },
+    { "2", "3", "9", "0", "7", 2, 9 } };
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       dae_model_set_metadata (m, "ensemble", cases[c].passes);
       dae_model_set_metadata (m, "ensemble-noise", cases[c].from);
       dae_model_set_metadata (m, "ensemble-stride", cases[c].step);
+      dae_model_set_metadata (m, "ensemble-dense-noise", cases[c].dense_from);
+      dae_model_set_metadata (m, "ensemble-dense-stride", cases[c].dense_step);
       o.ensemble = 0;
       o.stride = 0;
       g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
       o.ensemble = cases[c].runs;
       o.stride = cases[c].stride;
       g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, in);
+      g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
+    }
+}
+
+/* The sample's clean text (antialiased) with grain of SIGMA/255 and, when
+ * BILEVEL, thresholded to black and white. */
+static float *
+rendered_text (double sigma, gboolean bilevel, guint *w, guint *h)
+{
+  float *img = read_gray ("samples/clean-text.png", w, h);
+  GRand *rng = g_rand_new_with_seed (67);
+  for (size_t i = 0; i < (size_t) *w * *h; i++)
+    {
+      const float v = img[i] + (float) (sigma / 255 * gauss (rng));
+      img[i] = bilevel ? (v >= 0.5f ? 1.0f : 0.0f) : CLAMP (v, 0.0f, 1.0f);
+    }
+  g_rand_free (rng);
+  return img;
+}
+
+/* A clean render's antialiased edges read as noise of 3/255 or more (the
+ * measure the declared passes are gated on), but its paper shows none: a
+ * document model's declared passes stay off there, and run once the paper
+ * has grain, or on a 1-bit page, whose noise the quiet blocks cannot see. */
+static void
+test_ensemble_paper (void)
+{
+  const struct { double sigma; gboolean bilevel, on_paper; } cases[] = {
+    { 0, FALSE, FALSE }, { 3, FALSE, TRUE }, { 0, TRUE, TRUE } };
+  g_autoptr (DaeModel) m = load_tutorial ();
+  dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "content", "document");
+  dae_model_set_metadata (m, "ensemble", "2");
+  dae_model_set_metadata (m, "ensemble-noise", "3");
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      guint w, h;
+      g_autofree float *page = rendered_text (cases[c].sigma, cases[c].bilevel, &w, &h);
+      DaeImageStats st;
+      g_assert_true (dae__analyze_rows (page, w, h, 1, 1, &st));
+      g_assert_cmpfloat (st.noise, >=, 3.0 / 255);
+      g_assert_true (st.bilevel == cases[c].bilevel);
+      g_assert_true (dae__noise_on_paper (&st) == cases[c].on_paper);
+      DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
+      o.strength = 1;
+      g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, page);
+      o.ensemble = cases[c].on_paper ? 2 : 1;
+      g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, page);
       g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
     }
 }
@@ -2500,5 +2555,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/ensemble-spec", test_ensemble_spec);
   g_test_add_func ("/tiler/ensemble-transpose", test_ensemble_transpose);
   g_test_add_func ("/tiler/ensemble-auto", test_ensemble_auto);
+  g_test_add_func ("/tiler/ensemble-paper", test_ensemble_paper);
   return g_test_run ();
 }
