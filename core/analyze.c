@@ -972,14 +972,14 @@ dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint ch
   return dae__patch_noise (luma, w, h, rms);
 }
 
+#define QUIET_NOISE (0.5 / 255) /* noise the quietest blocks show on grainy paper */
+
 /* A page with nothing for a denoiser to take out: no noise, no texture,
  * one paper level and no mid-tones beyond antialiasing (a rendered page, a
  * clean laser print).  On Debian's rendered manuals the document model
  * changed a word here and there and tesseract read three pages worse;
  * nothing damaged comes near: of 276 damaged make-doc-data pages one met
  * all five (a JPEG of quality 48), of 24 clean ones one (they are dense). */
-#define QUIET_NOISE (0.5 / 255) /* what the quietest blocks show of noise */
-
 gboolean
 dae__clean_page (const DaeImageStats *st)
 {
@@ -991,8 +991,9 @@ dae__clean_page (const DaeImageStats *st)
  * antialiased edges as 1.5-8.2/255 of noise: its mid-grey bands hold only
  * edges.  The quietest blocks read 0 there, and 0 on damage without grain
  * (bleed-through, folds, stains, JPEG), against 0.84 or more on every
- * bench-ocr page with grain, speckle or salt-and-pepper (/work/s28).  A
- * 1-bit scan's noise is specks its quiet blocks cannot see, so it counts. */
+ * bench-ocr page with grain, speckle or salt-and-pepper (weights/README.md,
+ * document.dae).  A 1-bit scan's noise is specks its quiet blocks cannot
+ * see, so it counts. */
 gboolean
 dae__noise_on_paper (const DaeImageStats *st)
 {
