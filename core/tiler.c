@@ -49,6 +49,15 @@ typedef enum { BG_DARK, BG_LIGHT, BG_ANY } Background;
 /* What a model is for: metadata "content", or its place in a model set. */
 typedef enum { CONTENT_OTHER, CONTENT_DOCUMENT, CONTENT_PHOTO } Content;
 
+/* The passes a model declares for its noisy images, decided once (setup). */
+typedef enum {
+  PASSES_UNDECLARED,  /* asked for, or the model declares none */
+  PASSES_UNDER_NOISE, /* declared, but the noise is under their gate */
+  PASSES_NO_GRAIN,    /* declared, but a page's noise lies on edges only */
+  PASSES_DECLARED,    /* as declared, at the model's step for them */
+  PASSES_DENSE        /* as declared, at its step for the noisiest */
+} PassesRule;
+
 typedef struct {
   gint64 n;      /* image extent */
   gint64 patch, stride;
@@ -90,7 +99,7 @@ struct _DaeDenoiser {
   DaeRunner **runners;
   float **tile_in;         /* per worker: BATCH tiles */
   guint passes;            /* the self-ensemble's (ensemble.c) */
-  gboolean passes_declared; /* ... as the model declares for its noisy images */
+  PassesRule passes_rule;  /* ... whether as the model declares, and why not */
   float **pass_scratch;    /* per worker, when passes > 1 */
   float *tile_out;         /* n_planes x group_cols tiles */
   float *tile_shift;       /* n_planes x group_cols: the level each tile was moved by */
@@ -594,8 +603,6 @@ alloc_buffers (DaeDenoiser *d)
   return TRUE;
 }
 
-/* The default tile step: the model's metadata "stride" (a step it was
- * measured to lose nothing at), else half a patch. */
 /* A model's unsigned metadata value in [lo, hi], or 0. */
 static guint
 metadata_uint (const DaeModel *model, const char *key, guint lo, guint hi)
@@ -607,6 +614,8 @@ metadata_uint (const DaeModel *model, const char *key, guint lo, guint hi)
   return (guint) n;
 }
 
+/* The default tile step: the model's metadata "stride" (a step it was
+ * measured to lose nothing at), else half a patch. */
 static guint
 default_stride (const DaeModel *model, guint patch)
 {
@@ -722,28 +731,43 @@ keep_rows (const DaeDenoiser *d)
 }
 
 /* The passes a model declares for its noisy images (metadata "ensemble":
- * 2, 4 or 8, within what its tiles allow; from "ensemble-noise"/255 of
- * noise on, 0 meaning any), else 0: one pass where the noise is lower,
- * whose estimate has little error left for a mean to take out (document.dae:
- * mildly scanned pages read worse with two, bench/real/README.md), and on
- * a document whose noise is only its edges' (a clean render). */
+ * 2, 4 or 8), else 0. */
 static guint
-declared_passes (const DaeDenoiser *d, const DaeModel *model)
+declared_count (const DaeModel *model)
 {
   const guint n = metadata_uint (model, "ensemble", 2, 8);
-  const double from = metadata_uint (model, "ensemble-noise", 0, 255) / 255.0;
-  if ((n & (n - 1)) != 0 || strength_noise (&d->stats) < from)
-    return 0;
-  if (d->content == CONTENT_DOCUMENT && !dae__noise_on_paper (&d->stats))
-    return 0;
-  return MIN (n, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
+  return (n & (n - 1)) == 0 ? n : 0;
 }
 
-/* The self-ensemble's passes when the model declares none for this image:
- * asked, else for a photo as many as its size allows, else 1. */
-static guint
-resolve_passes (const DaeDenoiser *d)
+/* Whether the declared passes run, and at which step: from
+ * "ensemble-noise"/255 of noise on (0 meaning any), at "ensemble-stride";
+ * from "ensemble-dense-noise"/255 on, at "ensemble-dense-stride".  One pass
+ * where the noise is lower, whose estimate has little error left for a
+ * mean to take out (document.dae: mildly scanned pages read worse with
+ * two, bench/real/README.md), and on a document whose noise is only its
+ * edges' (a clean render); more overlap on the noisiest images averages
+ * more of the estimate's error. */
+static PassesRule
+passes_rule (const DaeDenoiser *d, const DaeModel *model)
 {
+  if (d->opt.ensemble > 0 || declared_count (model) == 0)
+    return PASSES_UNDECLARED;
+  const double noise = strength_noise (&d->stats);
+  if (noise < metadata_uint (model, "ensemble-noise", 0, 255) / 255.0)
+    return PASSES_UNDER_NOISE;
+  if (d->content == CONTENT_DOCUMENT && !dae__noise_on_paper (&d->stats))
+    return PASSES_NO_GRAIN;
+  const guint dense = metadata_uint (model, "ensemble-dense-noise", 1, 255);
+  return dense > 0 && noise >= dense / 255.0 ? PASSES_DENSE : PASSES_DECLARED;
+}
+
+/* The self-ensemble's passes: as the model declares, within what its tiles
+ * allow; else asked; else for a photo as many as its size allows; else 1. */
+static guint
+resolve_passes (const DaeDenoiser *d, const DaeModel *model)
+{
+  if (d->passes_rule >= PASSES_DECLARED)
+    return MIN (declared_count (model), dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
   if (d->opt.ensemble > 0)
     return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
   if (d->content != CONTENT_PHOTO)
@@ -751,27 +775,18 @@ resolve_passes (const DaeDenoiser *d)
   return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
 }
 
-/* Whether the noise reaches what the model declares a denser step of its
- * passes for ("ensemble-dense-noise"/255; none when absent). */
-static gboolean
-dense_passes (const DaeDenoiser *d, const DaeModel *model)
-{
-  const guint from = metadata_uint (model, "ensemble-dense-noise", 1, 255);
-  return d->passes_declared && from > 0 && strength_noise (&d->stats) >= from / 255.0;
-}
-
 /* The step between tiles: asked, else the model's for its declared passes
  * ("ensemble-stride": document.dae's two passes at 96 cost what one at 64
- * does; "ensemble-dense-stride" on the noisiest images, where more overlap
- * averages more of the estimate's error), else its own ("stride"), else
- * half a patch. */
+ * does; "ensemble-dense-stride" on the noisiest images), else its own
+ * ("stride"), else half a patch. */
 static guint
 resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
 {
   if (d->opt.stride)
     return d->opt.stride;
-  const char *key = dense_passes (d, model) ? "ensemble-dense-stride" : "ensemble-stride";
-  const guint declared = d->passes_declared ? metadata_uint (model, key, 1, patch) : 0;
+  const char *key = d->passes_rule == PASSES_DENSE ? "ensemble-dense-stride" : "ensemble-stride";
+  const guint declared = d->passes_rule >= PASSES_DECLARED
+                         ? metadata_uint (model, key, 1, patch) : 0;
   return declared ? declared : default_stride (model, patch);
 }
 
@@ -791,9 +806,8 @@ setup (DaeDenoiser *d, const DaeModel *model, GError **error)
     d->idle &= d->plane_strength[c] == 0.0f;
   dae_model_get_patch_size (model, &d->ph, &d->pw);
   /* decided once: the passes, then the step they run at */
-  const guint declared = d->opt.ensemble == 0 ? declared_passes (d, model) : 0;
-  d->passes_declared = declared > 0;
-  d->passes = d->passes_declared ? declared : resolve_passes (d);
+  d->passes_rule = passes_rule (d, model);
+  d->passes = resolve_passes (d, model);
   const guint sy = resolve_stride (d, model, d->ph);
   const guint sx = resolve_stride (d, model, d->pw);
   axis_plan (&d->ax, d->width, d->pw, sx);
@@ -1846,14 +1860,19 @@ dae__denoiser_get_noise (const DaeDenoiser *d)
 static const char *
 auto_passes_reason (const DaeDenoiser *d)
 {
-  if (dense_passes (d, d->model))
-    return "as many as the model declares for its noisy images, at its step for the noisiest";
-  if (d->passes_declared)
-    return "as many as the model declares for its noisy images";
-  if (metadata_uint (d->model, "ensemble", 2, 8) > 0)
-    return strength_noise (&d->stats) < metadata_uint (d->model, "ensemble-noise", 0, 255) / 255.0
-           ? "one: the noise is under what the model declares more passes for"
-           : "one: the noise measured lies on edges, the paper shows no grain";
+  switch (d->passes_rule)
+    {
+    case PASSES_DENSE:
+      return "as many as the model declares for its noisy images, at its step for the noisiest";
+    case PASSES_DECLARED:
+      return "as many as the model declares for its noisy images";
+    case PASSES_UNDER_NOISE:
+      return "one: the noise is under what the model declares more passes for";
+    case PASSES_NO_GRAIN:
+      return "one: the noise measured lies on edges, the paper shows no grain";
+    case PASSES_UNDECLARED:
+      break;
+    }
   if (d->content != CONTENT_PHOTO)
     return "one for anything but a photo";
   return d->passes == dae__ensemble_max_passes (d->ph, d->pw, FALSE)
