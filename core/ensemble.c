@@ -63,6 +63,17 @@ dae__ensemble_auto_passes (guint64 pixels, guint ph, guint pw)
   return p;
 }
 
+guint
+dae__ensemble_auto_stride (guint64 pixels, guint passes, guint stride)
+{
+  const guint finer[] = { stride * 2 / 3, stride * 4 / 5 }; /* 120: 80, 96 */
+  for (guint k = 0; k < G_N_ELEMENTS (finer); k++)
+    if (finer[k] >= 1
+        && passes * pixels * stride * stride <= DAE__ENSEMBLE_AUTO_PIXELS * finer[k] * finer[k])
+      return finer[k];
+  return stride;
+}
+
 gsize
 dae__ensemble_scratch_floats (guint passes, guint n_tiles, guint ph, guint pw)
 {

@@ -761,6 +761,14 @@ passes_rule (const DaeDenoiser *d, const DaeModel *model)
   return dense > 0 && noise >= dense / 255.0 ? PASSES_DENSE : PASSES_DECLARED;
 }
 
+/* Whether a photo's passes, and so its step, are the size's to choose. */
+static gboolean
+auto_photo_passes (const DaeDenoiser *d)
+{
+  return d->content == CONTENT_PHOTO && d->opt.ensemble == 0
+         && d->passes_rule < PASSES_DECLARED;
+}
+
 /* The self-ensemble's passes: as the model declares, within what its tiles
  * allow; else asked; else for a photo as many as its size allows; else 1. */
 static guint
@@ -770,7 +778,7 @@ resolve_passes (const DaeDenoiser *d, const DaeModel *model)
     return MIN (declared_count (model), dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
   if (d->opt.ensemble > 0)
     return MIN (d->opt.ensemble, dae__ensemble_max_passes (d->ph, d->pw, keep_rows (d)));
-  if (d->content != CONTENT_PHOTO)
+  if (!auto_photo_passes (d))
     return 1;
   return dae__ensemble_auto_passes ((guint64) d->width * d->height, d->ph, d->pw);
 }
@@ -778,7 +786,8 @@ resolve_passes (const DaeDenoiser *d, const DaeModel *model)
 /* The step between tiles: asked, else the model's for its declared passes
  * ("ensemble-stride": document.dae's two passes at 96 cost what one at 64
  * does; "ensemble-dense-stride" on the noisiest images), else its own
- * ("stride"), else half a patch. */
+ * ("stride") or half a patch, made finer for a photo small enough to
+ * afford it. */
 static guint
 resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
 {
@@ -787,7 +796,12 @@ resolve_stride (const DaeDenoiser *d, const DaeModel *model, guint patch)
   const char *key = d->passes_rule == PASSES_DENSE ? "ensemble-dense-stride" : "ensemble-stride";
   const guint declared = d->passes_rule >= PASSES_DECLARED
                          ? metadata_uint (model, key, 1, patch) : 0;
-  return declared ? declared : default_stride (model, patch);
+  if (declared)
+    return declared;
+  if (auto_photo_passes (d))
+    return dae__ensemble_auto_stride ((guint64) d->width * d->height, d->passes,
+                                      default_stride (model, patch));
+  return default_stride (model, patch);
 }
 
 /* Everything that depends on the model: tiles, rings, workers. */
@@ -1894,7 +1908,14 @@ describe_passes (const DaeDenoiser *d, GString *s)
     g_string_append_printf (s, " (%u asked: %ux%u tiles allow the 4 flips)", d->opt.ensemble,
                             d->pw, d->ph);
   else if (d->opt.ensemble == 0 && !d->chroma_plane)
-    g_string_append_printf (s, " (auto: %s)", auto_passes_reason (d));
+    {
+      g_string_append_printf (s, " (auto: %s", auto_passes_reason (d));
+      const guint step = default_stride (d->model, d->pw);
+      if (auto_photo_passes (d) && d->opt.stride == 0 && d->ax.stride < step)
+        g_string_append_printf (s, "; a step of %" G_GINT64_FORMAT " rather than the model's %u,"
+                                " within one pass over 4 megapixels", d->ax.stride, step);
+      g_string_append_c (s, ')');
+    }
 }
 
 char *

@@ -62,7 +62,8 @@ static const GOptionEntry entries[] = {
     "for photos, luma for pages (default: auto)", "auto|luma|rgb|opponent" },
   { "stride", 0, 0, G_OPTION_ARG_STRING, &opt_stride,
     "Step between tiles in pixels, 1..patch size; the patch size means no overlap "
-    "(default: the model's step, else half a patch)", "N" },
+    "(default: the model's step, else half a patch; finer for a small photo, within the "
+    "automatic passes' work)", "N" },
   { "ensemble", 0, 0, G_OPTION_ARG_STRING, &opt_ensemble,
     "Run the model N times on each tile, flipped and turned, and average (the geometric "
     "self-ensemble: a little less noise for N times the work), N = 1, 2, 4 or 8; or auto: "

@@ -39,7 +39,8 @@ G_BEGIN_DECLS
   N_("Colour images: 0 luminance only, 1 each of R, G, B, 2 opponent planes (luminance " \
      "and both chroma planes), 3 automatic (opponent for photos, luminance for pages)")
 #define DENOISE_STRIDE_BLURB                                                             \
-  N_("Step between the overlapping patches, in pixels; 0 means the model's own step. "  \
+  N_("Step between the overlapping patches, in pixels; 0 means the model's own step "   \
+     "(finer on a small photo, within the automatic passes' work). "                     \
      "Smaller is smoother and slower (a quarter of the step costs 16 times as much)")
 #define DENOISE_INVERT_BLURB                                                             \
   N_("Polarity: 0 auto (by the picture's background), 1 invert the picture around the " \

@@ -2396,9 +2396,9 @@ test_ensemble_transpose (void)
     }
 }
 
-/* Auto: photos get passes by size (the most within 4 MiP of work), other
- * models one unless they declare their own; the chosen count runs as if
- * asked for. */
+/* Auto: photos get passes by size (the most within 4 MiP of work) and
+ * with what is left a finer step, other models one pass unless they
+ * declare their own; the chosen count and step run as if asked for. */
 static void
 test_ensemble_auto (void)
 {
@@ -2409,9 +2409,17 @@ test_ensemble_auto (void)
   g_assert_cmpuint (dae__ensemble_auto_passes (4096 * 1024, 128, 128), ==, 1);
   g_assert_cmpuint (dae__ensemble_auto_passes (4000 * 3000, 128, 128), ==, 1);
   g_assert_cmpuint (dae__ensemble_auto_passes (100, 12, 20), ==, 4);
+  g_assert_cmpuint (dae__ensemble_auto_stride (481 * 321, 8, 120), ==, 80);  /* BSD68 */
+  g_assert_cmpuint (dae__ensemble_auto_stride (512 * 512, 8, 120), ==, 96);
+  g_assert_cmpuint (dae__ensemble_auto_stride (512 * 1024, 8, 120), ==, 120); /* budget spent */
+  g_assert_cmpuint (dae__ensemble_auto_stride (1024 * 1024, 4, 120), ==, 120);
+  g_assert_cmpuint (dae__ensemble_auto_stride (640 * 1024, 4, 120), ==, 96);
+  g_assert_cmpuint (dae__ensemble_auto_stride (4000 * 3000, 1, 120), ==, 120);
+  g_assert_cmpuint (dae__ensemble_auto_stride (100, 8, 1), ==, 1);
 
   g_autoptr (DaeModel) m = load_tutorial ();
   dae_model_set_metadata (m, "background", "any");
+  dae_model_set_metadata (m, "stride", "12");
   const guint w = 60, h = 45;
   g_autofree float *in = random_image (w, h, 1, 44);
   DaeDenoiseOptions o = options (0, 2, DAE_INVERT_OFF);
@@ -2423,9 +2431,20 @@ test_ensemble_auto (void)
       o.ensemble = 0;
       g_autofree float *out = denoise (m, &o, w, h, 1, FALSE, in);
       o.ensemble = c ? 8 : 1;
+      o.stride = c ? 8 : 12; /* a small photo's: 2/3 of the model's */
       g_autofree float *want = denoise (m, &o, w, h, 1, FALSE, in);
       g_assert_cmpmem (out, (size_t) w * h * 4, want, (size_t) w * h * 4);
+      o.stride = 0;
     }
+  /* passes asked for run at the model's step */
+  o.ensemble = 8;
+  g_autofree float *asked = denoise (m, &o, w, h, 1, FALSE, in);
+  o.stride = 12;
+  g_autofree float *model_step = denoise (m, &o, w, h, 1, FALSE, in);
+  g_assert_cmpmem (asked, (size_t) w * h * 4, model_step, (size_t) w * h * 4);
+  o.stride = 8;
+  g_autofree float *finer = denoise (m, &o, w, h, 1, FALSE, in);
+  g_assert_true (memcmp (asked, finer, (size_t) w * h * 4) != 0);
   /* A model's own count for its noisy images (document.dae's "ensemble",
    * from "ensemble-noise"/255 of noise, at "ensemble-stride"), within what
    * a page allows; anything but 2, 4 or 8 is ignored.  The random image's
