@@ -898,8 +898,8 @@ analyze_content (const float *rows, guint width, guint n_rows, guint channels,
 /* Whether every colour sample of n pixels is 0 or 1: a 1-bit page, whose
  * jagged edges the noise measure reads as noise (clean renders of text,
  * thresholded, measured 0-17.5/255). */
-static gboolean
-rows_bilevel (const float *rows, size_t n, guint channels, guint n_color)
+gboolean
+dae__rows_bilevel (const float *rows, size_t n, guint channels, guint n_color)
 {
   for (size_t i = 0; i < n; i++)
     for (guint c = 0; c < n_color; c++)
@@ -930,7 +930,7 @@ dae__analyze_rows (const float *rows, guint width, guint n_rows, guint channels,
   const gboolean ok = analyze_content (inner != NULL ? inner : rows, box[2], box[3], channels,
                                        n_color, st);
   memcpy (st->box, box, sizeof box);
-  st->bilevel = rows_bilevel (rows, (size_t) width * n_rows, channels, n_color);
+  st->bilevel = dae__rows_bilevel (rows, (size_t) width * n_rows, channels, n_color);
   return ok;
 }
 

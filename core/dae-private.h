@@ -156,6 +156,8 @@ double dae__analyze_banded_noise (const float *rows, guint width, guint n_rows);
  * first n_color of them colour); FALSE when out of memory. */
 gboolean dae__analyze_rows (const float *rows, guint width, guint n_rows,
                         guint channels, guint n_color, DaeImageStats *stats);
+/* Whether every colour sample of n pixels is black or white (n > 0). */
+gboolean dae__rows_bilevel (const float *rows, size_t n, guint channels, guint n_color);
 
 /* The noise of a w x h plane from its weak-textured 7x7 patches
  * (noise-patch.c), full scale; -1 when too small or out of memory.  *rms
@@ -192,25 +194,30 @@ dae__median9 (float *v)
  * 50, against 1.9 and 7.2 over all blocks). */
 #define DAE__CLIP_MARGIN 1.5
 
-/* Salt-and-pepper noise (impulse.c): the share of the colour samples of
+/* Salt-and-pepper noise (prefilter.c): the share of the colour samples of
  * n_rows rows that are impulses (and of those isolated just inside black
- * and white), whether those shares call for the filter,
- * and the filter as a stream: each row fed comes out with its impulses
- * replaced one row later (the image's last row with it), so `out` holds
- * n_rows + 1 rows. */
-typedef struct {
-  guint width, height, channels, n_color;
-  float *held;       /* the two rows before the next one */
-  guint64 fed, replaced;
-} DaeImpulse;
-
+ * and white), and whether those shares call for the filter. */
 double dae__impulse_share (const float *rows, guint width, guint n_rows, guint channels,
                            guint n_color, double *near_share);
 gboolean dae__impulse_wanted (double share, double near_share);
-gboolean dae__impulse_init (DaeImpulse *s, guint width, guint height, guint channels,
-                            guint n_color);
-void dae__impulse_clear (DaeImpulse *s);
-guint dae__impulse_feed (DaeImpulse *s, const float *rows, guint n_rows, float *out);
+
+/* The input's 3x3 pre-filters (prefilter.c) as a stream: each row fed
+ * comes out filtered one row later (the image's last row with it), so
+ * `out` holds n_rows + 1 rows.  IMPULSE replaces salt-and-pepper by the
+ * 3x3 median; SOFTEN gives a 1-bit page a gray scan's soft edges. */
+typedef enum { DAE__PREFILTER_IMPULSE, DAE__PREFILTER_SOFTEN } DaePrefilterKind;
+
+typedef struct {
+  DaePrefilterKind kind;
+  guint width, height, channels, n_color;
+  float *held;       /* the two rows before the next one */
+  guint64 fed, replaced;
+} DaePrefilter;
+
+gboolean dae__prefilter_init (DaePrefilter *s, DaePrefilterKind kind, guint width, guint height,
+                              guint channels, guint n_color);
+void dae__prefilter_clear (DaePrefilter *s);
+guint dae__prefilter_feed (DaePrefilter *s, const float *rows, guint n_rows, float *out);
 
 /* The photo's Wiener filter with the model's output as pilot (wiener.c):
  * rows pushed with their pilot (planes as the tiler keeps them, n_planes x

@@ -25,7 +25,7 @@
 
 static char *opt_model, *opt_strength, *opt_invert, *opt_color, *opt_stride, *opt_ensemble;
 static char *opt_threads, *opt_format, *opt_max_pixels, *opt_output_dir, *opt_quality;
-static char *opt_bilevel, *opt_ink_guard, *opt_despeckle, *opt_impulse;
+static char *opt_bilevel, *opt_ink_guard, *opt_despeckle, *opt_impulse, *opt_soften;
 static gboolean opt_list_models, opt_progress, opt_no_progress, opt_quiet;
 static gboolean opt_verbose, opt_version, opt_skip_existing, opt_recursive;
 static char **opt_files;
@@ -56,6 +56,9 @@ static const GOptionEntry entries[] = {
     "Replace salt-and-pepper noise (black and white pixels alone among their "
     "neighbours) by the 3x3 median before denoising, when the first rows hold enough "
     "of it, on or off (default: on)", "on|off" },
+  { "soften-bilevel", 0, 0, G_OPTION_ARG_STRING, &opt_soften,
+    "Soften a 1-bit image's edges (a 3x3 blur after the impulse filter) before the "
+    "analysis and the model, which learnt on gray scans, on or off (default: on)", "on|off" },
   { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
     "Colour images: denoise the luminance only (luma), each channel (rgb), the "
     "opponent planes (opponent: luminance and both chroma planes), or auto: opponent "
@@ -692,6 +695,11 @@ parse_settings (Settings *s)
     {
       static const char *const c[] = { "on", "off", NULL };
       s->dopt.impulse_filter = cli_parse_choice ("--impulse-filter", opt_impulse, c) == 0;
+    }
+  if (opt_soften)
+    {
+      static const char *const c[] = { "on", "off", NULL };
+      s->dopt.soften_bilevel = cli_parse_choice ("--soften-bilevel", opt_soften, c) == 0;
     }
   if (opt_color)
     {

@@ -1893,6 +1893,30 @@ test_specks (void)
   g_assert_false (s.active); /* a speck and a dot are pixel-sized alike */
 }
 
+/* img (w x h x c, the first channel colour) through a pre-filter of kind
+ * at once into out (h + 1 rows), and in chunks of 7 rows: the same rows;
+ * returns how many samples the filter replaced. */
+static guint64
+prefilter_both_ways (DaePrefilterKind kind, const float *img, guint w, guint h, guint c,
+                     float *out)
+{
+  const size_t row_f = (size_t) w * c;
+  g_autofree float *chunked = g_new (float, (h + 1) * row_f);
+  DaePrefilter a, b;
+  g_assert_true (dae__prefilter_init (&a, kind, w, h, c, 1)
+                 && dae__prefilter_init (&b, kind, w, h, c, 1));
+  g_assert_cmpuint (dae__prefilter_feed (&a, img, h, out), ==, h);
+  guint n = 0;
+  for (guint y = 0; y < h; y += 7)
+    n += dae__prefilter_feed (&b, img + y * row_f, MIN (7, h - y), chunked + n * row_f);
+  g_assert_cmpuint (n, ==, h);
+  g_assert_cmpmem (out, h * row_f * sizeof (float), chunked, h * row_f * sizeof (float));
+  g_assert_cmpuint (a.replaced, ==, b.replaced);
+  dae__prefilter_clear (&a);
+  dae__prefilter_clear (&b);
+  return a.replaced;
+}
+
 /* Salt-and-pepper on a page of bars (one a single pixel wide) over grainy
  * paper: the share calls for the filter, and the clean page's, even made
  * bilevel, does not, nor clipped Gaussian noise; the filter streams (7 rows a time gives what the whole
@@ -1950,16 +1974,8 @@ test_impulse (void)
   g_test_message ("clipped Gaussian noise: %.4f isolated at the ends, %.4f just inside",
                   clipped_share, near_clipped);
   g_assert_false (dae__impulse_wanted (clipped_share, near_clipped));
-  g_autofree float *whole = g_new (float, (h + 1) * w), *chunked = g_new (float, (h + 1) * w);
-  DaeImpulse a, b;
-  g_assert_true (dae__impulse_init (&a, w, h, 1, 1) && dae__impulse_init (&b, w, h, 1, 1));
-  g_assert_cmpuint (dae__impulse_feed (&a, noisy, h, whole), ==, h);
-  guint out = 0;
-  for (guint y = 0; y < h; y += 7)
-    out += dae__impulse_feed (&b, noisy + y * w, MIN (7, h - y), chunked + out * w);
-  g_assert_cmpuint (out, ==, h);
-  g_assert_cmpmem (whole, h * w * sizeof (float), chunked, h * w * sizeof (float));
-  g_assert_cmpuint (a.replaced, ==, b.replaced);
+  g_autofree float *whole = g_new (float, (h + 1) * w);
+  const guint64 replaced = prefilter_both_ways (DAE__PREFILTER_IMPULSE, noisy, w, h, 1, whole);
   guint visible = 0, fixed = 0; /* an impulse far from what it hides */
   for (guint i = 0; i < w * h; i++)
     {
@@ -1969,10 +1985,22 @@ test_impulse (void)
         visible++, fixed += fabsf (whole[i] - clean[i]) < 0.25f;
     }
   g_test_message ("%" G_GUINT64_FORMAT " replaced; of %u impulses far from the page and "
-                  "off the bars' edges, %u put right", a.replaced, visible, fixed);
+                  "off the bars' edges, %u put right", replaced, visible, fixed);
   g_assert_cmpuint (fixed * 100, >=, visible * 97);
-  dae__impulse_clear (&a);
-  dae__impulse_clear (&b);
+}
+
+/* The sample's text at twice its size (strokes 4 px wide): *w x *h. */
+static float *
+sample_twice (guint *w, guint *h)
+{
+  guint sw, sh;
+  g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
+  *w = 2 * sw, *h = 2 * sh;
+  float *page = g_new (float, (size_t) *w * *h);
+  for (guint y = 0; y < *h; y++)
+    for (guint x = 0; x < *w; x++)
+      page[(size_t) y * *w + x] = text[(size_t) (y / 2) * sw + x / 2];
+  return page;
 }
 
 /* The sample's text at twice its size (strokes 4 px wide) with 2x2 specks
@@ -1985,14 +2013,9 @@ test_despeckle_page (void)
   g_autoptr (DaeModel) m = shipped_model ("document", NULL);
   if (m == NULL)
     return;
-  guint sw, sh;
-  g_autofree float *text = read_gray ("samples/clean-text.png", &sw, &sh);
-  const guint w = 2 * sw, h = 2 * sh;
-  g_autofree float *page = g_new (float, (size_t) w * h);
+  guint w, h;
+  g_autofree float *page = sample_twice (&w, &h);
   g_autofree guint8 *near = g_new0 (guint8, (size_t) w * h);
-  for (guint y = 0; y < h; y++)
-    for (guint x = 0; x < w; x++)
-      page[(size_t) y * w + x] = text[(size_t) (y / 2) * sw + x / 2];
   GRand *rng = g_rand_new_with_seed (53);
   guint specks[400][2], n_specks = 0;
   for (guint tries = 0; tries < 20000 && n_specks < 400; tries++)
@@ -2039,6 +2062,76 @@ test_despeckle_page (void)
   g_assert_cmpuint (kept_off * 4, >, n_specks); /* the model keeps many */
   g_assert_cmpuint (kept_on * 20, <, kept_off);
   g_assert_cmpuint (elsewhere, ==, 0);
+}
+
+/* A 1-bit page softened (prefilter.c): streamed in chunks as at once, flat
+ * black and white and alpha kept exactly, an edge blurred by half a pixel;
+ * through the document model, the sample's text at twice its size,
+ * blurred, noisy and thresholded as a bad fax comes, reads closer to the
+ * clean page with the softening than without (the model learnt on gray
+ * scans), and -v says it ran. */
+static void
+test_soften_bilevel (void)
+{
+  const guint w = 37, h = 29, c = 2; /* gray + alpha */
+  g_autofree float *img = g_new (float, (size_t) w * h * c);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        img[((size_t) y * w + x) * c] = x < 18 ? 0.0f : 1.0f;
+        img[((size_t) y * w + x) * c + 1] = (x + y) % 3 == 0 ? 1.0f : 0.25f;
+      }
+  g_autofree float *whole = g_new (float, (size_t) (h + 1) * w * c);
+  prefilter_both_ways (DAE__PREFILTER_SOFTEN, img, w, h, c, whole);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        const size_t i = ((size_t) y * w + x) * c;
+        g_assert_cmpfloat (whole[i + 1], ==, img[i + 1]);
+        if (x < 17 || x > 18)
+          g_assert_cmpfloat (whole[i], ==, img[i]);
+        else /* the edge's two columns: gray, black on the black side */
+          g_assert_true (x == 17 ? whole[i] > 0.05f && whole[i] < 0.2f
+                                 : whole[i] > 0.8f && whole[i] < 0.95f);
+      }
+
+  g_autoptr (DaeModel) m = shipped_model ("document", NULL);
+  if (m == NULL)
+    return;
+  guint pw, ph;
+  g_autofree float *clean = sample_twice (&pw, &ph);
+  g_autofree float *fax = g_new (float, (size_t) pw * ph);
+  GRand *rng = g_rand_new_with_seed (61);
+  for (guint y = 0; y < ph; y++) /* a 3x3 box blur, noise, one half */
+    for (guint x = 0; x < pw; x++)
+      {
+        float v = 0.0f;
+        for (gint dy = -1; dy <= 1; dy++)
+          for (gint dx = -1; dx <= 1; dx++)
+            v += clean[(size_t) CLAMP ((gint) y + dy, 0, (gint) ph - 1) * pw
+                       + CLAMP ((gint) x + dx, 0, (gint) pw - 1)];
+        fax[(size_t) y * pw + x] = v / 9 + 0.2f * (float) gauss (rng) < 0.5f ? 0.0f : 1.0f;
+      }
+  g_rand_free (rng);
+  DaeDenoiseOptions o = options (0, 2, DAE_INVERT_AUTO);
+  g_autofree char *desc = run_and_describe (m, &o, pw, ph, 1, fax);
+  g_assert_nonnull (strstr (desc, "1-bit image: its edges softened"));
+  g_autofree float *on = denoise (m, &o, pw, ph, 1, FALSE, fax);
+  o.soften_bilevel = FALSE;
+  g_autofree char *desc_off = run_and_describe (m, &o, pw, ph, 1, fax);
+  g_assert_null (strstr (desc_off, "softened"));
+  g_autofree float *off = denoise (m, &o, pw, ph, 1, FALSE, fax);
+  size_t wrong_on = 0, wrong_off = 0, wrong_in = 0;
+  for (size_t i = 0; i < (size_t) pw * ph; i++)
+    {
+      const gboolean ink = clean[i] < 0.5f;
+      wrong_on += (on[i] < 0.5f) != ink, wrong_off += (off[i] < 0.5f) != ink;
+      wrong_in += (fax[i] < 0.5f) != ink;
+    }
+  g_test_message ("pixels on the wrong side of one half: the fax %zu, denoised %zu, softened "
+                  "first %zu", wrong_in, wrong_off, wrong_on);
+  g_assert_cmpuint (wrong_on, <, wrong_off);
+  g_assert_cmpuint (wrong_on, <, wrong_in);
 }
 
 /* Runs the Wiener stage, blocks `step` apart, over an image of W x H x NP
@@ -2566,6 +2659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiler/ink-guard-bleed", test_ink_guard_bleed);
   g_test_add_func ("/tiler/specks", test_specks);
   g_test_add_func ("/tiler/impulse", test_impulse);
+  g_test_add_func ("/tiler/soften-bilevel", test_soften_bilevel);
   g_test_add_func ("/tiler/despeckle-page", test_despeckle_page);
   g_test_add_func ("/tiler/wiener", test_wiener);
   g_test_add_func ("/tiler/wiener-clipped", test_wiener_clipped);

@@ -70,13 +70,18 @@ typedef struct {
                         * that are not square); 0 = auto: photos get as many
                         * as keep the work within one pass over 4 megapixels,
                         * other images 1 (default auto) */
+  gboolean soften_bilevel; /* a 1-bit image (every sample of its first rows
+                        * black or white) softened by a 3x3 blur after the
+                        * impulse filter, before everything else: the
+                        * document model learnt on gray scans; not at
+                        * strength 0 (default on) */
 } DaeDenoiseOptions;
 
 /**
  * dae_denoise_options_init:
  * @options: options to fill with the defaults (stride = half a patch,
  *   strength auto, invert auto, colour auto, all cores, automatic conv
- *   path, ink guard on, despeckle on, impulse filter on)
+ *   path, ink guard on, despeckle on, impulse filter on, 1-bit softening on)
  *
  * Returns: nothing.
  */
