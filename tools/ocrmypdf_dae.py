@@ -42,6 +42,9 @@ def add_options(parser):
     g.add_argument("--dae-impulse-filter", choices=("on", "off"),
                    help="dae-filter --impulse-filter: on (default) replaces "
                         "salt-and-pepper noise by the 3x3 median first")
+    g.add_argument("--dae-soften-bilevel", choices=("on", "off"),
+                   help="dae-filter --soften-bilevel: on (default) softens a 1-bit "
+                        "page's edges before the model, which learnt on gray scans")
 
 
 def _program():
@@ -71,6 +74,8 @@ def filter_ocr_image(page, image):
         cmd += ["--despeckle", page.options.dae_despeckle]
     if page.options.dae_impulse_filter is not None:
         cmd += ["--impulse-filter", page.options.dae_impulse_filter]
+    if page.options.dae_soften_bilevel is not None:
+        cmd += ["--soften-bilevel", page.options.dae_soften_bilevel]
     # Gray is what the document model and tesseract want; PNG keeps it
     # lossless through the pipe.
     buf = io.BytesIO()
