@@ -1,5 +1,5 @@
 /* prefilter.c: the input's 3x3 filters, before everything else, streamed
- * a row behind: salt-and-pepper noise out, then a 1-bit page softened.
+ * a row behind: salt-and-pepper noise out, or a 1-bit page softened.
  *
  * Impulse noise (a scanner's or a line's dropped and stuck pixels) sets
  * pixels to black or white regardless of the page; at a few percent it

@@ -1581,8 +1581,8 @@ push_input (DaeDenoiser *d, const float *rows, guint n_rows, GError **error)
   return TRUE;
 }
 
-/* Starts a pre-filter of the stream (FALSE when out of memory) and returns
- * the look-ahead rows `rows` through it (else NULL), for the analysis. */
+/* Starts a pre-filter of the stream and returns the look-ahead rows
+ * `rows` through it, for the analysis; NULL when out of memory. */
 static float *
 start_prefilter (DaeDenoiser *d, DaePrefilter *s, DaePrefilterKind kind, const float *rows,
                  float **out, guint out_rows)
