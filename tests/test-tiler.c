@@ -1620,7 +1620,8 @@ test_ground_unseen (void)
 
 /* A 1-bit page of thin type: the sample's text thresholded (strokes 1-2
  * pixels).  The output is thresholded too, so the default must keep every
- * ink pixel: the guard holds what the model would thin, and -v says why. */
+ * ink pixel: the guard holds what the model would thin (on the page
+ * unsoftened), and -v says why. */
 static void
 test_thin_bilevel (void)
 {
@@ -1639,6 +1640,7 @@ test_thin_bilevel (void)
   g_test_message ("%s", desc);
   g_assert_true (dae_denoiser_get_model (d) == dae_model_set_get_model (set, 0, NULL));
   g_assert_nonnull (strstr (desc, "from lightening ink (a 1-bit page"));
+  g_assert_nonnull (strstr (desc, "1-bit image of thin type: not softened"));
   guint64 ink = 0, lost = 0;
   for (size_t i = 0; i < n; i++)
     if (img[i] == 0.0f)
