@@ -974,17 +974,42 @@ dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint ch
 
 #define QUIET_NOISE (0.5 / 255) /* noise the quietest blocks show on grainy paper */
 
+#define RENDER_EDGES (4.0 / 255) /* the banded measure on a render's sharp edges */
+
+/* A colour render or screenshot: no plane shows any noise where it is
+ * quiet, while the banded measure reads the sharp antialiased edges of
+ * text drawn for a screen (12-17/255 on bench-real's screenshots at 96
+ * dpi, where the document model faded full stops, thinned strokes and drew
+ * streaks on the flat panels: tesseract read all three worse).  A colour
+ * scan's edges are blurred by its optics (OCRmyPDF's congress.jpg, its
+ * white paper clipped: 0.1/255), and noise added to it shows in the quiet
+ * blocks (0.3-0.9/255 at 4-8/255 of noise).  Colour only, with some
+ * colour in it: a grey page without grain may be damage the model must
+ * clean (bench-ocr's stains, folds and bleed-through read the same). */
+static gboolean
+colour_render (const DaeImageStats *st)
+{
+  return st->features[9] > 0.0 && st->sigma < QUIET_NOISE && st->chroma_sigma[0] < QUIET_NOISE
+         && st->chroma_sigma[1] < QUIET_NOISE && st->noise >= RENDER_EDGES;
+}
+
 /* A page with nothing for a denoiser to take out: no noise, no texture,
  * one paper level and no mid-tones beyond antialiasing (a rendered page, a
  * clean laser print).  On Debian's rendered manuals the document model
  * changed a word here and there and tesseract read three pages worse;
  * nothing damaged comes near: of 276 damaged make-doc-data pages one met
- * all five (a JPEG of quality 48), of 24 clean ones one (they are dense). */
-gboolean
+ * all five (a JPEG of quality 48), of 24 clean ones one (they are dense).
+ * Or a colour render (colour_render). */
+const char *
 dae__clean_page (const DaeImageStats *st)
 {
   const double *f = st->features; /* mid-tones, flat, textured, paper-level blocks */
-  return st->sigma < QUIET_NOISE && f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9;
+  if (st->sigma < QUIET_NOISE && f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9)
+    return "a clean page, nothing to take out: no noise, no texture, one paper level";
+  if (colour_render (st))
+    return "a colour render or screenshot, nothing to take out: no plane shows noise where "
+           "it is quiet, only sharp drawn edges";
+  return NULL;
 }
 
 /* The banded measure (noise_sigma's *unclipped) reads a clean render's

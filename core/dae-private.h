@@ -376,9 +376,11 @@ gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_r
                                 guint ph, guint pw, const float *in, float *out, float *scratch,
                                 GError **error);
 
-/* Whether the statistics show a clean page: no noise, no texture, one paper
- * level (analyze.c); the automatic strength leaves such a page as it is. */
-gboolean dae__clean_page (const DaeImageStats *stats);
+/* Why the statistics show a page with nothing to take out (a clean page:
+ * no noise, no texture, one paper level; or a colour render or screenshot),
+ * NULL when they do not (analyze.c); the automatic strength leaves such a
+ * page as it is. */
+const char *dae__clean_page (const DaeImageStats *stats);
 
 /* Whether the noise measured lies on the paper itself, not only on edges
  * (analyze.c): what more passes of a document model can average away. */

@@ -134,7 +134,8 @@ struct _DaeDenoiser {
   float plane_sigma[3];    /* each plane's noise, as the strength took it */
   DaeWiener wiener;        /* a photo's: the model's output as a Wiener pilot */
   float *planes_row;       /* one row of planes: the pilot, then the output */
-  gboolean clean_page;     /* the automatic strength found nothing to take out */
+  const char *clean_page;  /* why the automatic strength found nothing to take
+                            * out (dae__clean_page), or NULL */
   gboolean idle;           /* every plane at strength 0: no tile runs */
   gboolean centre;             /* tiles moved to mid-grey around the model */
   DaeInkGuard guard;           /* a page's: light marks not darkened into ink */
@@ -542,7 +543,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
   /* Noise of each plane from the luma's, for noise independent across
    * R, G and B: luma 0.669 sigma; opponent planes 0.577, 0.707, 0.612. */
   const gboolean opponent = d->color == DAE_COLOR_OPPONENT && d->n_color == 3;
-  d->clean_page = d->content == CONTENT_DOCUMENT && dae__clean_page (&d->stats);
+  d->clean_page = d->content == CONTENT_DOCUMENT ? dae__clean_page (&d->stats) : NULL;
   const double sl = strength_noise (&d->stats), dl = d->stats.detail; /* photo: patches too */
   const double e = model_clean_error (model), ec = model_error (model, "clean-error-chroma");
   /* Fine detail costs the model its square on top of e^2; under heavy
@@ -569,7 +570,7 @@ resolve_color_strength (DaeDenoiser *d, const DaeModel *model)
       /* !(sp >= quiet): a noise measure that is not a number leaves the
        * plane as it is (a NaN once made a clean photo black, bd5a816) */
       d->plane_strength[c] = d->opt.strength != DAE_STRENGTH_AUTO ? (float) d->opt.strength
-                             : d->clean_page ? 0.0f : e == 0.0 ? 1.0f : !(sp >= quiet) ? 0.0f
+                             : d->clean_page != NULL ? 0.0f : e == 0.0 ? 1.0f : !(sp >= quiet) ? 0.0f
                              : (float) (sp * sp / (sp * sp + e2));
     }
 }
@@ -2019,9 +2020,8 @@ dae_denoiser_describe (const DaeDenoiser *d)
                             ? dae__denoiser_get_strength (d->hc.plane[c - d->n_planes])
                             : d->plane_strength[c]);
   if (d->opt.strength == DAE_STRENGTH_AUTO)
-    g_string_append_printf (s, " (auto: %s)", d->clean_page
-                            ? "a clean page, nothing to take out: no noise, no texture, one "
-                              "paper level; -s 1 runs the model on it"
+    g_string_append_printf (s, " (auto: %s%s)", d->clean_page ? d->clean_page : "",
+                            d->clean_page ? "; -s 1 runs the model on it"
                             : model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");

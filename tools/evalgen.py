@@ -222,6 +222,187 @@ def slide(rng, paras, dpi, w_in, h_in):
 
 
 # ---------------------------------------------------------------------------
+# Everyday pages besides prose (issue 14's "receipts, forms, tables,
+# screenshots"): their words are the held-out texts' words, their numbers
+# drawn; each returns (page, reference lines, meta) like text_block().
+
+MONO = "Noto Sans Mono"
+
+
+def words_of(paras):
+    """The held-out texts' words of 3-10 letters, in order of appearance."""
+    seen, out = set(), []
+    for p in paras:
+        for w in p.split():
+            w = w.strip(".,;:()\"'")
+            if 3 <= len(w) <= 10 and w.isalpha() and w.lower() not in seen:
+                seen.add(w.lower())
+                out.append(w)
+    return out
+
+
+def _pick(rng, words, n):
+    return [words[int(rng.integers(len(words)))] for _ in range(n)]
+
+
+def _ink(cv, page, colour):
+    """page (h x w, or h x w x 3) with cv's coverage drawn in colour."""
+    a = cv.coverage()
+    if page.ndim == 3:
+        a = a[..., None]
+    return page + a * (np.asarray(colour, np.float32) - page)
+
+
+def receipt(rng, words, dpi):
+    """A till receipt: 80 mm wide, monospace lines of items and prices,
+    thermal print (grey ink on off-white paper)."""
+    pt, cols = float(rng.choice([8, 9])), 30
+    lh = int(pt * 1.4 / 72 * dpi)
+    items = [(" ".join(_pick(rng, words, int(rng.integers(1, 3)))).upper()[:cols - 9],
+              float(rng.uniform(0.5, 60))) for _ in range(int(rng.integers(8, 17)))]
+    total = sum(v for _, v in items)
+    tax = round(total * 0.08, 2)
+    lines = [" ".join(_pick(rng, words, 2)).upper()[:cols],
+             "%d %s STREET" % (rng.integers(1, 999), _pick(rng, words, 1)[0].upper()),
+             "%02d/%02d/2026 %02d:%02d" % (rng.integers(1, 13), rng.integers(1, 29),
+                                          rng.integers(7, 22), rng.integers(0, 60)), ""]
+    lines += ["%-*s%9.2f" % (cols - 9, n, v) for n, v in items]
+    lines += ["", "%-*s%9.2f" % (cols - 9, "SUBTOTAL", total),
+              "%-*s%9.2f" % (cols - 9, "TAX", tax),
+              "%-*s%9.2f" % (cols - 9, "TOTAL", total + tax), "", "THANK YOU"]
+    w, m = int(3.15 * dpi), int(0.2 * dpi)
+    h = 2 * m + lh * len(lines)
+    cv = Canvas(w, h, dpi)
+    for i, ln in enumerate(lines):
+        cv.text(m, m + i * lh, ln, MONO + (" Bold" if ln.startswith("TOTAL") else ""), pt, w)
+    paper = float(rng.uniform(0.9, 0.97))
+    page = _ink(cv, np.full((h, w), paper, np.float32), float(rng.uniform(0.2, 0.45)))
+    return page, [ln for ln in lines if ln], dict(font=MONO, size=pt, dpi=dpi, columns=1)
+
+
+def form(rng, words, dpi):
+    """A filled-in form: a title, labelled boxes with typed entries, a row of
+    check boxes (some crossed) and a signature rule."""
+    w, h, m = int(8.0 * dpi), int(5.5 * dpi), int(0.4 * dpi)
+    _, fam, _ = pick_font(rng, "sans")
+    cv, fill = Canvas(w, h, dpi), Canvas(w, h, dpi)
+    title = " ".join(_pick(rng, words, 3)).upper()
+    lines = [title]
+    y = m + cv.text(m, m, title, fam + " Bold", 14, w - 2 * m)[1] + int(0.2 * dpi)
+    box_x, row = m + int(2.0 * dpi), int(0.42 * dpi)
+    cv.ctx.set_line_width(max(1.0, dpi / 150))
+    for _ in range(int(rng.integers(4, 7))):
+        label = " ".join(_pick(rng, words, int(rng.integers(1, 3)))).capitalize() + ":"
+        entry = " ".join(_pick(rng, words, int(rng.integers(1, 4))))
+        if rng.random() < 0.3:
+            entry += " %d" % rng.integers(10, 99999)
+        cv.text(m, y + int(0.06 * dpi), label, fam, 10, box_x - m)
+        cv.ctx.rectangle(box_x, y, w - m - box_x, row - int(0.08 * dpi))
+        cv.ctx.stroke()
+        fill.text(box_x + int(0.08 * dpi), y + int(0.05 * dpi), entry, MONO, 10, w - m - box_x)
+        lines.append(label + " " + entry)
+        y += row
+    y += int(0.1 * dpi)
+    x, checks, side = m, [], int(0.14 * dpi)
+    for word in _pick(rng, words, 4):
+        cv.ctx.rectangle(x, y + int(0.04 * dpi), side, side)
+        cv.ctx.stroke()
+        if rng.random() < 0.5:  # crossed
+            fill.ctx.set_line_width(max(1.0, dpi / 150))
+            fill.ctx.move_to(x, y + int(0.04 * dpi)); fill.ctx.rel_line_to(side, side)
+            fill.ctx.move_to(x + side, y + int(0.04 * dpi)); fill.ctx.rel_line_to(-side, side)
+            fill.ctx.stroke()
+        cv.text(x + side + int(0.08 * dpi), y, word, fam, 10, int(1.5 * dpi))
+        checks.append(word)
+        x += int(1.8 * dpi)
+    lines.append(" ".join(checks))
+    y += int(0.6 * dpi)
+    cv.ctx.move_to(m, y); cv.ctx.line_to(m + int(3 * dpi), y); cv.ctx.stroke()
+    cv.text(m, y + int(0.05 * dpi), "Signature", fam, 9, int(2 * dpi))
+    lines.append("Signature")
+    paper = float(rng.uniform(0.92, 1.0))
+    page = _ink(cv, np.full((h, w), paper, np.float32), float(rng.uniform(0.0, 0.2)))
+    page = _ink(fill, page, float(rng.uniform(0.05, 0.3)))
+    return page, lines, dict(font=fam, size=10, dpi=dpi, columns=1)
+
+
+def table(rng, words, dpi):
+    """A ruled table: a bold header row over rows of words and figures,
+    every other row shaded."""
+    _, fam, _ = pick_font(rng, "serif" if rng.random() < 0.5 else "sans")
+    ncol, nrow = int(rng.integers(3, 6)), int(rng.integers(8, 15))
+    pt = float(rng.choice([9, 10, 11]))
+    rh, m = int(pt * 2.0 / 72 * dpi), int(0.3 * dpi)
+    w = int(7.5 * dpi)
+    h = 2 * m + rh * (nrow + 1)
+    cw = (w - 2 * m) // ncol
+    shade = np.ones((h, w), np.float32)
+    cv = Canvas(w, h, dpi)
+    cv.ctx.set_line_width(max(1.0, dpi / 200))
+    lines = []
+    for r in range(nrow + 1):
+        y = m + r * rh
+        if r % 2 == 0 and r > 0:
+            shade[y:y + rh, m:w - m] = float(rng.uniform(0.85, 0.93))
+        cells = []
+        for c in range(ncol):
+            if r == 0:
+                t = _pick(rng, words, 1)[0].capitalize()
+            elif c == 0:
+                t = " ".join(_pick(rng, words, int(rng.integers(1, 3))))
+            else:
+                t = "%.*f" % (int(rng.integers(0, 3)), rng.uniform(0, 10 ** rng.integers(1, 5)))
+            cv.text(m + c * cw + int(0.06 * dpi), y + int(0.25 * pt / 72 * dpi), t,
+                    fam + (" Bold" if r == 0 else ""), pt, cw - int(0.1 * dpi))
+            cells.append(t)
+        lines.append(" ".join(cells))
+        cv.ctx.move_to(m, y); cv.ctx.line_to(w - m, y); cv.ctx.stroke()
+    cv.ctx.move_to(m, h - m); cv.ctx.line_to(w - m, h - m); cv.ctx.stroke()
+    if rng.random() < 0.5:  # column rules
+        for c in range(ncol + 1):
+            cv.ctx.move_to(m + c * cw, m); cv.ctx.line_to(m + c * cw, h - m); cv.ctx.stroke()
+    paper = float(rng.uniform(0.93, 1.0))
+    page = _ink(cv, shade * paper, float(rng.uniform(0.0, 0.15)))
+    return page, lines, dict(font=fam, size=pt, dpi=dpi, columns=ncol)
+
+
+def screen(rng, paras, words, dpi):
+    """A colour screenshot at screen resolution: a dark title bar, a tinted
+    side bar of menu words, prose on white, a line of link-blue words."""
+    w, h = int(rng.choice([1024, 1280])), int(rng.choice([640, 800]))
+    _, fam, _ = pick_font(rng, "sans")
+    bar, side = int(0.4 * dpi), int(rng.uniform(1.8, 2.4) * dpi)
+    page = np.ones((h, w, 3), np.float32) * float(rng.uniform(0.96, 1.0))
+    page[:bar] = rng.uniform(0.1, 0.35, 3)
+    page[bar:, :side] = rng.uniform(0.85, 0.95, 3)
+    title = Canvas(w, h, dpi)
+    head = " ".join(_pick(rng, words, 3))
+    lines = title.text(int(0.15 * dpi), int(0.1 * dpi), head, fam + " Bold", 11, w)[0]
+    page = _ink(title, page, (0.97, 0.97, 0.97))
+    menu, y = Canvas(w, h, dpi), bar + int(0.2 * dpi)
+    for word in _pick(rng, words, int(rng.integers(6, 10))):
+        menu.text(int(0.15 * dpi), y, word.capitalize(), fam, 10, side)
+        lines.append(word.capitalize())
+        y += int(0.32 * dpi)
+    page = _ink(menu, page, (0.15, 0.15, 0.2))
+    body, link = Canvas(w, h, dpi), Canvas(w, h, dpi)
+    x, y, bw = side + int(0.25 * dpi), bar + int(0.2 * dpi), w - side - int(0.5 * dpi)
+    while y < h - int(0.8 * dpi):
+        p = fit(paras[int(rng.integers(len(paras)))], fam, 10, bw, False, dpi,
+                h - int(0.8 * dpi) - y)
+        if not p:
+            break
+        got, ph = body.text(x, y, p, fam, 10, bw)
+        lines += got
+        y += ph + int(0.12 * dpi)
+    links = " ".join(_pick(rng, words, 5))
+    lines += link.text(x, y + int(0.1 * dpi), links, fam, 10, bw)[0]
+    page = _ink(body, page, (0.1, 0.1, 0.1))
+    page = _ink(link, page, (0.05, 0.3, 0.8))
+    return page, lines, dict(font=fam, size=10, dpi=dpi, columns=1)
+
+
+# ---------------------------------------------------------------------------
 # Damage: page is float, 1 = white; strength s in 0..1; px = dpi / 300.
 
 
