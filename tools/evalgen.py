@@ -17,7 +17,9 @@ columns, left-aligned or justified) in dark ink on light paper at a given
 dpi; its reference text is the laid-out lines in reading order.  damage()
 applies one kind of KINDS at a strength in 0..1, or several (mixtures).
 slide() draws a slide: a dark-on-light title over a dark panel with light
-text, for polarity checks.
+text, for polarity checks; receipt(), form(), table() and screen() the
+everyday pages of tools/bench-real (a till receipt, a filled-in form, a
+ruled table, a colour screenshot), from the same texts' words.
 
     tools/evalgen.py --out /tmp/pages --n 6     # sample pages, every kind
 """
