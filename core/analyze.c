@@ -1015,7 +1015,7 @@ small_render (const DaeImageStats *st)
  * changed a word here and there and tesseract read three pages worse;
  * nothing damaged comes near: of 276 damaged make-doc-data pages one met
  * all five (a JPEG of quality 48), of 24 clean ones one (they are dense).
- * Or a colour render (colour_render). */
+ * Or a render with no noise to take out (colour_render, small_render). */
 const char *
 dae__clean_page (const DaeImageStats *st)
 {

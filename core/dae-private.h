@@ -377,9 +377,9 @@ gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_r
                                 GError **error);
 
 /* Why the statistics show a page with nothing to take out (a clean page:
- * no noise, no texture, one paper level; or a colour render or screenshot),
- * NULL when they do not (analyze.c); the automatic strength leaves such a
- * page as it is. */
+ * no noise, no texture, one paper level; a colour render or screenshot; a
+ * render of small type), NULL when they do not (analyze.c); the automatic
+ * strength leaves such a page as it is. */
 const char *dae__clean_page (const DaeImageStats *stats);
 
 /* Whether the noise measured lies on the paper itself, not only on edges

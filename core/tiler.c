@@ -2019,10 +2019,10 @@ dae_denoiser_describe (const DaeDenoiser *d)
     g_string_append_printf (s, "%s%.2f", c ? "/" : " ", c >= d->n_planes
                             ? dae__denoiser_get_strength (d->hc.plane[c - d->n_planes])
                             : d->plane_strength[c]);
-  if (d->opt.strength == DAE_STRENGTH_AUTO)
-    g_string_append_printf (s, " (auto: %s%s)", d->clean_page ? d->clean_page : "",
-                            d->clean_page ? "; -s 1 runs the model on it"
-                            : model_clean_error (d->model) > 0
+  if (d->opt.strength == DAE_STRENGTH_AUTO && d->clean_page != NULL)
+    g_string_append_printf (s, " (auto: %s; -s 1 runs the model on it)", d->clean_page);
+  else if (d->opt.strength == DAE_STRENGTH_AUTO)
+    g_string_append_printf (s, " (auto: %s)", model_clean_error (d->model) > 0
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
   if (d->idle)
