@@ -124,6 +124,8 @@ typedef struct {
    * uniform dark bars at its edges were left out (analyze.c). */
   guint box[4];
   gboolean bilevel;   /* every sample analysed is black or white: a 1-bit scan */
+  double off_levels;  /* the share of pixels off the paper's and the ink's levels,
+                       * away from an edge between them; -1 with no ink level */
 } DaeImageStats;
 
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and

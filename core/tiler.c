@@ -2026,7 +2026,10 @@ dae_denoiser_describe (const DaeDenoiser *d)
                             ? "by the noise and the model's clean error"
                             : "the model records no clean error");
   if (d->idle)
-    g_string_append (s, "; no tile run: at strength 0 the image comes out as it went in");
+    g_string_append (s, d->impulse_on ? "; no tile run: at strength 0 the image comes out as "
+                                        "the salt-and-pepper filter left it"
+                                      : "; no tile run: at strength 0 the image comes out as it "
+                                        "went in");
   if (d->centre)
     g_string_append (s, "; each tile moved to mid-grey around the model (a photo model)");
   describe_passes (d, s);
