@@ -939,6 +939,7 @@ analyze_content (const float *rows, guint width, guint n_rows, guint channels,
   st->background = 1.0;
   st->p_median = -1.0;
   st->patch_noise = -1.0;
+  st->off_levels = -1.0;
   if (width < 16 || n_rows < 16)
     return TRUE; /* too small to tell: sigma 0, not a page */
   HalfPlane hp;
