@@ -855,6 +855,7 @@ content_box (const float *rows, guint width, guint n_rows, guint channels, guint
     }
 }
 
+#define QUIET_NOISE (0.5 / 255) /* noise the quietest blocks show on grainy paper */
 #define LEVEL_TOLERANCE 2   /* of 255: a pixel at a level */
 #define EDGE_REACH 2        /* an edge's pixel has both levels this near */
 #define LEVELS_APART 128    /* of 255: the ink's level this far from the paper's */
@@ -966,7 +967,8 @@ analyze_content (const float *rows, guint width, guint n_rows, guint channels,
     }
   if (ok)
     ok = (st->stroke_width = stroke_width (med, width, n_rows, st)) >= 0.0;
-  st->off_levels = ok ? off_level_share (rows, width, n_rows, channels, n_color) : -1.0;
+  if (ok && st->sigma < QUIET_NOISE) /* only a page without grain may be a clean render */
+    st->off_levels = off_level_share (rows, width, n_rows, channels, n_color);
   g_free (hp.block);
   return ok;
 }
@@ -1048,8 +1050,6 @@ dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint ch
   return dae__patch_noise (luma, w, h, rms);
 }
 
-#define QUIET_NOISE (0.5 / 255) /* noise the quietest blocks show on grainy paper */
-
 #define RENDER_EDGES (4.0 / 255) /* the banded measure on a render's sharp edges */
 #define SCREEN_DETAIL (13.5 / 255) /* the fine detail of small type drawn for a screen */
 #define TWO_LEVELS_OFF 0.002 /* of the pixels: off both levels, away from their edges */
@@ -1067,7 +1067,7 @@ dae__analyze_patch_noise (const float *rows, guint width, guint n_rows, guint ch
 static gboolean
 colour_render (const DaeImageStats *st)
 {
-  return st->features[9] > 0.0 && st->sigma < QUIET_NOISE && st->chroma_sigma[0] < QUIET_NOISE
+  return st->features[9] > 0.0 && st->chroma_sigma[0] < QUIET_NOISE
          && st->chroma_sigma[1] < QUIET_NOISE && st->noise >= RENDER_EDGES;
 }
 
@@ -1084,8 +1084,7 @@ colour_render (const DaeImageStats *st)
 static gboolean
 two_level_render (const DaeImageStats *st)
 {
-  return !st->bilevel && st->sigma < QUIET_NOISE && st->off_levels >= 0.0
-         && st->off_levels < TWO_LEVELS_OFF;
+  return !st->bilevel && st->off_levels >= 0.0 && st->off_levels < TWO_LEVELS_OFF;
 }
 
 /* A render of small type, grey or colour: no grain at all, and the fine
@@ -1100,7 +1099,7 @@ two_level_render (const DaeImageStats *st)
 static gboolean
 small_render (const DaeImageStats *st)
 {
-  return !st->bilevel && st->sigma < QUIET_NOISE && st->detail >= SCREEN_DETAIL;
+  return !st->bilevel && st->detail >= SCREEN_DETAIL;
 }
 
 /* A page with nothing for a denoiser to take out: no noise, no texture,
@@ -1109,12 +1108,16 @@ small_render (const DaeImageStats *st)
  * changed a word here and there and tesseract read three pages worse;
  * nothing damaged comes near: of 276 damaged make-doc-data pages one met
  * all five (a JPEG of quality 48), of 24 clean ones one (they are dense).
- * Or a render with no noise to take out (colour_render, small_render). */
+ * Or a render with no noise to take out (two_level_render, colour_render,
+ * small_render); every one of them wants the paper without grain, checked
+ * here once. */
 const char *
 dae__clean_page (const DaeImageStats *st)
 {
   const double *f = st->features; /* mid-tones, flat, textured, paper-level blocks */
-  if (st->sigma < QUIET_NOISE && f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9)
+  if (!(st->sigma < QUIET_NOISE)) /* grain on the paper (or no measure): something to take out */
+    return NULL;
+  if (f[3] <= 0.01 && f[5] >= 0.9 && f[7] <= 0.005 && f[8] >= 0.9)
     return "a clean page, nothing to take out: no noise, no texture, one paper level";
   if (two_level_render (st))
     return "a clean render in two levels, nothing to take out: every pixel lies at the "

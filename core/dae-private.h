@@ -125,7 +125,8 @@ typedef struct {
   guint box[4];
   gboolean bilevel;   /* every sample analysed is black or white: a 1-bit scan */
   double off_levels;  /* the share of pixels off the paper's and the ink's levels,
-                       * away from an edge between them; -1 with no ink level */
+                       * away from an edge between them; -1 with no ink level, or
+                       * not measured (grain on the paper: no clean render) */
 } DaeImageStats;
 
 /* Plane k of the opponent transform of an RGB pixel: the mean, (R-B)/2 and
@@ -379,8 +380,8 @@ gboolean dae__ensemble_forward (DaeRunner *runner, guint passes, gboolean keep_r
                                 GError **error);
 
 /* Why the statistics show a page with nothing to take out (a clean page:
- * no noise, no texture, one paper level; a colour render or screenshot; a
- * render of small type), NULL when they do not (analyze.c); the automatic
+ * no noise, no texture, one paper level; a clean render in two levels; a
+ * colour render or screenshot; a render of small type), NULL when they do not (analyze.c); the automatic
  * strength leaves such a page as it is. */
 const char *dae__clean_page (const DaeImageStats *stats);
 

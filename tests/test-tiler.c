@@ -1570,10 +1570,9 @@ test_colour_render (void)
   g_rand_free (rng);
 }
 
-/* The sample's text at half size (2x2 means), three by three copies, grey
- * under a grey bar:
- * small type drawn for a screen, no grain; the default leaves it as it is
- * (-v says why).  With noise of 2/255 on it the model runs. */
+/* The sample's text at half size (2x2 means), three by three copies under
+ * a grey bar: small type drawn for a screen, no grain; the default leaves
+ * it as it is (-v says why).  With noise of 2/255 on it the model runs. */
 static void
 test_small_render (void)
 {
@@ -1619,7 +1618,8 @@ pseudo_text (guint x, guint y, guint w, guint h)
       const double cx = sx - 16 * cell - 8, cy = sy - 36 * line - 18;
       const int kind = (int) fmod (cell + line, 3.0);
       const gboolean ring = fabs (sqrt (cx * cx + cy * cy) - 6) < 1.6;
-      const gboolean stem = fabs (cx - (kind == 2 ? 6 : 0)) < 1.6 && fabs (cy + (kind == 2 ? 0 : 4)) < (kind == 2 ? 7.5 : 10);
+      const double stem_x = kind == 2 ? 6 : 0, stem_y = kind == 2 ? 0 : -4;
+      const gboolean stem = fabs (cx - stem_x) < 1.6 && fabs (cy - stem_y) < (kind == 2 ? 7.5 : 10);
       const gboolean space = fmod (cell * 7 + line * 3, 6.0) == 5;
       const gboolean margin = sx < 24 || sx > w - 24 || sy < 12 || sy > h - 12;
       inside += !space && !margin && (kind == 0 ? ring : kind == 1 ? stem : ring || stem);
